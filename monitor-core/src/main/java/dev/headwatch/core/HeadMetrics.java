@@ -1,0 +1,112 @@
+package dev.headwatch.core;
+
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The per-head metrics of one head on one sequence (or their aggregate over sequences). Each field's
+ * formula, range and degenerate cases are on its {@link HeadField} constant and in METRICS.md.
+ * Immutable; built with {@link #builder()}; undefined values are {@code NaN}.
+ */
+public final class HeadMetrics {
+
+    private static final HeadField[] FIELDS = HeadField.values();
+
+    private final double[] values;
+
+    private HeadMetrics(double[] values) {
+        this.values = values;
+    }
+
+    /** A builder with every field NaN. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this instance's values. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        System.arraycopy(values, 0, b.values, 0, values.length);
+        return b;
+    }
+
+    /** The value of one field, NaN when undefined. */
+    public double get(HeadField field) {
+        return values[field.ordinal()];
+    }
+
+    /** Every field by its output name, in {@link HeadField} order; undefined values map to {@code null}. */
+    public Map<String, Double> toMap() {
+        Map<String, Double> map = new LinkedHashMap<>();
+        for (HeadField f : FIELDS) {
+            double v = values[f.ordinal()];
+            map.put(f.fieldName(), Double.isNaN(v) ? null : v);
+        }
+        return map;
+    }
+
+    /** Every field as an {@link EnumMap}, NaN kept. */
+    public EnumMap<HeadField, Double> toEnumMap() {
+        EnumMap<HeadField, Double> map = new EnumMap<>(HeadField.class);
+        for (HeadField f : FIELDS) {
+            map.put(f, values[f.ordinal()]);
+        }
+        return map;
+    }
+
+    public double maxLogit() { return get(HeadField.MAX_LOGIT); }
+    public double zeroSumResidual() { return get(HeadField.ZERO_SUM_RESIDUAL); }
+    public double reconstructionError() { return get(HeadField.RECONSTRUCTION_ERROR); }
+    public double energyRms() { return get(HeadField.ENERGY_RMS); }
+    public double effectiveRank() { return get(HeadField.EFFECTIVE_RANK); }
+    public double stableRank() { return get(HeadField.STABLE_RANK); }
+    public double topEnergy() { return get(HeadField.TOP_ENERGY); }
+    public double numericalRank() { return get(HeadField.NUMERICAL_RANK); }
+    public double rankBound() { return get(HeadField.RANK_BOUND); }
+    public double participation() { return get(HeadField.PARTICIPATION); }
+    public double maxKeyShare() { return get(HeadField.MAX_KEY_SHARE); }
+    public double keyCoherence() { return get(HeadField.KEY_COHERENCE); }
+    public double keyCoherenceNoFirst() { return get(HeadField.KEY_COHERENCE_NO_FIRST); }
+    public double entropy() { return get(HeadField.ENTROPY); }
+    public double sinkMax() { return get(HeadField.SINK_MAX); }
+    public double sinkPosition() { return get(HeadField.SINK_POSITION); }
+    public double firstKeyMass() { return get(HeadField.FIRST_KEY_MASS); }
+    public double linearGap() { return get(HeadField.LINEAR_GAP); }
+    public double maxRedundancy() { return get(HeadField.MAX_REDUNDANCY); }
+    public double redundancyPartner() { return get(HeadField.REDUNDANCY_PARTNER); }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof HeadMetrics other && Arrays.equals(values, other.values);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(values);
+    }
+
+    @Override
+    public String toString() {
+        return "HeadMetrics" + toMap();
+    }
+
+    /** Builds a {@link HeadMetrics}; every field starts as NaN. */
+    public static final class Builder {
+        private final double[] values = new double[FIELDS.length];
+
+        private Builder() {
+            Arrays.fill(values, Double.NaN);
+        }
+
+        public Builder set(HeadField field, double value) {
+            values[field.ordinal()] = value;
+            return this;
+        }
+
+        public HeadMetrics build() {
+            return new HeadMetrics(values.clone());
+        }
+    }
+}
