@@ -1,0 +1,2 @@
+/** Output sinks for observations: one interface, one method. */
+package dev.headwatch.core.sink;
