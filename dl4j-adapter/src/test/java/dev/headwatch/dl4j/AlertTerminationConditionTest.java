@@ -70,7 +70,7 @@ class AlertTerminationConditionTest {
         EarlyStoppingConfiguration<MultiLayerNetwork> es = new EarlyStoppingConfiguration.Builder<MultiLayerNetwork>()
                 .epochTerminationConditions(new MaxEpochsTerminationCondition(20))
                 .iterationTerminationConditions(new AlertTerminationCondition(engine,
-                        AlertStop.on(Alert.REDUNDANT_HEAD, Alert.NON_FINITE)))
+                        Alert.REDUNDANT_HEAD, Alert.NON_FINITE))
                 .scoreCalculator(new DataSetLossCalculator(data, true))
                 .modelSaver(new InMemoryModelSaver<>())
                 .build();
@@ -100,8 +100,9 @@ class AlertTerminationConditionTest {
 
     @Test
     void needsAtLeastOneAlert() {
-        assertThatThrownBy(AlertStop::on).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[]");
-        assertThatThrownBy(() -> new AlertTerminationCondition(null, AlertStop.on(Alert.NON_FINITE)))
+        assertThatThrownBy(() -> new AlertTerminationCondition(AlertEngine.withDefaults()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[]");
+        assertThatThrownBy(() -> new AlertTerminationCondition(null, Alert.NON_FINITE))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("null");
     }
 }
