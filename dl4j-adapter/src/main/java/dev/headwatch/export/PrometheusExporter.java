@@ -1,0 +1,152 @@
+package dev.headwatch.export;
+
+import dev.headwatch.core.HeadField;
+import dev.headwatch.core.HeadRecord;
+import dev.headwatch.core.Observation;
+import dev.headwatch.core.sink.LayerSpread;
+import dev.headwatch.core.sink.ObservationSink;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
+import java.io.IOException;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Serves the latest observation on an HTTP {@code /metrics} endpoint in the Prometheus text format.
+ * Attach it as a sink; each observation overwrites the gauges, and Prometheus samples them at its
+ * scrape interval.
+ *
+ * <table>
+ *   <caption>Exported series</caption>
+ *   <tr><td>{@code headwatch_head_<metric>{layer, head}}</td><td>every METRICS.md per-head field,
+ *       snake_case ({@code headwatch_head_entropy}, {@code headwatch_head_max_logit}, ...); NaN where
+ *       undefined</td></tr>
+ *   <tr><td>{@code headwatch_layer_<metric>{layer, stat}}</td><td>{@code stat} = {@code min},
+ *       {@code median}, {@code max} over the layer's heads ({@link LayerSpread})</td></tr>
+ *   <tr><td>{@code headwatch_step}, {@code headwatch_epoch}</td><td>of the latest observation</td></tr>
+ *   <tr><td>{@code headwatch_observations_total}</td><td>observations this exporter received</td></tr>
+ * </table>
+ *
+ * <p>The server binds to {@code 127.0.0.1:9464} by default, so nothing is exposed beyond the machine
+ * unless asked for. {@link #close()} stops it.
+ */
+public final class PrometheusExporter implements ObservationSink {
+
+    /** The default port (the one OpenTelemetry's Prometheus exporter uses). */
+    public static final int DEFAULT_PORT = 9464;
+    /** The default address: loopback only. */
+    public static final String DEFAULT_ADDRESS = "127.0.0.1";
+
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Map<HeadField, Gauge> headGauges = new EnumMap<>(HeadField.class);
+    private final Map<HeadField, Gauge> layerGauges = new EnumMap<>(HeadField.class);
+    private final Gauge step;
+    private final Gauge epoch;
+    private final Counter observations;
+    private final HTTPServer server;
+
+    private PrometheusExporter(Builder b) throws IOException {
+        for (HeadField f : HeadField.values()) {
+            headGauges.put(f, Gauge.builder().name(MetricNames.head(f))
+                    .help("headwatch per-head metric " + f.fieldName() + " (METRICS.md)")
+                    .labelNames("layer", "head").register(registry));
+        }
+        for (HeadField f : LayerSpread.FIELDS) {
+            layerGauges.put(f, Gauge.builder().name(MetricNames.layer(f))
+                    .help("min, median and max of " + f.fieldName() + " over the heads of a layer")
+                    .labelNames("layer", "stat").register(registry));
+        }
+        step = Gauge.builder().name("headwatch_step").help("step of the latest observation").register(registry);
+        epoch = Gauge.builder().name("headwatch_epoch").help("epoch of the latest observation").register(registry);
+        observations = Counter.builder().name("headwatch_observations")
+                .help("observations received by this exporter").register(registry);
+        server = HTTPServer.builder().hostname(b.address).port(b.port).registry(registry).buildAndStart();
+    }
+
+    /** An exporter on the defaults ({@code 127.0.0.1:9464}), started. */
+    public static PrometheusExporter start() throws IOException {
+        return builder().start();
+    }
+
+    /** A builder holding the defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The port the server listens on (the ephemeral one chosen when built with port 0). */
+    public int port() {
+        return server.getPort();
+    }
+
+    /** The registry behind the endpoint, to add the application's own metrics. */
+    public PrometheusRegistry registry() {
+        return registry;
+    }
+
+    @Override
+    public void write(Observation observation) {
+        for (HeadRecord r : observation.heads()) {
+            String head = Integer.toString(r.head());
+            headGauges.forEach((field, gauge) -> gauge.labelValues(r.layer(), head).set(r.metrics().get(field)));
+        }
+        Map<String, Map<HeadField, LayerSpread>> spreads = new HashMap<>();
+        for (LayerSpread s : LayerSpread.of(observation)) {
+            spreads.computeIfAbsent(s.layer(), k -> new EnumMap<>(HeadField.class)).put(s.field(), s);
+        }
+        for (HeadRecord r : observation.heads()) {
+            spreads.putIfAbsent(r.layer(), new EnumMap<>(HeadField.class));
+        }
+        spreads.forEach((layer, byField) -> layerGauges.forEach((field, gauge) -> {
+            LayerSpread s = byField.get(field);
+            // A metric undefined on every head reads NaN rather than keeping an old value.
+            gauge.labelValues(layer, "min").set(s == null ? Double.NaN : s.min());
+            gauge.labelValues(layer, "median").set(s == null ? Double.NaN : s.median());
+            gauge.labelValues(layer, "max").set(s == null ? Double.NaN : s.max());
+        }));
+        step.set(observation.step());
+        epoch.set(observation.epoch());
+        observations.inc();
+    }
+
+    /** Stops the HTTP server. */
+    @Override
+    public void close() {
+        server.close();
+    }
+
+    /** Configures a {@link PrometheusExporter}; {@link #start()} binds the server. */
+    public static final class Builder {
+        private String address = DEFAULT_ADDRESS;
+        private int port = DEFAULT_PORT;
+
+        private Builder() {
+        }
+
+        /** The address to bind (default {@code 127.0.0.1}; {@code 0.0.0.0} for every interface). */
+        public Builder address(String address) {
+            if (address == null || address.isBlank()) {
+                throw new IllegalArgumentException("address must not be blank but was '" + address + "'");
+            }
+            this.address = address;
+            return this;
+        }
+
+        /** The port (default 9464; 0 picks a free one, see {@link PrometheusExporter#port()}). */
+        public Builder port(int port) {
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("port must be in [0, 65535] but was " + port);
+            }
+            this.port = port;
+            return this;
+        }
+
+        /** Binds the server and starts serving {@code /metrics}. */
+        public PrometheusExporter start() throws IOException {
+            return new PrometheusExporter(this);
+        }
+    }
+}
