@@ -10,6 +10,7 @@ final class MetricNames {
     static final String HEAD_PREFIX = "headwatch_head_";
     static final String LAYER_PREFIX = "headwatch_layer_";
     static final String ALERT_FIRING = "headwatch_alert_firing";
+    static final String QK_SPECTRAL_NORM = HEAD_PREFIX + "qk_spectral_norm";
 
     private MetricNames() {
     }

@@ -3,17 +3,23 @@ package dev.headwatch.export;
 import dev.headwatch.core.HeadField;
 import dev.headwatch.core.HeadRecord;
 import dev.headwatch.core.Observation;
+import dev.headwatch.core.alert.AlertEngine;
+import dev.headwatch.core.alert.FiringAlert;
 import dev.headwatch.core.sink.LayerSpread;
 import dev.headwatch.core.sink.ObservationSink;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 import java.io.IOException;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Serves the latest observation on an HTTP {@code /metrics} endpoint in the Prometheus text format.
@@ -27,6 +33,10 @@ import java.util.Map;
  *       undefined</td></tr>
  *   <tr><td>{@code headwatch_layer_<metric>{layer, stat}}</td><td>{@code stat} = {@code min},
  *       {@code median}, {@code max} over the layer's heads ({@link LayerSpread})</td></tr>
+ *   <tr><td>{@code headwatch_head_qk_spectral_norm{layer, head}}</td><td>the weight-only
+ *       {@code qkSpectralNorm}, when the listener computes it</td></tr>
+ *   <tr><td>{@code headwatch_alert_firing{alert, layer, head}}</td><td>with
+ *       {@link Builder#alerts(AlertEngine)}: 1 while the alert fires on the head, 0 once it resolved</td></tr>
  *   <tr><td>{@code headwatch_step}, {@code headwatch_epoch}</td><td>of the latest observation</td></tr>
  *   <tr><td>{@code headwatch_observations_total}</td><td>observations this exporter received</td></tr>
  * </table>
@@ -44,10 +54,15 @@ public final class PrometheusExporter implements ObservationSink {
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final Map<HeadField, Gauge> headGauges = new EnumMap<>(HeadField.class);
     private final Map<HeadField, Gauge> layerGauges = new EnumMap<>(HeadField.class);
+    private final Gauge qkSpectralNorm;
     private final Gauge step;
     private final Gauge epoch;
     private final Counter observations;
     private final HTTPServer server;
+
+    /** Every (alert, layer, head) that fired since the start: a resolved one reads 0, not absent. */
+    private record AlertKey(String alert, String layer, String head) {
+    }
 
     private PrometheusExporter(Builder b) throws IOException {
         for (HeadField f : HeadField.values()) {
@@ -60,11 +75,35 @@ public final class PrometheusExporter implements ObservationSink {
                     .help("min, median and max of " + f.fieldName() + " over the heads of a layer")
                     .labelNames("layer", "stat").register(registry));
         }
+        qkSpectralNorm = Gauge.builder().name(MetricNames.QK_SPECTRAL_NORM)
+                .help("headwatch weight-only metric qkSpectralNorm (METRICS.md)")
+                .labelNames("layer", "head").register(registry);
+        if (b.alerts != null) {
+            registerAlertStates(b.alerts);
+        }
         step = Gauge.builder().name("headwatch_step").help("step of the latest observation").register(registry);
         epoch = Gauge.builder().name("headwatch_epoch").help("epoch of the latest observation").register(registry);
         observations = Counter.builder().name("headwatch_observations")
                 .help("observations received by this exporter").register(registry);
         server = HTTPServer.builder().hostname(b.address).port(b.port).registry(registry).buildAndStart();
+    }
+
+    private void registerAlertStates(AlertEngine engine) {
+        Set<AlertKey> seen = ConcurrentHashMap.newKeySet();
+        GaugeWithCallback.builder().name(MetricNames.ALERT_FIRING)
+                .help("1 while a headwatch alert fires on a head, 0 after it resolved")
+                .labelNames("alert", "layer", "head")
+                .callback(callback -> {
+                    Set<AlertKey> firing = new HashSet<>();
+                    for (FiringAlert f : engine.firing()) {
+                        firing.add(new AlertKey(f.alert(), f.layer(), Integer.toString(f.head())));
+                    }
+                    seen.addAll(firing);
+                    for (AlertKey k : seen) {
+                        callback.call(firing.contains(k) ? 1 : 0, k.alert(), k.layer(), k.head());
+                    }
+                })
+                .register(registry);
     }
 
     /** An exporter on the defaults ({@code 127.0.0.1:9464}), started. */
@@ -92,6 +131,9 @@ public final class PrometheusExporter implements ObservationSink {
         for (HeadRecord r : observation.heads()) {
             String head = Integer.toString(r.head());
             headGauges.forEach((field, gauge) -> gauge.labelValues(r.layer(), head).set(r.metrics().get(field)));
+            if (!Double.isNaN(r.qkSpectralNorm())) {
+                qkSpectralNorm.labelValues(r.layer(), head).set(r.qkSpectralNorm());
+            }
         }
         Map<String, Map<HeadField, LayerSpread>> spreads = new HashMap<>();
         for (LayerSpread s : LayerSpread.of(observation)) {
@@ -122,6 +164,7 @@ public final class PrometheusExporter implements ObservationSink {
     public static final class Builder {
         private String address = DEFAULT_ADDRESS;
         private int port = DEFAULT_PORT;
+        private AlertEngine alerts;
 
         private Builder() {
         }
@@ -141,6 +184,18 @@ public final class PrometheusExporter implements ObservationSink {
                 throw new IllegalArgumentException("port must be in [0, 65535] but was " + port);
             }
             this.port = port;
+            return this;
+        }
+
+        /**
+         * Exports this engine's alert states as {@code headwatch_alert_firing}, read at each scrape.
+         * The engine must also be fed the observations (it is a sink of the same listener).
+         */
+        public Builder alerts(AlertEngine engine) {
+            if (engine == null) {
+                throw new IllegalArgumentException("alert engine must not be null");
+            }
+            this.alerts = engine;
             return this;
         }
 

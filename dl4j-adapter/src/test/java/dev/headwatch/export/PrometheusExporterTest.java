@@ -5,6 +5,9 @@ import dev.headwatch.core.HeadMetrics;
 import dev.headwatch.core.HeadRecord;
 import dev.headwatch.core.Observation;
 import dev.headwatch.core.Visibility;
+import dev.headwatch.core.alert.Alert;
+import dev.headwatch.core.alert.AlertConfig;
+import dev.headwatch.core.alert.AlertEngine;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -14,7 +17,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Clock;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -80,6 +85,45 @@ class PrometheusExporterTest {
     }
 
     @Test
+    void alertStates_areOneWhileFiring_andZeroOnceResolved() throws Exception {
+        AlertEngine engine = AlertEngine.of(AlertConfig.builder().persist(1).enableOnly(Alert.ENTROPY_COLLAPSE).build(),
+                Clock.fixed(Instant.parse("2026-01-02T03:04:05Z"), ZoneOffset.UTC));
+        try (PrometheusExporter withAlerts = PrometheusExporter.builder().port(0).alerts(engine).start()) {
+            // head 1: entropy 0.05 < 0.1 fires at once with persist 1; then 0.6 resolves it.
+            engine.write(observation(1, new double[] {0.5, 0.05}));
+            Map<String, String> labels = Map.of("alert", "ENTROPY_COLLAPSE", "layer", "enc/attn", "head", "1");
+            assertThat(value(scrape(withAlerts), "headwatch_alert_firing", labels)).isEqualTo(1.0);
+            assertThat(scrape(withAlerts)).filteredOn(s -> s.name.equals("headwatch_alert_firing")).hasSize(1);
+
+            engine.write(observation(2, new double[] {0.5, 0.6}));
+            assertThat(value(scrape(withAlerts), "headwatch_alert_firing", labels)).isEqualTo(0.0);
+        }
+    }
+
+    @Test
+    void rules_useOnlySeriesTheExporterServes() throws Exception {
+        AlertEngine engine = AlertEngine.of(AlertConfig.builder().persist(1).build(),
+                Clock.fixed(Instant.parse("2026-01-02T03:04:05Z"), ZoneOffset.UTC));
+        try (PrometheusExporter withAlerts = PrometheusExporter.builder().port(0).alerts(engine).start()) {
+            Observation obs = observation(1, new double[] {0.5, 0.05});
+            obs = new Observation(1, 1, obs.time(), obs.heads().stream().map(r -> r.withQkSpectralNorm(3.0)).toList());
+            engine.write(obs);
+            withAlerts.write(obs);
+            java.util.Set<String> served = new java.util.HashSet<>();
+            scrape(withAlerts).forEach(s -> served.add(s.name));
+
+            String yaml = PrometheusRules.yaml(AlertConfig.defaults(), java.time.Duration.ofSeconds(15));
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("headwatch_[a-z_]+").matcher(yaml);
+            int names = 0;
+            while (m.find()) {
+                assertThat(served).contains(m.group());
+                names++;
+            }
+            assertThat(names).isGreaterThan(9);
+        }
+    }
+
+    @Test
     void names_followPrometheusConventions() throws Exception {
         exporter.write(observation(1, new double[] {0.5}));
         assertThat(scrape()).allSatisfy(s -> {
@@ -118,6 +162,10 @@ class PrometheusExporterTest {
     }
 
     private List<Sample> scrape() throws IOException, InterruptedException {
+        return scrape(exporter);
+    }
+
+    private static List<Sample> scrape(PrometheusExporter exporter) throws IOException, InterruptedException {
         HttpClient client = HttpClient.newHttpClient();
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + exporter.port() + "/metrics"))
                 .header("Accept", "text/plain").GET().build();
