@@ -6,7 +6,6 @@ import dev.headwatch.export.PrometheusRules;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
@@ -57,7 +56,7 @@ final class PrometheusRulesCommand implements Callable<Integer> {
                 config.persist(persist);
             }
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
+            throw Headwatch.badInput(spec, e.getMessage());
         }
         config.disable(disabled.toArray(Alert[]::new));
         PrintWriter out = spec.commandLine().getOut();
@@ -70,7 +69,7 @@ final class PrometheusRulesCommand implements Callable<Integer> {
         Matcher m = DURATION.matcher(interval);
         long amount = m.matches() ? Long.parseLong(m.group(1)) : 0;
         if (amount <= 0) {
-            throw new ParameterException(spec.commandLine(),
+            throw Headwatch.badInput(spec,
                     "--interval must be a positive duration such as 30s, 1m or 500ms but was '" + interval + "'");
         }
         return switch (m.group(2)) {

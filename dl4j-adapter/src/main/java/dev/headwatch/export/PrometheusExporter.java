@@ -2,12 +2,13 @@ package dev.headwatch.export;
 
 import dev.headwatch.core.HeadField;
 import dev.headwatch.core.HeadRecord;
+import dev.headwatch.core.MonitorStats;
 import dev.headwatch.core.Observation;
 import dev.headwatch.core.alert.AlertEngine;
 import dev.headwatch.core.alert.FiringAlert;
 import dev.headwatch.core.sink.LayerSpread;
 import dev.headwatch.core.sink.ObservationSink;
-import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
@@ -20,6 +21,9 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
 
 /**
  * Serves the latest observation on an HTTP {@code /metrics} endpoint in the Prometheus text format.
@@ -38,7 +42,11 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <tr><td>{@code headwatch_alert_firing{alert, layer, head}}</td><td>with
  *       {@link Builder#alerts(AlertEngine)}: 1 while the alert fires on the head, 0 once it resolved</td></tr>
  *   <tr><td>{@code headwatch_step}, {@code headwatch_epoch}</td><td>of the latest observation</td></tr>
- *   <tr><td>{@code headwatch_observations_total}</td><td>observations this exporter received</td></tr>
+ *   <tr><td>{@code headwatch_observations_total}</td><td>observations computed (with
+ *       {@link #stats(Supplier)}), else observations this exporter received</td></tr>
+ *   <tr><td>{@code headwatch_submitted_steps_total}, {@code headwatch_dropped_observations_total},
+ *       {@code headwatch_analysis_failures_total}, {@code headwatch_sink_failures_total},
+ *       {@code headwatch_disabled_sinks}</td><td>the pipeline's counters, with {@link #stats(Supplier)}</td></tr>
  * </table>
  *
  * <p>The server binds to {@code 127.0.0.1:9464} by default, so nothing is exposed beyond the machine
@@ -57,7 +65,8 @@ public final class PrometheusExporter implements ObservationSink {
     private final Gauge qkSpectralNorm;
     private final Gauge step;
     private final Gauge epoch;
-    private final Counter observations;
+    private final AtomicLong received = new AtomicLong();
+    private volatile Supplier<MonitorStats> stats;
     private final HTTPServer server;
 
     /** Every (alert, layer, head) that fired since the start: a resolved one reads 0, not absent. */
@@ -83,9 +92,40 @@ public final class PrometheusExporter implements ObservationSink {
         }
         step = Gauge.builder().name("headwatch_step").help("step of the latest observation").register(registry);
         epoch = Gauge.builder().name("headwatch_epoch").help("epoch of the latest observation").register(registry);
-        observations = Counter.builder().name("headwatch_observations")
-                .help("observations received by this exporter").register(registry);
+        CounterWithCallback.builder().name("headwatch_observations")
+                .help("observations computed by the monitor (or received by this exporter without its stats)")
+                .callback(cb -> {
+                    Supplier<MonitorStats> s = stats;
+                    cb.call(s == null ? received.get() : s.get().observations());
+                })
+                .register(registry);
+        statsCounter("headwatch_submitted_steps", "steps handed to the monitor", MonitorStats::submitted);
+        statsCounter("headwatch_dropped_observations", "steps dropped because the background queue was full",
+                MonitorStats::dropped);
+        statsCounter("headwatch_analysis_failures", "steps whose metrics could not be computed",
+                MonitorStats::analysisFailures);
+        statsCounter("headwatch_sink_failures", "sink writes that threw", MonitorStats::sinkFailures);
+        GaugeWithCallback.builder().name("headwatch_disabled_sinks")
+                .help("sinks switched off after repeated failures")
+                .callback(cb -> {
+                    Supplier<MonitorStats> s = stats;
+                    if (s != null) {
+                        cb.call(s.get().disabledSinks());
+                    }
+                })
+                .register(registry);
         server = HTTPServer.builder().hostname(b.address).port(b.port).registry(registry).buildAndStart();
+    }
+
+    private void statsCounter(String name, String help, ToDoubleFunction<MonitorStats> value) {
+        CounterWithCallback.builder().name(name).help(help)
+                .callback(cb -> {
+                    Supplier<MonitorStats> s = stats;
+                    if (s != null) {
+                        cb.call(value.applyAsDouble(s.get()));
+                    }
+                })
+                .register(registry);
     }
 
     private void registerAlertStates(AlertEngine engine) {
@@ -121,6 +161,20 @@ public final class PrometheusExporter implements ObservationSink {
         return server.getPort();
     }
 
+    /**
+     * Exports the pipeline's counters, read at each scrape, e.g. {@code exporter.stats(listener::stats)}.
+     * Set after the listener is built, since the listener takes this exporter as a sink.
+     *
+     * @return this exporter
+     */
+    public PrometheusExporter stats(Supplier<MonitorStats> stats) {
+        if (stats == null) {
+            throw new IllegalArgumentException("stats supplier must not be null");
+        }
+        this.stats = stats;
+        return this;
+    }
+
     /** The registry behind the endpoint, to add the application's own metrics. */
     public PrometheusRegistry registry() {
         return registry;
@@ -151,7 +205,7 @@ public final class PrometheusExporter implements ObservationSink {
         }));
         step.set(observation.step());
         epoch.set(observation.epoch());
-        observations.inc();
+        received.incrementAndGet();
     }
 
     /** Stops the HTTP server. */

@@ -35,6 +35,14 @@ class PrometheusRulesCommandTest {
     }
 
     @Test
+    void isASubcommandOfHeadwatch() {
+        CommandLine cl = Headwatch.commandLine();
+        cl.setOut(new PrintWriter(out));
+        assertThat(cl.execute("prometheus-rules", "--persist", "2")).isZero();
+        assertThat(out.toString()).contains("alert: ENTROPY_COLLAPSE").contains("for: 30s");
+    }
+
+    @Test
     void defaults_waitThreeTimesFifteenSeconds() throws Exception {
         assertThat(run()).isZero();
         JsonNode rules = new YAMLMapper().readTree(out.toString()).get("groups").get(0).get("rules");

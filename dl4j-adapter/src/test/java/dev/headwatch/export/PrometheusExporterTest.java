@@ -3,6 +3,7 @@ package dev.headwatch.export;
 import dev.headwatch.core.HeadField;
 import dev.headwatch.core.HeadMetrics;
 import dev.headwatch.core.HeadRecord;
+import dev.headwatch.core.MonitorStats;
 import dev.headwatch.core.Observation;
 import dev.headwatch.core.Visibility;
 import dev.headwatch.core.alert.Alert;
@@ -82,6 +83,21 @@ class PrometheusExporterTest {
         assertThat(value(samples, "headwatch_observations_total", Map.of())).isEqualTo(2.0);
         assertThat(value(samples, "headwatch_head_entropy", Map.of("layer", "enc/attn", "head", "1"))).isEqualTo(0.2);
         assertThat(value(samples, "headwatch_step", Map.of())).isEqualTo(2.0);
+    }
+
+    @Test
+    void stats_exportThePipelineCounters() throws Exception {
+        exporter.write(observation(1, new double[] {0.5}));
+        assertThat(scrape()).noneMatch(s -> s.name.equals("headwatch_dropped_observations_total"));
+
+        exporter.stats(() -> new MonitorStats(10, 7, 2, 1, 3, 1));
+        List<Sample> samples = scrape();
+        assertThat(value(samples, "headwatch_observations_total", Map.of())).isEqualTo(7.0);
+        assertThat(value(samples, "headwatch_submitted_steps_total", Map.of())).isEqualTo(10.0);
+        assertThat(value(samples, "headwatch_dropped_observations_total", Map.of())).isEqualTo(2.0);
+        assertThat(value(samples, "headwatch_analysis_failures_total", Map.of())).isEqualTo(1.0);
+        assertThat(value(samples, "headwatch_sink_failures_total", Map.of())).isEqualTo(3.0);
+        assertThat(value(samples, "headwatch_disabled_sinks", Map.of())).isEqualTo(1.0);
     }
 
     @Test
