@@ -331,11 +331,29 @@ class AlertEngineTest {
 
     @Test
     void keyCoherence_lowParticipation_unlessASinkExplainsIt() {
-        assertThat(firedAlerts(AlertConfig.defaults(), set(HeadField.PARTICIPATION, 0.1)))
-                .containsExactly("KEY_COHERENCE");
+        // n = 16 keys: a key drawing more than 2/16 = 0.125 of the mass explains the concentration.
+        assertThat(firedAlerts(AlertConfig.defaults(), b -> b.set(HeadField.PARTICIPATION, 0.1)
+                .set(HeadField.SINK_MAX, 0.1))).containsExactly("KEY_COHERENCE");
+        assertThat(firedAlerts(AlertConfig.defaults(), b -> b.set(HeadField.PARTICIPATION, 0.1)
+                .set(HeadField.SINK_MAX, 0.15))).isEmpty();
         assertThat(firedAlerts(AlertConfig.defaults(), b -> b.set(HeadField.PARTICIPATION, 0.1)
                 .set(HeadField.SINK_MAX, 0.5).set(HeadField.SINK_POSITION, 0)))
                 .doesNotContain("KEY_COHERENCE");
+    }
+
+    @Test
+    void sinkShift_streakRestartsWhenTheSinkMoves() {
+        AlertEngine e = engine(AlertConfig.defaults());
+        double[] positions = {4, 4, 7, 4, 4, 4};
+        List<AlertEvent> events = new ArrayList<>();
+        events.addAll(e.evaluate(obs(1, head(0, healthy().build()))));
+        for (int i = 0; i < positions.length; i++) {
+            events.addAll(e.evaluate(obs(i + 2, head(0, healthy().set(HeadField.SINK_MAX, 0.5)
+                    .set(HeadField.SINK_POSITION, positions[i]).build()))));
+        }
+        // Sinks at 4, 4, then 7 (a new streak), then 4, 4, 4: fires on the third 4 in a row, step 7.
+        assertThat(events).extracting(AlertEvent::alert, AlertEvent::step)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("SINK_SHIFT", 7L));
     }
 
     @Test
