@@ -126,8 +126,11 @@ final class HeadPass {
 
         double[] q = Spectrum.rowMajor(in.q());
         double[] k = Spectrum.rowMajor(in.k());
+        boolean finiteKeys = allFinite(k);
         double[] sigma;
-        if (!causal) {
+        if (!finiteKeys || !allFinite(q)) {
+            sigma = null;
+        } else if (!causal) {
             sigma = Spectrum.lowRank(q, k, n, d, tau);
         } else if (allFinite(e)) {
             sigma = Spectrum.dense(e, n);
@@ -141,8 +144,10 @@ final class HeadPass {
             b.set(HeadField.NUMERICAL_RANK, Spectrum.numericalRank(sigma, n, d, eps));
         }
         b.set(HeadField.RANK_BOUND, Spectrum.rankBound(visibility, input.n(), d));
-        b.set(HeadField.KEY_COHERENCE, KeyIncoherence.coherence(k, 0, n, d, eps));
-        b.set(HeadField.KEY_COHERENCE_NO_FIRST, KeyIncoherence.coherence(k, 1, n - 1, d, eps));
+        if (finiteKeys) {
+            b.set(HeadField.KEY_COHERENCE, KeyIncoherence.coherence(k, 0, n, d, eps));
+            b.set(HeadField.KEY_COHERENCE_NO_FIRST, KeyIncoherence.coherence(k, 1, n - 1, d, eps));
+        }
         if (!causal && in.v() != null) {
             b.set(HeadField.LINEAR_GAP, linearGap(s, q, k, Spectrum.rowMajor(in.v()), n, d, (int) in.v().size(1), tau));
         }
@@ -203,17 +208,24 @@ final class HeadPass {
      * {@code o_lin_i = vbar + C tau q_i}, {@code C = (1/m) sum_j (v_j - vbar)(k_j - kbar)^T}.
      */
     private static double linearGap(double[] a, double[] q, double[] k, double[] v, int n, int d, int dv, double tau) {
-        double[] o;
-        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            INDArray av = Nd4j.create(a, new long[] {n, n}, 'c').mmul(Nd4j.create(v, new long[] {n, dv}, 'c'));
-            o = av.castTo(DataType.DOUBLE).dup('c').data().asDouble();
-        }
         double[] vbar = columnMeans(v, n, dv);
+        double[] vc = new double[n * dv];
+        for (int j = 0; j < n; j++) {
+            for (int r = 0; r < dv; r++) {
+                vc[j * dv + r] = v[j * dv + r] - vbar[r];
+            }
+        }
+        // o_i - vbar = sum_j A_ij (v_j - vbar) since rows of A sum to 1; exact zeros for constant V.
+        double[] oc;
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            INDArray av = Nd4j.create(a, new long[] {n, n}, 'c').mmul(Nd4j.create(vc, new long[] {n, dv}, 'c'));
+            oc = av.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+        }
         double[] kbar = columnMeans(k, n, d);
         double[] cm = new double[dv * d];
         for (int j = 0; j < n; j++) {
             for (int r = 0; r < dv; r++) {
-                double vr = v[j * dv + r] - vbar[r];
+                double vr = vc[j * dv + r];
                 for (int col = 0; col < d; col++) {
                     cm[r * d + col] += vr * (k[j * d + col] - kbar[col]);
                 }
@@ -226,7 +238,7 @@ final class HeadPass {
                 for (int col = 0; col < d; col++) {
                     lin += cm[r * d + col] * q[i * d + col];
                 }
-                double oi = o[i * dv + r] - vbar[r];
+                double oi = oc[i * dv + r];
                 double diff = oi - tau * lin / n;
                 num += diff * diff;
                 den += oi * oi;

@@ -22,31 +22,39 @@ final class Dense {
     }
 
     /**
-     * Centres the rows {@code from .. from+m-1} of a row-major {@code [*, d]} matrix over positions without
-     * forming {@code Kc}: with the Householder reflector {@code H} that maps {@code 1/sqrt(m)} to {@code e_1},
-     * {@code Kc^T Kc = K'^T K'} where {@code K'} is {@code H K} without its first row. The result is
-     * {@code K'} ({@code (m-1) x d}, column-major), whose rank is at most {@code m-1} exactly, so the
-     * all-ones null direction of centred keys never shows up as a rounding-level singular value.
+     * Centres the rows {@code from .. from+m-1} of a row-major {@code [*, d]} matrix over positions and
+     * drops the all-ones direction exactly: with the Householder reflector {@code H} that maps
+     * {@code 1/sqrt(m)} to {@code e_1}, {@code Kc^T Kc = K'^T K'} where {@code K'} is {@code H Kc} without its
+     * first row (which is {@code 1^T Kc / sqrt(m) = 0}). The result {@code K'} ({@code (m-1) x d},
+     * column-major) has rank at most {@code m-1} by construction, so the null direction of centred keys
+     * never shows up as a rounding-level singular value; equal keys give exact zeros.
      */
     static double[] centredReduced(double[] rowMajor, int from, int m, int d) {
-        // w = (u - e1) / |u - e1| with u = 1/sqrt(m); H = I - 2 w w^T, H u = e1.
+        double[] out = new double[Math.max(m - 1, 0) * d];
+        if (m <= 1) {
+            return out;
+        }
+        // w = u - e1 with u = 1/sqrt(m); H = I - 2 w w^T / |w|^2.
         double u = 1.0 / Math.sqrt(m);
         double w0 = u - 1.0;
         double norm2 = w0 * w0 + (m - 1) * u * u;
-        double[] out = new double[(m - 1) * d];
-        if (m == 1) {
-            return out;
-        }
+        double[] col = new double[m];
         for (int c = 0; c < d; c++) {
-            // H x = x - 2 w (w . x) / |w|^2, rows 1..m-1 only (row 0 is dropped).
-            double dot = w0 * rowMajor[from * d + c];
-            for (int i = 1; i < m; i++) {
-                dot += u * rowMajor[(from + i) * d + c];
+            double mean = 0;
+            for (int i = 0; i < m; i++) {
+                col[i] = rowMajor[(from + i) * d + c];
+                mean += col[i];
             }
-            double f = 2.0 * dot / norm2;
+            mean /= m;
+            double dot = 0;
+            for (int i = 0; i < m; i++) {
+                col[i] -= mean;
+                dot += (i == 0 ? w0 : u) * col[i];
+            }
+            double f = 2.0 * dot / norm2 * u;
             int base = c * (m - 1);
             for (int i = 1; i < m; i++) {
-                out[base + i - 1] = rowMajor[(from + i) * d + c] - f * u;
+                out[base + i - 1] = col[i] - f;
             }
         }
         return out;
