@@ -91,13 +91,15 @@ public final class CheckpointAnalyzer {
     private CheckpointAnalyzer(Builder b) {
         this.loader = b.loader;
         this.probe = b.probe;
-        this.alerts = b.alerts;
+        this.alerts = b.alerts != null ? b.alerts
+                : b.probe != null ? AlertConfig.builder().persist(1).build()
+                : AlertConfig.builder().persist(1).enableOnly(Alert.LOGIT_GROWTH).build();
         this.progress = b.progress;
         this.maxSequences = b.maxSequences;
         this.clock = b.clock;
     }
 
-    /** A builder: standard loader, no probe (weight-only), alert defaults with {@code persist = 1}. */
+    /** A builder: standard loader, no probe (weight-only), alert defaults with {@code persist = 1} (see {@link Builder#alerts}). */
     public static Builder builder() {
         return new Builder();
     }
@@ -361,7 +363,7 @@ public final class CheckpointAnalyzer {
     public static final class Builder {
         private CheckpointLoader loader = CheckpointLoader.standard();
         private Probe probe;
-        private AlertConfig alerts = AlertConfig.builder().persist(1).build();
+        private AlertConfig alerts;
         private Progress progress = (i, n, ref) -> { };
         private int maxSequences = 32;
         private Clock clock = Clock.systemUTC();
@@ -383,7 +385,8 @@ public final class CheckpointAnalyzer {
 
         /**
          * The alert rules. Default: METRICS.md's defaults with {@code persist = 1}, since one checkpoint is
-         * a settled state of the weights rather than one noisy minibatch.
+         * a settled state of the weights rather than one noisy minibatch; without a probe only
+         * {@code LOGIT_GROWTH} (the one rule that reads weights: {@code qkSpectralNorm} growth).
          */
         public Builder alerts(AlertConfig alerts) {
             this.alerts = require(alerts, "alerts");

@@ -91,8 +91,8 @@ public record CheckpointSeries(List<CheckpointRef> checkpoints, List<CheckpointE
         int lineNumber = 0;
         for (String raw : Files.readAllLines(info, StandardCharsets.UTF_8)) {
             lineNumber++;
-            if (raw.isBlank()) {
-                continue;
+            if (raw.isBlank() || raw.startsWith("checkpointNum,")) {
+                continue; // DL4J writes a header line first
             }
             // checkpointNum,timestamp,iteration,epoch,modelType,filename (DL4J's Checkpoint.toFileString)
             String[] f = raw.split(",", -1);

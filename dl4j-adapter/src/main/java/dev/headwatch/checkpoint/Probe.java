@@ -28,12 +28,12 @@ public final class Probe {
 
     /** Inputs for a MultiLayerNetwork (one) or ComputationGraph (one per network input), no masks. */
     public static Probe of(INDArray... inputs) {
-        return withMasks(List.of(inputs), null);
+        return withMasks(inputs == null ? null : Arrays.asList(inputs), null);
     }
 
     /** Inputs with feature masks ({@code masks} null, or one entry per input, entries may be null). */
     public static Probe withMasks(List<INDArray> inputs, List<INDArray> masks) {
-        if (inputs == null || inputs.isEmpty() || inputs.contains(null)) {
+        if (inputs == null || inputs.isEmpty() || inputs.stream().anyMatch(java.util.Objects::isNull)) {
             throw new IllegalArgumentException("a probe needs at least one input array and no null inputs");
         }
         if (masks != null && masks.size() != inputs.size()) {

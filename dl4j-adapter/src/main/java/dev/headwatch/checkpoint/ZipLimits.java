@@ -4,7 +4,7 @@ package dev.headwatch.checkpoint;
  * Bounds for reading a zip from elsewhere. An entry may inflate to at most
  * {@code max(ratioFloorBytes, maxRatio x its compressed size)} and never beyond {@code maxEntryBytes};
  * an archive may hold at most {@code maxEntries} entries. The defaults let through any real checkpoint
- * (coefficients are float arrays, which barely compress) and stop zip bombs, which inflate thousands of
+ * (coefficients are float arrays, which barely compress) and stop zip bombs, which inflate hundreds to thousands of
  * times.
  *
  * @param maxEntries      most entries in one archive
@@ -14,8 +14,8 @@ package dev.headwatch.checkpoint;
  */
 public record ZipLimits(int maxEntries, long maxEntryBytes, double maxRatio, long ratioFloorBytes) {
 
-    /** 10,000 entries, 2 GiB per entry, ratio 1,000 above 64 MiB. */
-    public static final ZipLimits DEFAULT = new ZipLimits(10_000, Integer.MAX_VALUE - 8L, 1000, 64L << 20);
+    /** 10,000 entries, 2 GiB per entry, ratio 100 above 64 MiB. */
+    public static final ZipLimits DEFAULT = new ZipLimits(10_000, Integer.MAX_VALUE - 8L, 100, 64L << 20);
 
     public ZipLimits {
         if (maxEntries < 1) {
