@@ -39,6 +39,7 @@ import java.util.Properties;
                 // Subcommands in dl4j-adapter, one per line:
                 QkCommand.class,
                 AnalyzeCommand.class,
+                PrometheusRulesCommand.class,
         })
 public final class Headwatch implements Runnable {
 
