@@ -51,7 +51,7 @@ class CheckpointAnalyzerTest {
         mlnDir = Files.createDirectory(tmp.resolve("mln-checkpoints"));
         MultiLayerNetwork net = Models.mln();
         net.setListeners(new CheckpointListener.Builder(mlnDir.toFile()).saveEveryNIterations(2).keepAll().build());
-        for (int i = 0; i < 6; i++) {
+        for (int i = 0; i < 7; i++) {
             net.fit(Models.data(4, i));
         }
         ComputationGraph cg = Models.graph();
@@ -66,14 +66,19 @@ class CheckpointAnalyzerTest {
         probe = Models.features(3, 99);
     }
 
+    private static CheckpointResult last(Report report) {
+        return report.checkpoints().get(report.checkpoints().size() - 1);
+    }
+
     @Test
     void checkpointDirectory_isOrderedByIteration_andWeightMetricsMatchTheSavedWeights() throws IOException {
         Report report = CheckpointAnalyzer.builder().build().analyze(List.of(mlnDir));
 
         assertThat(report.failed()).isEmpty();
-        assertThat(report.checkpoints()).hasSize(3);
+        assertThat(report.checkpoints()).hasSize(CheckpointListener.availableCheckpoints(mlnDir.toFile()).size())
+                .hasSizeGreaterThanOrEqualTo(3);
         assertThat(report.checkpoints()).extracting(CheckpointResult::iteration).isSorted().doesNotHaveDuplicates();
-        CheckpointResult last = report.checkpoints().get(2);
+        CheckpointResult last = last(report);
         assertThat(last.format()).isEqualTo("MultiLayerNetwork");
         assertThat(last.layers()).extracting(LayerResult::layer).containsExactly(Models.HOSTILE_NAME, "second");
         assertThat(last.layers().get(1).heads()).hasSize(4);
@@ -95,7 +100,7 @@ class CheckpointAnalyzerTest {
     void probe_metricsEqualTheSharedExtractionOnDl4jsOwnRestore() throws IOException {
         Report report = CheckpointAnalyzer.builder().probe(Probe.of(probe)).build().analyze(List.of(mlnDir));
 
-        CheckpointResult last = report.checkpoints().get(2);
+        CheckpointResult last = last(report);
         MultiLayerNetwork restored = ModelSerializer.restoreMultiLayerNetwork(Path.of(last.file()).toFile());
         List<AttentionExtractor.LayerExtraction> reference = AttentionExtractor.of(restored)
                 .forward(new INDArray[] {probe}, null, new int[] {0, 1, 2});
@@ -168,7 +173,8 @@ class CheckpointAnalyzerTest {
         assertThat(written).extracting(p -> p.getFileName().toString())
                 .containsExactly("report.json", "metrics.csv", "report.html");
         JsonNode json = new ObjectMapper().readTree(out.resolve("report.json").toFile());
-        JsonNode head = json.at("/checkpoints/2/layers/0/heads/0");
+        int count = report.checkpoints().size();
+        JsonNode head = json.at("/checkpoints/" + (count - 1) + "/layers/0/heads/0");
         for (String field : Report.fieldNames()) {
             assertThat(head.has(field)).as(field).isTrue();
         }
@@ -177,7 +183,7 @@ class CheckpointAnalyzerTest {
         assertThat(json.get("trends").size()).isPositive();
         List<String> csv = Files.readAllLines(out.resolve("metrics.csv"));
         assertThat(csv.get(0)).startsWith("checkpoint,iteration,epoch,format,layer,head,n,d,mask,qkSpectralNorm");
-        assertThat(csv).hasSize(1 + 3 * (2 + 4));
+        assertThat(csv).hasSize(1 + count * (2 + 4));
         String html = Files.readString(out.resolve("report.html"));
         assertThat(html).doesNotContain("<script").contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;")
                 .contains("data:image/png;base64,").doesNotContain("http://").doesNotContain("https://");
@@ -202,7 +208,7 @@ class CheckpointAnalyzerTest {
 
         Report report = CheckpointAnalyzer.builder().build().analyze(List.of(dir));
 
-        assertThat(report.checkpoints()).hasSize(2);
+        assertThat(report.checkpoints()).hasSize(good.checkpoints().size() - 1);
         assertThat(report.failed()).singleElement().satisfies(f -> {
             assertThat(f.file()).isEqualTo(victim.toString());
             assertThat(f.problem()).contains("corrupt or truncated zip");
