@@ -240,15 +240,38 @@ public final class AttentionExtractor {
     }
 
     private List<LayerExtraction> run(Forward f, int[] rows, Predicate<String> layers) {
+        return run(f, rows, layers, null);
+    }
+
+    /** As the public methods, but a layer that fails goes to {@code onError} instead of ending the call. */
+    List<LayerExtraction> run(Forward f, int[] rows, Predicate<String> layers,
+                              java.util.function.BiConsumer<Site, RuntimeException> onError) {
         List<LayerExtraction> out = new ArrayList<>();
         try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
             for (Binding b : bindings) {
-                if (layers.test(b.site.name)) {
+                if (!layers.test(b.site.name)) {
+                    continue;
+                }
+                if (onError == null) {
                     out.add(b.extract(f, rows));
+                } else {
+                    try {
+                        out.add(b.extract(f, rows));
+                    } catch (RuntimeException e) {
+                        onError.accept(b.site, e);
+                    }
                 }
             }
         }
         return out;
+    }
+
+    static Forward of(List<INDArray> activations) {
+        return new Forward(activations, null);
+    }
+
+    static Forward of(Map<String, INDArray> activations) {
+        return new Forward(null, activations);
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -330,7 +353,7 @@ public final class AttentionExtractor {
     // extraction
 
     /** The activations of one forward pass, as DL4J delivers them to listeners. */
-    private record Forward(List<INDArray> mln, Map<String, INDArray> cg) {
+    record Forward(List<INDArray> mln, Map<String, INDArray> cg) {
     }
 
     private interface Read extends java.util.function.Function<Forward, INDArray> {
