@@ -20,19 +20,19 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 /** Small attention models trained for real, shared by the checkpoint tests. */
-final class Models {
+public final class Models {
 
-    static final int N_IN = 8;
-    static final int T = 6;
-    static final int CLASSES = 3;
+    public static final int N_IN = 8;
+    public static final int T = 6;
+    public static final int CLASSES = 3;
     /** A layer name that would inject markup if a report did not escape it. */
-    static final String HOSTILE_NAME = "<script>alert('x')</script>&";
+    public static final String HOSTILE_NAME = "<script>alert('x')</script>&";
 
     private Models() {
     }
 
     /** Two self-attention layers (2 heads of 4, then 4 heads of 2); the first has a hostile name. */
-    static MultiLayerNetwork mln() {
+    public static MultiLayerNetwork mln() {
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()
                 .seed(7).dataType(DataType.FLOAT).updater(new Adam(1e-2)).weightInit(WeightInit.XAVIER)
                 .list()
@@ -49,7 +49,7 @@ final class Models {
     }
 
     /** A self-attention layer and an attention vertex. */
-    static ComputationGraph graph() {
+    public static ComputationGraph graph() {
         ComputationGraph cg = new ComputationGraph(new NeuralNetConfiguration.Builder()
                 .seed(11).dataType(DataType.FLOAT).updater(new Adam(1e-2)).weightInit(WeightInit.XAVIER)
                 .graphBuilder()
@@ -69,7 +69,7 @@ final class Models {
     }
 
     /** A SameDiff model around the fused multi-head attention op (2 heads of 4), trained 3 steps. */
-    static SameDiff sameDiff() {
+    public static SameDiff sameDiff() {
         SameDiff sd = SameDiff.create();
         Nd4j.getRandom().setSeed(5);
         SDVariable in = sd.placeHolder("input", DataType.FLOAT, -1, N_IN, T);
@@ -89,13 +89,13 @@ final class Models {
     }
 
     /** Random features {@code [mb, N_IN, T]}. */
-    static INDArray features(int mb, long seed) {
+    public static INDArray features(int mb, long seed) {
         Nd4j.getRandom().setSeed(seed);
         return Nd4j.randn(DataType.FLOAT, mb, N_IN, T);
     }
 
     /** A minibatch with one-hot labels for every step. */
-    static DataSet data(int mb, long seed) {
+    public static DataSet data(int mb, long seed) {
         INDArray labels = Nd4j.zeros(DataType.FLOAT, mb, CLASSES, T);
         for (int b = 0; b < mb; b++) {
             for (int t = 0; t < T; t++) {
