@@ -1,5 +1,6 @@
 package dev.headwatch.core;
 
+import dev.headwatch.core.math.CentredKeys;
 import dev.headwatch.core.math.EnergyField;
 import dev.headwatch.core.math.KeyIncoherence;
 import dev.headwatch.core.math.Spectrum;
@@ -127,11 +128,12 @@ final class HeadPass {
         double[] q = Spectrum.rowMajor(in.q());
         double[] k = Spectrum.rowMajor(in.k());
         boolean finiteKeys = allFinite(k);
+        CentredKeys keys = finiteKeys ? CentredKeys.of(k, 0, n, d) : null;
         double[] sigma;
         if (!finiteKeys || !allFinite(q)) {
             sigma = null;
         } else if (!causal) {
-            sigma = Spectrum.lowRank(q, k, n, d, tau);
+            sigma = Spectrum.lowRank(q, keys, tau);
         } else if (allFinite(e)) {
             sigma = Spectrum.dense(e, n);
         } else {
@@ -145,11 +147,11 @@ final class HeadPass {
         }
         b.set(HeadField.RANK_BOUND, Spectrum.rankBound(visibility, input.n(), d));
         if (finiteKeys) {
-            b.set(HeadField.KEY_COHERENCE, KeyIncoherence.coherence(k, 0, n, d, eps));
+            b.set(HeadField.KEY_COHERENCE, KeyIncoherence.coherence(keys, eps));
             b.set(HeadField.KEY_COHERENCE_NO_FIRST, KeyIncoherence.coherence(k, 1, n - 1, d, eps));
         }
         if (!causal && in.v() != null) {
-            b.set(HeadField.LINEAR_GAP, linearGap(s, q, k, Spectrum.rowMajor(in.v()), n, d, (int) in.v().size(1), tau));
+            b.set(HeadField.LINEAR_GAP, linearGap(s, q, k, Spectrum.rowMajor(in.v()), n, d, (int) in.v().size(1), tau, isDouble));
         }
         return new HeadPass(n, causal, b, s, plogp, keepEnergy ? e : null);
     }
@@ -207,7 +209,8 @@ final class HeadPass {
      * Item 11: {@code sum_i |o_i - o_lin_i|^2 / sum_i |o_i - vbar|^2} with {@code o = A V},
      * {@code o_lin_i = vbar + C tau q_i}, {@code C = (1/m) sum_j (v_j - vbar)(k_j - kbar)^T}.
      */
-    private static double linearGap(double[] a, double[] q, double[] k, double[] v, int n, int d, int dv, double tau) {
+    private static double linearGap(double[] a, double[] q, double[] k, double[] v, int n, int d, int dv, double tau,
+                                    boolean isDouble) {
         double[] vbar = columnMeans(v, n, dv);
         double[] vc = new double[n * dv];
         for (int j = 0; j < n; j++) {
@@ -218,7 +221,10 @@ final class HeadPass {
         // o_i - vbar = sum_j A_ij (v_j - vbar) since rows of A sum to 1; exact zeros for constant V.
         double[] oc;
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            INDArray av = Nd4j.create(a, new long[] {n, n}, 'c').mmul(Nd4j.create(vc, new long[] {n, dv}, 'c'));
+            // the n x n x dv product runs in the input precision, like the model's own A V
+            INDArray an = Nd4j.create(a, new long[] {n, n}, 'c');
+            INDArray vn = Nd4j.create(vc, new long[] {n, dv}, 'c');
+            INDArray av = isDouble ? an.mmul(vn) : an.castTo(DataType.FLOAT).mmul(vn.castTo(DataType.FLOAT));
             oc = av.castTo(DataType.DOUBLE).dup('c').data().asDouble();
         }
         double[] kbar = columnMeans(k, n, d);

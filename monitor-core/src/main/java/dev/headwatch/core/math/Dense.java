@@ -65,6 +65,11 @@ final class Dense {
      * column-major {@code min(rows, cols) x cols} upper-trapezoidal matrix. The input is overwritten.
      */
     static double[] qrR(double[] a, int rows, int cols) {
+        return householderR(a, rows, cols);
+    }
+
+    /** The Java Householder QR behind {@link #qrR}. */
+    static double[] householderR(double[] a, int rows, int cols) {
         int p = Math.min(rows, cols);
         double[] v = new double[rows];
         for (int k = 0; k < p; k++) {
@@ -185,6 +190,34 @@ final class Dense {
         }
     }
 
+    /** A native call pays off only for large products (measured against the Java loop). */
+    static final long NATIVE_MULTIPLY_MIN_SIZE = 1L << 26;
+
+    /**
+     * {@code A B} for row-major {@code A (rows x inner)} and {@code B (inner x cols)}, row-major result; a
+     * native product for large sizes, a Java loop for small ones.
+     */
+    static double[] multiply(double[] a, int rows, int inner, double[] b, int cols) {
+        if ((long) rows * inner * cols >= NATIVE_MULTIPLY_MIN_SIZE) {
+            try (org.nd4j.linalg.api.memory.MemoryWorkspace ignored =
+                         org.nd4j.linalg.factory.Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                return org.nd4j.linalg.factory.Nd4j.create(a, new long[] {rows, inner}, 'c')
+                        .mmul(org.nd4j.linalg.factory.Nd4j.create(b, new long[] {inner, cols}, 'c'))
+                        .dup('c').data().asDouble();
+            }
+        }
+        double[] out = new double[rows * cols];
+        for (int i = 0; i < rows; i++) {
+            for (int k = 0; k < inner; k++) {
+                double x = a[i * inner + k];
+                for (int j = 0; j < cols; j++) {
+                    out[i * cols + j] += x * b[k * cols + j];
+                }
+            }
+        }
+        return out;
+    }
+
     /** {@code A B^T} for column-major {@code A (ra x c)} and {@code B (rb x c)}; column-major {@code ra x rb}. */
     static double[] multiplyTransposed(double[] a, int ra, double[] b, int rb, int c) {
         double[] out = new double[ra * rb];
@@ -213,18 +246,24 @@ final class Dense {
      */
     static double[] jacobi(double[] a, int rows, int cols, double[] v) {
         double tol = 1e-15;
+        double[] norm2 = new double[cols];
         for (int sweep = 0; sweep < 80; sweep++) {
+            // squared column norms, refreshed every sweep and updated exactly by each rotation in between
+            for (int j = 0; j < cols; j++) {
+                double s = 0;
+                for (int i = j * rows; i < (j + 1) * rows; i++) {
+                    s += a[i] * a[i];
+                }
+                norm2[j] = s;
+            }
             boolean rotated = false;
             for (int p = 0; p < cols - 1; p++) {
                 int cp = p * rows;
                 for (int q = p + 1; q < cols; q++) {
                     int cq = q * rows;
-                    double alpha = 0, beta = 0, gamma = 0;
+                    double alpha = norm2[p], beta = norm2[q], gamma = 0;
                     for (int i = 0; i < rows; i++) {
-                        double x = a[cp + i], y = a[cq + i];
-                        alpha += x * x;
-                        beta += y * y;
-                        gamma += x * y;
+                        gamma += a[cp + i] * a[cq + i];
                     }
                     if (gamma == 0 || Math.abs(gamma) <= tol * Math.sqrt(alpha * beta)) {
                         continue;
@@ -239,6 +278,8 @@ final class Dense {
                         a[cp + i] = c * x - s * y;
                         a[cq + i] = s * x + c * y;
                     }
+                    norm2[p] = Math.max(0, alpha - t * gamma);
+                    norm2[q] = beta + t * gamma;
                     if (v != null) {
                         int vp = p * cols, vq = q * cols;
                         for (int i = 0; i < cols; i++) {
