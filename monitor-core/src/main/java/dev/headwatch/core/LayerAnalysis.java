@@ -39,10 +39,10 @@ public final class LayerAnalysis {
             }
         }
         int count = heads.size();
-        HeadPass[] pass = new HeadPass[count];
-        for (int h = 0; h < count; h++) {
-            pass[h] = HeadPass.run(heads.get(h), true);
-        }
+        // Heads are independent: measure them on all cores (the native products inside are thread-safe).
+        HeadPass[] pass = IntStream.range(0, count).parallel()
+                .mapToObj(h -> HeadPass.run(heads.get(h), true))
+                .toArray(HeadPass[]::new);
         double[][] corr = new double[count][count];
         double[][] jsd = new double[count][count];
         double[] norm2 = new double[count];

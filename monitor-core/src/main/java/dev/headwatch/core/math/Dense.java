@@ -101,11 +101,7 @@ final class Dense {
             double scale = 2.0 / vnorm2;
             for (int j = k + 1; j < cols; j++) {
                 int cj = j * rows;
-                double dot = 0;
-                for (int i = k; i < rows; i++) {
-                    dot += v[i] * a[cj + i];
-                }
-                double f = scale * dot;
+                double f = scale * dot(v, k, a, cj + k, rows - k);
                 for (int i = k; i < rows; i++) {
                     a[cj + i] -= f * v[i];
                 }
@@ -201,8 +197,8 @@ final class Dense {
         if ((long) rows * inner * cols >= NATIVE_MULTIPLY_MIN_SIZE) {
             try (org.nd4j.linalg.api.memory.MemoryWorkspace ignored =
                          org.nd4j.linalg.factory.Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                return org.nd4j.linalg.factory.Nd4j.create(a, new long[] {rows, inner}, 'c')
-                        .mmul(org.nd4j.linalg.factory.Nd4j.create(b, new long[] {inner, cols}, 'c'))
+                org.nd4j.linalg.api.buffer.DataType type = org.nd4j.linalg.api.buffer.DataType.DOUBLE;
+                return Native.create(a, rows, inner, type, 'c').mmul(Native.create(b, inner, cols, type, 'c'))
                         .dup('c').data().asDouble();
             }
         }
@@ -261,10 +257,8 @@ final class Dense {
                 int cp = p * rows;
                 for (int q = p + 1; q < cols; q++) {
                     int cq = q * rows;
-                    double alpha = norm2[p], beta = norm2[q], gamma = 0;
-                    for (int i = 0; i < rows; i++) {
-                        gamma += a[cp + i] * a[cq + i];
-                    }
+                    double alpha = norm2[p], beta = norm2[q];
+                    double gamma = dot(a, cp, a, cq, rows);
                     if (gamma == 0 || Math.abs(gamma) <= tol * Math.sqrt(alpha * beta)) {
                         continue;
                     }
@@ -303,6 +297,22 @@ final class Dense {
             sigma[j] = Math.sqrt(s);
         }
         return sigma;
+    }
+
+    /** {@code x[xo..xo+len) . y[yo..yo+len)} with four partial sums (instruction-level parallelism). */
+    static double dot(double[] x, int xo, double[] y, int yo, int len) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int i = 0;
+        for (; i + 3 < len; i += 4) {
+            s0 += x[xo + i] * y[yo + i];
+            s1 += x[xo + i + 1] * y[yo + i + 1];
+            s2 += x[xo + i + 2] * y[yo + i + 2];
+            s3 += x[xo + i + 3] * y[yo + i + 3];
+        }
+        for (; i < len; i++) {
+            s0 += x[xo + i] * y[yo + i];
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 
     static double[] identity(int n) {

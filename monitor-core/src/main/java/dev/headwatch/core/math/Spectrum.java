@@ -73,7 +73,7 @@ public final class Spectrum {
     public static double[] dense(double[] a, int n) {
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             // Singular values of A^T equal those of A: hand the row-major buffer over as column-major.
-            INDArray m = Nd4j.create(a.clone(), new long[] {n, n}, 'f');
+            INDArray m = Native.create(a, n, n, DataType.DOUBLE, 'f');
             INDArray s = Nd4j.create(DataType.DOUBLE, n);
             Nd4j.getBlasWrapper().lapack().gesvd(m, s, null, null);
             return Dense.sortDescending(s.toDoubleVector());
