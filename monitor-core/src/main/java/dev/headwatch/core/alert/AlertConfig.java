@@ -93,7 +93,9 @@ public final class AlertConfig {
     public double keyCoherenceFactor() { return keyCoherenceFactor; }
     /**
      * KEY_COHERENCE: participation below this (default 0.25; NaN: off), unless a sink explains it: a key
-     * drawing more than {@code min(minSinkMax, 2/m)} of the attention mass (twice its uniform share).
+     * drawing more than {@code min(minSinkMax, 2/m)} of the attention mass (twice its uniform share). The
+     * participation compared is the head's median over its last {@link #medianWarmup()} observations,
+     * since one short sampled sequence makes it noisy.
      */
     public double minParticipation() { return minParticipation; }
     /** SINK_SHIFT: sinkMax above this counts as a sink (default 0.3). */

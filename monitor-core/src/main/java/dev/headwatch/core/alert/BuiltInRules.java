@@ -59,7 +59,7 @@ final class BuiltInRules {
             case LOGIT_GROWTH -> (r, s, l) -> logitGrowth(r, s, c);
             case DEAD_HEAD -> (r, s, l) -> deadHead(r.metrics(), c);
             case RANK_COLLAPSE -> (r, s, l) -> rankCollapse(r, c);
-            case KEY_COHERENCE -> (r, s, l) -> keyCoherence(r, l, c);
+            case KEY_COHERENCE -> (r, s, l) -> keyCoherence(r, s, l, c);
             case SINK_SHIFT -> (r, s, l) -> sinkShift(r.metrics(), s, c);
             case REDUNDANT_HEAD -> (r, s, l) -> redundantHead(r.metrics(), c);
             case NON_FINITE -> (r, s, l) -> nonFinite(r);
@@ -156,11 +156,18 @@ final class BuiltInRules {
         };
     }
 
-    static Rule.Check keyCoherence(HeadRecord r, Rule.LayerContext layer, AlertConfig c) {
+    static Rule.Check keyCoherence(HeadRecord r, RuleState s, Rule.LayerContext layer, AlertConfig c) {
         HeadMetrics m = r.metrics();
         double kc = m.keyCoherenceNoFirst();
         double median = layer.keyCoherenceNoFirstMedian();
-        double p = m.participation();
+        // Participation of one short sampled sequence is noisy; the key geometry it measures changes
+        // slowly, so the rule reads the head's median over its last medianWarmup observations.
+        double p = Double.NaN;
+        if (!Double.isNaN(m.participation())) {
+            RunningMedian recent = s.median(c.medianWarmup());
+            recent.add(m.participation());
+            p = recent.size() >= c.medianWarmup() ? recent.median() : Double.NaN;
+        }
         boolean kcKnown = !Double.isNaN(c.keyCoherenceFactor()) && Double.isFinite(kc) && median > 0;
         boolean pKnown = !Double.isNaN(c.minParticipation()) && !Double.isNaN(p);
         if (!kcKnown && !pKnown) {
@@ -175,7 +182,8 @@ final class BuiltInRules {
         // sink, which SINK_SHIFT reports; low participation alone would flag every sink head too.
         boolean sink = m.sinkMax() > Math.min(c.minSinkMax(), 2.0 / keys(r));
         if (pKnown && p < c.minParticipation() && !sink) {
-            return holds(p, c.minParticipation(), "participation " + f(p) + " < " + f(c.minParticipation()));
+            return holds(p, c.minParticipation(), "participation " + f(p) + " (median of the last "
+                    + c.medianWarmup() + " observations) < " + f(c.minParticipation()));
         }
         return kcKnown
                 ? clear(kc, c.keyCoherenceFactor() * median, "keyCoherenceNoFirst " + f(kc) + ", participation " + f(p))
