@@ -27,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 class AlertScenariosTest {
 
-    private static final int WARMUP = 12;
+    private static final int WARMUP = 20;
     /** persist (3) + 1 observations after the break. */
     private static final int AFTER = 4;
 
