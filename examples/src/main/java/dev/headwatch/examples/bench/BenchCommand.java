@@ -31,13 +31,13 @@ public final class BenchCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--warmup", defaultValue = "30", description = "Untimed steps per way (default ${DEFAULT-VALUE}).")
+        @Option(names = "--warmup", defaultValue = "20", description = "Untimed steps per way (default ${DEFAULT-VALUE}).")
         int warmup;
 
-        @Option(names = "--rounds", defaultValue = "6", description = "Interleaved rounds (default ${DEFAULT-VALUE}).")
+        @Option(names = "--rounds", defaultValue = "10", description = "Interleaved rounds (default ${DEFAULT-VALUE}).")
         int rounds;
 
-        @Option(names = "--steps", defaultValue = "40", description = "Timed steps per way and round (default ${DEFAULT-VALUE}).")
+        @Option(names = "--steps", defaultValue = "10", description = "Timed steps per way and round (default ${DEFAULT-VALUE}).")
         int steps;
 
         @Option(names = "--batch", defaultValue = "32", description = "Sequences per minibatch (default ${DEFAULT-VALUE}).")
@@ -60,6 +60,7 @@ public final class BenchCommand implements Runnable {
                     + "%d warmup, %d rounds x %d steps per way%n", 2, shape.heads(), batch, length, warmup, rounds, steps);
             out.flush();
             OverheadBenchmark.Result r = OverheadBenchmark.run(shape, warmup, rounds, steps, out);
+            out.println(r.monitorLine());
             out.println(r.line());
             out.flush();
         }

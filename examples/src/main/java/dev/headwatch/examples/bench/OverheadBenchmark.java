@@ -1,5 +1,6 @@
 package dev.headwatch.examples.bench;
 
+import dev.headwatch.core.MonitorStats;
 import dev.headwatch.dl4j.AttentionMonitorListener;
 import dev.headwatch.examples.layerapi.ReversalTask;
 import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
@@ -22,13 +23,19 @@ import java.util.Locale;
 public final class OverheadBenchmark {
 
     /** The measured medians (nanoseconds per step) and ratios. */
-    public record Result(double plainNanos, double headwatchNanos, double statsNanos) {
+    public record Result(double plainNanos, double headwatchNanos, double statsNanos, MonitorStats headwatch) {
         public double headwatchRatio() {
             return headwatchNanos / plainNanos;
         }
 
         public double statsRatio() {
             return statsNanos / plainNanos;
+        }
+
+        /** How much headwatch observed and dropped. */
+        public String monitorLine() {
+            return String.format(Locale.ROOT, "headwatch: %d observations, %d dropped (queue full), %d sink failures",
+                    headwatch.observations(), headwatch.dropped(), headwatch.sinkFailures());
         }
 
         /** The final line: {@code overhead: headwatch=<x>x statslistener=<y>x}. */
@@ -88,7 +95,7 @@ public final class OverheadBenchmark {
         } finally {
             headwatch.close();
         }
-        return new Result(median(times.get(0)), median(times.get(1)), median(times.get(2)));
+        return new Result(median(times.get(0)), median(times.get(1)), median(times.get(2)), headwatch.stats());
     }
 
     static double median(List<Long> values) {
