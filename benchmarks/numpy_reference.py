@@ -2,10 +2,10 @@
 """The straightforward NumPy way to get a layer's energy-field spectra: form E, call a dense SVD per head.
 
 Same layer as LayerBenchmark: H = 8 heads, float32, FULL n = 1024 and CAUSAL n = 512, d = 64,
-tau = 1/sqrt(d). Prints the mean wall time of one layer (all heads) in milliseconds, for the SVD with
-singular values only (the fair comparison) and for numpy.linalg.svd's default (with U and V).
+tau = 1/sqrt(d). Prints the mean wall time of one layer (all heads) in milliseconds for the SVD with singular values
+only (the fair comparison), and with --with-uv also for numpy.linalg.svd's default (with U and V).
 
-    python3 benchmarks/numpy_reference.py [--repeat R]
+    python3 benchmarks/numpy_reference.py [--repeat R] [--shape full-1024|causal-512] [--with-uv]
 """
 import argparse
 import time
@@ -30,13 +30,17 @@ def layer(qs, ks, causal, compute_uv):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--shape", choices=("full-1024", "causal-512"))
+    parser.add_argument("--with-uv", action="store_true")
     args = parser.parse_args()
     rng = np.random.default_rng(42)
     for name, n, causal in (("full-1024", 1024, False), ("causal-512", 512, True)):
+        if args.shape and args.shape != name:
+            continue
         qs = [rng.standard_normal((n, D)).astype(np.float32) for _ in range(HEADS)]
         ks = [rng.standard_normal((n, D)).astype(np.float32) for _ in range(HEADS)]
-        for uv in (False, True):
+        for uv in (False, True) if args.with_uv else (False,):
             layer(qs, ks, causal, uv)  # warm-up
             t0 = time.perf_counter()
             for _ in range(args.repeat):

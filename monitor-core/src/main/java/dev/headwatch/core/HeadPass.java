@@ -18,6 +18,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  */
 final class HeadPass {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HeadPass.class);
+
     /** Existing positions (n, or len for PADDED). */
     final int n;
     final boolean causal;
@@ -135,7 +137,7 @@ final class HeadPass {
         } else if (!causal) {
             sigma = Spectrum.lowRank(q, keys, tau);
         } else if (allFinite(e)) {
-            sigma = Spectrum.dense(e, n);
+            sigma = denseOrNull(e, n);
         } else {
             sigma = null;
         }
@@ -203,6 +205,16 @@ final class HeadPass {
         b.set(HeadField.SINK_MAX, best);
         b.set(HeadField.SINK_POSITION, Double.isNaN(best) ? Double.NaN : position);
         b.set(HeadField.FIRST_KEY_MASS, colA[0] / n);
+    }
+
+    /** LAPACK reports non-convergence by throwing: the spectrum is then undefined, never an exception. */
+    private static double[] denseOrNull(double[] e, int n) {
+        try {
+            return Spectrum.dense(e, n);
+        } catch (RuntimeException ex) {
+            LOG.warn("dense SVD of a {} x {} energy field failed: {}", n, n, ex.toString());
+            return null;
+        }
     }
 
     private static boolean allFinite(double[] x) {
