@@ -77,6 +77,65 @@ public final class HeadMetrics {
     public double maxRedundancy() { return get(HeadField.MAX_REDUNDANCY); }
     public double redundancyPartner() { return get(HeadField.REDUNDANCY_PARTNER); }
 
+    /**
+     * Aggregates one head's metrics over several sequences. Each field is the mean of its defined
+     * (non-NaN) values, so one sequence where a figure is undefined (say participation when E = 0) does
+     * not hide the others; a field NaN in every input stays NaN. {@code sinkPosition} and
+     * {@code redundancyPartner} are positions, not quantities: they take the most frequent defined value
+     * (the lowest on ties).
+     *
+     * @throws IllegalArgumentException when the list is empty
+     */
+    public static HeadMetrics aggregate(java.util.List<HeadMetrics> perSequence) {
+        if (perSequence == null || perSequence.isEmpty()) {
+            throw new IllegalArgumentException("nothing to aggregate: the list of metrics is empty");
+        }
+        double[] out = new double[FIELDS.length];
+        for (HeadField f : FIELDS) {
+            int i = f.ordinal();
+            double[] x = new double[perSequence.size()];
+            int defined = 0;
+            for (HeadMetrics m : perSequence) {
+                double v = m.values[i];
+                if (!Double.isNaN(v)) {
+                    x[defined++] = v;
+                }
+            }
+            if (defined == 0) {
+                out[i] = Double.NaN;
+            } else if (f == HeadField.SINK_POSITION || f == HeadField.REDUNDANCY_PARTNER) {
+                out[i] = mode(x, defined);
+            } else {
+                double sum = 0;
+                for (int k = 0; k < defined; k++) {
+                    sum += x[k];
+                }
+                out[i] = sum / defined;
+            }
+        }
+        return new HeadMetrics(out);
+    }
+
+    /** The most frequent of the first {@code count} values, the lowest on ties. */
+    private static double mode(double[] x, int count) {
+        double[] sorted = Arrays.copyOf(x, count);
+        Arrays.sort(sorted);
+        double best = sorted[0];
+        int bestRun = 0;
+        for (int i = 0; i < count; ) {
+            int j = i;
+            while (j < count && sorted[j] == sorted[i]) {
+                j++;
+            }
+            if (j - i > bestRun) {
+                bestRun = j - i;
+                best = sorted[i];
+            }
+            i = j;
+        }
+        return best;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof HeadMetrics other && Arrays.equals(values, other.values);

@@ -1,0 +1,623 @@
+package dev.headwatch.dl4j;
+
+import dev.headwatch.core.HeadInput;
+import dev.headwatch.core.Visibility;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.graph.AttentionVertex;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.layers.LearnedSelfAttentionLayer;
+import org.deeplearning4j.nn.conf.layers.RecurrentAttentionLayer;
+import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
+import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
+import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.graph.vertex.impl.LayerVertex;
+import org.deeplearning4j.nn.layers.samediff.SameDiffGraphVertex;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.params.SimpleRnnParamInitializer;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+import java.lang.reflect.Field;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/**
+ * Reads every attention layer of a {@link MultiLayerNetwork} or {@link ComputationGraph}: from a layer's
+ * input (as DL4J's forward pass delivers it) and its parameters it rebuilds Q, K and V per head exactly as
+ * DL4J computes them (scale {@code 1/sqrt(headSize)}, or {@code 1/sqrt(nIn)} without input projection;
+ * masked keys excluded), and rebuilds the layer's output from the attention weights, V and {@code Wo} to
+ * measure {@code reconstructionError} against the layer's actual output.
+ *
+ * <p>Supported: {@link SelfAttentionLayer} (with and without {@code projectInput}), {@link AttentionVertex}
+ * (queries and keys of the same length) and {@link RecurrentAttentionLayer}, also inside
+ * {@link FrozenLayer} / {@link FrozenLayerWithBackprop}. {@link LearnedSelfAttentionLayer} and other
+ * layers it cannot read are listed in {@link #skipped()} with the reason.
+ *
+ * <p>Used live by {@link AttentionMonitorListener} (from the activations of {@code onForwardPass}) and
+ * offline (checkpoints, probe inputs) through {@link #forward(INDArray[], INDArray[], int[])}, which runs
+ * the network itself: one extraction code path for both. Everything returned is detached from DL4J's
+ * workspaces.
+ *
+ * <p>Key masks: a sequence whose mask is all ones is {@link Visibility#FULL}; a mask of ones followed by
+ * zeros is {@link Visibility#padded(int)}; any other mask keeps only the unmasked positions (FULL over
+ * them). A {@link RecurrentAttentionLayer}'s query for step {@code t} is its output at {@code t-1}:
+ * row {@code i} of Q is the query formed from output {@code i} (the last row is the query of the step
+ * after the sequence, kept so that Q and K have the same length).
+ */
+public final class AttentionExtractor {
+
+    /** The attention layer kinds this extractor reads. */
+    public enum Kind { SELF_ATTENTION, ATTENTION_VERTEX, RECURRENT_ATTENTION }
+
+    /**
+     * One readable attention layer.
+     *
+     * @param name         the layer or vertex name (a MultiLayerNetwork layer without a name: its index)
+     * @param kind         the layer kind
+     * @param nHeads       heads
+     * @param headSize     head dimension
+     * @param projectInput whether the layer projects its input (false: one head on the raw input)
+     */
+    public record Site(String name, Kind kind, int nHeads, int headSize, boolean projectInput) {
+    }
+
+    /**
+     * A layer that looks like attention but cannot be read.
+     *
+     * @param name   the layer or vertex name
+     * @param reason why it is skipped
+     */
+    public record Skipped(String name, String reason) {
+    }
+
+    /**
+     * One layer's extraction on the sampled sequences.
+     *
+     * @param site                the layer
+     * @param sequences           per sampled sequence (that has at least one unmasked key), the
+     *                            {@link HeadInput} of every head in head order
+     * @param output              the layer's actual output rows for the sampled sequences, detached,
+     *                            in DL4J's layout {@code [s, nOut, T]}
+     * @param reconstructionError {@code |y - y_hat|_F / |y|_F} over the unmasked query positions of the
+     *                            sampled sequences (METRICS.md item 4); NaN when nothing was visible
+     */
+    public record LayerExtraction(Site site, List<List<HeadInput>> sequences, INDArray output,
+                                  double reconstructionError) {
+    }
+
+    static final String LEARNED_REASON = "LearnedSelfAttentionLayer fails inside DL4J 1.0.0-M2.1 itself "
+            + "(scatter_update error in inference and training); not supported";
+
+    private final Model model;
+    private final List<Binding> bindings;
+    private final List<Skipped> skipped;
+
+    private AttentionExtractor(Model model, List<Binding> bindings, List<Skipped> skipped) {
+        this.model = model;
+        this.bindings = bindings;
+        this.skipped = skipped;
+    }
+
+    /** Finds the attention layers of a {@link MultiLayerNetwork} or {@link ComputationGraph}. */
+    public static AttentionExtractor of(Model model) {
+        List<Binding> bindings = new ArrayList<>();
+        List<Skipped> skipped = new ArrayList<>();
+        if (model instanceof MultiLayerNetwork net) {
+            for (int i = 0; i < net.getnLayers(); i++) {
+                org.deeplearning4j.nn.conf.layers.Layer conf = unwrap(net.getLayerWiseConfigurations().getConf(i).getLayer());
+                String name = conf.getLayerName() != null ? conf.getLayerName() : String.valueOf(i);
+                int index = i;
+                InputPreProcessor pre = net.getLayerWiseConfigurations().getInputPreProcess(i);
+                Layer layer = net.getLayer(i);
+                classify(name, conf, skipped, site -> bindings.add(new Binding(site, conf,
+                        f -> preprocess(pre, f.mln.get(index)),
+                        f -> null, f -> null,
+                        f -> f.mln.get(index + 1),
+                        f -> layer.getMaskArray(), f -> layer.getMaskArray(),
+                        layer::getParam)));
+            }
+        } else if (model instanceof ComputationGraph cg) {
+            Map<String, List<String>> inputs = cg.getConfiguration().getVertexInputs();
+            for (org.deeplearning4j.nn.graph.vertex.GraphVertex v : cg.getVertices()) {
+                String name = v.getVertexName();
+                List<String> in = inputs.get(name);
+                if (v instanceof LayerVertex lv) {
+                    org.deeplearning4j.nn.conf.layers.Layer conf = unwrap(lv.getLayer().conf().getLayer());
+                    Layer layer = lv.getLayer();
+                    classify(name, conf, skipped, site -> {
+                        if (in == null || in.size() != 1) {
+                            skipped.add(new Skipped(name, "layer vertex with " + (in == null ? 0 : in.size())
+                                    + " inputs; expected exactly one"));
+                            return;
+                        }
+                        InputPreProcessor pre = lv.getLayerPreProcessor();
+                        bindings.add(new Binding(site, conf,
+                                f -> preprocess(pre, f.cg.get(in.get(0))), f -> null, f -> null,
+                                f -> f.cg.get(name),
+                                f -> layer.getMaskArray(), f -> layer.getMaskArray(),
+                                layer::getParam));
+                    });
+                } else if (v instanceof SameDiffGraphVertex sdv) {
+                    GraphVertex conf = cg.getConfiguration().getVertices().get(name);
+                    if (conf instanceof AttentionVertex av) {
+                        Site site = new Site(name, Kind.ATTENTION_VERTEX, av.getNHeads(),
+                                (int) (av.isProjectInput() ? av.getHeadSize() : av.getNInQueries()),
+                                av.isProjectInput());
+                        Map<String, INDArray> params = sdv.paramTable(false);
+                        bindings.add(new Binding(site, null,
+                                f -> f.cg.get(in.get(0)), f -> f.cg.get(in.get(1)), f -> f.cg.get(in.get(2)),
+                                f -> f.cg.get(name),
+                                f -> keyMask(sdv), f -> mask(sdv, 0),
+                                params::get));
+                    } else if (conf != null && conf.getClass().getSimpleName().contains("Attention")) {
+                        skipped.add(new Skipped(name, "unknown attention vertex " + conf.getClass().getName()));
+                    }
+                }
+            }
+        } else {
+            throw new IllegalArgumentException("model must be a MultiLayerNetwork or ComputationGraph but was "
+                    + (model == null ? "null" : model.getClass().getName()));
+        }
+        return new AttentionExtractor(model, List.copyOf(bindings), List.copyOf(skipped));
+    }
+
+    /** The readable attention layers, in network order. */
+    public List<Site> sites() {
+        return bindings.stream().map(b -> b.site).toList();
+    }
+
+    /** The attention-like layers that are skipped, with the reason. */
+    public List<Skipped> skipped() {
+        return skipped;
+    }
+
+    /**
+     * Extracts from the activations a {@link MultiLayerNetwork} delivers to
+     * {@code TrainingListener.onForwardPass} (index 0 the input, {@code i+1} the output of layer i),
+     * reading the masks the layers hold during that pass.
+     *
+     * @param rows   the minibatch rows to read
+     * @param layers which layers to read
+     */
+    public List<LayerExtraction> extract(List<INDArray> activations, int[] rows, Predicate<String> layers) {
+        return run(new Forward(activations, null), rows, layers);
+    }
+
+    /**
+     * Extracts from the activations a {@link ComputationGraph} delivers to
+     * {@code TrainingListener.onForwardPass} (vertex name to output), reading the masks the vertices hold
+     * during that pass.
+     */
+    public List<LayerExtraction> extract(Map<String, INDArray> activations, int[] rows, Predicate<String> layers) {
+        return run(new Forward(null, activations), rows, layers);
+    }
+
+    /**
+     * Runs the network forward in inference mode on {@code inputs} (one array for a MultiLayerNetwork) with
+     * optional feature {@code masks} (may be null) and extracts every attention layer on the given rows.
+     * For offline analysis of checkpoints and probe inputs.
+     */
+    public List<LayerExtraction> forward(INDArray[] inputs, INDArray[] masks, int[] rows) {
+        if (inputs == null || inputs.length == 0) {
+            throw new IllegalArgumentException("inputs must hold at least one array");
+        }
+        if (model instanceof MultiLayerNetwork net) {
+            if (inputs.length != 1) {
+                throw new IllegalArgumentException("a MultiLayerNetwork takes 1 input but got " + inputs.length);
+            }
+            INDArray mask = masks == null ? null : masks[0];
+            try {
+                net.setInput(inputs[0]);
+                net.setMask(mask);
+                List<INDArray> acts = net.feedForward(false, false);
+                return run(new Forward(acts, null), rows, n -> true);
+            } finally {
+                net.clearLayerMaskArrays();
+                net.setMask(null);
+                net.clear();
+            }
+        }
+        ComputationGraph cg = (ComputationGraph) model;
+        try {
+            cg.setLayerMaskArrays(masks, null);
+            Map<String, INDArray> acts = cg.feedForward(inputs, false, false);
+            return run(new Forward(null, acts), rows, n -> true);
+        } finally {
+            cg.clearLayerMaskArrays();
+            cg.clear();
+        }
+    }
+
+    private List<LayerExtraction> run(Forward f, int[] rows, Predicate<String> layers) {
+        return run(f, rows, layers, null);
+    }
+
+    /** As the public methods, but a layer that fails goes to {@code onError} instead of ending the call. */
+    List<LayerExtraction> run(Forward f, int[] rows, Predicate<String> layers,
+                              java.util.function.BiConsumer<Site, RuntimeException> onError) {
+        List<LayerExtraction> out = new ArrayList<>();
+        try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+            for (Binding b : bindings) {
+                if (!layers.test(b.site.name)) {
+                    continue;
+                }
+                if (onError == null) {
+                    out.add(b.extract(f, rows));
+                } else {
+                    try {
+                        out.add(b.extract(f, rows));
+                    } catch (RuntimeException e) {
+                        onError.accept(b.site, e);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    static Forward of(List<INDArray> activations) {
+        return new Forward(activations, null);
+    }
+
+    static Forward of(Map<String, INDArray> activations) {
+        return new Forward(null, activations);
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // discovery
+
+    private static org.deeplearning4j.nn.conf.layers.Layer unwrap(org.deeplearning4j.nn.conf.layers.Layer conf) {
+        while (true) {
+            if (conf instanceof FrozenLayer f) {
+                conf = f.getLayer();
+            } else if (conf instanceof FrozenLayerWithBackprop f) {
+                conf = f.getUnderlying();
+            } else {
+                return conf;
+            }
+        }
+    }
+
+    private static void classify(String name, org.deeplearning4j.nn.conf.layers.Layer conf, List<Skipped> skipped,
+                                 java.util.function.Consumer<Site> found) {
+        if (conf instanceof SelfAttentionLayer sa) {
+            found.accept(new Site(name, Kind.SELF_ATTENTION, sa.getNHeads(),
+                    (int) (sa.isProjectInput() ? sa.getHeadSize() : sa.getNIn()), sa.isProjectInput()));
+        } else if (conf instanceof RecurrentAttentionLayer ra) {
+            if (!ra.isProjectInput() && ra.getNIn() != ra.getNOut()) {
+                skipped.add(new Skipped(name, "RecurrentAttentionLayer without projectInput needs nIn == nOut but has nIn="
+                        + ra.getNIn() + ", nOut=" + ra.getNOut()));
+                return;
+            }
+            found.accept(new Site(name, Kind.RECURRENT_ATTENTION, ra.getNHeads(),
+                    (int) (ra.isProjectInput() ? ra.getHeadSize() : ra.getNIn()), ra.isProjectInput()));
+        } else if (conf instanceof LearnedSelfAttentionLayer) {
+            skipped.add(new Skipped(name, LEARNED_REASON));
+        } else if (conf != null && conf.getClass().getSimpleName().contains("Attention")) {
+            skipped.add(new Skipped(name, "unknown attention layer " + conf.getClass().getName()));
+        }
+    }
+
+    private static INDArray preprocess(InputPreProcessor pre, INDArray in) {
+        return pre == null ? in : pre.preProcess(in, (int) in.size(0), LayerWorkspaceMgr.noWorkspaces());
+    }
+
+    private static final Field VERTEX_MASKS;
+
+    static {
+        Field f;
+        try {
+            f = SameDiffGraphVertex.class.getDeclaredField("maskArrays");
+            f.setAccessible(true);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            f = null;
+        }
+        VERTEX_MASKS = f;
+    }
+
+    /** The mask of one vertex input; DL4J keeps it in a field without accessor. */
+    private static INDArray mask(SameDiffGraphVertex v, int input) {
+        if (VERTEX_MASKS == null) {
+            return null;
+        }
+        try {
+            INDArray[] masks = (INDArray[]) VERTEX_MASKS.get(v);
+            return masks == null || masks.length <= input ? null : masks[input];
+        } catch (IllegalAccessException e) {
+            return null;
+        }
+    }
+
+    /** AttentionVertex masks keys with {@code min(keysMask, valuesMask)}. */
+    private static INDArray keyMask(SameDiffGraphVertex v) {
+        INDArray k = mask(v, 1);
+        INDArray val = mask(v, 2);
+        if (k == null || val == null) {
+            return k != null ? k : val;
+        }
+        return Transforms.min(k, val, true);
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // extraction
+
+    /** The activations of one forward pass, as DL4J delivers them to listeners. */
+    record Forward(List<INDArray> mln, Map<String, INDArray> cg) {
+    }
+
+    private interface Read extends java.util.function.Function<Forward, INDArray> {
+    }
+
+    /** How to read one site's arrays from a forward pass. */
+    private static final class Binding {
+        final Site site;
+        final org.deeplearning4j.nn.conf.layers.Layer conf;
+        final Read queries;
+        final Read keys;
+        final Read values;
+        final Read output;
+        final Read keyMask;
+        final Read queryMask;
+        final java.util.function.Function<String, INDArray> param;
+
+        Binding(Site site, org.deeplearning4j.nn.conf.layers.Layer conf, Read queries, Read keys, Read values,
+                Read output, Read keyMask, Read queryMask, java.util.function.Function<String, INDArray> param) {
+            this.site = site;
+            this.conf = conf;
+            this.queries = queries;
+            this.keys = keys;
+            this.values = values;
+            this.output = output;
+            this.keyMask = keyMask;
+            this.queryMask = queryMask;
+            this.param = param;
+        }
+
+        LayerExtraction extract(Forward f, int[] rows) {
+            INDArray xq = queries.apply(f);
+            INDArray xk = keys.apply(f);
+            INDArray xv = values.apply(f);
+            xk = xk == null ? xq : xk;
+            xv = xv == null ? xq : xv;
+            INDArray y = output.apply(f);
+            INDArray km = keyMask.apply(f);
+            INDArray qm = queryMask.apply(f);
+            if (xq.size(2) != xk.size(2) && site.kind == Kind.ATTENTION_VERTEX) {
+                throw new IllegalArgumentException("vertex " + site.name + ": queries have " + xq.size(2)
+                        + " steps but keys have " + xk.size(2) + "; per-head metrics need equal lengths");
+            }
+            Weights w = weights();
+            List<List<HeadInput>> sequences = new ArrayList<>();
+            INDArray outRows = gather(y, rows);
+            double err2 = 0;
+            double norm2 = 0;
+            for (int r = 0; r < rows.length; r++) {
+                int b = rows[r];
+                INDArray x = xq.slice(b);                        // [nInQ, T]
+                INDArray xkb = xk.slice(b);
+                INDArray xvb = xv.slice(b);
+                INDArray yb = outRows.slice(r);                  // [nOut, T]
+                boolean[] keyVisible = visible(km, b, xkb.size(1));
+                boolean[] queryVisible = site.kind == Kind.ATTENTION_VERTEX
+                        ? visible(qm, b, x.size(1)) : keyVisible;
+                if (count(keyVisible) == 0) {
+                    continue;
+                }
+                Sequence s = site.kind == Kind.RECURRENT_ATTENTION
+                        ? recurrent(w, x, yb) : attention(w, x, xkb, xvb);
+                INDArray rebuilt = site.kind == Kind.RECURRENT_ATTENTION
+                        ? rebuildRecurrent(w, s, x, keyVisible)
+                        : rebuildAttention(w, s, keyVisible);
+                INDArray actual = yb.transpose();                // [T, nOut]
+                for (int t = 0; t < queryVisible.length; t++) {
+                    if (queryVisible[t]) {
+                        INDArray a = actual.getRow(t);
+                        err2 += Math.pow(a.sub(rebuilt.getRow(t)).norm2Number().doubleValue(), 2);
+                        norm2 += Math.pow(a.norm2Number().doubleValue(), 2);
+                    }
+                }
+                sequences.add(headInputs(s, keyVisible, w.scale));
+            }
+            double err = norm2 > 0 ? Math.sqrt(err2 / norm2) : Double.NaN;
+            return new LayerExtraction(site, Collections.unmodifiableList(sequences), outRows, err);
+        }
+
+        Weights weights() {
+            int h = site.nHeads;
+            int hs = site.headSize;
+            double scale = 1.0 / Math.sqrt(hs);
+            INDArray wq = null;
+            INDArray wk = null;
+            INDArray wv = null;
+            INDArray wo = null;
+            if (site.projectInput) {
+                wq = flat(param.apply("Wq"), h * hs);
+                wk = flat(param.apply("Wk"), h * hs);
+                wv = flat(param.apply("Wv"), h * hs);
+                wo = param.apply("Wo");
+            }
+            INDArray w = null;
+            INDArray rw = null;
+            INDArray bias = null;
+            IActivation act = null;
+            if (site.kind == Kind.RECURRENT_ATTENTION) {
+                w = param.apply(SimpleRnnParamInitializer.WEIGHT_KEY);
+                rw = param.apply(SimpleRnnParamInitializer.RECURRENT_WEIGHT_KEY);
+                RecurrentAttentionLayer ra = (RecurrentAttentionLayer) conf;
+                bias = ra.isHasBias() ? param.apply(SimpleRnnParamInitializer.BIAS_KEY) : null;
+                act = ra.getActivation().getActivationFunction();
+            }
+            return new Weights(h, hs, scale, wq, wk, wv, wo, w, rw, bias, act);
+        }
+
+        /** Self-attention and attention vertex: queries, keys, values projected per head. */
+        Sequence attention(Weights w, INDArray xq, INDArray xk, INDArray xv) {
+            if (!site.projectInput) {
+                INDArray t = xq.transpose().dup('c');
+                return new Sequence(List.of(t), List.of(xk.transpose().dup('c')), List.of(xv.transpose().dup('c')));
+            }
+            return project(w, w.wq.mmul(xq), w.wk.mmul(xk), w.wv.mmul(xv));
+        }
+
+        /** Recurrent attention: queries from the outputs, keys and values from the input. */
+        Sequence recurrent(Weights w, INDArray x, INDArray y) {
+            if (!site.projectInput) {
+                return new Sequence(List.of(y.transpose().dup('c')), List.of(x.transpose().dup('c')),
+                        List.of(x.transpose().dup('c')));
+            }
+            return project(w, w.wq.mmul(y), w.wk.mmul(x), w.wv.mmul(x));
+        }
+
+        /** Splits {@code [H*hs, T]} projections into per-head {@code [T, hs]} arrays. */
+        Sequence project(Weights w, INDArray q, INDArray k, INDArray v) {
+            List<INDArray> qs = new ArrayList<>();
+            List<INDArray> ks = new ArrayList<>();
+            List<INDArray> vs = new ArrayList<>();
+            for (int h = 0; h < w.heads; h++) {
+                qs.add(headRows(q, h, w.headSize));
+                ks.add(headRows(k, h, w.headSize));
+                vs.add(headRows(v, h, w.headSize));
+            }
+            return new Sequence(qs, ks, vs);
+        }
+
+        /** Concatenated per-head attention outputs {@code [Tq, H*hs]} (or {@code [Tq, nIn]} unprojected). */
+        INDArray heads(Weights w, Sequence s, boolean[] keyVisible) {
+            INDArray[] outs = new INDArray[s.q.size()];
+            for (int h = 0; h < outs.length; h++) {
+                outs[h] = attend(s.q.get(h), s.k.get(h), s.v.get(h), w.scale, keyVisible);
+            }
+            return outs.length == 1 ? outs[0] : Nd4j.hstack(outs);
+        }
+
+        INDArray rebuildAttention(Weights w, Sequence s, boolean[] keyVisible) {
+            INDArray o = heads(w, s, keyVisible);
+            return site.projectInput ? o.mmul(w.wo) : o;
+        }
+
+        /** {@code h_t = act(x_t W + b + attn(h_{t-1}) R)}, with the actual {@code h_{t-1}} as query. */
+        INDArray rebuildRecurrent(Weights w, Sequence s, INDArray x, boolean[] keyVisible) {
+            INDArray att = heads(w, s, keyVisible);
+            if (site.projectInput) {
+                att = att.mmul(w.wo);
+            }
+            INDArray z = x.transpose().mmul(w.w);                // [T, nOut]
+            if (w.bias != null) {
+                z.addiRowVector(w.bias);
+            }
+            long t = z.size(0);
+            if (t > 1) {
+                INDArray shifted = att.get(NDArrayIndex.interval(0, t - 1), NDArrayIndex.all()).mmul(w.rw);
+                z.get(NDArrayIndex.interval(1, t), NDArrayIndex.all()).addi(shifted);
+            }
+            return w.act.getActivation(z, false);
+        }
+    }
+
+    private static INDArray flat(INDArray w, int rows) {
+        return w.reshape('c', rows, w.size(2));
+    }
+
+    private static INDArray headRows(INDArray proj, int h, int hs) {
+        return proj.get(NDArrayIndex.interval((long) h * hs, (long) (h + 1) * hs), NDArrayIndex.all())
+                .transpose().dup('c');
+    }
+
+    /** The rows of a {@code [mb, C, T]} array, detached. */
+    private static INDArray gather(INDArray a, int[] rows) {
+        INDArray[] slices = new INDArray[rows.length];
+        for (int i = 0; i < rows.length; i++) {
+            slices[i] = a.slice(rows[i]).dup('c').reshape(1, a.size(1), a.size(2));
+        }
+        return Nd4j.concat(0, slices);
+    }
+
+    private static boolean[] visible(INDArray mask, int row, long length) {
+        boolean[] v = new boolean[(int) length];
+        for (int t = 0; t < v.length; t++) {
+            v[t] = mask == null || mask.getDouble(row, t) != 0.0;
+        }
+        return v;
+    }
+
+    private static int count(boolean[] v) {
+        int c = 0;
+        for (boolean b : v) {
+            c += b ? 1 : 0;
+        }
+        return c;
+    }
+
+    /** Softmax attention {@code softmax(tau q k^T) v} over the visible keys: {@code [Tq, dv]}. */
+    static INDArray attend(INDArray q, INDArray k, INDArray v, double scale, boolean[] keyVisible) {
+        INDArray s = q.mmul(k.transpose()).muli(scale);
+        INDArray bias = Nd4j.zeros(s.dataType(), 1, keyVisible.length);
+        for (int j = 0; j < keyVisible.length; j++) {
+            if (!keyVisible[j]) {
+                bias.putScalar(0, j, Double.NEGATIVE_INFINITY);
+            }
+        }
+        s.addiRowVector(bias);
+        s.subiColumnVector(s.max(1).reshape(s.size(0), 1));
+        Transforms.exp(s, false);
+        s.diviColumnVector(s.sum(1).reshape(s.size(0), 1));
+        return s.mmul(v);
+    }
+
+    /** One sequence's per-head inputs, compacted to the visible keys as the class javadoc says. */
+    private static List<HeadInput> headInputs(Sequence s, boolean[] keyVisible, double scale) {
+        int n = keyVisible.length;
+        int visible = count(keyVisible);
+        int prefix = 0;
+        while (prefix < n && keyVisible[prefix]) {
+            prefix++;
+        }
+        Visibility vis;
+        long[] keep = null;
+        if (visible == n) {
+            vis = Visibility.FULL;
+        } else if (prefix == visible) {
+            vis = Visibility.padded(prefix);
+        } else {
+            vis = Visibility.FULL;
+            keep = new long[visible];
+            for (int j = 0, c = 0; j < n; j++) {
+                if (keyVisible[j]) {
+                    keep[c++] = j;
+                }
+            }
+        }
+        List<HeadInput> out = new ArrayList<>();
+        for (int h = 0; h < s.q.size(); h++) {
+            INDArray q = s.q.get(h);
+            INDArray k = s.k.get(h);
+            INDArray v = s.v.get(h);
+            if (keep != null) {
+                q = q.get(NDArrayIndex.indices(keep), NDArrayIndex.all()).dup('c');
+                k = k.get(NDArrayIndex.indices(keep), NDArrayIndex.all()).dup('c');
+                v = v.get(NDArrayIndex.indices(keep), NDArrayIndex.all()).dup('c');
+            }
+            out.add(HeadInput.of(q, k, v, vis, scale));
+        }
+        return out;
+    }
+
+    /** Per-head Q, K, V {@code [T, d]} of one sequence. */
+    private record Sequence(List<INDArray> q, List<INDArray> k, List<INDArray> v) {
+    }
+
+    private record Weights(int heads, int headSize, double scale, INDArray wq, INDArray wk, INDArray wv, INDArray wo,
+                           INDArray w, INDArray rw, INDArray bias, IActivation act) {
+    }
+}

@@ -1,0 +1,189 @@
+package dev.headwatch.dl4j;
+
+import dev.headwatch.core.HeadInput;
+import dev.headwatch.core.LayerInput;
+import dev.headwatch.core.Monitor;
+import dev.headwatch.core.MonitorSettings;
+import dev.headwatch.core.MonitorStats;
+import dev.headwatch.core.StopSignal;
+import dev.headwatch.dl4j.AttentionExtractor.LayerExtraction;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Watches every attention head of a {@link MultiLayerNetwork} or {@link ComputationGraph} while it trains.
+ * <pre>{@code
+ * AttentionMonitorListener monitor = AttentionMonitorListener.builder()
+ *         .sink(new Slf4jSummarySink())
+ *         .sink(JsonLinesSink.open(Path.of("heads.jsonl")))
+ *         .build();
+ * net.setListeners(monitor);
+ * net.fit(trainData, epochs);
+ * monitor.close();   // flushes the queue and closes the sinks
+ * }</pre>
+ * On the first forward pass it finds the attention layers by itself ({@link AttentionExtractor}), logs
+ * them once, and lists the layers it skips with the reason. At every observed iteration it reads the
+ * sampled sequences' Q, K, V per head from the layer inputs of that same forward pass (no extra forward
+ * pass), measures {@code reconstructionError} against the layer outputs, and hands the result to its
+ * {@link Monitor}. Options and defaults are those of {@link MonitorSettings}. Nothing thrown inside
+ * reaches {@code fit()}: a layer that cannot be read is logged once and skipped from then on.
+ */
+public final class AttentionMonitorListener extends BaseTrainingListener implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(AttentionMonitorListener.class);
+
+    private final Monitor monitor;
+    private final Set<String> failedLayers = ConcurrentHashMap.newKeySet();
+    private Model model;
+    private AttentionExtractor extractor;
+    private boolean loggedFailure;
+
+    private AttentionMonitorListener(Monitor monitor) {
+        this.monitor = monitor;
+    }
+
+    /** A builder with the defaults of {@link MonitorSettings}. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds an {@link AttentionMonitorListener}; every option is described on {@link MonitorSettings}. */
+    public static final class Builder extends MonitorSettings<Builder> {
+        private Builder() {
+        }
+
+        /** The listener (with its monitor, and the background thread when enabled). */
+        public AttentionMonitorListener build() {
+            return new AttentionMonitorListener(buildMonitor());
+        }
+    }
+
+    @Override
+    public void onForwardPass(Model model, List<INDArray> activations) {
+        observe(model, activations, null);
+    }
+
+    @Override
+    public void onForwardPass(Model model, Map<String, INDArray> activations) {
+        observe(model, null, activations);
+    }
+
+    private void observe(Model model, List<INDArray> list, Map<String, INDArray> map) {
+        try {
+            long step = iteration(model);
+            if (!monitor.shouldObserve(step)) {
+                return;
+            }
+            AttentionExtractor ex = extractor(model);
+            if (ex.sites().isEmpty()) {
+                return;
+            }
+            INDArray first = list != null ? list.get(0) : map.values().iterator().next();
+            int[] rows = monitor.sample((int) first.size(0));
+            AttentionExtractor.Forward f = list != null ? AttentionExtractor.of(list) : AttentionExtractor.of(map);
+            List<LayerExtraction> extracted = ex.run(f, rows,
+                    name -> monitor.observesLayer(name) && !failedLayers.contains(name), this::layerFailed);
+            List<LayerInput> layers = new ArrayList<>();
+            for (LayerExtraction e : extracted) {
+                LayerInput in = observed(e);
+                if (in != null) {
+                    layers.add(in);
+                }
+            }
+            if (!layers.isEmpty()) {
+                monitor.submit(step, epoch(model), layers);
+            }
+        } catch (Throwable t) {
+            if (!loggedFailure) {
+                loggedFailure = true;
+                LOG.warn("headwatch: could not observe this iteration; training goes on, later failures are not logged", t);
+            }
+        }
+    }
+
+    /** The observed heads of one extraction, or null when none is observed or nothing was visible. */
+    private LayerInput observed(LayerExtraction e) {
+        List<Integer> heads = new ArrayList<>();
+        for (int h = 0; h < e.site().nHeads(); h++) {
+            if (monitor.observesHead(h)) {
+                heads.add(h);
+            }
+        }
+        if (heads.isEmpty() || e.sequences().isEmpty()) {
+            return null;
+        }
+        List<List<HeadInput>> sequences = new ArrayList<>();
+        for (List<HeadInput> s : e.sequences()) {
+            sequences.add(heads.stream().map(s::get).toList());
+        }
+        return new LayerInput(e.site().name(), heads, sequences, e.reconstructionError());
+    }
+
+    private void layerFailed(AttentionExtractor.Site site, RuntimeException e) {
+        if (failedLayers.add(site.name())) {
+            LOG.warn("headwatch: cannot read attention layer {} ({}); skipping it from now on", site.name(),
+                    e.toString());
+        }
+    }
+
+    private AttentionExtractor extractor(Model model) {
+        if (model != this.model) {
+            this.model = model;
+            this.extractor = AttentionExtractor.of(model);
+            failedLayers.clear();
+            List<String> names = extractor.sites().stream()
+                    .map(s -> s.name() + " (" + s.kind() + ", " + s.nHeads() + " heads)").toList();
+            LOG.info("headwatch: watching {} attention layer(s): {}", names.size(), names);
+            for (AttentionExtractor.Skipped s : extractor.skipped()) {
+                LOG.warn("headwatch: skipping layer {}: {}", s.name(), s.reason());
+            }
+        }
+        return extractor;
+    }
+
+    private static long iteration(Model model) {
+        if (model instanceof MultiLayerNetwork net) {
+            return net.getIterationCount();
+        }
+        return ((ComputationGraph) model).getIterationCount();
+    }
+
+    private static int epoch(Model model) {
+        if (model instanceof MultiLayerNetwork net) {
+            return net.getEpochCount();
+        }
+        return ((ComputationGraph) model).getEpochCount();
+    }
+
+    /** The counters of the underlying monitor (observations, dropped, sink failures). */
+    public MonitorStats stats() {
+        return monitor.stats();
+    }
+
+    /** The stop signal shared with alert rules. */
+    public StopSignal stopSignal() {
+        return monitor.stopSignal();
+    }
+
+    /** The underlying pipeline. */
+    public Monitor monitor() {
+        return monitor;
+    }
+
+    /** Finishes the queued observations and closes the sinks. */
+    @Override
+    public void close() {
+        monitor.close();
+    }
+}

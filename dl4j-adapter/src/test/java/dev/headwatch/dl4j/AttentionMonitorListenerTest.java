@@ -1,0 +1,139 @@
+package dev.headwatch.dl4j;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.headwatch.core.HeadField;
+import dev.headwatch.core.Observation;
+import dev.headwatch.core.sink.ObservationSink;
+import dev.headwatch.sink.CsvSink;
+import dev.headwatch.sink.JsonLinesSink;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVParser;
+import org.apache.commons.csv.CSVRecord;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class AttentionMonitorListenerTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void multiLayerNetwork_fit_writesEveryHeadOfEveryLayer_toJsonLines() throws Exception {
+        MultiLayerNetwork net = TestNets.mln();
+        Path file = dir.resolve("heads.jsonl");
+        AttentionMonitorListener listener = AttentionMonitorListener.builder()
+                .maxSequences(2).sink(JsonLinesSink.open(file)).build();
+        net.setListeners(listener);
+        for (int i = 0; i < 3; i++) {
+            net.fit(TestNets.data(4, i, i == 1));
+        }
+        listener.close();
+
+        List<JsonNode> records = new ArrayList<>();
+        for (String line : Files.readAllLines(file)) {
+            records.add(JSON.readTree(line));
+        }
+        // 3 iterations x (2 + 1 + 2 heads).
+        assertThat(records).hasSize(15);
+        List<String> expected = new ArrayList<>(List.of("step", "epoch", "layer", "head", "n", "d", "mask", "time"));
+        for (HeadField f : HeadField.values()) {
+            expected.add(f.fieldName());
+        }
+        for (JsonNode r : records) {
+            List<String> names = new ArrayList<>();
+            r.fieldNames().forEachRemaining(names::add);
+            assertThat(names).containsExactlyElementsOf(expected);
+            assertThat(Instant.parse(r.get("time").asText())).isNotNull();
+            assertThat(r.get("reconstructionError").asDouble()).isBetween(0.0, 1e-5);
+            assertThat(r.get("entropy").asDouble()).isBetween(0.0, 1.0);
+        }
+        assertThat(records).extracting(r -> r.get("step").asLong()).containsOnly(0L, 1L, 2L);
+        assertThat(records).extracting(r -> r.get("layer").asText()).containsOnly("layer0", "layer1", "layer2");
+        assertThat(listener.stats().observations()).isEqualTo(3);
+    }
+
+    @Test
+    void computationGraph_fit_withMasks_observesEveryVertex_andCsvHoldsTheSameColumns() throws Exception {
+        ComputationGraph cg = TestNets.graph();
+        Path file = dir.resolve("heads.csv");
+        List<Observation> seen = Collections.synchronizedList(new ArrayList<>());
+        AttentionMonitorListener listener = AttentionMonitorListener.builder().background(false)
+                .maxSequences(3).every(2).sink(CsvSink.open(file)).sink(seen::add).build();
+        cg.setListeners(listener);
+        for (int i = 0; i < 4; i++) {
+            cg.fit(TestNets.data(3, 10 + i, true));
+        }
+        listener.close();
+
+        assertThat(seen).extracting(Observation::step).containsExactly(0L, 2L);
+        assertThat(seen.get(0).heads()).extracting(r -> r.layer() + "/" + r.head())
+                .containsExactly("self/0", "self/1", "att/0", "att/1", "att/2", "plain/0");
+        assertThat(seen.get(0).heads()).allSatisfy(r ->
+                assertThat(r.metrics().reconstructionError()).isBetween(0.0, 1e-5));
+        try (Reader in = Files.newBufferedReader(file);
+             CSVParser csv = CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true).build().parse(in)) {
+            List<CSVRecord> rows = csv.getRecords();
+            assertThat(rows).hasSize(12);
+            assertThat(csv.getHeaderNames()).startsWith("step", "epoch", "layer", "head", "n", "d", "mask", "time")
+                    .contains("keyCoherenceNoFirst", "reconstructionError");
+            assertThat(rows.get(0).get("layer")).isEqualTo("self");
+        }
+    }
+
+    @Test
+    void failingSink_doesNotStopTraining() {
+        MultiLayerNetwork net = TestNets.mln();
+        List<Observation> seen = new ArrayList<>();
+        ObservationSink broken = o -> {
+            throw new IllegalStateException("sink is broken");
+        };
+        AttentionMonitorListener listener = AttentionMonitorListener.builder().background(false)
+                .sink(broken).sink(seen::add).build();
+        net.setListeners(listener);
+        for (int i = 0; i < 5; i++) {
+            net.fit(TestNets.data(2, i, false));
+        }
+        listener.close();
+        assertThat(net.getIterationCount()).isEqualTo(5);
+        assertThat(seen).hasSize(5);
+        assertThat(listener.stats().sinkFailures()).isEqualTo(3);
+        assertThat(listener.stats().disabledSinks()).isEqualTo(1);
+    }
+
+    @Test
+    void layerAndHeadFilters_restrictTheRecords() {
+        MultiLayerNetwork net = TestNets.mln();
+        List<Observation> seen = new ArrayList<>();
+        AttentionMonitorListener listener = AttentionMonitorListener.builder().background(false)
+                .layers("layer2").heads(1).sink(seen::add).build();
+        net.setListeners(listener);
+        net.fit(TestNets.data(2, 1, false));
+        listener.close();
+        assertThat(seen).singleElement().satisfies(o ->
+                assertThat(o.heads()).extracting(r -> r.layer() + "/" + r.head()).containsExactly("layer2/1"));
+    }
+
+    @Test
+    void builder_rejectsInvalidSettings_namingTheValue() {
+        assertThatThrownBy(() -> AttentionMonitorListener.builder().every(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("every must be >= 1 but was 0");
+        assertThatThrownBy(() -> AttentionMonitorListener.builder().maxSequences(0))
+                .hasMessage("maxSequences must be >= 1 but was 0");
+    }
+}

@@ -1,0 +1,271 @@
+package dev.headwatch.core;
+
+import dev.headwatch.core.math.EnergyField;
+import dev.headwatch.core.math.KeyIncoherence;
+import dev.headwatch.core.math.Spectrum;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * One head on one sequence, measured in a single pass over its logits: every per-head field of
+ * METRICS.md items 1-11, plus the attention rows (and, on request, the dense energy field) that the
+ * layer metrics need. A PADDED head is a FULL head on its first {@code len} positions, so the pass only
+ * knows FULL and CAUSAL; {@link #n} is the number of existing positions.
+ */
+final class HeadPass {
+
+    /** Existing positions (n, or len for PADDED). */
+    final int n;
+    final boolean causal;
+    final HeadMetrics.Builder metrics;
+    /** Attention, row-major {@code n x n}, zeros off the visible set. */
+    final double[] attention;
+    /** {@code sum_j A_ij ln A_ij} per row. */
+    final double[] plogp;
+    /** Energy field, row-major {@code n x n}, or null when not kept. */
+    final double[] energy;
+
+    private HeadPass(int n, boolean causal, HeadMetrics.Builder metrics, double[] attention, double[] plogp,
+                     double[] energy) {
+        this.n = n;
+        this.causal = causal;
+        this.metrics = metrics;
+        this.attention = attention;
+        this.plogp = plogp;
+        this.energy = energy;
+    }
+
+    /** Visible keys of row i in the pass (FULL or CAUSAL over {@link #n} positions). */
+    int rowLength(int i) {
+        return causal ? i + 1 : n;
+    }
+
+    static HeadPass run(HeadInput input, boolean keepEnergy) {
+        Visibility visibility = input.visibility();
+        HeadInput in = visibility.kind() == Visibility.Kind.PADDED ? firstPositions(input, visibility.length()) : input;
+        boolean causal = visibility.kind() == Visibility.Kind.CAUSAL;
+        int n = in.n();
+        int d = in.d();
+        double tau = in.scale();
+        boolean isDouble = in.isDouble();
+        double eps = Spectrum.unitRoundoff(isDouble);
+
+        double[] s = EnergyField.logits(in);
+        double[] e = causal || keepEnergy ? new double[n * n] : null;
+        double[] c = new double[n];
+        double[] colA = new double[n];
+        double[] plogp = new double[n];
+        double maxLogit = Double.NEGATIVE_INFINITY;
+        double residual = 0;
+        double energy2 = 0;
+        double entropySum = 0;
+        int entropyRows = 0;
+        long visible = 0;
+        for (int i = 0; i < n; i++) {
+            int len = causal ? i + 1 : n;
+            int base = i * n;
+            visible += len;
+            double max = Double.NEGATIVE_INFINITY, sum = 0, sumAbs = 0;
+            for (int j = base; j < base + len; j++) {
+                double x = s[j];
+                max = Math.max(max, x);
+                sum += x;
+                sumAbs += Math.abs(x);
+            }
+            maxLogit = Math.max(maxLogit, max);
+            double mean = sum / len;
+            // The zero-sum residual centres in the input precision: float32 rounding of E shows up here.
+            double meanIn = isDouble ? mean : (float) mean;
+            double rowSum = 0, z = 0, t = 0;
+            for (int j = 0; j < len; j++) {
+                double x = s[base + j];
+                rowSum += isDouble ? x - meanIn : (float) (x - meanIn);
+                double ex = x - mean;
+                double ex2 = ex * ex;
+                energy2 += ex2;
+                c[j] += ex2;
+                if (e != null) {
+                    e[base + j] = ex;
+                }
+                double shifted = x - max;
+                double w = Math.exp(shifted);
+                z += w;
+                t += w * shifted;
+                s[base + j] = w;
+            }
+            double rowResidual = sumAbs == 0 ? 0 : Math.abs(rowSum) / sumAbs;
+            residual = Math.max(residual, rowResidual);
+            if (Double.isNaN(rowResidual)) {
+                residual = Double.NaN;
+            }
+            double inv = 1 / z;
+            for (int j = 0; j < len; j++) {
+                double a = s[base + j] * inv;
+                s[base + j] = a;
+                colA[j] += a;
+            }
+            java.util.Arrays.fill(s, base + len, base + n, 0.0);
+            // sum_j A ln A = sum_j A (S_ij - max) - ln z
+            plogp[i] = t * inv - Math.log(z);
+            if (len >= 2) {
+                entropySum += -plogp[i] / Math.log(len);
+                entropyRows++;
+            }
+        }
+
+        HeadMetrics.Builder b = HeadMetrics.builder();
+        b.set(HeadField.MAX_LOGIT, maxLogit);
+        b.set(HeadField.ZERO_SUM_RESIDUAL, residual);
+        b.set(HeadField.ENERGY_RMS, Math.sqrt(energy2 / visible));
+        b.set(HeadField.ENTROPY, entropyRows == 0 ? Double.NaN : entropySum / entropyRows);
+        delocalisation(b, c, n, causal);
+        sinks(b, colA, n, causal);
+
+        double[] q = Spectrum.rowMajor(in.q());
+        double[] k = Spectrum.rowMajor(in.k());
+        boolean finiteKeys = allFinite(k);
+        double[] sigma;
+        if (!finiteKeys || !allFinite(q)) {
+            sigma = null;
+        } else if (!causal) {
+            sigma = Spectrum.lowRank(q, k, n, d, tau);
+        } else if (allFinite(e)) {
+            sigma = Spectrum.dense(e, n);
+        } else {
+            sigma = null;
+        }
+        if (sigma != null) {
+            b.set(HeadField.EFFECTIVE_RANK, Spectrum.effectiveRank(sigma));
+            b.set(HeadField.STABLE_RANK, Spectrum.stableRank(sigma));
+            b.set(HeadField.TOP_ENERGY, Spectrum.topEnergy(sigma));
+            b.set(HeadField.NUMERICAL_RANK, Spectrum.numericalRank(sigma, n, d, eps));
+        }
+        b.set(HeadField.RANK_BOUND, Spectrum.rankBound(visibility, input.n(), d));
+        if (finiteKeys) {
+            b.set(HeadField.KEY_COHERENCE, KeyIncoherence.coherence(k, 0, n, d, eps));
+            b.set(HeadField.KEY_COHERENCE_NO_FIRST, KeyIncoherence.coherence(k, 1, n - 1, d, eps));
+        }
+        if (!causal && in.v() != null) {
+            b.set(HeadField.LINEAR_GAP, linearGap(s, q, k, Spectrum.rowMajor(in.v()), n, d, (int) in.v().size(1), tau));
+        }
+        return new HeadPass(n, causal, b, s, plogp, keepEnergy ? e : null);
+    }
+
+    private static HeadInput firstPositions(HeadInput in, int len) {
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            INDArray q = in.q().get(NDArrayIndex.interval(0, len), NDArrayIndex.all());
+            INDArray k = in.k().get(NDArrayIndex.interval(0, len), NDArrayIndex.all());
+            INDArray v = in.v() == null ? null : in.v().get(NDArrayIndex.interval(0, len), NDArrayIndex.all());
+            return HeadInput.of(q, k, v, Visibility.FULL, in.scale());
+        }
+    }
+
+    /** Item 7: {@code c_j = (1/w_j) sum_i E_ij^2}, {@code s_j = c_j / sum c}. */
+    private static void delocalisation(HeadMetrics.Builder b, double[] c, int n, boolean causal) {
+        double total = 0;
+        for (int j = 0; j < n; j++) {
+            c[j] /= causal ? n - j : n;
+            total += c[j];
+        }
+        if (!(total > 0)) {
+            return;
+        }
+        double sumSq = 0, max = 0;
+        for (int j = 0; j < n; j++) {
+            double share = c[j] / total;
+            sumSq += share * share;
+            max = Math.max(max, share);
+        }
+        b.set(HeadField.PARTICIPATION, 1 / sumSq / n);
+        b.set(HeadField.MAX_KEY_SHARE, max);
+    }
+
+    /** Item 10: mean attention received by the keys seen by at least half the rows. */
+    private static void sinks(HeadMetrics.Builder b, double[] colA, int n, boolean causal) {
+        double best = Double.NaN;
+        int position = -1;
+        for (int j = 0; j < n; j++) {
+            int w = causal ? n - j : n;
+            if (w < n / 2.0) {
+                continue;
+            }
+            double alpha = colA[j] / w;
+            if (position < 0 || alpha > best || (Double.isNaN(alpha) && !Double.isNaN(best))) {
+                best = alpha;
+                position = j;
+            }
+        }
+        b.set(HeadField.SINK_MAX, best);
+        b.set(HeadField.SINK_POSITION, Double.isNaN(best) ? Double.NaN : position);
+        b.set(HeadField.FIRST_KEY_MASS, colA[0] / n);
+    }
+
+    /**
+     * Item 11: {@code sum_i |o_i - o_lin_i|^2 / sum_i |o_i - vbar|^2} with {@code o = A V},
+     * {@code o_lin_i = vbar + C tau q_i}, {@code C = (1/m) sum_j (v_j - vbar)(k_j - kbar)^T}.
+     */
+    private static double linearGap(double[] a, double[] q, double[] k, double[] v, int n, int d, int dv, double tau) {
+        double[] vbar = columnMeans(v, n, dv);
+        double[] vc = new double[n * dv];
+        for (int j = 0; j < n; j++) {
+            for (int r = 0; r < dv; r++) {
+                vc[j * dv + r] = v[j * dv + r] - vbar[r];
+            }
+        }
+        // o_i - vbar = sum_j A_ij (v_j - vbar) since rows of A sum to 1; exact zeros for constant V.
+        double[] oc;
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            INDArray av = Nd4j.create(a, new long[] {n, n}, 'c').mmul(Nd4j.create(vc, new long[] {n, dv}, 'c'));
+            oc = av.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+        }
+        double[] kbar = columnMeans(k, n, d);
+        double[] cm = new double[dv * d];
+        for (int j = 0; j < n; j++) {
+            for (int r = 0; r < dv; r++) {
+                double vr = vc[j * dv + r];
+                for (int col = 0; col < d; col++) {
+                    cm[r * d + col] += vr * (k[j * d + col] - kbar[col]);
+                }
+            }
+        }
+        double num = 0, den = 0;
+        for (int i = 0; i < n; i++) {
+            for (int r = 0; r < dv; r++) {
+                double lin = 0;
+                for (int col = 0; col < d; col++) {
+                    lin += cm[r * d + col] * q[i * d + col];
+                }
+                double oi = oc[i * dv + r];
+                double diff = oi - tau * lin / n;
+                num += diff * diff;
+                den += oi * oi;
+            }
+        }
+        return den == 0 ? Double.NaN : num / den;
+    }
+
+    private static double[] columnMeans(double[] x, int rows, int cols) {
+        double[] mean = new double[cols];
+        for (int i = 0; i < rows; i++) {
+            for (int c = 0; c < cols; c++) {
+                mean[c] += x[i * cols + c];
+            }
+        }
+        for (int c = 0; c < cols; c++) {
+            mean[c] /= rows;
+        }
+        return mean;
+    }
+
+    private static boolean allFinite(double[] x) {
+        for (double v : x) {
+            if (!Double.isFinite(v)) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,19 @@
+package dev.headwatch.core;
+
+import java.util.List;
+
+/**
+ * Computes the metrics of the heads of one layer on one sequence. The default is
+ * {@link LayerAnalysis#compute(List)}; tests and special deployments may plug in another.
+ */
+@FunctionalInterface
+public interface LayerAnalyzer {
+
+    /** Metrics of each head, in the order of {@code heads}. */
+    List<HeadMetrics> analyze(List<HeadInput> heads);
+
+    /** The metrics of METRICS.md, per head and per layer. */
+    static LayerAnalyzer standard() {
+        return heads -> LayerAnalysis.compute(heads).heads();
+    }
+}

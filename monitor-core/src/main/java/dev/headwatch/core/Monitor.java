@@ -1,0 +1,297 @@
+package dev.headwatch.core;
+
+import dev.headwatch.core.sink.ObservationSink;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntPredicate;
+import java.util.function.Predicate;
+
+/**
+ * The framework-independent observation pipeline. A training listener asks {@link #shouldObserve(long)}
+ * and {@link #sample(int)}, extracts the sampled sequences' {@link HeadInput}s and hands them to
+ * {@link #submit(long, int, List)}; the monitor computes the metrics (per sequence with the
+ * {@link LayerAnalyzer}, then {@link HeadMetrics#aggregate(List)} over sequences), builds an
+ * {@link Observation} and hands it to every {@link ObservationSink} in the order they were added.
+ *
+ * <p>Nothing the metrics or the sinks throw escapes {@code submit}: an analysis failure is logged once
+ * and counted; a sink that throws is logged once, counted, and disabled after
+ * {@code maxSinkFailures} consecutive failures. With {@code background(true)} (the default) the work
+ * runs on one daemon thread fed by a bounded queue; a step that finds the queue full is dropped and
+ * counted, so training never waits. {@link #stats()} reads the counters.
+ *
+ * <p>Extension point: an alert engine is a sink added after the metrics sinks it should precede or
+ * follow; it may call {@link StopSignal#request(String)} on {@link #stopSignal()}, which listeners check
+ * on the training thread.
+ */
+public final class Monitor implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Monitor.class);
+    private static final long CLOSE_WAIT_SECONDS = 60;
+
+    private final int every;
+    private final int maxSequences;
+    private final Predicate<String> layerFilter;
+    private final IntPredicate headFilter;
+    private final List<SafeSink> sinks = new ArrayList<>();
+    private final int maxSinkFailures;
+    private final Clock clock;
+    private final LayerAnalyzer analyzer;
+    private final StopSignal stopSignal;
+    private final SplittableRandom random;
+
+    private final BlockingQueue<Step> queue;
+    private final Thread worker;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private final AtomicLong submitted = new AtomicLong();
+    private final AtomicLong observations = new AtomicLong();
+    private final AtomicLong dropped = new AtomicLong();
+    private final AtomicLong analysisFailures = new AtomicLong();
+    private final AtomicLong sinkFailures = new AtomicLong();
+    private final AtomicInteger disabledSinks = new AtomicInteger();
+
+    Monitor(MonitorSettings<?> s) {
+        this.every = s.every;
+        this.maxSequences = s.maxSequences;
+        this.layerFilter = s.layerFilter;
+        this.headFilter = s.headFilter;
+        this.maxSinkFailures = s.maxSinkFailures;
+        this.clock = s.clock;
+        this.analyzer = s.analyzer != null ? s.analyzer : LayerAnalyzer.standard();
+        this.stopSignal = s.stopSignal;
+        this.random = new SplittableRandom(s.seed);
+        for (ObservationSink sink : s.sinks) {
+            sinks.add(new SafeSink(sink));
+        }
+        if (s.background) {
+            queue = new ArrayBlockingQueue<>(s.queueCapacity);
+            worker = new Thread(this::drain, "headwatch-monitor");
+            worker.setDaemon(true);
+            worker.start();
+        } else {
+            queue = null;
+            worker = null;
+        }
+    }
+
+    /** A builder with the documented defaults of {@link MonitorSettings}. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds a {@link Monitor}. */
+    public static final class Builder extends MonitorSettings<Builder> {
+        private Builder() {
+        }
+
+        /** The monitor. */
+        public Monitor build() {
+            return buildMonitor();
+        }
+    }
+
+    /** Whether this iteration is observed ({@code step % every == 0}) and the monitor is open. */
+    public boolean shouldObserve(long step) {
+        return !closed.get() && step % every == 0;
+    }
+
+    /** Whether this layer is observed. */
+    public boolean observesLayer(String layer) {
+        return layerFilter.test(layer);
+    }
+
+    /** Whether this head index is observed. */
+    public boolean observesHead(int head) {
+        return headFilter.test(head);
+    }
+
+    /**
+     * The minibatch rows to sample: {@code min(batchSize, maxSequences)} distinct indices in increasing
+     * order, drawn with the seeded sampler (all rows when the batch is small enough).
+     */
+    public synchronized int[] sample(int batchSize) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batch size must be >= 1 but was " + batchSize);
+        }
+        int s = Math.min(batchSize, maxSequences);
+        // Selection sampling (Knuth's algorithm S): ordered, distinct, O(batchSize).
+        int[] picked = new int[s];
+        int chosen = 0;
+        for (int i = 0; i < batchSize && chosen < s; i++) {
+            if (random.nextInt(batchSize - i) < s - chosen) {
+                picked[chosen++] = i;
+            }
+        }
+        return picked;
+    }
+
+    /** The stop signal (shared with alert rules and callbacks). */
+    public StopSignal stopSignal() {
+        return stopSignal;
+    }
+
+    /** A snapshot of the counters. */
+    public MonitorStats stats() {
+        return new MonitorStats(submitted.get(), observations.get(), dropped.get(), analysisFailures.get(),
+                sinkFailures.get(), disabledSinks.get());
+    }
+
+    /**
+     * Hands one step's extracted inputs to the pipeline. Returns at once with the background thread
+     * (dropping the step if the queue is full); computes and writes before returning without it. Never
+     * throws. The arrays must not be workspace-attached: the caller detaches or dups them.
+     */
+    public void submit(long step, int epoch, List<LayerInput> layers) {
+        if (closed.get()) {
+            return;
+        }
+        submitted.incrementAndGet();
+        Step item = new Step(step, epoch, clock.instant(), List.copyOf(layers));
+        if (queue == null) {
+            process(item);
+        } else if (!queue.offer(item)) {
+            dropped.incrementAndGet();
+        }
+    }
+
+    private void drain() {
+        try {
+            while (true) {
+                Step item = queue.poll(100, TimeUnit.MILLISECONDS);
+                if (item != null) {
+                    process(item);
+                } else if (closed.get()) {
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void process(Step step) {
+        Observation observation;
+        try {
+            observation = observe(step);
+        } catch (Throwable t) {
+            if (analysisFailures.getAndIncrement() == 0) {
+                LOG.warn("headwatch: could not compute the metrics of step {}; later failures are counted only",
+                        step.step, t);
+            }
+            return;
+        }
+        observations.incrementAndGet();
+        for (SafeSink sink : sinks) {
+            sink.write(observation);
+        }
+    }
+
+    private Observation observe(Step step) {
+        List<HeadRecord> records = new ArrayList<>();
+        for (LayerInput layer : step.layers) {
+            if (layer.sequences().isEmpty() || layer.heads().isEmpty()) {
+                continue;
+            }
+            int nHeads = layer.heads().size();
+            List<List<HeadMetrics>> perHead = new ArrayList<>();
+            for (int h = 0; h < nHeads; h++) {
+                perHead.add(new ArrayList<>());
+            }
+            for (List<HeadInput> sequence : layer.sequences()) {
+                List<HeadMetrics> metrics = analyzer.analyze(sequence);
+                for (int h = 0; h < nHeads; h++) {
+                    perHead.get(h).add(metrics.get(h));
+                }
+            }
+            List<HeadInput> first = layer.sequences().get(0);
+            for (int h = 0; h < nHeads; h++) {
+                HeadMetrics m = HeadMetrics.aggregate(perHead.get(h)).toBuilder()
+                        .set(HeadField.RECONSTRUCTION_ERROR, layer.reconstructionError())
+                        .build();
+                HeadInput in = first.get(h);
+                records.add(new HeadRecord(layer.layer(), layer.heads().get(h), in.n(), in.d(), in.visibility(), m));
+            }
+        }
+        return new Observation(step.step, step.epoch, step.time, records);
+    }
+
+    /**
+     * Stops accepting steps, lets the background thread finish the queued ones (waiting up to a minute)
+     * and closes every sink. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        if (worker != null) {
+            try {
+                worker.join(TimeUnit.SECONDS.toMillis(CLOSE_WAIT_SECONDS));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        for (SafeSink sink : sinks) {
+            sink.close();
+        }
+    }
+
+    private record Step(long step, int epoch, Instant time, List<LayerInput> layers) {
+    }
+
+    /** Wraps a sink so that what it throws is logged once, counted, and repeated failures switch it off. */
+    private final class SafeSink {
+        private final ObservationSink sink;
+        private int consecutiveFailures;
+        private boolean loggedFailure;
+        private boolean disabled;
+
+        SafeSink(ObservationSink sink) {
+            this.sink = sink;
+        }
+
+        void write(Observation observation) {
+            if (disabled) {
+                return;
+            }
+            try {
+                sink.write(observation);
+                consecutiveFailures = 0;
+            } catch (Throwable t) {
+                sinkFailures.incrementAndGet();
+                consecutiveFailures++;
+                if (!loggedFailure) {
+                    loggedFailure = true;
+                    LOG.warn("headwatch: sink {} failed at step {}; later failures are counted only",
+                            sink.getClass().getName(), observation.step(), t);
+                }
+                if (consecutiveFailures >= maxSinkFailures) {
+                    disabled = true;
+                    disabledSinks.incrementAndGet();
+                    LOG.warn("headwatch: sink {} disabled after {} consecutive failures",
+                            sink.getClass().getName(), consecutiveFailures);
+                }
+            }
+        }
+
+        void close() {
+            try {
+                sink.close();
+            } catch (Throwable t) {
+                LOG.warn("headwatch: sink {} failed to close", sink.getClass().getName(), t);
+            }
+        }
+    }
+}

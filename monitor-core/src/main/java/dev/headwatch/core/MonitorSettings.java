@@ -1,0 +1,199 @@
+package dev.headwatch.core;
+
+import dev.headwatch.core.sink.ObservationSink;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.IntPredicate;
+import java.util.function.Predicate;
+
+/**
+ * The options shared by {@link Monitor} and every training listener built on it. Each setter validates
+ * its value at once and names it when it is wrong; {@link #buildMonitor()} checks the combination.
+ *
+ * <table>
+ *   <caption>Options and defaults</caption>
+ *   <tr><th>option</th><th>default</th><th>meaning</th></tr>
+ *   <tr><td>{@link #every(int)}</td><td>1</td><td>observe every N-th iteration</td></tr>
+ *   <tr><td>{@link #maxSequences(int)}</td><td>{@value #DEFAULT_MAX_SEQUENCES}</td>
+ *       <td>sequences of the minibatch sampled per observation</td></tr>
+ *   <tr><td>{@link #layers(String...)}</td><td>all</td><td>layers (or vertices) to observe</td></tr>
+ *   <tr><td>{@link #heads(int...)}</td><td>all</td><td>head indices to observe in every layer</td></tr>
+ *   <tr><td>{@link #sink(ObservationSink)}</td><td>none</td><td>where observations go, called in the order added</td></tr>
+ *   <tr><td>{@link #background(boolean)}</td><td>true</td><td>compute metrics on a background thread</td></tr>
+ *   <tr><td>{@link #queueCapacity(int)}</td><td>{@value #DEFAULT_QUEUE_CAPACITY}</td>
+ *       <td>steps waiting for the background thread; a step arriving at a full queue is dropped and counted</td></tr>
+ *   <tr><td>{@link #maxSinkFailures(int)}</td><td>{@value #DEFAULT_MAX_SINK_FAILURES}</td>
+ *       <td>consecutive failures after which a sink is switched off</td></tr>
+ *   <tr><td>{@link #seed(long)}</td><td>0</td><td>seed of the sequence sampler</td></tr>
+ *   <tr><td>{@link #clock(Clock)}</td><td>UTC system clock</td><td>time stamp of observations</td></tr>
+ *   <tr><td>{@link #analyzer(LayerAnalyzer)}</td><td>{@link LayerAnalyzer#standard()}</td><td>the metrics</td></tr>
+ * </table>
+ *
+ * <p>The defaults (every iteration, one sampled sequence, background thread) keep the training-thread
+ * cost to the extraction of a few small matrices per layer.
+ *
+ * @param <B> the concrete builder
+ */
+public abstract class MonitorSettings<B extends MonitorSettings<B>> {
+
+    /** Default number of sequences sampled per observation. */
+    public static final int DEFAULT_MAX_SEQUENCES = 1;
+    /** Default capacity of the background queue. */
+    public static final int DEFAULT_QUEUE_CAPACITY = 2;
+    /** Default number of consecutive failures after which a sink is disabled. */
+    public static final int DEFAULT_MAX_SINK_FAILURES = 3;
+
+    int every = 1;
+    int maxSequences = DEFAULT_MAX_SEQUENCES;
+    Predicate<String> layerFilter = layer -> true;
+    IntPredicate headFilter = head -> true;
+    final List<ObservationSink> sinks = new ArrayList<>();
+    boolean background = true;
+    int queueCapacity = DEFAULT_QUEUE_CAPACITY;
+    int maxSinkFailures = DEFAULT_MAX_SINK_FAILURES;
+    long seed = 0;
+    Clock clock = Clock.systemUTC();
+    LayerAnalyzer analyzer;
+    StopSignal stopSignal = new StopSignal();
+
+    @SuppressWarnings("unchecked")
+    private B self() {
+        return (B) this;
+    }
+
+    /** Observe every {@code n}-th iteration (iterations 0, n, 2n, ...); {@code n >= 1}. */
+    public B every(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("every must be >= 1 but was " + n);
+        }
+        this.every = n;
+        return self();
+    }
+
+    /** Sample at most {@code s} sequences of each minibatch per observation; {@code s >= 1}. */
+    public B maxSequences(int s) {
+        if (s < 1) {
+            throw new IllegalArgumentException("maxSequences must be >= 1 but was " + s);
+        }
+        this.maxSequences = s;
+        return self();
+    }
+
+    /** Observe only these layers (DL4J layer or vertex names, or indices as text). */
+    public B layers(String... names) {
+        if (names == null || names.length == 0) {
+            throw new IllegalArgumentException("layers needs at least one name but got " + Arrays.toString(names));
+        }
+        Set<String> set = Set.of(names);
+        return layerFilter(set::contains);
+    }
+
+    /** Observe only the layers this predicate accepts. */
+    public B layerFilter(Predicate<String> filter) {
+        if (filter == null) {
+            throw new IllegalArgumentException("layerFilter must not be null");
+        }
+        this.layerFilter = filter;
+        return self();
+    }
+
+    /** Observe only these head indices in every layer. */
+    public B heads(int... indices) {
+        if (indices == null || indices.length == 0) {
+            throw new IllegalArgumentException("heads needs at least one index but got " + Arrays.toString(indices));
+        }
+        Set<Integer> set = new TreeSet<>();
+        for (int h : indices) {
+            if (h < 0) {
+                throw new IllegalArgumentException("head indices must be >= 0 but got " + h);
+            }
+            set.add(h);
+        }
+        return headFilter(set::contains);
+    }
+
+    /** Observe only the head indices this predicate accepts. */
+    public B headFilter(IntPredicate filter) {
+        if (filter == null) {
+            throw new IllegalArgumentException("headFilter must not be null");
+        }
+        this.headFilter = filter;
+        return self();
+    }
+
+    /** Adds a sink; sinks are called in the order added, on one thread. */
+    public B sink(ObservationSink sink) {
+        if (sink == null) {
+            throw new IllegalArgumentException("sink must not be null");
+        }
+        sinks.add(sink);
+        return self();
+    }
+
+    /** Whether metrics are computed on a background thread (true) or on the training thread. */
+    public B background(boolean on) {
+        this.background = on;
+        return self();
+    }
+
+    /** Capacity of the background queue; {@code >= 1}. */
+    public B queueCapacity(int capacity) {
+        if (capacity < 1) {
+            throw new IllegalArgumentException("queueCapacity must be >= 1 but was " + capacity);
+        }
+        this.queueCapacity = capacity;
+        return self();
+    }
+
+    /** Consecutive failures after which a sink is disabled; {@code >= 1}. */
+    public B maxSinkFailures(int failures) {
+        if (failures < 1) {
+            throw new IllegalArgumentException("maxSinkFailures must be >= 1 but was " + failures);
+        }
+        this.maxSinkFailures = failures;
+        return self();
+    }
+
+    /** Seed of the sequence sampler. */
+    public B seed(long seed) {
+        this.seed = seed;
+        return self();
+    }
+
+    /** The clock that time-stamps observations. */
+    public B clock(Clock clock) {
+        if (clock == null) {
+            throw new IllegalArgumentException("clock must not be null");
+        }
+        this.clock = clock;
+        return self();
+    }
+
+    /** The metrics computation (default {@link LayerAnalyzer#standard()}). */
+    public B analyzer(LayerAnalyzer analyzer) {
+        if (analyzer == null) {
+            throw new IllegalArgumentException("analyzer must not be null");
+        }
+        this.analyzer = analyzer;
+        return self();
+    }
+
+    /** A stop signal shared with other components (an alert engine, a user callback). */
+    public B stopSignal(StopSignal signal) {
+        if (signal == null) {
+            throw new IllegalArgumentException("stopSignal must not be null");
+        }
+        this.stopSignal = signal;
+        return self();
+    }
+
+    /** Builds the monitor these settings describe. */
+    protected Monitor buildMonitor() {
+        return new Monitor(this);
+    }
+}

@@ -1,0 +1,93 @@
+package dev.headwatch.core;
+
+import dev.headwatch.core.math.Spectrum;
+import dev.headwatch.core.math.WeightSpectra;
+import java.util.ArrayList;
+import java.util.List;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Weight-only metrics of an attention layer (no data needed: works on checkpoints). For head h with
+ * projections {@code Wq_h, Wk_h [hs, nIn]}, {@code M_h = tau Wq_h^T Wk_h}; see {@link WeightField} and
+ * {@link WeightLayerMetrics}. Computed through the {@code hs x hs} core of two thin QR factorisations,
+ * never an {@code nIn x nIn} SVD ({@link WeightSpectra}).
+ */
+public final class WeightAnalysis {
+
+    private WeightAnalysis() {
+    }
+
+    /**
+     * Measures a layer from DL4J-layout weights.
+     *
+     * @param wq    {@code Wq} as {@code [nHeads, headSize, nIn]} (DL4J) or one head's {@code [headSize, nIn]}
+     * @param wk    {@code Wk}, same shape as {@code wq}
+     * @param scale logit scale tau, or NaN for {@code 1/sqrt(headSize)}
+     * @throws IllegalArgumentException when the shapes are not as above or differ
+     */
+    public static WeightLayerMetrics compute(INDArray wq, INDArray wk, double scale) {
+        if (wq == null || wk == null) {
+            throw new IllegalArgumentException("Wq and Wk must not be null");
+        }
+        if (!java.util.Arrays.equals(wq.shape(), wk.shape()) || (wq.rank() != 2 && wq.rank() != 3)) {
+            throw new IllegalArgumentException("Wq and Wk must both be [nHeads, headSize, nIn] or [headSize, nIn]"
+                    + " but were " + HeadInput.shape(wq) + " and " + HeadInput.shape(wk));
+        }
+        List<INDArray> qs = new ArrayList<>();
+        List<INDArray> ks = new ArrayList<>();
+        if (wq.rank() == 2) {
+            qs.add(wq);
+            ks.add(wk);
+        } else {
+            for (long h = 0; h < wq.size(0); h++) {
+                qs.add(wq.slice(h));
+                ks.add(wk.slice(h));
+            }
+        }
+        return compute(qs, ks, scale);
+    }
+
+    /**
+     * Measures a layer from per-head weights {@code Wq_h, Wk_h [headSize, nIn]}.
+     *
+     * @param scale logit scale tau, or NaN for {@code 1/sqrt(headSize)}
+     * @throws IllegalArgumentException when the lists are empty, differ in length, or a shape differs
+     */
+    public static WeightLayerMetrics compute(List<INDArray> wq, List<INDArray> wk, double scale) {
+        if (wq == null || wk == null || wq.isEmpty() || wq.size() != wk.size()) {
+            throw new IllegalArgumentException("need the same positive number of Wq and Wk heads but got "
+                    + (wq == null ? 0 : wq.size()) + " and " + (wk == null ? 0 : wk.size()));
+        }
+        long[] shape = wq.get(0).shape();
+        if (shape.length != 2 || shape[0] < 1 || shape[1] < 1) {
+            throw new IllegalArgumentException("per-head weights must be [headSize, nIn] but Wq[0] was "
+                    + HeadInput.shape(wq.get(0)));
+        }
+        for (int h = 0; h < wq.size(); h++) {
+            if (!java.util.Arrays.equals(wq.get(h).shape(), shape) || !java.util.Arrays.equals(wk.get(h).shape(), shape)) {
+                throw new IllegalArgumentException("head " + h + " has Wq " + HeadInput.shape(wq.get(h)) + " and Wk "
+                        + HeadInput.shape(wk.get(h)) + " but head 0 has Wq " + HeadInput.shape(wq.get(0)));
+            }
+        }
+        if (!(Double.isNaN(scale) || (scale > 0 && Double.isFinite(scale)))) {
+            throw new IllegalArgumentException("scale must be positive and finite (or NaN for 1/sqrt(headSize)) but was " + scale);
+        }
+        int hs = (int) shape[0];
+        int nIn = (int) shape[1];
+        double tau = Double.isNaN(scale) ? 1.0 / Math.sqrt(hs) : scale;
+        int count = wq.size();
+        WeightSpectra.QkFactors[] factors = new WeightSpectra.QkFactors[count];
+        List<WeightHeadMetrics> heads = new ArrayList<>(count);
+        for (int h = 0; h < count; h++) {
+            factors[h] = WeightSpectra.factor(Spectrum.rowMajor(wq.get(h)), Spectrum.rowMajor(wk.get(h)), hs, nIn, tau);
+            heads.add(new WeightHeadMetrics(factors[h].spectralNorm(), factors[h].stableRank()));
+        }
+        double[][] overlap = new double[count][count];
+        for (int h = 0; h < count; h++) {
+            for (int g = h; g < count; g++) {
+                overlap[h][g] = overlap[g][h] = WeightSpectra.overlap(factors[h], factors[g]);
+            }
+        }
+        return new WeightLayerMetrics(heads, overlap);
+    }
+}

@@ -1,0 +1,63 @@
+package dev.headwatch.core.alert;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One alert transition of one head: a rule started ({@link AlertState#FIRING}) or stopped
+ * ({@link AlertState#RESOLVED}) holding. Written to {@code alerts.jsonl} as {@link #toMap()}.
+ *
+ * @param alert     the rule's name ({@link Alert} name or a user rule's name)
+ * @param state     firing or resolved
+ * @param severity  the rule's severity
+ * @param step      the iteration of the observation that caused the transition
+ * @param time      when the engine saw that observation (from its clock)
+ * @param layer     the layer or vertex name
+ * @param head      the head index
+ * @param value     the watched value at this observation (NaN when undefined)
+ * @param threshold the bound it was compared with (NaN when the rule has none)
+ * @param message   what happened and, when firing, what usually helps
+ */
+public record AlertEvent(String alert, AlertState state, Severity severity, long step, Instant time,
+                         String layer, int head, double value, double threshold, String message) {
+
+    /** The {@code type} of every alert record, telling them apart from metric records. */
+    public static final String TYPE = "alert";
+
+    public AlertEvent {
+        if (alert == null || state == null || severity == null || time == null || layer == null
+                || message == null) {
+            throw new IllegalArgumentException("alert, state, severity, time, layer and message must not be null");
+        }
+    }
+
+    /** Always {@value #TYPE}. */
+    public String type() {
+        return TYPE;
+    }
+
+    /**
+     * The event as an ordered map: {@code type, alert, state, severity, step, time} (ISO-8601),
+     * {@code layer, head, value, threshold, message}; NaN values map to {@code null}.
+     */
+    public Map<String, Object> toMap() {
+        Map<String, Object> map = new LinkedHashMap<>();
+        map.put("type", TYPE);
+        map.put("alert", alert);
+        map.put("state", state.name());
+        map.put("severity", severity.name());
+        map.put("step", step);
+        map.put("time", time.toString());
+        map.put("layer", layer);
+        map.put("head", head);
+        map.put("value", finiteOrNull(value));
+        map.put("threshold", finiteOrNull(threshold));
+        map.put("message", message);
+        return map;
+    }
+
+    private static Double finiteOrNull(double v) {
+        return Double.isNaN(v) ? null : v;
+    }
+}

@@ -1,0 +1,299 @@
+package dev.headwatch.core.math;
+
+/**
+ * Small dense kernels over column-major {@code double[]} arrays: Householder QR, one-sided Jacobi SVD
+ * and key centring. Package-private: the public functions of this package are built on them.
+ */
+final class Dense {
+
+    private Dense() {
+    }
+
+    /** Copies a row-major {@code rows x cols} block starting at row {@code from} into column-major order. */
+    static double[] toColumnMajor(double[] rowMajor, int from, int rows, int cols) {
+        double[] a = new double[rows * cols];
+        for (int i = 0; i < rows; i++) {
+            int src = (from + i) * cols;
+            for (int j = 0; j < cols; j++) {
+                a[j * rows + i] = rowMajor[src + j];
+            }
+        }
+        return a;
+    }
+
+    /**
+     * Centres the rows {@code from .. from+m-1} of a row-major {@code [*, d]} matrix over positions and
+     * drops the all-ones direction exactly: with the Householder reflector {@code H} that maps
+     * {@code 1/sqrt(m)} to {@code e_1}, {@code Kc^T Kc = K'^T K'} where {@code K'} is {@code H Kc} without its
+     * first row (which is {@code 1^T Kc / sqrt(m) = 0}). The result {@code K'} ({@code (m-1) x d},
+     * column-major) has rank at most {@code m-1} by construction, so the null direction of centred keys
+     * never shows up as a rounding-level singular value; equal keys give exact zeros.
+     */
+    static double[] centredReduced(double[] rowMajor, int from, int m, int d) {
+        double[] out = new double[Math.max(m - 1, 0) * d];
+        if (m <= 1) {
+            return out;
+        }
+        // w = u - e1 with u = 1/sqrt(m); H = I - 2 w w^T / |w|^2.
+        double u = 1.0 / Math.sqrt(m);
+        double w0 = u - 1.0;
+        double norm2 = w0 * w0 + (m - 1) * u * u;
+        double[] col = new double[m];
+        for (int c = 0; c < d; c++) {
+            double mean = 0;
+            for (int i = 0; i < m; i++) {
+                col[i] = rowMajor[(from + i) * d + c];
+                mean += col[i];
+            }
+            mean /= m;
+            double dot = 0;
+            for (int i = 0; i < m; i++) {
+                col[i] -= mean;
+                dot += (i == 0 ? w0 : u) * col[i];
+            }
+            double f = 2.0 * dot / norm2 * u;
+            int base = c * (m - 1);
+            for (int i = 1; i < m; i++) {
+                out[base + i - 1] = col[i] - f;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The {@code R} factor of a thin Householder QR of a column-major {@code rows x cols} matrix, as a
+     * column-major {@code min(rows, cols) x cols} upper-trapezoidal matrix. The input is overwritten.
+     */
+    static double[] qrR(double[] a, int rows, int cols) {
+        int p = Math.min(rows, cols);
+        double[] v = new double[rows];
+        for (int k = 0; k < p; k++) {
+            int ck = k * rows;
+            double norm2 = 0;
+            for (int i = k; i < rows; i++) {
+                norm2 += a[ck + i] * a[ck + i];
+            }
+            double norm = Math.sqrt(norm2);
+            if (norm == 0) {
+                continue;
+            }
+            double alpha = a[ck + k] > 0 ? -norm : norm;
+            double vnorm2 = 0;
+            for (int i = k; i < rows; i++) {
+                v[i] = a[ck + i];
+            }
+            v[k] -= alpha;
+            for (int i = k; i < rows; i++) {
+                vnorm2 += v[i] * v[i];
+            }
+            a[ck + k] = alpha;
+            for (int i = k + 1; i < rows; i++) {
+                a[ck + i] = 0;
+            }
+            if (vnorm2 == 0) {
+                continue;
+            }
+            double scale = 2.0 / vnorm2;
+            for (int j = k + 1; j < cols; j++) {
+                int cj = j * rows;
+                double dot = 0;
+                for (int i = k; i < rows; i++) {
+                    dot += v[i] * a[cj + i];
+                }
+                double f = scale * dot;
+                for (int i = k; i < rows; i++) {
+                    a[cj + i] -= f * v[i];
+                }
+            }
+        }
+        double[] r = new double[p * cols];
+        for (int j = 0; j < cols; j++) {
+            for (int i = 0; i <= Math.min(j, p - 1); i++) {
+                r[j * p + i] = a[j * rows + i];
+            }
+        }
+        return r;
+    }
+
+    /**
+     * The explicit thin Q factor ({@code rows x min(rows, cols)}, column-major) of a Householder QR of a
+     * column-major matrix; R (as {@link #qrR}) goes to {@code rOut[0]}. The input is not modified.
+     */
+    static double[] qrQ(double[] a0, int rows, int cols, double[][] rOut) {
+        double[] a = a0.clone();
+        int p = Math.min(rows, cols);
+        double[][] vs = new double[p][];
+        for (int k = 0; k < p; k++) {
+            int ck = k * rows;
+            double norm2 = 0;
+            for (int i = k; i < rows; i++) {
+                norm2 += a[ck + i] * a[ck + i];
+            }
+            double norm = Math.sqrt(norm2);
+            if (norm == 0) {
+                continue;
+            }
+            double alpha = a[ck + k] > 0 ? -norm : norm;
+            double[] v = new double[rows];
+            for (int i = k; i < rows; i++) {
+                v[i] = a[ck + i];
+            }
+            v[k] -= alpha;
+            double vnorm2 = 0;
+            for (int i = k; i < rows; i++) {
+                vnorm2 += v[i] * v[i];
+            }
+            if (vnorm2 == 0) {
+                continue;
+            }
+            double scale = Math.sqrt(2.0 / vnorm2);
+            for (int i = k; i < rows; i++) {
+                v[i] *= scale;
+            }
+            vs[k] = v;
+            for (int j = k; j < cols; j++) {
+                reflect(v, a, j * rows, k, rows);
+            }
+        }
+        double[] r = new double[p * cols];
+        for (int j = 0; j < cols; j++) {
+            for (int i = 0; i <= Math.min(j, p - 1); i++) {
+                r[j * p + i] = a[j * rows + i];
+            }
+        }
+        rOut[0] = r;
+        double[] q = new double[rows * p];
+        for (int j = 0; j < p; j++) {
+            q[j * rows + j] = 1;
+            for (int k = Math.min(j, p - 1); k >= 0; k--) {
+                if (vs[k] != null) {
+                    reflect(vs[k], q, j * rows, k, rows);
+                }
+            }
+        }
+        return q;
+    }
+
+    /** Applies {@code I - v v^T} (v already scaled by sqrt(2)/|v|) to one column of x, rows k.. only. */
+    private static void reflect(double[] v, double[] x, int offset, int k, int rows) {
+        double dot = 0;
+        for (int i = k; i < rows; i++) {
+            dot += v[i] * x[offset + i];
+        }
+        for (int i = k; i < rows; i++) {
+            x[offset + i] -= dot * v[i];
+        }
+    }
+
+    /** {@code A B^T} for column-major {@code A (ra x c)} and {@code B (rb x c)}; column-major {@code ra x rb}. */
+    static double[] multiplyTransposed(double[] a, int ra, double[] b, int rb, int c) {
+        double[] out = new double[ra * rb];
+        for (int k = 0; k < c; k++) {
+            for (int j = 0; j < rb; j++) {
+                double bjk = b[k * rb + j];
+                if (bjk == 0) {
+                    continue;
+                }
+                int oj = j * ra;
+                int ak = k * ra;
+                for (int i = 0; i < ra; i++) {
+                    out[oj + i] += a[ak + i] * bjk;
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * One-sided (Hestenes) Jacobi SVD of a column-major {@code rows x cols} matrix, overwritten with
+     * {@code U Sigma}. Returns the column norms (the singular values, unsorted) and, when {@code v} is not
+     * null, accumulates the right singular vectors into it (column-major {@code cols x cols}, must start as
+     * the identity). Jacobi resolves small singular values to high relative accuracy, unlike the square
+     * roots of Gram eigenvalues.
+     */
+    static double[] jacobi(double[] a, int rows, int cols, double[] v) {
+        double tol = 1e-15;
+        for (int sweep = 0; sweep < 80; sweep++) {
+            boolean rotated = false;
+            for (int p = 0; p < cols - 1; p++) {
+                int cp = p * rows;
+                for (int q = p + 1; q < cols; q++) {
+                    int cq = q * rows;
+                    double alpha = 0, beta = 0, gamma = 0;
+                    for (int i = 0; i < rows; i++) {
+                        double x = a[cp + i], y = a[cq + i];
+                        alpha += x * x;
+                        beta += y * y;
+                        gamma += x * y;
+                    }
+                    if (gamma == 0 || Math.abs(gamma) <= tol * Math.sqrt(alpha * beta)) {
+                        continue;
+                    }
+                    rotated = true;
+                    double zeta = (beta - alpha) / (2 * gamma);
+                    double t = (zeta >= 0 ? 1.0 : -1.0) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+                    double c = 1 / Math.sqrt(1 + t * t);
+                    double s = c * t;
+                    for (int i = 0; i < rows; i++) {
+                        double x = a[cp + i], y = a[cq + i];
+                        a[cp + i] = c * x - s * y;
+                        a[cq + i] = s * x + c * y;
+                    }
+                    if (v != null) {
+                        int vp = p * cols, vq = q * cols;
+                        for (int i = 0; i < cols; i++) {
+                            double x = v[vp + i], y = v[vq + i];
+                            v[vp + i] = c * x - s * y;
+                            v[vq + i] = s * x + c * y;
+                        }
+                    }
+                }
+            }
+            if (!rotated) {
+                break;
+            }
+        }
+        double[] sigma = new double[cols];
+        for (int j = 0; j < cols; j++) {
+            double s = 0;
+            for (int i = 0; i < rows; i++) {
+                s += a[j * rows + i] * a[j * rows + i];
+            }
+            sigma[j] = Math.sqrt(s);
+        }
+        return sigma;
+    }
+
+    static double[] identity(int n) {
+        double[] v = new double[n * n];
+        for (int i = 0; i < n; i++) {
+            v[i * n + i] = 1;
+        }
+        return v;
+    }
+
+    /** Indices of {@code values} in descending order of value (stable: lower index first on ties). */
+    static int[] descendingOrder(double[] values) {
+        Integer[] idx = new Integer[values.length];
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = i;
+        }
+        java.util.Arrays.sort(idx, (x, y) -> Double.compare(values[y], values[x]));
+        int[] out = new int[idx.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = idx[i];
+        }
+        return out;
+    }
+
+    /** Sorts in place, descending. */
+    static double[] sortDescending(double[] x) {
+        java.util.Arrays.sort(x);
+        for (int i = 0, j = x.length - 1; i < j; i++, j--) {
+            double t = x[i];
+            x[i] = x[j];
+            x[j] = t;
+        }
+        return x;
+    }
+}

@@ -1,0 +1,116 @@
+package dev.headwatch.core.math;
+
+import dev.headwatch.core.HeadInput;
+import dev.headwatch.core.Visibility;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Logits, attention and the energy field of one head (METRICS.md items 1-3).
+ *
+ * <p>Logits {@code S_ij = tau q_i . k_j}; attention {@code A_i = softmax(S_i)} over the visible keys
+ * {@code N(i)}; energy {@code E_ij = S_ij - (1/n_i) sum_{l in N(i)} S_il} on {@code N(i)}, 0 elsewhere.
+ * Every visibility makes {@code N(i)} a prefix {@code 0 .. n_i - 1} of the keys (see {@link #rowLength}).
+ * Rows without visible keys (padding) are all zero in both A and E.
+ *
+ * <p>References: "On the Invariants of Softmax Attention", arXiv:2605.02907 (the energy field).
+ */
+public final class EnergyField {
+
+    private EnergyField() {
+    }
+
+    /**
+     * {@code n_i}, the number of keys row {@code i} sees: {@code n} (FULL), {@code i + 1} (CAUSAL),
+     * {@code len} for {@code i < len} and 0 otherwise (PADDED). The visible keys are {@code 0 .. n_i - 1}.
+     */
+    public static int rowLength(Visibility visibility, int n, int i) {
+        return switch (visibility.kind()) {
+            case FULL -> n;
+            case CAUSAL -> i + 1;
+            case PADDED -> i < visibility.length() ? visibility.length() : 0;
+        };
+    }
+
+    /**
+     * Every logit {@code S_ij = tau q_i . k_j} (visible or not), row-major {@code n x n}. Computed by one
+     * ND4J matrix product in the input's data type, so float32 inputs carry float32 rounding, as in the
+     * model itself; the values are returned widened to double.
+     */
+    public static double[] logits(HeadInput in) {
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            INDArray s = in.q().mul(in.scale()).mmul(in.k().transpose());
+            if (s.ordering() != 'c' || s.isView()) {
+                s = s.dup('c');
+            }
+            if (s.dataType() == DataType.DOUBLE) {
+                return s.data().asDouble();
+            }
+            float[] f = s.data().asFloat();
+            double[] out = new double[f.length];
+            for (int i = 0; i < f.length; i++) {
+                out[i] = f[i];
+            }
+            return out;
+        }
+    }
+
+    /** The attention matrix {@code A} ({@code n x n}, zeros off the visible set). */
+    public static double[][] attention(HeadInput in) {
+        int n = in.n();
+        double[] s = logits(in);
+        double[][] a = new double[n][n];
+        for (int i = 0; i < n; i++) {
+            int len = rowLength(in.visibility(), n, i);
+            if (len == 0) {
+                continue;
+            }
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < len; j++) {
+                max = Math.max(max, s[i * n + j]);
+            }
+            double z = 0;
+            for (int j = 0; j < len; j++) {
+                a[i][j] = Math.exp(s[i * n + j] - max);
+                z += a[i][j];
+            }
+            for (int j = 0; j < len; j++) {
+                a[i][j] /= z;
+            }
+        }
+        return a;
+    }
+
+    /** The energy field {@code E} ({@code n x n}, zeros off the visible set). */
+    public static double[][] energy(HeadInput in) {
+        int n = in.n();
+        double[] e = centre(logits(in), in.visibility(), n);
+        double[][] out = new double[n][];
+        for (int i = 0; i < n; i++) {
+            out[i] = java.util.Arrays.copyOfRange(e, i * n, (i + 1) * n);
+        }
+        return out;
+    }
+
+    /**
+     * Row-centres row-major logits in place into the energy field (double precision), zeroing the
+     * invisible entries; returns its argument.
+     */
+    static double[] centre(double[] s, Visibility visibility, int n) {
+        for (int i = 0; i < n; i++) {
+            int len = rowLength(visibility, n, i);
+            double sum = 0;
+            for (int j = 0; j < len; j++) {
+                sum += s[i * n + j];
+            }
+            double mean = len == 0 ? 0 : sum / len;
+            for (int j = 0; j < len; j++) {
+                s[i * n + j] -= mean;
+            }
+            java.util.Arrays.fill(s, i * n + len, (i + 1) * n, 0.0);
+        }
+        return s;
+    }
+}

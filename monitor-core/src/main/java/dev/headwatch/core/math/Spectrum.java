@@ -1,0 +1,162 @@
+package dev.headwatch.core.math;
+
+import dev.headwatch.core.HeadInput;
+import dev.headwatch.core.Visibility;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The singular values of the energy field and the rank figures built on them (METRICS.md item 6).
+ *
+ * <p>FULL and PADDED heads: {@code E = (tau Q) Kc^T} with keys centred over the visible positions, so
+ * the nonzero singular values are those of the small core {@code R_q R_k^T} of two thin Householder QR
+ * factorisations ({@code O(n d^2)}), computed by one-sided Jacobi (accurate down to rounding, unlike the
+ * square roots of Gram eigenvalues, which resolve only {@code sqrt(eps) sigma_1}). CAUSAL heads have no
+ * such structure: a dense SVD of E ({@code O(n^3)}, exact).
+ *
+ * <p>References: "On the Invariants of Softmax Attention", arXiv:2605.02907 (rank bound, spectral
+ * signatures); O. Roy and M. Vetterli, "The effective rank", EUSIPCO 2007.
+ */
+public final class Spectrum {
+
+    private Spectrum() {
+    }
+
+    /**
+     * The singular values of E (an {@code n x n} matrix, zeros off the visible set), descending, length n.
+     * FULL and PADDED use the {@code O(n d^2)} path ({@link #lowRank}); CAUSAL a dense SVD.
+     */
+    public static double[] singularValues(HeadInput in) {
+        int n = in.n();
+        double[] sigma;
+        if (in.visibility().kind() == Visibility.Kind.CAUSAL) {
+            sigma = dense(EnergyField.centre(EnergyField.logits(in), in.visibility(), n), n);
+        } else {
+            int m = in.visibility().kind() == Visibility.Kind.PADDED ? in.visibility().length() : n;
+            sigma = lowRank(rowMajor(in.q()), rowMajor(in.k()), m, in.d(), in.scale());
+        }
+        return java.util.Arrays.copyOf(sigma, n);
+    }
+
+    /**
+     * Singular values (descending, length {@code min(m, d)}) of {@code E = (tau Q) Kc^T} for the first m
+     * rows of row-major {@code Q, K [*, d]}, {@code Kc} the keys centred over those m rows. Rank at most
+     * {@code min(d, m - 1)} exactly: the centring is a reflection that drops the all-ones direction, so the
+     * trailing values are exact zeros. Cost {@code O(m d^2)}.
+     */
+    public static double[] lowRank(double[] q, double[] k, int m, int d, double tau) {
+        double[] tq = Dense.toColumnMajor(q, 0, m, d);
+        for (int i = 0; i < tq.length; i++) {
+            tq[i] *= tau;
+        }
+        int pq = Math.min(m, d);
+        int pk = Math.min(m - 1, d);
+        double[] rq = Dense.qrR(tq, m, d);
+        double[] rk = Dense.qrR(Dense.centredReduced(k, 0, m, d), m - 1, d);
+        double[] core = Dense.multiplyTransposed(rq, pq, rk, pk, d);
+        double[] sigma = pk == 0 ? new double[0] : Dense.jacobi(core, pq, pk, null);
+        return Dense.sortDescending(java.util.Arrays.copyOf(sigma, pq));
+    }
+
+    /**
+     * Singular values (descending) of a dense row-major {@code n x n} matrix, by LAPACK {@code gesvd}
+     * through the ND4J backend (singular values only). The argument is not modified.
+     */
+    public static double[] dense(double[] a, int n) {
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            // Singular values of A^T equal those of A: hand the row-major buffer over as column-major.
+            INDArray m = Nd4j.create(a.clone(), new long[] {n, n}, 'f');
+            INDArray s = Nd4j.create(DataType.DOUBLE, n);
+            Nd4j.getBlasWrapper().lapack().gesvd(m, s, null, null);
+            return Dense.sortDescending(s.toDoubleVector());
+        }
+    }
+
+    /** Roy-Vetterli effective rank {@code exp(-sum p_k ln p_k)}, {@code p_k = sigma_k / sum sigma}; 0 when all are 0. */
+    public static double effectiveRank(double[] sigma) {
+        double sum = 0;
+        for (double s : sigma) {
+            sum += s;
+        }
+        if (sum == 0) {
+            return 0;
+        }
+        double h = 0;
+        for (double s : sigma) {
+            if (s > 0) {
+                double p = s / sum;
+                h -= p * Math.log(p);
+            }
+        }
+        return Math.exp(h);
+    }
+
+    /** {@code sum sigma^2 / sigma_1^2} in {@code [1, rank]}; 0 when all are 0. Sigma descending. */
+    public static double stableRank(double[] sigma) {
+        if (sigma.length == 0 || sigma[0] == 0) {
+            return 0;
+        }
+        return sumSquares(sigma) / (sigma[0] * sigma[0]);
+    }
+
+    /** {@code sigma_1^2 / sum sigma^2} in {@code (0, 1]}; 0 when all are 0. Sigma descending. */
+    public static double topEnergy(double[] sigma) {
+        if (sigma.length == 0 || sigma[0] == 0) {
+            return 0;
+        }
+        return sigma[0] * sigma[0] / sumSquares(sigma);
+    }
+
+    /**
+     * The count of {@code sigma_k > sigma_1 * max(n, d) * eps}; 0 when all are 0. Sigma descending.
+     *
+     * @param eps the unit roundoff of the input precision ({@link #unitRoundoff})
+     */
+    public static int numericalRank(double[] sigma, int n, int d, double eps) {
+        if (sigma.length == 0) {
+            return 0;
+        }
+        double tol = sigma[0] * Math.max(n, d) * eps;
+        int r = 0;
+        for (double s : sigma) {
+            if (s > tol) {
+                r++;
+            }
+        }
+        return r;
+    }
+
+    /** The unit roundoff: {@code 2^-52} for float64, {@code 2^-23} for float32. */
+    public static double unitRoundoff(boolean isDouble) {
+        return isDouble ? 0x1p-52 : 0x1p-23;
+    }
+
+    /**
+     * The mechanism bound on rank(E): {@code min(d, n-1)} for FULL, {@code min(d, len-1)} for PADDED,
+     * NaN for CAUSAL, where the mask breaks it.
+     */
+    public static double rankBound(Visibility visibility, int n, int d) {
+        return switch (visibility.kind()) {
+            case FULL -> Math.min(d, n - 1);
+            case PADDED -> Math.min(d, visibility.length() - 1);
+            case CAUSAL -> Double.NaN;
+        };
+    }
+
+    private static double sumSquares(double[] x) {
+        double s = 0;
+        for (double v : x) {
+            s += v * v;
+        }
+        return s;
+    }
+
+    /** The row-major double contents of a 2-d array (views and float32 handled). */
+    public static double[] rowMajor(INDArray a) {
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            return a.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+        }
+    }
+}

@@ -1,0 +1,149 @@
+package dev.headwatch.core.math;
+
+/**
+ * The spectrum of a head's query-key form {@code M = tau Wq^T Wk} ({@code nIn x nIn}, rank at most hs)
+ * and the overlap of its dominant subspaces with another head's (METRICS.md "Weight-only metrics").
+ *
+ * <p>Never forms an {@code nIn x nIn} matrix: with thin QR factorisations {@code Wq^T = Q_a R_a},
+ * {@code Wk^T = Q_b R_b}, {@code M = Q_a (tau R_a R_b^T) Q_b^T}, so the singular values of M are those of
+ * the {@code hs x hs} core (one-sided Jacobi) and its singular vectors are {@code Q_a U_c}, {@code Q_b V_c}.
+ * Cost {@code O(nIn hs^2 + hs^3)}.
+ *
+ * <p>{@code S_ij = x_i^T M x_j}, so {@code sigma_1(M)} bounds every logit by
+ * {@code sigma_1 |x_i| |x_j|}.
+ *
+ * <p>References: "On the Invariants of Softmax Attention", arXiv:2605.02907; "Specialization of softmax
+ * attention heads", arXiv:2603.03993 (overlap of head subspaces).
+ */
+public final class WeightSpectra {
+
+    /** Subspace size for {@link #overlap}: the top {@code min(hs, nIn, 8)} singular directions. */
+    public static final int OVERLAP_DIRECTIONS = 8;
+
+    private WeightSpectra() {
+    }
+
+    /** The SVD factors of one head's {@code M}: singular values and top singular vectors. */
+    public static final class QkFactors {
+        private final double[] sigma;
+        private final double[] left;
+        private final double[] right;
+        private final int nIn;
+        private final int k;
+
+        private QkFactors(double[] sigma, double[] left, double[] right, int nIn, int k) {
+            this.sigma = sigma;
+            this.left = left;
+            this.right = right;
+            this.nIn = nIn;
+            this.k = k;
+        }
+
+        /** The singular values of M, descending (length {@code min(hs, nIn)}). */
+        public double[] singularValues() {
+            return sigma.clone();
+        }
+
+        /** {@code sigma_1(M)}, the largest singular value (0 for M = 0). */
+        public double spectralNorm() {
+            return sigma.length == 0 ? 0 : sigma[0];
+        }
+
+        /** {@code sum sigma^2 / sigma_1^2}; 0 for M = 0. */
+        public double stableRank() {
+            return Spectrum.stableRank(sigma);
+        }
+
+        /** The number k of singular directions kept for the overlap. */
+        public int directions() {
+            return k;
+        }
+
+        /** Left singular vector {@code t < k} of M (length nIn; zero when its singular value is 0). */
+        public double[] left(int t) {
+            return java.util.Arrays.copyOfRange(left, t * nIn, (t + 1) * nIn);
+        }
+
+        /** Right singular vector {@code t < k} of M (length nIn; zero when its singular value is 0). */
+        public double[] right(int t) {
+            return java.util.Arrays.copyOfRange(right, t * nIn, (t + 1) * nIn);
+        }
+    }
+
+    /**
+     * Factors {@code M = tau Wq^T Wk} for one head.
+     *
+     * @param wq  {@code Wq_h} row-major {@code [hs, nIn]}
+     * @param wk  {@code Wk_h} row-major {@code [hs, nIn]}
+     * @param tau the logit scale
+     */
+    public static QkFactors factor(double[] wq, double[] wk, int hs, int nIn, double tau) {
+        if (wq.length != hs * nIn || wk.length != hs * nIn) {
+            throw new IllegalArgumentException("Wq and Wk must hold hs x nIn = " + hs + " x " + nIn
+                    + " values but held " + wq.length + " and " + wk.length);
+        }
+        int p = Math.min(hs, nIn);
+        // A row-major [hs, nIn] buffer is the column-major [nIn, hs] layout of its transpose.
+        double[][] ra = new double[1][];
+        double[][] rb = new double[1][];
+        double[] qa = Dense.qrQ(wq, nIn, hs, ra);
+        double[] qb = Dense.qrQ(wk, nIn, hs, rb);
+        double[] core = Dense.multiplyTransposed(ra[0], p, rb[0], p, hs);
+        for (int i = 0; i < core.length; i++) {
+            core[i] *= tau;
+        }
+        double[] v = Dense.identity(p);
+        double[] sigma = Dense.jacobi(core, p, p, v);
+        int[] order = Dense.descendingOrder(sigma);
+        int k = Math.min(p, OVERLAP_DIRECTIONS);
+        double[] left = new double[k * nIn];
+        double[] right = new double[k * nIn];
+        for (int t = 0; t < k; t++) {
+            int col = order[t];
+            double s = sigma[col];
+            if (s == 0) {
+                continue;
+            }
+            for (int c = 0; c < p; c++) {
+                double uc = core[col * p + c] / s;
+                double vc = v[col * p + c];
+                for (int i = 0; i < nIn; i++) {
+                    left[t * nIn + i] += qa[c * nIn + i] * uc;
+                    right[t * nIn + i] += qb[c * nIn + i] * vc;
+                }
+            }
+        }
+        double[] sorted = new double[p];
+        for (int t = 0; t < p; t++) {
+            sorted[t] = sigma[order[t]];
+        }
+        return new QkFactors(sorted, left, right, nIn, k);
+    }
+
+    /**
+     * {@code (|U_h^T U_g|_F^2 + |R_h^T R_g|_F^2) / (2k)} in {@code [0, 1]}: how much the top-k left and
+     * right singular subspaces of two heads' {@code M} coincide ({@code k} the smaller of the two heads'
+     * direction counts). 1 for identical subspaces, 0 for orthogonal ones, NaN when k = 0.
+     */
+    public static double overlap(QkFactors h, QkFactors g) {
+        if (h.nIn != g.nIn) {
+            throw new IllegalArgumentException("heads differ in nIn: " + h.nIn + " and " + g.nIn);
+        }
+        int k = Math.min(h.k, g.k);
+        if (k == 0) {
+            return Double.NaN;
+        }
+        double sum = 0;
+        for (int a = 0; a < k; a++) {
+            for (int b = 0; b < k; b++) {
+                double lu = 0, rv = 0;
+                for (int i = 0; i < h.nIn; i++) {
+                    lu += h.left[a * h.nIn + i] * g.left[b * g.nIn + i];
+                    rv += h.right[a * h.nIn + i] * g.right[b * g.nIn + i];
+                }
+                sum += lu * lu + rv * rv;
+            }
+        }
+        return Math.min(1.0, sum / (2.0 * k));
+    }
+}

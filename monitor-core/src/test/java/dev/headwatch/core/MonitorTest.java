@@ -1,0 +1,158 @@
+package dev.headwatch.core;
+
+import dev.headwatch.core.sink.ObservationSink;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class MonitorTest {
+
+    private static final Instant T0 = Instant.parse("2024-05-01T12:00:00Z");
+
+    /** Entropy = 0.1 * head position + 0.01 * sequence length, so aggregation and order are visible. */
+    private static final LayerAnalyzer FAKE = heads -> {
+        List<HeadMetrics> out = new ArrayList<>();
+        for (int i = 0; i < heads.size(); i++) {
+            out.add(HeadMetrics.builder().set(HeadField.ENTROPY, 0.1 * i + 0.01 * heads.get(i).n()).build());
+        }
+        return out;
+    };
+
+    private static HeadInput head(int n) {
+        return HeadInput.of(Nd4j.ones(DataType.FLOAT, n, 2), Nd4j.ones(DataType.FLOAT, n, 2), null, Visibility.FULL, Double.NaN);
+    }
+
+    private static LayerInput layer(String name, int n) {
+        return new LayerInput(name, List.of(1, 3), List.of(List.of(head(n), head(n))), 2.5e-7);
+    }
+
+    @Test
+    void submit_synchronous_buildsOneRecordPerHead_withReconstructionErrorAndClockTime() {
+        List<Observation> seen = new ArrayList<>();
+        try (Monitor m = Monitor.builder().background(false).analyzer(FAKE).sink(seen::add)
+                .clock(Clock.fixed(T0, ZoneOffset.UTC)).build()) {
+            m.submit(7, 2, List.of(layer("att", 4)));
+        }
+        assertThat(seen).singleElement().satisfies(o -> {
+            assertThat(o.step()).isEqualTo(7);
+            assertThat(o.epoch()).isEqualTo(2);
+            assertThat(o.time()).isEqualTo(T0);
+            assertThat(o.heads()).extracting(HeadRecord::head).containsExactly(1, 3);
+            assertThat(o.heads().get(1).metrics().entropy()).isCloseTo(0.14, org.assertj.core.api.Assertions.within(1e-12));
+            assertThat(o.heads()).allSatisfy(r -> assertThat(r.metrics().reconstructionError()).isEqualTo(2.5e-7));
+        });
+    }
+
+    @Test
+    void throwingSink_isCountedDisabled_andOtherSinksStillWrite() {
+        List<Observation> good = new ArrayList<>();
+        ObservationSink bad = o -> {
+            throw new IllegalStateException("disk full");
+        };
+        try (Monitor m = Monitor.builder().background(false).analyzer(FAKE).sink(bad).sink(good::add)
+                .maxSinkFailures(3).build()) {
+            for (int step = 0; step < 5; step++) {
+                m.submit(step, 0, List.of(layer("att", 3)));
+            }
+            MonitorStats s = m.stats();
+            assertThat(s.sinkFailures()).isEqualTo(3);
+            assertThat(s.disabledSinks()).isEqualTo(1);
+            assertThat(s.observations()).isEqualTo(5);
+        }
+        assertThat(good).hasSize(5);
+    }
+
+    @Test
+    void throwingAnalyzer_isCounted_andNeverEscapes() {
+        try (Monitor m = Monitor.builder().background(false).analyzer(h -> {
+            throw new ArithmeticException("boom");
+        }).build()) {
+            m.submit(0, 0, List.of(layer("att", 3)));
+            m.submit(1, 0, List.of(layer("att", 3)));
+            assertThat(m.stats().analysisFailures()).isEqualTo(2);
+            assertThat(m.stats().observations()).isZero();
+        }
+    }
+
+    @Test
+    void background_fullQueue_dropsAndCounts_withoutBlocking() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch started = new CountDownLatch(1);
+        LayerAnalyzer blocking = heads -> {
+            started.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return FAKE.analyze(heads);
+        };
+        List<Observation> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+        Monitor m = Monitor.builder().analyzer(blocking).queueCapacity(2).sink(seen::add).build();
+        m.submit(0, 0, List.of(layer("att", 3)));
+        started.await();
+        // The worker holds step 0; steps 1 and 2 fill the queue; 3, 4 and 5 are dropped.
+        for (int step = 1; step <= 5; step++) {
+            m.submit(step, 0, List.of(layer("att", 3)));
+        }
+        assertThat(m.stats().dropped()).isEqualTo(3);
+        release.countDown();
+        m.close();
+        assertThat(seen).extracting(Observation::step).containsExactly(0L, 1L, 2L);
+        assertThat(m.stats().submitted()).isEqualTo(6);
+    }
+
+    @Test
+    void sample_isSortedDistinctAndBounded() {
+        try (Monitor m = Monitor.builder().background(false).maxSequences(3).seed(5).build()) {
+            for (int trial = 0; trial < 50; trial++) {
+                int[] rows = m.sample(10);
+                assertThat(rows).hasSize(3).isSorted().doesNotHaveDuplicates();
+                assertThat(rows[0]).isGreaterThanOrEqualTo(0);
+                assertThat(rows[2]).isLessThanOrEqualTo(9);
+            }
+            assertThat(m.sample(2)).containsExactly(0, 1);
+        }
+    }
+
+    @Test
+    void everyAndFilters_selectStepsLayersAndHeads() {
+        try (Monitor m = Monitor.builder().background(false).every(5).layers("a").heads(0, 2).build()) {
+            assertThat(m.shouldObserve(10)).isTrue();
+            assertThat(m.shouldObserve(11)).isFalse();
+            assertThat(m.observesLayer("a")).isTrue();
+            assertThat(m.observesLayer("b")).isFalse();
+            assertThat(m.observesHead(2)).isTrue();
+            assertThat(m.observesHead(1)).isFalse();
+        }
+    }
+
+    @Test
+    void builder_rejectsInvalidValues_namingThem() {
+        assertThatThrownBy(() -> Monitor.builder().every(0)).hasMessageContaining("every").hasMessageContaining("0");
+        assertThatThrownBy(() -> Monitor.builder().maxSequences(-2)).hasMessageContaining("maxSequences").hasMessageContaining("-2");
+        assertThatThrownBy(() -> Monitor.builder().queueCapacity(0)).hasMessageContaining("queueCapacity");
+        assertThatThrownBy(() -> Monitor.builder().heads(1, -1)).hasMessageContaining("-1");
+        assertThatThrownBy(() -> Monitor.builder().maxSinkFailures(0)).hasMessageContaining("maxSinkFailures");
+    }
+
+    @Test
+    void stopSignal_keepsFirstReason() {
+        try (Monitor m = Monitor.builder().background(false).build()) {
+            assertThat(m.stopSignal().isRequested()).isFalse();
+            m.stopSignal().request("entropy collapse");
+            m.stopSignal().request("later");
+            assertThat(m.stopSignal().reason()).contains("entropy collapse");
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.headwatch.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** Weight-only metrics against a brute-force LAPACK SVD of the full {@code nIn x nIn} form. */
+class WeightAnalysisTest {
+
+    /** Dense {@code M = tau Wq^T Wk}: singular values, U and V^T from LAPACK gesvd. */
+    record DenseSvd(double[] sigma, INDArray u, INDArray vt) {
+        static DenseSvd of(INDArray wq, INDArray wk, double tau) {
+            INDArray mm = wq.castTo(DataType.DOUBLE).transpose().mmul(wk.castTo(DataType.DOUBLE)).muli(tau).dup('f');
+            int nIn = (int) mm.rows();
+            INDArray s = Nd4j.create(DataType.DOUBLE, nIn);
+            INDArray u = Nd4j.create(DataType.DOUBLE, new long[] {nIn, nIn}, 'f');
+            INDArray vt = Nd4j.create(DataType.DOUBLE, new long[] {nIn, nIn}, 'f');
+            Nd4j.getBlasWrapper().lapack().gesvd(mm, s, u, vt);
+            return new DenseSvd(s.toDoubleVector(), u, vt);
+        }
+
+        double overlap(DenseSvd other, int k) {
+            INDArray uu = u.get(all(), range(k)).transpose().mmul(other.u.get(all(), range(k)));
+            INDArray vv = vt.get(range(k), all()).mmul(other.vt.get(range(k), all()).transpose());
+            return (uu.mul(uu).sumNumber().doubleValue() + vv.mul(vv).sumNumber().doubleValue()) / (2.0 * k);
+        }
+
+        static org.nd4j.linalg.indexing.INDArrayIndex all() {
+            return org.nd4j.linalg.indexing.NDArrayIndex.all();
+        }
+
+        static org.nd4j.linalg.indexing.INDArrayIndex range(int k) {
+            return org.nd4j.linalg.indexing.NDArrayIndex.interval(0, k);
+        }
+    }
+
+    static INDArray gaussian(Random rnd, long... shape) {
+        INDArray a = Nd4j.create(DataType.DOUBLE, shape);
+        for (long i = 0; i < a.length(); i++) {
+            a.putScalar(i, rnd.nextGaussian());
+        }
+        return a;
+    }
+
+    @Test
+    void spectralNormStableRankAndOverlap_matchDenseSvd() {
+        Random rnd = new Random(11);
+        int[][] shapes = {{4, 16, 3}, {3, 10, 4}, {2, 5, 8}, {3, 24, 12}, {2, 1, 3}};
+        for (int[] shape : shapes) {
+            int heads = shape[0], nIn = shape[1], hs = shape[2];
+            INDArray wq = gaussian(rnd, heads, hs, nIn);
+            INDArray wk = gaussian(rnd, heads, hs, nIn);
+            wk.slice(heads - 1).assign(wk.slice(0)); // two heads share Wk: a partial overlap
+            double tau = 1 / Math.sqrt(hs);
+            WeightLayerMetrics layer = WeightAnalysis.compute(wq, wk, Double.NaN);
+            List<DenseSvd> dense = new ArrayList<>();
+            for (int h = 0; h < heads; h++) {
+                DenseSvd ref = DenseSvd.of(wq.slice(h), wk.slice(h), tau);
+                dense.add(ref);
+                double s1 = ref.sigma()[0];
+                double sum2 = 0;
+                for (double s : ref.sigma()) {
+                    sum2 += s * s;
+                }
+                WeightHeadMetrics m = layer.heads().get(h);
+                assertThat(m.qkSpectralNorm()).isCloseTo(s1, within(1e-10 * s1));
+                assertThat(m.qkStableRank()).isCloseTo(sum2 / (s1 * s1), within(1e-10));
+                assertThat(m.get(WeightField.QK_SPECTRAL_NORM)).isEqualTo(m.qkSpectralNorm());
+            }
+            int k = Math.min(Math.min(hs, nIn), 8);
+            for (int h = 0; h < heads; h++) {
+                for (int g = 0; g < heads; g++) {
+                    assertThat(layer.qkOverlap(h, g)).as("%s %d %d", java.util.Arrays.toString(shape), h, g)
+                            .isCloseTo(dense.get(h).overlap(dense.get(g), k), within(1e-9));
+                }
+                assertThat(layer.qkOverlap(h, h)).isCloseTo(1.0, within(1e-12));
+            }
+        }
+    }
+
+    @Test
+    void float32AndPerHeadLists_giveTheSameAsDouble() {
+        Random rnd = new Random(5);
+        INDArray wq = gaussian(rnd, 2, 4, 9);
+        INDArray wk = gaussian(rnd, 2, 4, 9);
+        WeightLayerMetrics d = WeightAnalysis.compute(wq, wk, 0.3);
+        WeightLayerMetrics f = WeightAnalysis.compute(List.of(wq.slice(0).castTo(DataType.FLOAT), wq.slice(1).castTo(DataType.FLOAT)),
+                List.of(wk.slice(0).castTo(DataType.FLOAT), wk.slice(1).castTo(DataType.FLOAT)), 0.3);
+        for (int h = 0; h < 2; h++) {
+            assertThat(f.heads().get(h).qkSpectralNorm()).isCloseTo(d.heads().get(h).qkSpectralNorm(), within(1e-5));
+        }
+        assertThat(f.qkOverlap(0, 1)).isCloseTo(d.qkOverlap(0, 1), within(1e-5));
+    }
+
+    @Test
+    void zeroWeights_spectralNormAndStableRankZero() {
+        WeightLayerMetrics m = WeightAnalysis.compute(Nd4j.zeros(DataType.DOUBLE, 3, 5), Nd4j.ones(DataType.DOUBLE, 3, 5), Double.NaN);
+        assertThat(m.heads().get(0).qkSpectralNorm()).isZero();
+        assertThat(m.heads().get(0).qkStableRank()).isZero();
+        assertThat(m.heads().get(0).toMap()).containsEntry("qkSpectralNorm", 0.0);
+    }
+
+    @Test
+    void mismatchedShapes_nameBoth() {
+        assertThatThrownBy(() -> WeightAnalysis.compute(Nd4j.zeros(2, 3, 5), Nd4j.zeros(2, 3, 6), Double.NaN))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("[2, 3, 5]").hasMessageContaining("[2, 3, 6]");
+    }
+}
