@@ -38,6 +38,7 @@ import java.util.Properties;
         subcommands = {
                 // Subcommands in dl4j-adapter, one per line:
                 QkCommand.class,
+                AnalyzeCommand.class,
                 PrometheusRulesCommand.class,
         })
 public final class Headwatch implements Runnable {

@@ -58,7 +58,16 @@ import java.util.function.Predicate;
 public final class AttentionExtractor {
 
     /** The attention layer kinds this extractor reads. */
-    public enum Kind { SELF_ATTENTION, ATTENTION_VERTEX, RECURRENT_ATTENTION }
+    public enum Kind {
+        SELF_ATTENTION, ATTENTION_VERTEX, RECURRENT_ATTENTION,
+        /** A fused SameDiff {@code multi_head_dot_product_attention} / {@code dot_product_attention} op. */
+        SAMEDIFF_OP;
+
+        /** Whether queries come separately from keys and values (and carry their own mask). */
+        boolean separateQueries() {
+            return this == ATTENTION_VERTEX || this == SAMEDIFF_OP;
+        }
+    }
 
     /**
      * One readable attention layer.
@@ -359,6 +368,22 @@ public final class AttentionExtractor {
     private interface Read extends java.util.function.Function<Forward, INDArray> {
     }
 
+    /**
+     * Reads the site of a fused SameDiff attention op from its argument arrays (same layouts as the DL4J
+     * layers: {@code [mb, nIn, T]}, key mask {@code [mb, T]}, weights {@code Wq, Wk, Wv: [H, hs, nIn]},
+     * {@code Wo: [H*hs, nOut]}) with the given logit scale. Used by the SameDiff listener.
+     */
+    public static LayerExtraction extractArrays(Site site, INDArray queries, INDArray keys, INDArray values,
+                                         INDArray output, INDArray keyMask, Map<String, INDArray> weights,
+                                         double scale, int[] rows) {
+        Binding b = new Binding(site, null, f -> queries, f -> keys, f -> values, f -> output,
+                f -> keyMask, f -> null, weights::get);
+        b.scale = scale;
+        try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+            return b.extract(null, rows);
+        }
+    }
+
     /** How to read one site's arrays from a forward pass. */
     private static final class Binding {
         final Site site;
@@ -370,6 +395,8 @@ public final class AttentionExtractor {
         final Read keyMask;
         final Read queryMask;
         final java.util.function.Function<String, INDArray> param;
+        /** The logit scale; NaN for DL4J's {@code 1/sqrt(headSize)}. */
+        double scale = Double.NaN;
 
         Binding(Site site, org.deeplearning4j.nn.conf.layers.Layer conf, Read queries, Read keys, Read values,
                 Read output, Read keyMask, Read queryMask, java.util.function.Function<String, INDArray> param) {
@@ -393,8 +420,8 @@ public final class AttentionExtractor {
             INDArray y = output.apply(f);
             INDArray km = keyMask.apply(f);
             INDArray qm = queryMask.apply(f);
-            if (xq.size(2) != xk.size(2) && site.kind == Kind.ATTENTION_VERTEX) {
-                throw new IllegalArgumentException("vertex " + site.name + ": queries have " + xq.size(2)
+            if (xq.size(2) != xk.size(2) && site.kind.separateQueries()) {
+                throw new IllegalArgumentException(site.name + ": queries have " + xq.size(2)
                         + " steps but keys have " + xk.size(2) + "; per-head metrics need equal lengths");
             }
             Weights w = weights();
@@ -409,7 +436,7 @@ public final class AttentionExtractor {
                 INDArray xvb = xv.slice(b);
                 INDArray yb = outRows.slice(r);                  // [nOut, T]
                 boolean[] keyVisible = visible(km, b, xkb.size(1));
-                boolean[] queryVisible = site.kind == Kind.ATTENTION_VERTEX
+                boolean[] queryVisible = site.kind.separateQueries()
                         ? visible(qm, b, x.size(1)) : keyVisible;
                 if (count(keyVisible) == 0) {
                     continue;
@@ -436,7 +463,7 @@ public final class AttentionExtractor {
         Weights weights() {
             int h = site.nHeads;
             int hs = site.headSize;
-            double scale = 1.0 / Math.sqrt(hs);
+            double scale = Double.isNaN(this.scale) ? 1.0 / Math.sqrt(hs) : this.scale;
             INDArray wq = null;
             INDArray wk = null;
             INDArray wv = null;
@@ -561,14 +588,26 @@ public final class AttentionExtractor {
 
     /** Softmax attention {@code softmax(tau q k^T) v} over the visible keys: {@code [Tq, dv]}. */
     static INDArray attend(INDArray q, INDArray k, INDArray v, double scale, boolean[] keyVisible) {
-        INDArray s = q.mmul(k.transpose()).muli(scale);
-        INDArray bias = Nd4j.zeros(s.dataType(), 1, keyVisible.length);
+        INDArray bias = Nd4j.zeros(q.dataType(), 1, keyVisible.length);
         for (int j = 0; j < keyVisible.length; j++) {
             if (!keyVisible[j]) {
                 bias.putScalar(0, j, Double.NEGATIVE_INFINITY);
             }
         }
-        s.addiRowVector(bias);
+        return attend(q, k, v, scale, bias);
+    }
+
+    /**
+     * Softmax attention with an additive logit bias ({@code -inf} hides a key): {@code [1, Tk]} for the same
+     * keys in every row, or {@code [Tq, Tk]} per row. Every row must see at least one key.
+     */
+    public static INDArray attend(INDArray q, INDArray k, INDArray v, double scale, INDArray bias) {
+        INDArray s = q.mmul(k.transpose()).muli(scale);
+        if (bias.size(0) == 1) {
+            s.addiRowVector(bias);
+        } else {
+            s.addi(bias);
+        }
         s.subiColumnVector(s.max(1).reshape(s.size(0), 1));
         Transforms.exp(s, false);
         s.diviColumnVector(s.sum(1).reshape(s.size(0), 1));

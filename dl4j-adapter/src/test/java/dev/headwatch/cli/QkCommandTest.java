@@ -137,6 +137,20 @@ class QkCommandTest {
     }
 
     @Test
+    void nonFiniteInput_flowsThroughAsNull() {
+        INDArray q = random(DataType.DOUBLE, 1, 5, 3);
+        q.putScalar(2, 1, Double.NaN);
+        CliRun r = CliRun.of("qk", "--q", save("q.npy", q).toString(),
+                "--k", save("k.npy", random(DataType.DOUBLE, 2, 5, 3)).toString());
+        assertThat(r.exitCode()).isZero();
+        Map<String, Object> line = parse(r.outLines().get(0));
+        assertThat(line.get("maxLogit")).isNull();
+        assertThat(line.get("entropy")).isNull();
+        // The bound depends on the shape only: min(d, n - 1) = 3.
+        assertThat(line.get("rankBound")).isEqualTo(3);
+    }
+
+    @Test
     void batch_isTheMeanOverSequences_andTheModeForPositions() {
         int b = 3;
         int heads = 2;

@@ -8,6 +8,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -49,6 +50,7 @@ public final class Monitor implements AutoCloseable {
     private final Clock clock;
     private final LayerAnalyzer analyzer;
     private final StopSignal stopSignal;
+    private final boolean stopsOnAlerts;
     private final SplittableRandom random;
 
     private final BlockingQueue<Step> queue;
@@ -71,6 +73,7 @@ public final class Monitor implements AutoCloseable {
         this.clock = s.clock;
         this.analyzer = s.analyzer != null ? s.analyzer : LayerAnalyzer.standard();
         this.stopSignal = s.stopSignal;
+        this.stopsOnAlerts = s.stopEngine != null;
         this.random = new SplittableRandom(s.seed);
         for (ObservationSink sink : s.sinks) {
             sinks.add(new SafeSink(sink));
@@ -140,6 +143,14 @@ public final class Monitor implements AutoCloseable {
     /** The stop signal (shared with alert rules and callbacks). */
     public StopSignal stopSignal() {
         return stopSignal;
+    }
+
+    /**
+     * Why the run should stop now, when {@code stopOn(...)} was configured and a chosen alert fired;
+     * empty otherwise (also when the signal was requested but no stop was asked for).
+     */
+    public Optional<String> stopRequest() {
+        return stopsOnAlerts ? stopSignal.reason() : Optional.empty();
     }
 
     /** A snapshot of the counters. */
@@ -221,10 +232,21 @@ public final class Monitor implements AutoCloseable {
                         .set(HeadField.RECONSTRUCTION_ERROR, layer.reconstructionError())
                         .build();
                 HeadInput in = first.get(h);
-                records.add(new HeadRecord(layer.layer(), layer.heads().get(h), in.n(), in.d(), in.visibility(), m));
+                boolean nonFinite = false;
+                for (List<HeadInput> sequence : layer.sequences()) {
+                    nonFinite |= nonFinite(sequence.get(h));
+                }
+                records.add(new HeadRecord(layer.layer(), layer.heads().get(h), in.n(), in.d(), in.visibility(), m)
+                        .withNonFiniteInput(nonFinite));
             }
         }
         return new Observation(step.step, step.epoch, step.time, records);
+    }
+
+    /** Whether Q, K or V holds NaN or infinity (a sum of the entries is then non-finite). */
+    private static boolean nonFinite(HeadInput in) {
+        return !Double.isFinite(in.q().sumNumber().doubleValue()) || !Double.isFinite(in.k().sumNumber().doubleValue())
+                || (in.v() != null && !Double.isFinite(in.v().sumNumber().doubleValue()));
     }
 
     /**

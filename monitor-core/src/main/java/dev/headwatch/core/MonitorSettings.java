@@ -1,10 +1,14 @@
 package dev.headwatch.core;
 
+import dev.headwatch.core.alert.Alert;
+import dev.headwatch.core.alert.AlertEngine;
+import dev.headwatch.core.alert.AlertState;
 import dev.headwatch.core.sink.ObservationSink;
 
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -32,6 +36,7 @@ import java.util.function.Predicate;
  *   <tr><td>{@link #seed(long)}</td><td>0</td><td>seed of the sequence sampler</td></tr>
  *   <tr><td>{@link #clock(Clock)}</td><td>UTC system clock</td><td>time stamp of observations</td></tr>
  *   <tr><td>{@link #analyzer(LayerAnalyzer)}</td><td>{@link LayerAnalyzer#standard()}</td><td>the metrics</td></tr>
+ *   <tr><td>{@link #stopOn(AlertEngine, Alert...)}</td><td>off</td><td>stop training when chosen alerts fire</td></tr>
  * </table>
  *
  * <p>The defaults (every iteration, one sampled sequence, background thread) keep the training-thread
@@ -60,6 +65,8 @@ public abstract class MonitorSettings<B extends MonitorSettings<B>> {
     Clock clock = Clock.systemUTC();
     LayerAnalyzer analyzer;
     StopSignal stopSignal = new StopSignal();
+    AlertEngine stopEngine;
+    Set<String> stopAlerts = Set.of();
 
     @SuppressWarnings("unchecked")
     private B self() {
@@ -192,8 +199,47 @@ public abstract class MonitorSettings<B extends MonitorSettings<B>> {
         return self();
     }
 
+    /**
+     * Stops training when any of these alerts fires in the engine (which is added as a sink if it is not
+     * one yet): the firing event requests the {@link StopSignal} and the listener stops the run at the
+     * end of that iteration (DL4J {@code fit()} throws {@code HeadwatchStopException}; SameDiff returns
+     * {@code ListenerResponse.STOP}). Off by default.
+     */
+    public B stopOn(AlertEngine engine, Alert... alerts) {
+        if (alerts == null || Arrays.asList(alerts).contains(null)) {
+            throw new IllegalArgumentException("alerts to stop on must not be null but were " + Arrays.toString(alerts));
+        }
+        return stopOn(engine, Arrays.stream(alerts).map(Alert::name).toList());
+    }
+
+    /** As {@link #stopOn(AlertEngine, Alert...)}, by alert name (built-in or user rules). */
+    public B stopOn(AlertEngine engine, Collection<String> alertNames) {
+        if (engine == null) {
+            throw new IllegalArgumentException("stopOn needs an alert engine but got null");
+        }
+        if (alertNames == null || alertNames.isEmpty() || alertNames.contains(null)) {
+            throw new IllegalArgumentException("stopOn needs at least one alert name but got " + alertNames);
+        }
+        if (!sinks.contains(engine)) {
+            sinks.add(engine);
+        }
+        this.stopEngine = engine;
+        this.stopAlerts = Set.copyOf(alertNames);
+        return self();
+    }
+
     /** Builds the monitor these settings describe. */
     protected Monitor buildMonitor() {
-        return new Monitor(this);
+        Monitor monitor = new Monitor(this);
+        if (stopEngine != null) {
+            Set<String> chosen = stopAlerts;
+            StopSignal signal = stopSignal;
+            stopEngine.addListener(e -> {
+                if (e.state() == AlertState.FIRING && chosen.contains(e.alert())) {
+                    signal.request(e.message());
+                }
+            });
+        }
+        return monitor;
     }
 }

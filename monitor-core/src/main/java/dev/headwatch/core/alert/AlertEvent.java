@@ -39,7 +39,8 @@ public record AlertEvent(String alert, AlertState state, Severity severity, long
 
     /**
      * The event as an ordered map: {@code type, alert, state, severity, step, time} (ISO-8601),
-     * {@code layer, head, value, threshold, message}; NaN values map to {@code null}.
+     * {@code layer, head, value, threshold, message}; NaN and infinite values map to {@code null}
+     * (the message names an infinity), so every record is strict JSON.
      */
     public Map<String, Object> toMap() {
         Map<String, Object> map = new LinkedHashMap<>();
@@ -58,6 +59,6 @@ public record AlertEvent(String alert, AlertState state, Severity severity, long
     }
 
     private static Double finiteOrNull(double v) {
-        return Double.isNaN(v) ? null : v;
+        return Double.isFinite(v) ? v : null;
     }
 }

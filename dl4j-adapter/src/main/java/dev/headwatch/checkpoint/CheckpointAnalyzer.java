@@ -1,0 +1,428 @@
+package dev.headwatch.checkpoint;
+
+import dev.headwatch.core.HeadInput;
+import dev.headwatch.core.HeadMetrics;
+import dev.headwatch.core.HeadRecord;
+import dev.headwatch.core.LayerAnalysis;
+import dev.headwatch.core.LayerMetrics;
+import dev.headwatch.core.Observation;
+import dev.headwatch.core.Visibility;
+import dev.headwatch.core.WeightAnalysis;
+import dev.headwatch.core.WeightLayerMetrics;
+import dev.headwatch.core.HeadField;
+import dev.headwatch.core.alert.Alert;
+import dev.headwatch.core.alert.AlertConfig;
+import dev.headwatch.core.alert.AlertEngine;
+import dev.headwatch.core.alert.AlertEvent;
+import dev.headwatch.core.math.EnergyField;
+import dev.headwatch.core.math.Spectrum;
+import dev.headwatch.core.math.WeightSpectra;
+import dev.headwatch.dl4j.AttentionExtractor;
+import dev.headwatch.report.CheckpointAlert;
+import dev.headwatch.report.CheckpointResult;
+import dev.headwatch.report.FailedCheckpoint;
+import dev.headwatch.report.HeadPlots;
+import dev.headwatch.report.HeadResult;
+import dev.headwatch.report.LayerResult;
+import dev.headwatch.report.Report;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.graph.vertex.GraphVertex;
+import org.deeplearning4j.nn.graph.vertex.impl.LayerVertex;
+import org.deeplearning4j.nn.layers.samediff.SameDiffGraphVertex;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.autodiff.functions.DifferentialFunction;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Analyses a series of checkpoints into a {@link Report}. Per checkpoint and attention layer: the
+ * weight-only metrics of every head ({@link WeightAnalysis}); with a {@link Probe}, every per-head and
+ * per-layer metric, extracted by the same {@link AttentionExtractor} the live listener uses (the network
+ * is run forward on the probe) and computed by {@link LayerAnalysis} per sequence, then aggregated with
+ * {@link HeadMetrics#aggregate}. The checkpoints are fed to an {@link AlertEngine} in order, one
+ * observation each. A checkpoint that cannot be read is listed in the report and the others are still
+ * analysed. The plot data (fields, spectra) is kept for the last analysed checkpoint only.
+ *
+ * <pre>{@code
+ * Report report = CheckpointAnalyzer.builder().probe(Probe.of(probeBatch)).build()
+ *         .analyze(List.of(Path.of("checkpoints")));
+ * ReportWriter.write(report, Path.of("headwatch-report"));
+ * }</pre>
+ */
+public final class CheckpointAnalyzer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointAnalyzer.class);
+    private static final String FUSED_ATTENTION = "multi_head_dot_product_attention";
+
+    /** Told before each checkpoint is analysed. */
+    @FunctionalInterface
+    public interface Progress {
+        /**
+         * @param index 0-based position in the series
+         * @param total checkpoints in the series
+         * @param ref   the checkpoint about to be analysed
+         */
+        void starting(int index, int total, CheckpointRef ref);
+    }
+
+    private final CheckpointLoader loader;
+    private final Probe probe;
+    private final AlertConfig alerts;
+    private final Progress progress;
+    private final int maxSequences;
+    private final Clock clock;
+
+    private CheckpointAnalyzer(Builder b) {
+        this.loader = b.loader;
+        this.probe = b.probe;
+        this.alerts = b.alerts != null ? b.alerts
+                : b.probe != null ? AlertConfig.builder().persist(1).build()
+                : AlertConfig.builder().persist(1).enableOnly(Alert.LOGIT_GROWTH).build();
+        this.progress = b.progress;
+        this.maxSequences = b.maxSequences;
+        this.clock = b.clock;
+    }
+
+    /** A builder: standard loader, no probe (weight-only), alert defaults with {@code persist = 1} (see {@link Builder#alerts}). */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Resolves the paths ({@link CheckpointSeries}) and analyses them. */
+    public Report analyze(List<Path> paths) {
+        return analyze(CheckpointSeries.resolve(paths));
+    }
+
+    /** Analyses a resolved series. */
+    public Report analyze(CheckpointSeries series) {
+        List<FailedCheckpoint> failed = new ArrayList<>();
+        series.problems().forEach(p -> failed.add(failure(p.file(), p.file().getFileName() + "", p.problem())));
+        AlertEngine engine = AlertEngine.of(alerts, clock);
+        List<CheckpointResult> results = new ArrayList<>();
+        List<CheckpointAlert> events = new ArrayList<>();
+        List<CheckpointRef> refs = series.checkpoints();
+        for (int i = 0; i < refs.size(); i++) {
+            CheckpointRef ref = refs.get(i);
+            progress.starting(i, refs.size(), ref);
+            Analysed a;
+            try {
+                a = analyze(loader.load(ref));
+            } catch (CheckpointException e) {
+                failed.add(failure(ref.file(), ref.label(), e.problem()));
+                continue;
+            } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
+                failed.add(failure(ref.file(), ref.label(), "cannot analyse (" + CheckpointLoader.rootMessage(e) + ")"));
+                LOG.debug("analysis of {} failed", ref.file(), e);
+                continue;
+            }
+            long step = ref.iteration() >= 0 ? ref.iteration() : i;
+            for (AlertEvent ev : engine.evaluate(new Observation(step, Math.max(ref.epoch(), 0), mtime(ref.file()), a.records))) {
+                events.add(new CheckpointAlert(ref.label(), ev));
+            }
+            if (!results.isEmpty()) {
+                int last = results.size() - 1;
+                results.set(last, results.get(last).withoutPlots());
+            }
+            results.add(a.result);
+        }
+        List<String> rules = new ArrayList<>();
+        for (Alert r : Alert.values()) {
+            if (alerts.isEnabled(r)) {
+                rules.add(r.name());
+            }
+        }
+        alerts.userRules().forEach(r -> rules.add(r.name()));
+        return new Report(clock.instant(), probe == null ? null : probe.description(), results, failed, rules, events);
+    }
+
+    private static FailedCheckpoint failure(Path file, String label, String problem) {
+        return new FailedCheckpoint(label, String.valueOf(file), problem);
+    }
+
+    private Instant mtime(Path file) {
+        try {
+            return Files.getLastModifiedTime(file).toInstant();
+        } catch (IOException e) {
+            return clock.instant();
+        }
+    }
+
+    /** One checkpoint's result and its observation for the alert engine. */
+    private record Analysed(CheckpointResult result, List<HeadRecord> records) {
+    }
+
+    private Analysed analyze(LoadedModel m) throws CheckpointException {
+        List<LayerResult> layers = new ArrayList<>();
+        List<CheckpointResult.SkippedLayer> skipped = new ArrayList<>();
+        List<HeadRecord> records = new ArrayList<>();
+        if (m.network() != null) {
+            network(m, layers, skipped, records);
+        } else {
+            sameDiff(m, layers, skipped, records);
+        }
+        CheckpointRef ref = m.ref();
+        CheckpointResult result = new CheckpointResult(ref.label(), ref.file().toString(), ref.iteration(), ref.epoch(),
+                m.format().label(), layers, skipped);
+        return new Analysed(result, records);
+    }
+
+    private void network(LoadedModel m, List<LayerResult> layers, List<CheckpointResult.SkippedLayer> skipped,
+                         List<HeadRecord> records) throws CheckpointException {
+        Model model = m.network();
+        AttentionExtractor extractor = AttentionExtractor.of(model);
+        extractor.skipped().forEach(s -> skipped.add(new CheckpointResult.SkippedLayer(s.name(), s.reason())));
+        List<AttentionExtractor.LayerExtraction> data = null;
+        if (probe != null) {
+            if (probe.inputs() == null) {
+                throw new CheckpointException(m.ref().file(), "probe holds SameDiff placeholders but the file is a "
+                        + m.format().label() + "; give --input PROBE.npy");
+            }
+            int rows = Math.min(probe.batchSize(), maxSequences);
+            int[] sample = new int[rows];
+            Arrays.setAll(sample, i -> i);
+            INDArray[] masks = probe.masks() == null ? null : probe.masks().toArray(INDArray[]::new);
+            try {
+                data = extractor.forward(probe.inputs().toArray(INDArray[]::new), masks, sample);
+            } catch (RuntimeException e) {
+                throw new CheckpointException(m.ref().file(), "the probe does not fit this network ("
+                        + CheckpointLoader.rootMessage(e) + ")", e);
+            }
+        }
+        for (AttentionExtractor.Site site : extractor.sites()) {
+            INDArray[] qk = site.projectInput() ? queryKeyWeights(model, site.name()) : null;
+            AttentionExtractor.LayerExtraction x = null;
+            if (data != null) {
+                x = data.stream().filter(e -> e.site().name().equals(site.name())).findFirst().orElse(null);
+            }
+            double tau = 1.0 / Math.sqrt(site.headSize());
+            layers.add(layer(site.name(), site.kind().name(), site.nHeads(), site.headSize(), qk, tau, x, records));
+        }
+    }
+
+    /**
+     * One layer: weight metrics from {@code qk} (Wq, Wk as {@code [H, hs, nIn]}; null when there are none
+     * or their shapes differ), data metrics from the extraction (null without probe).
+     */
+    private LayerResult layer(String name, String kind, int nHeads, int headSize, INDArray[] qk, double tau,
+                              AttentionExtractor.LayerExtraction x, List<HeadRecord> records) {
+        WeightLayerMetrics weights = null;
+        if (qk != null && Arrays.equals(qk[0].shape(), qk[1].shape()) && qk[0].rank() == 3) {
+            weights = WeightAnalysis.compute(qk[0], qk[1], tau);
+        }
+        List<HeadMetrics> metrics = null;
+        double[][] corr = null;
+        double[][] jsd = null;
+        List<HeadInput> first = null;
+        boolean[] nonFinite = new boolean[nHeads];
+        if (x != null && !x.sequences().isEmpty()) {
+            List<List<HeadMetrics>> perHead = new ArrayList<>();
+            for (int h = 0; h < nHeads; h++) {
+                perHead.add(new ArrayList<>());
+            }
+            corr = new double[nHeads][nHeads];
+            jsd = new double[nHeads][nHeads];
+            for (List<HeadInput> sequence : x.sequences()) {
+                LayerMetrics lm = LayerAnalysis.compute(sequence);
+                for (int h = 0; h < nHeads; h++) {
+                    perHead.get(h).add(lm.heads().get(h));
+                    nonFinite[h] |= !finite(sequence.get(h));
+                }
+                add(corr, lm.energyCorrelation());
+                add(jsd, lm.attentionJsd());
+            }
+            scale(corr, 1.0 / x.sequences().size());
+            scale(jsd, 1.0 / x.sequences().size());
+            metrics = new ArrayList<>();
+            for (int h = 0; h < nHeads; h++) {
+                metrics.add(HeadMetrics.aggregate(perHead.get(h)).toBuilder()
+                        .set(HeadField.RECONSTRUCTION_ERROR, x.reconstructionError()).build());
+            }
+            first = x.sequences().get(0);
+        }
+        List<HeadResult> heads = new ArrayList<>();
+        for (int h = 0; h < nHeads; h++) {
+            HeadInput in = first == null ? null : first.get(h);
+            HeadPlots plots;
+            if (in != null) {
+                plots = new HeadPlots(EnergyField.attention(in), EnergyField.energy(in), Spectrum.singularValues(in), true);
+            } else if (weights != null) {
+                plots = new HeadPlots(null, null, WeightSpectra.factor(Spectrum.rowMajor(qk[0].slice(h)),
+                        Spectrum.rowMajor(qk[1].slice(h)), headSize, (int) qk[0].size(2), tau).singularValues(), false);
+            } else {
+                plots = null;
+            }
+            HeadResult r = new HeadResult(h, in == null ? 0 : in.n(), in == null ? headSize : in.d(),
+                    in == null ? Visibility.FULL : in.visibility(), weights == null ? null : weights.heads().get(h),
+                    metrics == null ? null : metrics.get(h), plots);
+            heads.add(r);
+            HeadMetrics hm = r.metrics() != null ? r.metrics() : HeadMetrics.builder().build();
+            records.add(new HeadRecord(name, h, r.n(), r.d(), r.mask(), hm,
+                    r.weights() == null ? Double.NaN : r.weights().qkSpectralNorm(), nonFinite[h]));
+        }
+        return new LayerResult(name, kind, heads, weights == null ? null : weights.qkOverlap(), corr, jsd);
+    }
+
+    /** {@code Wq} and {@code Wk} of a layer or vertex, or null when it has none. */
+    private static INDArray[] queryKeyWeights(Model model, String name) {
+        if (model instanceof MultiLayerNetwork net) {
+            for (int i = 0; i < net.getnLayers(); i++) {
+                Layer layer = net.getLayer(i);
+                String n = layer.conf().getLayer().getLayerName();
+                if (name.equals(n) || (n == null && name.equals(String.valueOf(i)))) {
+                    return pair(layer.getParam("Wq"), layer.getParam("Wk"));
+                }
+            }
+        } else if (model instanceof ComputationGraph cg) {
+            GraphVertex v = cg.getVertex(name);
+            if (v instanceof LayerVertex lv) {
+                return pair(lv.getLayer().getParam("Wq"), lv.getLayer().getParam("Wk"));
+            }
+            if (v instanceof SameDiffGraphVertex sdv) {
+                Map<String, INDArray> params = sdv.paramTable(false);
+                return pair(params.get("Wq"), params.get("Wk"));
+            }
+        }
+        return null;
+    }
+
+    private static INDArray[] pair(INDArray wq, INDArray wk) {
+        return wq == null || wk == null ? null : new INDArray[] {wq.dup('c'), wk.dup('c')};
+    }
+
+    /** SameDiff: weight-only metrics of every fused multi-head attention op. */
+    private void sameDiff(LoadedModel m, List<LayerResult> layers, List<CheckpointResult.SkippedLayer> skipped,
+                          List<HeadRecord> records) {
+        SameDiff sd = m.sameDiff();
+        for (SameDiffOp op : sd.getOps().values()) {
+            DifferentialFunction f = op.getOp();
+            if (!FUSED_ATTENTION.equals(f.opName())) {
+                continue;
+            }
+            String name = op.getName();
+            List<String> in = op.getInputsToOp();
+            INDArray wq = in.size() > 4 ? sd.getArrForVarName(in.get(3)) : null;
+            INDArray wk = in.size() > 4 ? sd.getArrForVarName(in.get(4)) : null;
+            if (wq == null || wk == null || wq.rank() != 3) {
+                skipped.add(new CheckpointResult.SkippedLayer(name, "projection weights Wq, Wk are not stored in the file"));
+                continue;
+            }
+            long[] args = f instanceof DynamicCustomOp c ? c.iArgs() : new long[0];
+            boolean scaled = args.length == 0 || args[0] != 0;
+            int hs = (int) wq.size(1);
+            double tau = scaled ? 1.0 / Math.sqrt(hs) : 1.0;
+            layers.add(layer(name, "MULTI_HEAD_DOT_PRODUCT_ATTENTION", (int) wq.size(0), hs,
+                    new INDArray[] {wq.dup('c'), wk.dup('c')}, tau, null, records));
+        }
+        if (probe != null) {
+            skipped.add(new CheckpointResult.SkippedLayer("(probe)", "data metrics for SameDiff files are not "
+                    + "available yet; weight-only metrics reported"));
+        }
+    }
+
+    private static boolean finite(HeadInput in) {
+        return finite(in.q()) && finite(in.k()) && (in.v() == null || finite(in.v()));
+    }
+
+    private static boolean finite(INDArray a) {
+        return Double.isFinite(a.norm1Number().doubleValue());
+    }
+
+    private static void add(double[][] acc, double[][] m) {
+        for (int i = 0; i < acc.length; i++) {
+            for (int j = 0; j < acc.length; j++) {
+                acc[i][j] += m[i][j];
+            }
+        }
+    }
+
+    private static void scale(double[][] m, double s) {
+        for (double[] row : m) {
+            for (int j = 0; j < row.length; j++) {
+                row[j] *= s;
+            }
+        }
+    }
+
+    /** Builds a {@link CheckpointAnalyzer}. */
+    public static final class Builder {
+        private CheckpointLoader loader = CheckpointLoader.standard();
+        private Probe probe;
+        private AlertConfig alerts;
+        private Progress progress = (i, n, ref) -> { };
+        private int maxSequences = 32;
+        private Clock clock = Clock.systemUTC();
+
+        private Builder() {
+        }
+
+        /** How files are read (default {@link CheckpointLoader#standard()}). */
+        public Builder loader(CheckpointLoader loader) {
+            this.loader = require(loader, "loader");
+            return this;
+        }
+
+        /** Probe data for the data metrics; null (the default) for weight-only analysis. */
+        public Builder probe(Probe probe) {
+            this.probe = probe;
+            return this;
+        }
+
+        /**
+         * The alert rules. Default: METRICS.md's defaults with {@code persist = 1}, since one checkpoint is
+         * a settled state of the weights rather than one noisy minibatch; without a probe only
+         * {@code LOGIT_GROWTH} (the one rule that reads weights: {@code qkSpectralNorm} growth).
+         */
+        public Builder alerts(AlertConfig alerts) {
+            this.alerts = require(alerts, "alerts");
+            return this;
+        }
+
+        /** Told before each checkpoint (default: nothing). */
+        public Builder progress(Progress progress) {
+            this.progress = require(progress, "progress");
+            return this;
+        }
+
+        /** Most probe sequences analysed per checkpoint (default 32). */
+        public Builder maxSequences(int maxSequences) {
+            if (maxSequences < 1) {
+                throw new IllegalArgumentException("maxSequences must be >= 1 but was " + maxSequences);
+            }
+            this.maxSequences = maxSequences;
+            return this;
+        }
+
+        /** The clock for the report time and alert events (default system UTC). */
+        public Builder clock(Clock clock) {
+            this.clock = require(clock, "clock");
+            return this;
+        }
+
+        public CheckpointAnalyzer build() {
+            return new CheckpointAnalyzer(this);
+        }
+
+        private static <T> T require(T value, String what) {
+            if (value == null) {
+                throw new IllegalArgumentException(what + " must not be null");
+            }
+            return value;
+        }
+    }
+}

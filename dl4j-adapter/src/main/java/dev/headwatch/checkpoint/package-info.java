@@ -1,0 +1,8 @@
+/**
+ * Safe loading and offline analysis of saved models: {@code ModelSerializer} zips (MultiLayerNetwork or
+ * ComputationGraph), directories written by DL4J's {@code CheckpointListener}, and SameDiff FlatBuffers
+ * files. Nothing here deserializes Java objects from a file: the configuration JSON and the coefficient
+ * array are read directly, zip entries are checked for paths that escape the archive and inflated under a
+ * size bound.
+ */
+package dev.headwatch.checkpoint;

@@ -1,0 +1,187 @@
+package dev.headwatch.cli;
+
+import dev.headwatch.checkpoint.CheckpointAnalyzer;
+import dev.headwatch.checkpoint.CheckpointRef;
+import dev.headwatch.checkpoint.Probe;
+import dev.headwatch.io.Npy;
+import dev.headwatch.report.FailedCheckpoint;
+import dev.headwatch.report.Report;
+import dev.headwatch.report.ReportWriter;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code headwatch analyze}: every head of saved models, across checkpoints, into a report directory.
+ * Exit code 0 when every checkpoint was read, 2 when one could not be (each named on stderr; the others
+ * are still analysed and the report lists the bad ones).
+ */
+@Command(name = "analyze",
+        sortOptions = false,
+        description = {
+                "Per-head metrics of saved models: ModelSerializer zips (MultiLayerNetwork or ComputationGraph), "
+                        + "CheckpointListener directories (every checkpoint, by iteration) and SameDiff FlatBuffers files.",
+                "Without --input: weight-only metrics. With --input: every metric, on the probe data. Writes "
+                        + "report.json, metrics.csv and a self-contained report.html. Never deserializes Java objects "
+                        + "from a file."
+        })
+final class AnalyzeCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(arity = "1..*", paramLabel = "PATH", description = "Model files or checkpoint directories, in order.")
+    List<Path> paths;
+
+    @Option(names = "--input", paramLabel = "PROBE.npy|NAME=FILE.npy",
+            description = "Probe data. Layer API: NCW [mb, nIn, T] (repeat for each ComputationGraph input, in order). "
+                    + "SameDiff: NAME=FILE.npy per placeholder.")
+    List<String> inputs = new ArrayList<>();
+
+    @Option(names = "--mask", paramLabel = "MASK.npy", description = "Feature mask [mb, T] for the (first) probe input.")
+    Path mask;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "headwatch-report",
+            description = "Output directory (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(names = "--format", paramLabel = "FMT", split = ",", defaultValue = "json,csv,html",
+            description = "Files to write: json, csv, html (default: ${DEFAULT-VALUE}).")
+    List<String> formats;
+
+    @Option(names = "--max-sequences", paramLabel = "N", defaultValue = "32",
+            description = "Most probe sequences analysed per checkpoint (default: ${DEFAULT-VALUE}).")
+    int maxSequences;
+
+    @Option(names = "--quiet", description = "No progress on stderr.")
+    boolean quiet;
+
+    @Override
+    public Integer call() throws IOException {
+        Set<ReportWriter.Format> chosen = EnumSet.noneOf(ReportWriter.Format.class);
+        try {
+            formats.forEach(f -> chosen.add(ReportWriter.Format.parse(f)));
+        } catch (IllegalArgumentException e) {
+            throw Headwatch.badInput(spec, e.getMessage());
+        }
+        if (maxSequences < 1) {
+            throw Headwatch.badInput(spec, "--max-sequences must be >= 1 but was " + maxSequences);
+        }
+        Probe probe = probe();
+        PrintWriter err = spec.commandLine().getErr();
+        CheckpointAnalyzer.Builder analyzer = CheckpointAnalyzer.builder().probe(probe).maxSequences(maxSequences);
+        Progress progress = !quiet && System.console() != null ? new Progress(err) : null;
+        if (progress != null) {
+            analyzer.progress(progress);
+        }
+        Report report = analyzer.build().analyze(paths);
+        if (progress != null) {
+            progress.done();
+        }
+        for (FailedCheckpoint f : report.failed()) {
+            err.println(spec.qualifiedName() + ": " + f.file() + ": " + f.problem());
+        }
+        err.flush();
+        List<Path> written = ReportWriter.write(report, out, chosen);
+        PrintWriter o = spec.commandLine().getOut();
+        for (Path p : written) {
+            o.println(p);
+        }
+        o.flush();
+        return report.failed().isEmpty() ? 0 : Headwatch.EXIT_BAD_INPUT;
+    }
+
+    private Probe probe() {
+        if (inputs.isEmpty()) {
+            if (mask != null) {
+                throw Headwatch.badInput(spec, "--mask needs --input");
+            }
+            return null;
+        }
+        try {
+            long named = inputs.stream().filter(s -> s.contains("=")).count();
+            if (named == inputs.size()) {
+                if (mask != null) {
+                    throw Headwatch.badInput(spec, "--mask applies to layer-API inputs, not SameDiff placeholders");
+                }
+                Map<String, INDArray> placeholders = new LinkedHashMap<>();
+                for (String s : inputs) {
+                    int eq = s.indexOf('=');
+                    placeholders.put(s.substring(0, eq), Npy.read(Path.of(s.substring(eq + 1))));
+                }
+                return Probe.sameDiff(placeholders);
+            }
+            if (named != 0) {
+                throw Headwatch.badInput(spec, "--input takes either files (layer API) or NAME=FILE.npy pairs "
+                        + "(SameDiff), not both");
+            }
+            List<INDArray> arrays = new ArrayList<>();
+            for (String s : inputs) {
+                INDArray a = Npy.read(Path.of(s));
+                if (a.rank() != 3) {
+                    throw Headwatch.badInput(spec, s + ": probe must be NCW [mb, nIn, T] but has shape "
+                            + java.util.Arrays.toString(a.shape()));
+                }
+                arrays.add(a);
+            }
+            List<INDArray> masks = null;
+            if (mask != null) {
+                masks = new ArrayList<>();
+                masks.add(Npy.read(mask));
+                for (int i = 1; i < arrays.size(); i++) {
+                    masks.add(null);
+                }
+            }
+            return Probe.withMasks(arrays, masks);
+        } catch (IllegalArgumentException e) {
+            throw Headwatch.badInput(spec, e.getMessage());
+        }
+    }
+
+    /** "checkpoint i of n, time left" on one rewritten terminal line. */
+    private static final class Progress implements CheckpointAnalyzer.Progress {
+        private final PrintWriter err;
+        private final long start = System.nanoTime();
+        private boolean printed;
+
+        Progress(PrintWriter err) {
+            this.err = err;
+        }
+
+        @Override
+        public void starting(int index, int total, CheckpointRef ref) {
+            String left = "";
+            if (index > 0) {
+                long perCheckpoint = (System.nanoTime() - start) / index;
+                long seconds = perCheckpoint * (total - index) / 1_000_000_000L;
+                left = String.format(", about %d:%02d left", seconds / 60, seconds % 60);
+            }
+            String label = ref.label().replaceAll("\\p{Cntrl}", "?");
+            label = label.length() > 40 ? label.substring(0, 37) + "..." : label;
+            err.print(String.format("\ranalyze: checkpoint %d of %d (%s)%s\u001b[K", index + 1, total, label, left));
+            err.flush();
+            printed = true;
+        }
+
+        void done() {
+            if (printed) {
+                err.println();
+                err.flush();
+            }
+        }
+    }
+}

@@ -1,0 +1,228 @@
+package dev.headwatch.checkpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.headwatch.core.HeadField;
+import dev.headwatch.core.HeadInput;
+import dev.headwatch.core.HeadMetrics;
+import dev.headwatch.core.LayerAnalysis;
+import dev.headwatch.core.WeightAnalysis;
+import dev.headwatch.core.WeightLayerMetrics;
+import dev.headwatch.dl4j.AttentionExtractor;
+import dev.headwatch.io.Npy;
+import dev.headwatch.report.CheckpointResult;
+import dev.headwatch.report.HeadResult;
+import dev.headwatch.report.LayerResult;
+import dev.headwatch.report.Report;
+import dev.headwatch.report.ReportWriter;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.optimize.listeners.CheckpointListener;
+import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+class CheckpointAnalyzerTest {
+
+    @TempDir
+    static Path tmp;
+
+    static Path mlnDir;
+    static Path graphZip;
+    static Path sameDiffFile;
+    static SameDiff sameDiff;
+    static INDArray probe;
+
+    @BeforeAll
+    static void train() throws IOException {
+        mlnDir = Files.createDirectory(tmp.resolve("mln-checkpoints"));
+        MultiLayerNetwork net = Models.mln();
+        net.setListeners(new CheckpointListener.Builder(mlnDir.toFile()).saveEveryNIterations(2).keepAll().build());
+        for (int i = 0; i < 7; i++) {
+            net.fit(Models.data(4, i));
+        }
+        ComputationGraph cg = Models.graph();
+        for (int i = 0; i < 3; i++) {
+            cg.fit(Models.data(4, 10 + i));
+        }
+        graphZip = tmp.resolve("graph.zip");
+        ModelSerializer.writeModel(cg, graphZip.toFile(), true);
+        sameDiff = Models.sameDiff();
+        sameDiffFile = tmp.resolve("model.fb");
+        sameDiff.save(sameDiffFile.toFile(), false);
+        probe = Models.features(3, 99);
+    }
+
+    private static CheckpointResult last(Report report) {
+        return report.checkpoints().get(report.checkpoints().size() - 1);
+    }
+
+    @Test
+    void checkpointDirectory_isOrderedByIteration_andWeightMetricsMatchTheSavedWeights() throws IOException {
+        Report report = CheckpointAnalyzer.builder().build().analyze(List.of(mlnDir));
+
+        assertThat(report.failed()).isEmpty();
+        assertThat(report.checkpoints()).hasSize(CheckpointListener.availableCheckpoints(mlnDir.toFile()).size())
+                .hasSizeGreaterThanOrEqualTo(3);
+        assertThat(report.checkpoints()).extracting(CheckpointResult::iteration).isSorted().doesNotHaveDuplicates();
+        CheckpointResult last = last(report);
+        assertThat(last.format()).isEqualTo("MultiLayerNetwork");
+        assertThat(last.layers()).extracting(LayerResult::layer).containsExactly(Models.HOSTILE_NAME, "second");
+        assertThat(last.layers().get(1).heads()).hasSize(4);
+        // Reference: DL4J's own restore of the same (trusted) file.
+        MultiLayerNetwork restored = ModelSerializer.restoreMultiLayerNetwork(Path.of(last.file()).toFile());
+        for (int l = 0; l < 2; l++) {
+            WeightLayerMetrics expected = WeightAnalysis.compute(restored.getLayer(l).getParam("Wq").dup(),
+                    restored.getLayer(l).getParam("Wk").dup(), Double.NaN);
+            LayerResult layer = last.layers().get(l);
+            for (HeadResult h : layer.heads()) {
+                assertThat(h.weights()).isEqualTo(expected.heads().get(h.head()));
+                assertThat(h.metrics()).isNull();
+            }
+            assertThat(layer.qkOverlap()).isDeepEqualTo(expected.qkOverlap());
+        }
+    }
+
+    @Test
+    void probe_metricsEqualTheSharedExtractionOnDl4jsOwnRestore() throws IOException {
+        Report report = CheckpointAnalyzer.builder().probe(Probe.of(probe)).build().analyze(List.of(mlnDir));
+
+        CheckpointResult last = last(report);
+        MultiLayerNetwork restored = ModelSerializer.restoreMultiLayerNetwork(Path.of(last.file()).toFile());
+        List<AttentionExtractor.LayerExtraction> reference = AttentionExtractor.of(restored)
+                .forward(new INDArray[] {probe}, null, new int[] {0, 1, 2});
+        for (int l = 0; l < 2; l++) {
+            AttentionExtractor.LayerExtraction x = reference.get(l);
+            List<List<HeadMetrics>> perHead = new ArrayList<>();
+            for (List<HeadInput> seq : x.sequences()) {
+                perHead.add(LayerAnalysis.compute(seq).heads());
+            }
+            for (HeadResult h : last.layers().get(l).heads()) {
+                List<HeadMetrics> seqs = perHead.stream().map(p -> p.get(h.head())).toList();
+                HeadMetrics expected = HeadMetrics.aggregate(seqs).toBuilder()
+                        .set(HeadField.RECONSTRUCTION_ERROR, x.reconstructionError()).build();
+                assertThat(h.metrics()).isEqualTo(expected);
+                assertThat(h.n()).isEqualTo(Models.T);
+                assertThat(h.metrics().reconstructionError()).isLessThan(1e-3);
+                assertThat(h.plots().attention()).hasNumberOfRows(Models.T);
+                assertThat(h.plots().singularValues()).hasSize(Models.T);
+            }
+        }
+        // Plot data is kept for the last checkpoint only.
+        assertThat(report.checkpoints().get(0).layers().get(0).heads().get(0).plots()).isNull();
+    }
+
+    @Test
+    void computationGraphZip_isToldApartFromItsConfiguration_andAnalysedWithProbe() {
+        Report report = CheckpointAnalyzer.builder().probe(Probe.of(probe)).build().analyze(List.of(graphZip));
+
+        assertThat(report.failed()).isEmpty();
+        CheckpointResult c = report.checkpoints().get(0);
+        assertThat(c.format()).isEqualTo("ComputationGraph");
+        assertThat(c.layers()).extracting(LayerResult::layer).containsExactly("self", "att");
+        LayerResult att = c.layers().get(1);
+        assertThat(att.heads()).hasSize(3);
+        assertThat(att.energyCorrelation()).hasDimensions(3, 3);
+        for (HeadResult h : att.heads()) {
+            assertThat(h.metrics().entropy()).isBetween(0.0, 1.0);
+            assertThat(h.metrics().reconstructionError()).isLessThan(1e-3);
+            assertThat(h.weights().qkSpectralNorm()).isPositive();
+            // FULL mask, d = 2 < n: the energy field has rank <= d (METRICS.md item 6).
+            assertThat(h.metrics().numericalRank()).isLessThanOrEqualTo(2.0);
+        }
+    }
+
+    @Test
+    void sameDiffFile_weightMetricsOfTheFusedAttentionOp() {
+        Report report = CheckpointAnalyzer.builder().build().analyze(List.of(sameDiffFile));
+
+        assertThat(report.failed()).isEmpty();
+        CheckpointResult c = report.checkpoints().get(0);
+        assertThat(c.format()).isEqualTo("SameDiff");
+        assertThat(c.layers()).hasSize(1);
+        WeightLayerMetrics expected = WeightAnalysis.compute(sameDiff.getArrForVarName("Wq").dup(),
+                sameDiff.getArrForVarName("Wk").dup(), Double.NaN);
+        List<HeadResult> heads = c.layers().get(0).heads();
+        assertThat(heads).hasSize(2);
+        for (HeadResult h : heads) {
+            assertThat(h.weights().qkSpectralNorm())
+                    .isCloseTo(expected.heads().get(h.head()).qkSpectralNorm(), within(1e-6));
+        }
+    }
+
+    @Test
+    void reportFiles_holdMetricNames_escapeModelNames_andLeaveNoTemporaryFiles() throws IOException {
+        Report report = CheckpointAnalyzer.builder().probe(Probe.of(probe)).build().analyze(List.of(mlnDir));
+        Path out = tmp.resolve("report-out");
+
+        List<Path> written = ReportWriter.write(report, out);
+
+        assertThat(written).extracting(p -> p.getFileName().toString())
+                .containsExactly("report.json", "metrics.csv", "report.html");
+        JsonNode json = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        int count = report.checkpoints().size();
+        JsonNode head = json.at("/checkpoints/" + (count - 1) + "/layers/0/heads/0");
+        for (String field : Report.fieldNames()) {
+            assertThat(head.has(field)).as(field).isTrue();
+        }
+        assertThat(head.get("layer").asText()).isEqualTo(Models.HOSTILE_NAME);
+        assertThat(json.at("/alerts/firstFiring").has("ENTROPY_COLLAPSE")).isTrue();
+        assertThat(json.get("trends").size()).isPositive();
+        List<String> csv = Files.readAllLines(out.resolve("metrics.csv"));
+        assertThat(csv.get(0)).startsWith("checkpoint,iteration,epoch,format,layer,head,n,d,mask,qkSpectralNorm");
+        assertThat(csv).hasSize(1 + count * (2 + 4));
+        String html = Files.readString(out.resolve("report.html"));
+        assertThat(html).doesNotContain("<script").contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;")
+                .contains("data:image/png;base64,").doesNotContain("http://").doesNotContain("https://");
+        try (Stream<Path> files = Files.list(out)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder(
+                    "report.json", "metrics.csv", "report.html");
+        }
+    }
+
+    @Test
+    void truncatedCheckpointInSeries_isListed_andTheOthersAreStillAnalysed() throws IOException {
+        Path dir = Files.createDirectory(tmp.resolve("with-bad"));
+        try (Stream<Path> files = Files.list(mlnDir)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, dir.resolve(f.getFileName()));
+            }
+        }
+        Report good = CheckpointAnalyzer.builder().build().analyze(List.of(dir));
+        Path victim = Path.of(good.checkpoints().get(1).file());
+        byte[] bytes = Files.readAllBytes(victim);
+        Files.write(victim, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+
+        Report report = CheckpointAnalyzer.builder().build().analyze(List.of(dir));
+
+        assertThat(report.checkpoints()).hasSize(good.checkpoints().size() - 1);
+        assertThat(report.failed()).singleElement().satisfies(f -> {
+            assertThat(f.file()).isEqualTo(victim.toString());
+            assertThat(f.problem()).contains("corrupt or truncated zip");
+        });
+    }
+
+    @Test
+    void probeFile_throughNpy_givesTheSameMetricsAsTheArray() throws IOException {
+        Path npy = tmp.resolve("probe.npy");
+        Npy.write(npy, probe);
+        Report fromFile = CheckpointAnalyzer.builder().probe(Probe.of(Npy.read(npy))).build().analyze(List.of(graphZip));
+        Report fromArray = CheckpointAnalyzer.builder().probe(Probe.of(probe)).build().analyze(List.of(graphZip));
+
+        assertThat(fromFile.checkpoints().get(0).layers().get(0).heads().get(0).metrics())
+                .isEqualTo(fromArray.checkpoints().get(0).layers().get(0).heads().get(0).metrics());
+    }
+}
