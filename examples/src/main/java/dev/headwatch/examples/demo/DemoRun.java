@@ -15,13 +15,19 @@ import org.nd4j.autodiff.listeners.checkpoint.CheckpointListener;
 import org.nd4j.autodiff.samediff.SameDiff;
 
 import dev.headwatch.core.HeadMetrics;
+import dev.headwatch.core.alert.AlertEngine;
+import dev.headwatch.samediff.AttentionVariables;
+import dev.headwatch.samediff.SameDiffAttentionListener;
+import dev.headwatch.sink.AlertJsonlSink;
+import dev.headwatch.sink.JsonLinesSink;
 import dev.headwatch.examples.text.ByteCorpus;
 import dev.headwatch.examples.text.Europarl;
 
 /**
  * Trains the demo transformer on Europarl text with its heads monitored and writes everything into one
- * directory: {@code checkpoints/} (SameDiff FlatBuffers and {@code checkpointInfo.txt}, every
- * {@code checkpointEvery} iterations), {@code model.fb} (the final model).
+ * directory: {@code metrics.jsonl} (one record per head per observation), {@code alerts.jsonl},
+ * {@code checkpoints/} (SameDiff FlatBuffers and {@code checkpointInfo.txt}, every {@code checkpointEvery}
+ * iterations) and {@code model.fb} (the final model).
  */
 public final class DemoRun {
 
@@ -99,8 +105,40 @@ public final class DemoRun {
         return new ByteCorpus[] {all.slice(0, cut), all.slice(cut, all.size())};
     }
 
-    /** Trains as configured; {@code extra} listeners (the monitor) are attached for the whole run. */
+    /** The monitor of the demo: every head of every block declared by its q, k, v and output variables. */
+    public static SameDiffAttentionListener.Builder monitor(GptConfig c) {
+        SameDiffAttentionListener.Builder b = SameDiffAttentionListener.builder().autoDetect(false);
+        for (int l = 0; l < c.layers(); l++) {
+            b.declare(AttentionVariables.of(TinyGpt.layerName(l), TinyGpt.var(l, "q"), TinyGpt.var(l, "k"),
+                    TinyGpt.var(l, "v")).causal().output(TinyGpt.var(l, "out")));
+        }
+        return b;
+    }
+
+    /**
+     * Trains as configured with the monitor and the default alert rules attached, writing
+     * {@code metrics.jsonl} and {@code alerts.jsonl}; {@code extra} listeners run too.
+     */
     public static Result train(Options o, PrintStream console, boolean terminal, List<Listener> extra) {
+        Path metrics = o.out().resolve("metrics.jsonl");
+        try (AlertJsonlSink alertFile = AlertJsonlSink.open(o.out().resolve("alerts.jsonl"))) {
+            AlertEngine alerts = AlertEngine.withDefaults().addListener(alertFile);
+            try (SameDiffAttentionListener monitor = monitor(o.model())
+                    .sink(JsonLinesSink.open(metrics))
+                    .sink(alerts)
+                    .seed(o.seed())
+                    .build()) {
+                List<Listener> all = new ArrayList<>(extra);
+                all.add(monitor);
+                Result r = trainWith(o, console, terminal, all);
+                return r;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the monitor's files in " + o.out(), e);
+        }
+    }
+
+    private static Result trainWith(Options o, PrintStream console, boolean terminal, List<Listener> extra) {
         ByteCorpus[] split = corpora();
         SameDiff sd = TinyGpt.build(o.model(), o.seed(), o.learningRate());
         File checkpoints = o.out().resolve("checkpoints").toFile();

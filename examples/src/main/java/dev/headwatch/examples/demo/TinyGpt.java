@@ -27,7 +27,8 @@ import org.nd4j.linalg.learning.config.Adam;
  *   <li>{@code layer<l>/logits}: {@code tau q k^T} plus the causal mask, {@code [batch, heads, T, T]},
  *       {@code tau = 1/sqrt(headDim)}</li>
  *   <li>{@code layer<l>/attention}: softmax of the logits over keys</li>
- *   <li>{@code layer<l>/out}: the heads' outputs concatenated, before {@code Wo}: {@code [batch, T, dModel]}</li>
+ *   <li>{@code layer<l>/out}: each head's output {@code softmax(logits) v} before {@code Wo}:
+ *       {@code [batch, heads, T, headDim]}</li>
  * </ul>
  * Placeholders: {@code input} one-hot {@code [batch, T, vocab]}, {@code label} one-hot next tokens
  * {@code [batch * T, vocab]}; the loss is {@code loss} (mean cross-entropy in nats).
@@ -43,6 +44,11 @@ public final class TinyGpt {
     static final double MASKED = -1e9;
 
     private TinyGpt() {
+    }
+
+    /** Name of block {@code layer} in every monitor output, e.g. {@code layer0}. */
+    public static String layerName(int layer) {
+        return "layer" + layer;
     }
 
     /** Name of a per-block variable, e.g. {@code var(0, "q")} is {@code layer0/q}. */
@@ -124,7 +130,7 @@ public final class TinyGpt {
             SDVariable v = heads(sd, a2, sd.var(var(l, "Wv"), w.get(var(l, "Wv"))), t, h, hd, var(l, "v"));
             SDVariable logits = sd.mmul(q, k, false, true, false).mul(tau).add(var(l, "logits"), mask);
             SDVariable att = sd.nn.softmax(var(l, "attention"), logits, -1);
-            SDVariable o = sd.reshape(var(l, "out"), sd.permute(sd.mmul(att, v), 0, 2, 1, 3), -1, t, d);
+            SDVariable o = sd.reshape(sd.permute(sd.mmul(var(l, "out"), att, v), 0, 2, 1, 3), -1, t, d);
             SDVariable wo = sd.var(var(l, "Wo"), w.get(var(l, "Wo")));
             x = x.add(sd.reshape(sd.mmul(sd.reshape(o, -1, d), wo), -1, t, d));
 

@@ -37,7 +37,7 @@ public final class LinearRegime {
     public record Config(int dim, int minLength, int maxLength, int tokens, double queryScale, long seed) {
 
         public static Config paper() {
-            return new Config(4, 16, 4096, 32_768, 0.5, 7);
+            return new Config(4, 16, 4096, 16_384, 0.35, 7);
         }
     }
 
@@ -159,7 +159,10 @@ public final class LinearRegime {
         return t;
     }
 
-    /** Sigma for a named covariance: identity; R diag(1..8, geometric) R^T; Toeplitz 0.5^|i-j|. */
+    /**
+     * Sigma for a named covariance, each with trace d: identity; {@code R diag(lambda) R^T} with lambda
+     * geometric from 1 to 8 (condition number 8), rescaled to mean 1; Toeplitz {@code 0.5^|i-j|}.
+     */
     static double[][] covariance(String name, int d, Gaussian g) {
         double[][] s = new double[d][d];
         switch (name) {
@@ -170,11 +173,16 @@ public final class LinearRegime {
             }
             case "rotated" -> {
                 double[][] r = orthogonal(g, d);
+                double[] eig = new double[d];
+                double mean = 0;
+                for (int k = 0; k < d; k++) {
+                    eig[k] = Math.pow(8, d == 1 ? 0 : (double) k / (d - 1));
+                    mean += eig[k] / d;
+                }
                 for (int i = 0; i < d; i++) {
                     for (int j = 0; j < d; j++) {
                         for (int k = 0; k < d; k++) {
-                            double eig = Math.pow(8, d == 1 ? 0 : (double) k / (d - 1));
-                            s[i][j] += r[i][k] * eig * r[j][k];
+                            s[i][j] += r[i][k] * eig[k] / mean * r[j][k];
                         }
                     }
                 }
