@@ -207,21 +207,28 @@ public final class SignalRecovery {
         return h;
     }
 
-    /** RK4 for dm/dt = h(m), h interpolated linearly on the grid, sampled at the given times. */
+    /**
+     * RK4 for dm/dt = h(m), h interpolated linearly on the grid, sampled at the given times. Sub-steps are
+     * small against the steepest slope of h (stability), and m stays in [0, 1] as |<q, xi>| does.
+     */
     static double[] integrate(double[] h, double m0, double[] times) {
+        double lipschitz = 0;
+        for (int k = 0; k + 1 < h.length; k++) {
+            lipschitz = Math.max(lipschitz, Math.abs(h[k + 1] - h[k]) * (h.length - 1));
+        }
         double[] out = new double[times.length];
         double m = m0;
         double t = 0;
         out[0] = m;
         for (int i = 1; i < times.length; i++) {
-            int sub = 20;
+            int sub = (int) Math.max(20, Math.ceil((times[i] - t) * lipschitz * 4));
             double dt = (times[i] - t) / sub;
             for (int s = 0; s < sub; s++) {
                 double k1 = interpolate(h, m);
                 double k2 = interpolate(h, m + dt / 2 * k1);
                 double k3 = interpolate(h, m + dt / 2 * k2);
                 double k4 = interpolate(h, m + dt * k3);
-                m += dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4);
+                m = Math.max(0, Math.min(1, m + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)));
             }
             t = times[i];
             out[i] = m;

@@ -15,7 +15,7 @@ class PapersTest {
 
     @Test
     void signalRecovery_queryConvergesToSignalUpToSign_andFollowsTheOde() {
-        SignalRecovery.Config c = new SignalRecovery.Config(8, 300, 300, 1.0, 1.0, 400, 1.0, 50, 3, 5, 11);
+        SignalRecovery.Config c = new SignalRecovery.Config(8, 300, 300, 1.0, 1.0, 400, 1.0, 50, 3, 60, 11);
         SignalRecovery.Result r = SignalRecovery.run(c);
         // A random start in d = 8 has alignment about 1/sqrt(8) = 0.35.
         assertThat(r.trajectory()[0]).isLessThan(0.8);
