@@ -7,14 +7,20 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 import org.nd4j.autodiff.listeners.Listener;
 import org.nd4j.autodiff.listeners.checkpoint.CheckpointListener;
 import org.nd4j.autodiff.samediff.SameDiff;
 
+import dev.headwatch.checkpoint.CheckpointAnalyzer;
+import dev.headwatch.checkpoint.Probe;
 import dev.headwatch.core.HeadMetrics;
+import dev.headwatch.report.Report;
+import dev.headwatch.report.ReportWriter;
 import dev.headwatch.core.alert.AlertEngine;
 import dev.headwatch.samediff.AttentionVariables;
 import dev.headwatch.samediff.SameDiffAttentionListener;
@@ -27,7 +33,7 @@ import dev.headwatch.examples.text.Europarl;
  * Trains the demo transformer on Europarl text with its heads monitored and writes everything into one
  * directory: {@code metrics.jsonl} (one record per head per observation), {@code alerts.jsonl},
  * {@code checkpoints/} (SameDiff FlatBuffers and {@code checkpointInfo.txt}, every {@code checkpointEvery}
- * iterations) and {@code model.fb} (the final model).
+ * iterations) and {@code model.fb} (the final model); {@link #report(Options)} adds {@code report.html}.
  */
 public final class DemoRun {
 
@@ -173,6 +179,26 @@ public final class DemoRun {
                 new SplittableRandom(o.seed() + 1)), ByteCorpus.VOCAB);
         List<List<HeadMetrics>> heads = HeadProbe.measure(HeadProbe.run(sd, o.model(), probe), o.model());
         return new Result(sd, List.copyOf(progress.losses()), heads, seconds);
+    }
+
+    /**
+     * Writes {@code report.html} into the output directory with {@code headwatch analyze}'s code, from the run's
+     * checkpoints and a held-out probe batch. Returns the file, or a one-line reason when it could not be written
+     * (the training results stand either way).
+     */
+    public static String report(Options o) {
+        try {
+            var probe = TinyGpt.batch(corpora()[1].windows(PROBE_SEQUENCES, o.model().context(),
+                    new SplittableRandom(o.seed() + 1)), ByteCorpus.VOCAB);
+            Report report = CheckpointAnalyzer.builder()
+                    .probe(Probe.sameDiff(Map.of(TinyGpt.INPUT, probe.getFeatures(0), TinyGpt.LABEL,
+                            probe.getLabels(0))))
+                    .build()
+                    .analyze(List.of(o.out().resolve("checkpoints")));
+            return ReportWriter.write(report, o.out(), EnumSet.of(ReportWriter.Format.HTML)).get(0).toString();
+        } catch (IOException | RuntimeException e) {
+            return "report not written: " + e.getMessage();
+        }
     }
 
     /** The per-layer table of heads printed at the end of the demo. */

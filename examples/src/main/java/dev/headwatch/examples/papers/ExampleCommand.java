@@ -16,7 +16,8 @@ import picocli.CommandLine.Spec;
         sortOptions = false,
         description = {
                 "Reproduces one of the papers behind the metrics: writes <out>/<name>.png and ends with a line",
-                "'RESULT <name> key=value ...'. Names: signal-recovery, linear-regime, specialization, invariants."
+                "'RESULT <name> key=value ...'. Names: signal-recovery, linear-regime, specialization, invariants.",
+                "'layer-api' trains the DL4J layer-API example (ComputationGraph + SelfAttentionLayer) instead."
         })
 public final class ExampleCommand implements Callable<Integer> {
 
@@ -24,7 +25,7 @@ public final class ExampleCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Parameters(index = "0", paramLabel = "NAME",
-            description = "signal-recovery | linear-regime | specialization | invariants")
+            description = "signal-recovery | linear-regime | specialization | invariants | layer-api")
     String name;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "headwatch-out",
@@ -32,8 +33,12 @@ public final class ExampleCommand implements Callable<Integer> {
     Path out;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         PrintStream console = System.out;
+        if (name.equals("layer-api")) {
+            dev.headwatch.examples.layerapi.AttentionGraphExample.run(300, 42, out, console);
+            return 0;
+        }
         Path png = out.resolve(name + ".png");
         String line = switch (name) {
             case "signal-recovery" -> {
@@ -57,7 +62,7 @@ public final class ExampleCommand implements Callable<Integer> {
                 yield r.line();
             }
             default -> throw Headwatch.badInput(spec, "unknown example '" + name
-                    + "': choose signal-recovery, linear-regime, specialization or invariants");
+                    + "': choose signal-recovery, linear-regime, specialization, invariants or layer-api");
         };
         console.println("plot: " + png);
         console.println(line);

