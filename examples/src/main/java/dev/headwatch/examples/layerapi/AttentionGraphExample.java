@@ -73,17 +73,19 @@ public final class AttentionGraphExample {
     static DataSet data(int size, SplittableRandom random) {
         INDArray x = Nd4j.zeros(DataType.FLOAT, size, VOCAB, LENGTH);
         INDArray y = Nd4j.zeros(DataType.FLOAT, size, 2);
+        int[] tokens = new int[LENGTH];
         for (int i = 0; i < size; i++) {
-            int balance = 0;
+            int balance;
             do {
                 balance = 0;
-                x.getRow(i).assign(0);
                 for (int t = 0; t < LENGTH; t++) {
-                    int token = random.nextInt(VOCAB);
-                    x.putScalar(new long[] {i, token, t}, 1f);
-                    balance += token == A ? 1 : token == B ? -1 : 0;
+                    tokens[t] = random.nextInt(VOCAB);
+                    balance += tokens[t] == A ? 1 : tokens[t] == B ? -1 : 0;
                 }
             } while (balance == 0);
+            for (int t = 0; t < LENGTH; t++) {
+                x.putScalar(new long[] {i, tokens[t], t}, 1f);
+            }
             y.putScalar(i, balance > 0 ? 1 : 0, 1f);
         }
         return new DataSet(x, y);
