@@ -57,7 +57,7 @@ import java.util.Map;
  * is run forward on the probe) and computed by {@link LayerAnalysis} per sequence, then aggregated with
  * {@link HeadMetrics#aggregate}. The checkpoints are fed to an {@link AlertEngine} in order, one
  * observation each. A checkpoint that cannot be read is listed in the report and the others are still
- * analysed. The plot data (fields, spectra) is kept for the last analysed checkpoint only.
+ * analysed. The plot data (fields, spectra) is computed for the last checkpoint of the series only.
  *
  * <pre>{@code
  * Report report = CheckpointAnalyzer.builder().probe(Probe.of(probeBatch)).build()
@@ -122,7 +122,7 @@ public final class CheckpointAnalyzer {
             progress.starting(i, refs.size(), ref);
             Analysed a;
             try {
-                a = analyze(loader.load(ref));
+                a = analyze(loader.load(ref), i == refs.size() - 1);
             } catch (CheckpointException e) {
                 failed.add(failure(ref.file(), ref.label(), e.problem()));
                 continue;
@@ -134,10 +134,6 @@ public final class CheckpointAnalyzer {
             long step = ref.iteration() >= 0 ? ref.iteration() : i;
             for (AlertEvent ev : engine.evaluate(new Observation(step, Math.max(ref.epoch(), 0), mtime(ref.file()), a.records))) {
                 events.add(new CheckpointAlert(ref.label(), ev));
-            }
-            if (!results.isEmpty()) {
-                int last = results.size() - 1;
-                results.set(last, results.get(last).withoutPlots());
             }
             results.add(a.result);
         }
@@ -167,14 +163,14 @@ public final class CheckpointAnalyzer {
     private record Analysed(CheckpointResult result, List<HeadRecord> records) {
     }
 
-    private Analysed analyze(LoadedModel m) throws CheckpointException {
+    private Analysed analyze(LoadedModel m, boolean plots) throws CheckpointException {
         List<LayerResult> layers = new ArrayList<>();
         List<CheckpointResult.SkippedLayer> skipped = new ArrayList<>();
         List<HeadRecord> records = new ArrayList<>();
         if (m.network() != null) {
-            network(m, layers, skipped, records);
+            network(m, plots, layers, skipped, records);
         } else {
-            sameDiff(m, layers, skipped, records);
+            sameDiff(m, plots, layers, skipped, records);
         }
         CheckpointRef ref = m.ref();
         CheckpointResult result = new CheckpointResult(ref.label(), ref.file().toString(), ref.iteration(), ref.epoch(),
@@ -182,7 +178,7 @@ public final class CheckpointAnalyzer {
         return new Analysed(result, records);
     }
 
-    private void network(LoadedModel m, List<LayerResult> layers, List<CheckpointResult.SkippedLayer> skipped,
+    private void network(LoadedModel m, boolean plots, List<LayerResult> layers, List<CheckpointResult.SkippedLayer> skipped,
                          List<HeadRecord> records) throws CheckpointException {
         Model model = m.network();
         AttentionExtractor extractor = AttentionExtractor.of(model);
@@ -211,7 +207,7 @@ public final class CheckpointAnalyzer {
                 x = data.stream().filter(e -> e.site().name().equals(site.name())).findFirst().orElse(null);
             }
             double tau = 1.0 / Math.sqrt(site.headSize());
-            layers.add(layer(site.name(), site.kind().name(), site.nHeads(), site.headSize(), qk, tau, x, records));
+            layers.add(layer(site.name(), site.kind().name(), site.nHeads(), site.headSize(), qk, tau, x, plots, records));
         }
     }
 
@@ -220,7 +216,7 @@ public final class CheckpointAnalyzer {
      * or their shapes differ), data metrics from the extraction (null without probe).
      */
     private LayerResult layer(String name, String kind, int nHeads, int headSize, INDArray[] qk, double tau,
-                              AttentionExtractor.LayerExtraction x, List<HeadRecord> records) {
+                              AttentionExtractor.LayerExtraction x, boolean keepPlots, List<HeadRecord> records) {
         WeightLayerMetrics weights = null;
         if (qk != null && Arrays.equals(qk[0].shape(), qk[1].shape()) && qk[0].rank() == 3) {
             weights = WeightAnalysis.compute(qk[0], qk[1], tau);
@@ -259,7 +255,9 @@ public final class CheckpointAnalyzer {
         for (int h = 0; h < nHeads; h++) {
             HeadInput in = first == null ? null : first.get(h);
             HeadPlots plots;
-            if (in != null) {
+            if (!keepPlots) {
+                plots = null;
+            } else if (in != null) {
                 plots = new HeadPlots(EnergyField.attention(in), EnergyField.energy(in), Spectrum.singularValues(in), true);
             } else if (weights != null) {
                 plots = new HeadPlots(null, null, WeightSpectra.factor(Spectrum.rowMajor(qk[0].slice(h)),
@@ -306,7 +304,7 @@ public final class CheckpointAnalyzer {
     }
 
     /** SameDiff: weight-only metrics of every fused multi-head attention op. */
-    private void sameDiff(LoadedModel m, List<LayerResult> layers, List<CheckpointResult.SkippedLayer> skipped,
+    private void sameDiff(LoadedModel m, boolean plots, List<LayerResult> layers, List<CheckpointResult.SkippedLayer> skipped,
                           List<HeadRecord> records) {
         SameDiff sd = m.sameDiff();
         for (SameDiffOp op : sd.getOps().values()) {
@@ -327,7 +325,7 @@ public final class CheckpointAnalyzer {
             int hs = (int) wq.size(1);
             double tau = scaled ? 1.0 / Math.sqrt(hs) : 1.0;
             layers.add(layer(name, "MULTI_HEAD_DOT_PRODUCT_ATTENTION", (int) wq.size(0), hs,
-                    new INDArray[] {wq.dup('c'), wk.dup('c')}, tau, null, records));
+                    new INDArray[] {wq.dup('c'), wk.dup('c')}, tau, null, plots, records));
         }
         if (probe != null) {
             skipped.add(new CheckpointResult.SkippedLayer("(probe)", "data metrics for SameDiff files are not "

@@ -70,6 +70,12 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Option(names = "--quiet", description = "No progress on stderr.")
     boolean quiet;
 
+    @Option(names = "--benchmark", paramLabel = "ROUNDS",
+            description = "Instead of a report: time the weight-only analysis of each ModelSerializer zip against "
+                    + "DL4J's own ModelSerializer.restore of the same file, ROUNDS interleaved rounds, and print the "
+                    + "median ratio. Trusted files only: restore may deserialize Java objects.")
+    Integer benchmark;
+
     @Override
     public Integer call() throws IOException {
         Set<ReportWriter.Format> chosen = EnumSet.noneOf(ReportWriter.Format.class);
@@ -80,6 +86,9 @@ final class AnalyzeCommand implements Callable<Integer> {
         }
         if (maxSequences < 1) {
             throw Headwatch.badInput(spec, "--max-sequences must be >= 1 but was " + maxSequences);
+        }
+        if (benchmark != null) {
+            return benchmark();
         }
         Probe probe = probe();
         PrintWriter err = spec.commandLine().getErr();
@@ -103,6 +112,60 @@ final class AnalyzeCommand implements Callable<Integer> {
         }
         o.flush();
         return report.failed().isEmpty() ? 0 : Headwatch.EXIT_BAD_INPUT;
+    }
+
+    /** One line per file and a summary: median milliseconds of each side and their ratio. */
+    private int benchmark() {
+        if (benchmark < 1) {
+            throw Headwatch.badInput(spec, "--benchmark must be >= 1 but was " + benchmark);
+        }
+        PrintWriter o = spec.commandLine().getOut();
+        CheckpointAnalyzer analyzer = CheckpointAnalyzer.builder().build();
+        List<CheckpointRef> refs = dev.headwatch.checkpoint.CheckpointSeries.resolve(paths).checkpoints();
+        double restoreTotal = 0;
+        double analysisTotal = 0;
+        for (CheckpointRef ref : refs) {
+            double[] restore = new double[benchmark];
+            double[] analysis = new double[benchmark];
+            for (int r = -1; r < benchmark; r++) { // round -1 warms up both paths
+                long t0 = System.nanoTime();
+                try {
+                    org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(ref.file().toFile(), false);
+                } catch (Exception e) {
+                    try {
+                        org.deeplearning4j.util.ModelSerializer.restoreComputationGraph(ref.file().toFile(), false);
+                    } catch (Exception e2) {
+                        throw Headwatch.badInput(spec, ref.file() + ": not a ModelSerializer zip DL4J can restore ("
+                                + e2.getMessage() + ")");
+                    }
+                }
+                long t1 = System.nanoTime();
+                Report report = analyzer.analyze(new dev.headwatch.checkpoint.CheckpointSeries(List.of(ref), List.of()));
+                long t2 = System.nanoTime();
+                if (!report.failed().isEmpty()) {
+                    throw Headwatch.badInput(spec, ref.file() + ": " + report.failed().get(0).problem());
+                }
+                if (r >= 0) {
+                    restore[r] = (t1 - t0) / 1e6;
+                    analysis[r] = (t2 - t1) / 1e6;
+                }
+            }
+            double rm = median(restore);
+            double am = median(analysis);
+            restoreTotal += rm;
+            analysisTotal += am;
+            o.printf(java.util.Locale.ROOT, "%s: restore=%.1fms analysis=%.1fms ratio=%.2fx%n", ref.label(), rm, am, am / rm);
+        }
+        o.printf(java.util.Locale.ROOT, "load-vs-analysis: %d files, analysis/restore=%.2fx%n", refs.size(),
+                analysisTotal / restoreTotal);
+        o.flush();
+        return 0;
+    }
+
+    private static double median(double[] x) {
+        double[] s = x.clone();
+        java.util.Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
     private Probe probe() {

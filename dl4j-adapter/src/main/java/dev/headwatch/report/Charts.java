@@ -104,12 +104,12 @@ final class Charts {
         if (n == 0) {
             return null;
         }
-        HeatMapChart chart = new HeatMapChartBuilder().width(SMALL_W).height(SMALL_H).title(title)
+        HeatMapChart chart = new HeatMapChartBuilder().width(SMALL_W + 60).height(SMALL_H + 20).title(title)
                 .xAxisTitle("key j").yAxisTitle("query i").build();
         style(chart.getStyler());
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
         chart.getStyler().setShowValue(false);
-        chart.getStyler().setXAxisTicksVisible(n <= 24);
+        chart.getStyler().setXAxisTicksVisible(n <= 10);
         chart.getStyler().setYAxisTicksVisible(n <= 24);
         List<Integer> xs = new ArrayList<>();
         List<Integer> ys = new ArrayList<>();
@@ -126,9 +126,9 @@ final class Charts {
                 cells.add(new Number[] {j, n - 1 - i, v});
             }
         }
-        if (extent == 0) {
-            extent = 1;
-        }
+        // Two significant digits, rounded up, so the colour legend reads "0.95" rather than 0.9451018673712974.
+        extent = extent == 0 ? 1 : new java.math.BigDecimal(extent)
+                .round(new java.math.MathContext(2, java.math.RoundingMode.UP)).doubleValue();
         if (signed) {
             chart.getStyler().setRangeColors(new Color[] {new Color(0x2166ac), Color.WHITE, new Color(0xb2182b)});
             chart.getStyler().setMin(-extent);

@@ -8,6 +8,12 @@ package dev.headwatch.core;
  * CAUSAL head's spectrum is a dense {@code O(n^3)} SVD (the mask breaks the low-rank structure).
  * {@link HeadField#RECONSTRUCTION_ERROR}, {@link HeadField#MAX_REDUNDANCY} and
  * {@link HeadField#REDUNDANCY_PARTNER} are NaN here (adapters and {@link LayerAnalysis} fill them).
+ *
+ * <p>A PADDED head is measured as a FULL head on its first {@code len} positions: {@code len} takes
+ * the place of n in every formula, including the tolerance {@code max(len, d) eps} of
+ * {@code numericalRank}. Logits are formed in the input precision (so float32 rounding shows in
+ * {@code zeroSumResidual}); everything after them is computed in float64, with eps the input's unit
+ * roundoff.
  */
 public final class HeadAnalysis {
 

@@ -1,9 +1,10 @@
 package dev.headwatch.core;
 
+import dev.headwatch.core.math.CentredKeys;
 import dev.headwatch.core.math.EnergyField;
 import dev.headwatch.core.math.KeyIncoherence;
+import dev.headwatch.core.math.LinearGap;
 import dev.headwatch.core.math.Spectrum;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -16,6 +17,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * knows FULL and CAUSAL; {@link #n} is the number of existing positions.
  */
 final class HeadPass {
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HeadPass.class);
 
     /** Existing positions (n, or len for PADDED). */
     final int n;
@@ -127,13 +130,14 @@ final class HeadPass {
         double[] q = Spectrum.rowMajor(in.q());
         double[] k = Spectrum.rowMajor(in.k());
         boolean finiteKeys = allFinite(k);
+        CentredKeys keys = finiteKeys ? CentredKeys.of(k, 0, n, d) : null;
         double[] sigma;
         if (!finiteKeys || !allFinite(q)) {
             sigma = null;
         } else if (!causal) {
-            sigma = Spectrum.lowRank(q, k, n, d, tau);
+            sigma = Spectrum.lowRank(q, keys, tau);
         } else if (allFinite(e)) {
-            sigma = Spectrum.dense(e, n);
+            sigma = denseOrNull(e, n);
         } else {
             sigma = null;
         }
@@ -145,11 +149,11 @@ final class HeadPass {
         }
         b.set(HeadField.RANK_BOUND, Spectrum.rankBound(visibility, input.n(), d));
         if (finiteKeys) {
-            b.set(HeadField.KEY_COHERENCE, KeyIncoherence.coherence(k, 0, n, d, eps));
+            b.set(HeadField.KEY_COHERENCE, KeyIncoherence.coherence(keys, eps));
             b.set(HeadField.KEY_COHERENCE_NO_FIRST, KeyIncoherence.coherence(k, 1, n - 1, d, eps));
         }
         if (!causal && in.v() != null) {
-            b.set(HeadField.LINEAR_GAP, linearGap(s, q, k, Spectrum.rowMajor(in.v()), n, d, (int) in.v().size(1), tau));
+            b.set(HeadField.LINEAR_GAP, LinearGap.gap(s, q, k, Spectrum.rowMajor(in.v()), n, d, (int) in.v().size(1), tau, !isDouble));
         }
         return new HeadPass(n, causal, b, s, plogp, keepEnergy ? e : null);
     }
@@ -203,61 +207,14 @@ final class HeadPass {
         b.set(HeadField.FIRST_KEY_MASS, colA[0] / n);
     }
 
-    /**
-     * Item 11: {@code sum_i |o_i - o_lin_i|^2 / sum_i |o_i - vbar|^2} with {@code o = A V},
-     * {@code o_lin_i = vbar + C tau q_i}, {@code C = (1/m) sum_j (v_j - vbar)(k_j - kbar)^T}.
-     */
-    private static double linearGap(double[] a, double[] q, double[] k, double[] v, int n, int d, int dv, double tau) {
-        double[] vbar = columnMeans(v, n, dv);
-        double[] vc = new double[n * dv];
-        for (int j = 0; j < n; j++) {
-            for (int r = 0; r < dv; r++) {
-                vc[j * dv + r] = v[j * dv + r] - vbar[r];
-            }
+    /** LAPACK reports non-convergence by throwing: the spectrum is then undefined, never an exception. */
+    private static double[] denseOrNull(double[] e, int n) {
+        try {
+            return Spectrum.dense(e, n);
+        } catch (RuntimeException ex) {
+            LOG.warn("dense SVD of a {} x {} energy field failed: {}", n, n, ex.toString());
+            return null;
         }
-        // o_i - vbar = sum_j A_ij (v_j - vbar) since rows of A sum to 1; exact zeros for constant V.
-        double[] oc;
-        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            INDArray av = Nd4j.create(a, new long[] {n, n}, 'c').mmul(Nd4j.create(vc, new long[] {n, dv}, 'c'));
-            oc = av.castTo(DataType.DOUBLE).dup('c').data().asDouble();
-        }
-        double[] kbar = columnMeans(k, n, d);
-        double[] cm = new double[dv * d];
-        for (int j = 0; j < n; j++) {
-            for (int r = 0; r < dv; r++) {
-                double vr = vc[j * dv + r];
-                for (int col = 0; col < d; col++) {
-                    cm[r * d + col] += vr * (k[j * d + col] - kbar[col]);
-                }
-            }
-        }
-        double num = 0, den = 0;
-        for (int i = 0; i < n; i++) {
-            for (int r = 0; r < dv; r++) {
-                double lin = 0;
-                for (int col = 0; col < d; col++) {
-                    lin += cm[r * d + col] * q[i * d + col];
-                }
-                double oi = oc[i * dv + r];
-                double diff = oi - tau * lin / n;
-                num += diff * diff;
-                den += oi * oi;
-            }
-        }
-        return den == 0 ? Double.NaN : num / den;
-    }
-
-    private static double[] columnMeans(double[] x, int rows, int cols) {
-        double[] mean = new double[cols];
-        for (int i = 0; i < rows; i++) {
-            for (int c = 0; c < cols; c++) {
-                mean[c] += x[i * cols + c];
-            }
-        }
-        for (int c = 0; c < cols; c++) {
-            mean[c] /= rows;
-        }
-        return mean;
     }
 
     private static boolean allFinite(double[] x) {

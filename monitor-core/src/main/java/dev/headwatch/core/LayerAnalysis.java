@@ -4,6 +4,7 @@ import dev.headwatch.core.math.Entropy;
 import dev.headwatch.core.math.Redundancy;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Every metric of the heads of one layer on the same sequence: the per-head metrics of
@@ -38,20 +39,35 @@ public final class LayerAnalysis {
             }
         }
         int count = heads.size();
-        HeadPass[] pass = new HeadPass[count];
-        for (int h = 0; h < count; h++) {
-            pass[h] = HeadPass.run(heads.get(h), true);
-        }
+        // Heads are independent: measure them on all cores (the native products inside are thread-safe).
+        HeadPass[] pass = IntStream.range(0, count).parallel()
+                .mapToObj(h -> HeadPass.run(heads.get(h), true))
+                .toArray(HeadPass[]::new);
         double[][] corr = new double[count][count];
         double[][] jsd = new double[count][count];
+        double[] norm2 = new double[count];
         for (int h = 0; h < count; h++) {
-            corr[h][h] = Redundancy.correlation(pass[h].energy, pass[h].energy);
+            for (double x : pass[h].energy) {
+                norm2[h] += x * x;
+            }
+            corr[h][h] = norm2[h] == 0 ? Double.NaN : 1.0;
             jsd[h][h] = pass[h].n >= 2 ? 0 : Double.NaN; // no row with two visible keys when n = 1
+        }
+        // The pairs dominate the cost (one logarithm per attention entry and pair): spread them over cores.
+        int[][] pairs = new int[count * (count - 1) / 2][];
+        for (int h = 0, p = 0; h < count; h++) {
             for (int g = h + 1; g < count; g++) {
-                corr[h][g] = corr[g][h] = Redundancy.correlation(pass[h].energy, pass[g].energy);
-                jsd[h][g] = jsd[g][h] = jsdMean(pass[h], pass[g]);
+                pairs[p++] = new int[] {h, g};
             }
         }
+        IntStream.range(0, pairs.length).parallel().forEach(p -> {
+            int h = pairs[p][0];
+            int g = pairs[p][1];
+            HeadPass a = pass[h];
+            HeadPass b = pass[g];
+            corr[h][g] = corr[g][h] = Redundancy.correlation(a.energy, norm2[h], b.energy, norm2[g], a.n, a.n, a.causal);
+            jsd[h][g] = jsd[g][h] = jsdMean(a, b);
+        });
         List<HeadMetrics> metrics = new ArrayList<>(count);
         for (int h = 0; h < count; h++) {
             double[] best = Redundancy.maxPartner(corr, h);

@@ -28,7 +28,7 @@ class HeadAnalysisBruteForceTest {
     static Stream<Case> cases() {
         List<Case> cases = new ArrayList<>();
         Random rnd = new Random(7);
-        int[][] shapes = {{1, 1}, {1, 4}, {2, 1}, {3, 5}, {5, 8}, {6, 3}, {12, 4}, {17, 6}, {24, 2}, {9, 9}, {30, 7}};
+        int[][] shapes = {{1, 1}, {1, 4}, {2, 1}, {3, 5}, {5, 8}, {6, 3}, {9, 9}, {19, 6}};
         long seed = 1;
         for (int[] shape : shapes) {
             for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {

@@ -65,6 +65,11 @@ final class Dense {
      * column-major {@code min(rows, cols) x cols} upper-trapezoidal matrix. The input is overwritten.
      */
     static double[] qrR(double[] a, int rows, int cols) {
+        return householderR(a, rows, cols);
+    }
+
+    /** The Java Householder QR behind {@link #qrR}. */
+    static double[] householderR(double[] a, int rows, int cols) {
         int p = Math.min(rows, cols);
         double[] v = new double[rows];
         for (int k = 0; k < p; k++) {
@@ -96,11 +101,7 @@ final class Dense {
             double scale = 2.0 / vnorm2;
             for (int j = k + 1; j < cols; j++) {
                 int cj = j * rows;
-                double dot = 0;
-                for (int i = k; i < rows; i++) {
-                    dot += v[i] * a[cj + i];
-                }
-                double f = scale * dot;
+                double f = scale * dot(v, k, a, cj + k, rows - k);
                 for (int i = k; i < rows; i++) {
                     a[cj + i] -= f * v[i];
                 }
@@ -185,6 +186,34 @@ final class Dense {
         }
     }
 
+    /** A native call pays off only for large products (measured against the Java loop). */
+    static final long NATIVE_MULTIPLY_MIN_SIZE = 1L << 26;
+
+    /**
+     * {@code A B} for row-major {@code A (rows x inner)} and {@code B (inner x cols)}, row-major result; a
+     * native product for large sizes, a Java loop for small ones.
+     */
+    static double[] multiply(double[] a, int rows, int inner, double[] b, int cols) {
+        if ((long) rows * inner * cols >= NATIVE_MULTIPLY_MIN_SIZE) {
+            try (org.nd4j.linalg.api.memory.MemoryWorkspace ignored =
+                         org.nd4j.linalg.factory.Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                org.nd4j.linalg.api.buffer.DataType type = org.nd4j.linalg.api.buffer.DataType.DOUBLE;
+                return Native.create(a, rows, inner, type, 'c').mmul(Native.create(b, inner, cols, type, 'c'))
+                        .dup('c').data().asDouble();
+            }
+        }
+        double[] out = new double[rows * cols];
+        for (int i = 0; i < rows; i++) {
+            for (int k = 0; k < inner; k++) {
+                double x = a[i * inner + k];
+                for (int j = 0; j < cols; j++) {
+                    out[i * cols + j] += x * b[k * cols + j];
+                }
+            }
+        }
+        return out;
+    }
+
     /** {@code A B^T} for column-major {@code A (ra x c)} and {@code B (rb x c)}; column-major {@code ra x rb}. */
     static double[] multiplyTransposed(double[] a, int ra, double[] b, int rb, int c) {
         double[] out = new double[ra * rb];
@@ -213,19 +242,23 @@ final class Dense {
      */
     static double[] jacobi(double[] a, int rows, int cols, double[] v) {
         double tol = 1e-15;
+        double[] norm2 = new double[cols];
         for (int sweep = 0; sweep < 80; sweep++) {
+            // squared column norms, refreshed every sweep and updated exactly by each rotation in between
+            for (int j = 0; j < cols; j++) {
+                double s = 0;
+                for (int i = j * rows; i < (j + 1) * rows; i++) {
+                    s += a[i] * a[i];
+                }
+                norm2[j] = s;
+            }
             boolean rotated = false;
             for (int p = 0; p < cols - 1; p++) {
                 int cp = p * rows;
                 for (int q = p + 1; q < cols; q++) {
                     int cq = q * rows;
-                    double alpha = 0, beta = 0, gamma = 0;
-                    for (int i = 0; i < rows; i++) {
-                        double x = a[cp + i], y = a[cq + i];
-                        alpha += x * x;
-                        beta += y * y;
-                        gamma += x * y;
-                    }
+                    double alpha = norm2[p], beta = norm2[q];
+                    double gamma = dot(a, cp, a, cq, rows);
                     if (gamma == 0 || Math.abs(gamma) <= tol * Math.sqrt(alpha * beta)) {
                         continue;
                     }
@@ -239,6 +272,8 @@ final class Dense {
                         a[cp + i] = c * x - s * y;
                         a[cq + i] = s * x + c * y;
                     }
+                    norm2[p] = Math.max(0, alpha - t * gamma);
+                    norm2[q] = beta + t * gamma;
                     if (v != null) {
                         int vp = p * cols, vq = q * cols;
                         for (int i = 0; i < cols; i++) {
@@ -262,6 +297,22 @@ final class Dense {
             sigma[j] = Math.sqrt(s);
         }
         return sigma;
+    }
+
+    /** {@code x[xo..xo+len) . y[yo..yo+len)} with four partial sums (instruction-level parallelism). */
+    static double dot(double[] x, int xo, double[] y, int yo, int len) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int i = 0;
+        for (; i + 3 < len; i += 4) {
+            s0 += x[xo + i] * y[yo + i];
+            s1 += x[xo + i + 1] * y[yo + i + 1];
+            s2 += x[xo + i + 2] * y[yo + i + 2];
+            s3 += x[xo + i + 3] * y[yo + i + 3];
+        }
+        for (; i < len; i++) {
+            s0 += x[xo + i] * y[yo + i];
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 
     static double[] identity(int n) {

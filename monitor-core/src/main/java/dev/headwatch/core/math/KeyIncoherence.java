@@ -28,73 +28,68 @@ public final class KeyIncoherence {
      * @param eps unit roundoff of the input precision ({@link Spectrum#unitRoundoff})
      */
     public static double coherence(double[] keys, int from, int m, int d, double eps) {
-        double[] lev = leverages(keys, from, m, d, eps);
-        if (lev == null) {
-            return Double.NaN;
-        }
-        double max = 0;
-        for (int j = 0; j < m; j++) {
-            max = Math.max(max, lev[j]);
-        }
-        // lev[m] carries the rank
-        return m / lev[m] * max;
+        return coherence(CentredKeys.of(keys, from, m, d), eps);
     }
 
-    /**
-     * Leverages {@code l_j} of the centred keys (length m), followed by the rank r in the last slot
-     * (length m + 1); null when r = 0.
-     */
-    static double[] leverages(double[] keys, int from, int m, int d, double eps) {
+    /** As {@link #coherence(double[], int, int, int, double)}, with the keys already factored. */
+    public static double coherence(CentredKeys keys, double eps) {
+        int m = keys.m;
+        int d = keys.d;
         if (m < 2) {
-            return null;
+            return Double.NaN;
         }
-        int p = Math.min(m - 1, d);
-        double[] r = Dense.qrR(Dense.centredReduced(keys, from, m, d), m - 1, d);
         double[] v = Dense.identity(d);
-        double[] sigma = Dense.jacobi(r, p, d, v);
+        double[] sigma = Dense.jacobi(keys.r.clone(), keys.p, d, v);
         double smax = 0;
         for (double s : sigma) {
             smax = Math.max(smax, s);
         }
         double tol = smax * Math.max(m, d) * eps;
         int rank = 0;
-        int[] keep = new int[d];
-        for (int c = 0; c < d; c++) {
-            if (sigma[c] > tol) {
-                keep[rank++] = c;
+        for (double s : sigma) {
+            if (s > tol) {
+                rank++;
             }
         }
         if (rank == 0) {
-            return null;
+            return Double.NaN;
         }
+        // l_j = |kc_j^T V_r S_r^-1|^2: one (m x d) x (d x r) product.
+        double[] w = new double[d * rank];
+        int t = 0;
+        for (int c = 0; c < d; c++) {
+            if (sigma[c] > tol) {
+                for (int i = 0; i < d; i++) {
+                    w[i * rank + t] = v[c * d + i] / sigma[c];
+                }
+                t++;
+            }
+        }
+        double[] kc = new double[m * d];
         double[] mean = new double[d];
         for (int i = 0; i < m; i++) {
             for (int c = 0; c < d; c++) {
-                mean[c] += keys[(from + i) * d + c];
+                mean[c] += keys.keys[(keys.from + i) * d + c];
             }
         }
         for (int c = 0; c < d; c++) {
             mean[c] /= m;
         }
-        double[] kc = new double[d];
-        double[] lev = new double[m + 1];
         for (int i = 0; i < m; i++) {
             for (int c = 0; c < d; c++) {
-                kc[c] = keys[(from + i) * d + c] - mean[c];
+                kc[i * d + c] = keys.keys[(keys.from + i) * d + c] - mean[c];
             }
-            double l = 0;
-            for (int t = 0; t < rank; t++) {
-                int col = keep[t];
-                double dot = 0;
-                for (int c = 0; c < d; c++) {
-                    dot += kc[c] * v[col * d + c];
-                }
-                dot /= sigma[col];
-                l += dot * dot;
-            }
-            lev[i] = l;
         }
-        lev[m] = rank;
-        return lev;
+        double[] projected = Dense.multiply(kc, m, d, w, rank);
+        double max = 0;
+        for (int i = 0; i < m; i++) {
+            double l = 0;
+            for (int c = 0; c < rank; c++) {
+                double x = projected[i * rank + c];
+                l += x * x;
+            }
+            max = Math.max(max, l);
+        }
+        return m / (double) rank * max;
     }
 }

@@ -34,6 +34,25 @@ public final class Redundancy {
     }
 
     /**
+     * {@code <a, b> / sqrt(aa bb)} clipped to {@code [-1, 1]}, given the squared norms; NaN when either is 0.
+     * Only the first {@code len} entries of each row of the row-major {@code rows x stride} matrices are
+     * read (the rest are zero, as off a causal mask).
+     */
+    public static double correlation(double[] a, double aa, double[] b, double bb, int rows, int stride, boolean lowerOnly) {
+        if (aa == 0 || bb == 0) {
+            return Double.NaN;
+        }
+        double ab = 0;
+        for (int i = 0; i < rows; i++) {
+            int end = i * stride + (lowerOnly ? i + 1 : stride);
+            for (int j = i * stride; j < end; j++) {
+                ab += a[j] * b[j];
+            }
+        }
+        return Math.max(-1.0, Math.min(1.0, ab / Math.sqrt(aa * bb)));
+    }
+
+    /**
      * For head h of a symmetric correlation matrix: {@code {maxRedundancy, redundancyPartner}}, the
      * largest defined correlation with another head and that head (lowest index on ties); NaNs if none.
      */

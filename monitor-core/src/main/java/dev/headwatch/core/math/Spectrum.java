@@ -47,15 +47,21 @@ public final class Spectrum {
      * trailing values are exact zeros. Cost {@code O(m d^2)}.
      */
     public static double[] lowRank(double[] q, double[] k, int m, int d, double tau) {
-        double[] tq = Dense.toColumnMajor(q, 0, m, d);
+        return lowRank(q, CentredKeys.of(k, 0, m, d), tau);
+    }
+
+    /** As {@link #lowRank(double[], double[], int, int, double)}, with the keys already factored. */
+    public static double[] lowRank(double[] q, CentredKeys keys, double tau) {
+        int m = keys.m;
+        int d = keys.d;
+        double[] tq = Dense.toColumnMajor(q, keys.from, m, d);
         for (int i = 0; i < tq.length; i++) {
             tq[i] *= tau;
         }
         int pq = Math.min(m, d);
-        int pk = Math.min(m - 1, d);
+        int pk = keys.p;
         double[] rq = Dense.qrR(tq, m, d);
-        double[] rk = Dense.qrR(Dense.centredReduced(k, 0, m, d), m - 1, d);
-        double[] core = Dense.multiplyTransposed(rq, pq, rk, pk, d);
+        double[] core = Dense.multiplyTransposed(rq, pq, keys.r, pk, d);
         double[] sigma = pk == 0 ? new double[0] : Dense.jacobi(core, pq, pk, null);
         return Dense.sortDescending(java.util.Arrays.copyOf(sigma, pq));
     }
@@ -67,7 +73,7 @@ public final class Spectrum {
     public static double[] dense(double[] a, int n) {
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             // Singular values of A^T equal those of A: hand the row-major buffer over as column-major.
-            INDArray m = Nd4j.create(a.clone(), new long[] {n, n}, 'f');
+            INDArray m = Native.create(a, n, n, DataType.DOUBLE, 'f');
             INDArray s = Nd4j.create(DataType.DOUBLE, n);
             Nd4j.getBlasWrapper().lapack().gesvd(m, s, null, null);
             return Dense.sortDescending(s.toDoubleVector());

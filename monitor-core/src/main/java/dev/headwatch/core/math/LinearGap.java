@@ -1,0 +1,87 @@
+package dev.headwatch.core.math;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Distance of softmax attention from its large-prompt linear limit (METRICS.md item 11).
+ *
+ * <p>With {@code vbar}, {@code kbar} the means over the m visible keys and
+ * {@code C = (1/m) sum_j (v_j - vbar)(k_j - kbar)^T}, the linear predictor is
+ * {@code o_lin_i = vbar + C (tau q_i)} (exact for Gaussian tokens as the prompt grows, by exponential
+ * tilting), and with {@code o_i = sum_j A_ij v_j}:
+ * {@code linearGap = sum_i |o_i - o_lin_i|^2 / sum_i |o_i - vbar|^2}, {@code >= 0}; near 0 the head acts
+ * as linear attention, near 1 or above it does not. NaN when every {@code o_i = vbar} (constant values).
+ * Defined for FULL (and PADDED, on the visible block) only.
+ *
+ * <p>References: "Softmax as Linear Attention in the Large-Prompt Regime", arXiv:2512.11784.
+ */
+public final class LinearGap {
+
+    private LinearGap() {
+    }
+
+    /**
+     * The linear gap of a FULL head over m positions.
+     *
+     * @param a      attention, row-major {@code m x m} (rows sum to 1)
+     * @param q      queries, row-major {@code m x d}
+     * @param k      keys, row-major {@code m x d}
+     * @param v      values, row-major {@code m x dv}
+     * @param tau    the logit scale
+     * @param single whether to form {@code A V} in float32 (as a float32 model does) rather than float64
+     */
+    public static double gap(double[] a, double[] q, double[] k, double[] v, int m, int d, int dv, double tau,
+                             boolean single) {
+        double[] vbar = columnMeans(v, m, dv);
+        double[] kbar = columnMeans(k, m, d);
+        double[] vc = new double[m * dv];
+        for (int j = 0; j < m; j++) {
+            for (int r = 0; r < dv; r++) {
+                vc[j * dv + r] = v[j * dv + r] - vbar[r];
+            }
+        }
+        // o_i - vbar = sum_j A_ij (v_j - vbar) since rows of A sum to 1: exact zeros for constant V.
+        double[] oc;
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            DataType type = single ? DataType.FLOAT : DataType.DOUBLE;
+            INDArray av = Native.create(a, m, m, type, 'c').mmul(Native.create(vc, m, dv, type, 'c'));
+            oc = av.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+        }
+        double[] cm = new double[dv * d];
+        for (int j = 0; j < m; j++) {
+            for (int r = 0; r < dv; r++) {
+                double vr = vc[j * dv + r];
+                for (int col = 0; col < d; col++) {
+                    cm[r * d + col] += vr * (k[j * d + col] - kbar[col]);
+                }
+            }
+        }
+        double num = 0, den = 0;
+        for (int i = 0; i < m; i++) {
+            for (int r = 0; r < dv; r++) {
+                double lin = Dense.dot(cm, r * d, q, i * d, d);
+                double oi = oc[i * dv + r];
+                double diff = oi - tau * lin / m;
+                num += diff * diff;
+                den += oi * oi;
+            }
+        }
+        return den == 0 ? Double.NaN : num / den;
+    }
+
+    private static double[] columnMeans(double[] x, int rows, int cols) {
+        double[] mean = new double[cols];
+        for (int i = 0; i < rows; i++) {
+            for (int c = 0; c < cols; c++) {
+                mean[c] += x[i * cols + c];
+            }
+        }
+        for (int c = 0; c < cols; c++) {
+            mean[c] /= rows;
+        }
+        return mean;
+    }
+}
