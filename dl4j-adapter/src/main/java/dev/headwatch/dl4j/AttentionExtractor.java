@@ -19,10 +19,10 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.params.SimpleRnnParamInitializer;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 import java.lang.reflect.Field;
@@ -424,6 +424,7 @@ public final class AttentionExtractor {
                 throw new IllegalArgumentException(site.name + ": queries have " + xq.size(2)
                         + " steps but keys have " + xk.size(2) + "; per-head metrics need equal lengths");
             }
+            DataType type = xq.dataType() == DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT;
             Weights w = weights();
             List<List<HeadInput>> sequences = new ArrayList<>();
             INDArray outRows = gather(y, rows);
@@ -431,30 +432,24 @@ public final class AttentionExtractor {
             double norm2 = 0;
             for (int r = 0; r < rows.length; r++) {
                 int b = rows[r];
-                INDArray x = xq.slice(b);                        // [nInQ, T]
-                INDArray xkb = xk.slice(b);
-                INDArray xvb = xv.slice(b);
-                INDArray yb = outRows.slice(r);                  // [nOut, T]
-                boolean[] keyVisible = visible(km, b, xkb.size(1));
-                boolean[] queryVisible = site.kind.separateQueries()
-                        ? visible(qm, b, x.size(1)) : keyVisible;
+                double[][] x = Mat.t(Mat.of(xq.slice(b)));                   // [T, nInQ]
+                double[][] xkb = xk == xq ? x : Mat.t(Mat.of(xk.slice(b)));
+                double[][] xvb = xv == xq ? x : xv == xk ? xkb : Mat.t(Mat.of(xv.slice(b)));
+                double[][] actual = Mat.t(Mat.of(outRows.slice(r)));         // [T, nOut]
+                boolean[] keyVisible = visible(km, b, xkb.length);
+                boolean[] queryVisible = site.kind.separateQueries() ? visible(qm, b, x.length) : keyVisible;
                 if (count(keyVisible) == 0) {
                     continue;
                 }
                 Sequence s = site.kind == Kind.RECURRENT_ATTENTION
-                        ? recurrent(w, x, yb) : attention(w, x, xkb, xvb);
-                INDArray rebuilt = site.kind == Kind.RECURRENT_ATTENTION
-                        ? rebuildRecurrent(w, s, x, keyVisible)
-                        : rebuildAttention(w, s, keyVisible);
-                INDArray actual = yb.transpose();                // [T, nOut]
-                for (int t = 0; t < queryVisible.length; t++) {
-                    if (queryVisible[t]) {
-                        INDArray a = actual.getRow(t);
-                        err2 += Math.pow(a.sub(rebuilt.getRow(t)).norm2Number().doubleValue(), 2);
-                        norm2 += Math.pow(a.norm2Number().doubleValue(), 2);
-                    }
-                }
-                sequences.add(headInputs(s, keyVisible, w.scale));
+                        ? project(w, actual, x, x) : project(w, x, xkb, xvb);
+                double[][] heads = heads(w, s, keyVisible);
+                double[][] rebuilt = site.kind == Kind.RECURRENT_ATTENTION
+                        ? recurrent(w, heads, x, type) : (site.projectInput ? Mat.mul(heads, w.wo) : heads);
+                double[] en = Mat.errorAndNorm(actual, rebuilt, queryVisible);
+                err2 += en[0];
+                norm2 += en[1];
+                sequences.add(headInputs(s, keyVisible, w.scale, type));
             }
             double err = norm2 > 0 ? Math.sqrt(err2 / norm2) : Double.NaN;
             return new LayerExtraction(site, Collections.unmodifiableList(sequences), outRows, err);
@@ -463,102 +458,86 @@ public final class AttentionExtractor {
         Weights weights() {
             int h = site.nHeads;
             int hs = site.headSize;
-            double scale = Double.isNaN(this.scale) ? 1.0 / Math.sqrt(hs) : this.scale;
-            INDArray wq = null;
-            INDArray wk = null;
-            INDArray wv = null;
-            INDArray wo = null;
+            double tau = Double.isNaN(this.scale) ? 1.0 / Math.sqrt(hs) : this.scale;
+            double[][] wq = null;
+            double[][] wk = null;
+            double[][] wv = null;
+            double[][] wo = null;
             if (site.projectInput) {
                 wq = flat(param.apply("Wq"), h * hs);
                 wk = flat(param.apply("Wk"), h * hs);
                 wv = flat(param.apply("Wv"), h * hs);
-                wo = param.apply("Wo");
+                wo = Mat.of(param.apply("Wo"));
             }
-            INDArray w = null;
-            INDArray rw = null;
-            INDArray bias = null;
+            double[][] w = null;
+            double[][] rw = null;
+            double[] bias = null;
             IActivation act = null;
             if (site.kind == Kind.RECURRENT_ATTENTION) {
-                w = param.apply(SimpleRnnParamInitializer.WEIGHT_KEY);
-                rw = param.apply(SimpleRnnParamInitializer.RECURRENT_WEIGHT_KEY);
+                w = Mat.of(param.apply(SimpleRnnParamInitializer.WEIGHT_KEY));
+                rw = Mat.of(param.apply(SimpleRnnParamInitializer.RECURRENT_WEIGHT_KEY));
                 RecurrentAttentionLayer ra = (RecurrentAttentionLayer) conf;
-                bias = ra.isHasBias() ? param.apply(SimpleRnnParamInitializer.BIAS_KEY) : null;
+                bias = ra.isHasBias() ? Mat.flat(param.apply(SimpleRnnParamInitializer.BIAS_KEY)) : null;
                 act = ra.getActivation().getActivationFunction();
             }
-            return new Weights(h, hs, scale, wq, wk, wv, wo, w, rw, bias, act);
+            return new Weights(h, hs, tau, wq, wk, wv, wo, w, rw, bias, act);
         }
 
-        /** Self-attention and attention vertex: queries, keys, values projected per head. */
-        Sequence attention(Weights w, INDArray xq, INDArray xk, INDArray xv) {
+        /**
+         * Per-head Q, K, V {@code [T, d]} from the query, key and value inputs {@code [T, nIn]}: projected by
+         * {@code Wq[h]} etc., or the inputs themselves (one head) without projection.
+         */
+        Sequence project(Weights w, double[][] xq, double[][] xk, double[][] xv) {
             if (!site.projectInput) {
-                INDArray t = xq.transpose().dup('c');
-                return new Sequence(List.of(t), List.of(xk.transpose().dup('c')), List.of(xv.transpose().dup('c')));
+                return new Sequence(Collections.singletonList(xq), Collections.singletonList(xk),
+                        Collections.singletonList(xv));
             }
-            return project(w, w.wq.mmul(xq), w.wk.mmul(xk), w.wv.mmul(xv));
-        }
-
-        /** Recurrent attention: queries from the outputs, keys and values from the input. */
-        Sequence recurrent(Weights w, INDArray x, INDArray y) {
-            if (!site.projectInput) {
-                return new Sequence(List.of(y.transpose().dup('c')), List.of(x.transpose().dup('c')),
-                        List.of(x.transpose().dup('c')));
-            }
-            return project(w, w.wq.mmul(y), w.wk.mmul(x), w.wv.mmul(x));
-        }
-
-        /** Splits {@code [H*hs, T]} projections into per-head {@code [T, hs]} arrays. */
-        Sequence project(Weights w, INDArray q, INDArray k, INDArray v) {
-            List<INDArray> qs = new ArrayList<>();
-            List<INDArray> ks = new ArrayList<>();
-            List<INDArray> vs = new ArrayList<>();
+            double[][] q = Mat.mulT(xq, w.wq);                             // [T, H*hs]
+            double[][] k = Mat.mulT(xk, w.wk);
+            double[][] v = Mat.mulT(xv, w.wv);
+            List<double[][]> qs = new ArrayList<>();
+            List<double[][]> ks = new ArrayList<>();
+            List<double[][]> vs = new ArrayList<>();
             for (int h = 0; h < w.heads; h++) {
-                qs.add(headRows(q, h, w.headSize));
-                ks.add(headRows(k, h, w.headSize));
-                vs.add(headRows(v, h, w.headSize));
+                qs.add(Mat.cols(q, h * w.headSize, w.headSize));
+                ks.add(Mat.cols(k, h * w.headSize, w.headSize));
+                vs.add(Mat.cols(v, h * w.headSize, w.headSize));
             }
             return new Sequence(qs, ks, vs);
         }
 
         /** Concatenated per-head attention outputs {@code [Tq, H*hs]} (or {@code [Tq, nIn]} unprojected). */
-        INDArray heads(Weights w, Sequence s, boolean[] keyVisible) {
-            INDArray[] outs = new INDArray[s.q.size()];
+        double[][] heads(Weights w, Sequence s, boolean[] keyVisible) {
+            double[][][] outs = new double[s.q.size()][][];
             for (int h = 0; h < outs.length; h++) {
-                outs[h] = attend(s.q.get(h), s.k.get(h), s.v.get(h), w.scale, keyVisible);
+                outs[h] = Mat.attend(s.q.get(h), s.k.get(h), s.v.get(h), w.scale, keyVisible, null);
             }
-            return outs.length == 1 ? outs[0] : Nd4j.hstack(outs);
-        }
-
-        INDArray rebuildAttention(Weights w, Sequence s, boolean[] keyVisible) {
-            INDArray o = heads(w, s, keyVisible);
-            return site.projectInput ? o.mmul(w.wo) : o;
+            return outs.length == 1 ? outs[0] : Mat.hcat(outs);
         }
 
         /** {@code h_t = act(x_t W + b + attn(h_{t-1}) R)}, with the actual {@code h_{t-1}} as query. */
-        INDArray rebuildRecurrent(Weights w, Sequence s, INDArray x, boolean[] keyVisible) {
-            INDArray att = heads(w, s, keyVisible);
-            if (site.projectInput) {
-                att = att.mmul(w.wo);
+        double[][] recurrent(Weights w, double[][] heads, double[][] x, DataType type) {
+            double[][] att = site.projectInput ? Mat.mul(heads, w.wo) : heads;
+            double[][] z = Mat.mul(x, w.w);                                   // [T, nOut]
+            double[][] shifted = Mat.mul(att, w.rw);
+            for (int t = 0; t < z.length; t++) {
+                for (int j = 0; j < z[t].length; j++) {
+                    z[t][j] += (w.bias != null ? w.bias[j] : 0) + (t > 0 ? shifted[t - 1][j] : 0);
+                }
             }
-            INDArray z = x.transpose().mmul(w.w);                // [T, nOut]
-            if (w.bias != null) {
-                z.addiRowVector(w.bias);
-            }
-            long t = z.size(0);
-            if (t > 1) {
-                INDArray shifted = att.get(NDArrayIndex.interval(0, t - 1), NDArrayIndex.all()).mmul(w.rw);
-                z.get(NDArrayIndex.interval(1, t), NDArrayIndex.all()).addi(shifted);
-            }
-            return w.act.getActivation(z, false);
+            // The layer's own activation function, applied as DL4J applies it.
+            return Mat.of(w.act.getActivation(Mat.nd(z, type), false));
         }
     }
 
-    private static INDArray flat(INDArray w, int rows) {
-        return w.reshape('c', rows, w.size(2));
-    }
-
-    private static INDArray headRows(INDArray proj, int h, int hs) {
-        return proj.get(NDArrayIndex.interval((long) h * hs, (long) (h + 1) * hs), NDArrayIndex.all())
-                .transpose().dup('c');
+    private static double[][] flat(INDArray w, int rows) {
+        double[] f = Mat.flat(w);
+        int cols = (int) w.size(2);
+        double[][] m = new double[rows][cols];
+        for (int i = 0; i < rows; i++) {
+            System.arraycopy(f, i * cols, m[i], 0, cols);
+        }
+        return m;
     }
 
     /** The rows of a {@code [mb, C, T]} array, detached. */
@@ -567,13 +546,14 @@ public final class AttentionExtractor {
         for (int i = 0; i < rows.length; i++) {
             slices[i] = a.slice(rows[i]).dup('c').reshape(1, a.size(1), a.size(2));
         }
-        return Nd4j.concat(0, slices);
+        return rows.length == 1 ? slices[0] : Nd4j.concat(0, slices);
     }
 
     private static boolean[] visible(INDArray mask, int row, long length) {
         boolean[] v = new boolean[(int) length];
+        double[] m = mask == null ? null : Mat.flat(mask.slice(row));
         for (int t = 0; t < v.length; t++) {
-            v[t] = mask == null || mask.getDouble(row, t) != 0.0;
+            v[t] = m == null || m[t] != 0.0;
         }
         return v;
     }
@@ -586,36 +566,24 @@ public final class AttentionExtractor {
         return c;
     }
 
-    /** Softmax attention {@code softmax(tau q k^T) v} over the visible keys: {@code [Tq, dv]}. */
-    static INDArray attend(INDArray q, INDArray k, INDArray v, double scale, boolean[] keyVisible) {
-        INDArray bias = Nd4j.zeros(q.dataType(), 1, keyVisible.length);
-        for (int j = 0; j < keyVisible.length; j++) {
-            if (!keyVisible[j]) {
-                bias.putScalar(0, j, Double.NEGATIVE_INFINITY);
-            }
-        }
-        return attend(q, k, v, scale, bias);
+    /**
+     * Softmax attention {@code softmax(tau q k^T) v} over the visible keys: {@code [Tq, dv]}, in the type
+     * of q. A public form of the rebuild the extractor runs, for checks and tests.
+     */
+    public static INDArray attend(INDArray q, INDArray k, INDArray v, double scale, boolean[] keyVisible) {
+        return Mat.nd(Mat.attend(Mat.of(q), Mat.of(k), Mat.of(v), scale, keyVisible, null), q.dataType());
     }
 
     /**
-     * Softmax attention with an additive logit bias ({@code -inf} hides a key): {@code [1, Tk]} for the same
-     * keys in every row, or {@code [Tq, Tk]} per row. Every row must see at least one key.
+     * Softmax attention where row i sees the keys j with {@code visible[i][j]}: {@code [Tq, dv]}, in the
+     * type of q; a row that sees no key is zero.
      */
-    public static INDArray attend(INDArray q, INDArray k, INDArray v, double scale, INDArray bias) {
-        INDArray s = q.mmul(k.transpose()).muli(scale);
-        if (bias.size(0) == 1) {
-            s.addiRowVector(bias);
-        } else {
-            s.addi(bias);
-        }
-        s.subiColumnVector(s.max(1).reshape(s.size(0), 1));
-        Transforms.exp(s, false);
-        s.diviColumnVector(s.sum(1).reshape(s.size(0), 1));
-        return s.mmul(v);
+    public static INDArray attend(INDArray q, INDArray k, INDArray v, double scale, boolean[][] visible) {
+        return Mat.nd(Mat.attend(Mat.of(q), Mat.of(k), Mat.of(v), scale, null, visible), q.dataType());
     }
 
     /** One sequence's per-head inputs, compacted to the visible keys as the class javadoc says. */
-    private static List<HeadInput> headInputs(Sequence s, boolean[] keyVisible, double scale) {
+    private static List<HeadInput> headInputs(Sequence s, boolean[] keyVisible, double scale, DataType type) {
         int n = keyVisible.length;
         int visible = count(keyVisible);
         int prefix = 0;
@@ -623,14 +591,14 @@ public final class AttentionExtractor {
             prefix++;
         }
         Visibility vis;
-        long[] keep = null;
+        int[] keep = null;
         if (visible == n) {
             vis = Visibility.FULL;
         } else if (prefix == visible) {
             vis = Visibility.padded(prefix);
         } else {
             vis = Visibility.FULL;
-            keep = new long[visible];
+            keep = new int[visible];
             for (int j = 0, c = 0; j < n; j++) {
                 if (keyVisible[j]) {
                     keep[c++] = j;
@@ -639,24 +607,24 @@ public final class AttentionExtractor {
         }
         List<HeadInput> out = new ArrayList<>();
         for (int h = 0; h < s.q.size(); h++) {
-            INDArray q = s.q.get(h);
-            INDArray k = s.k.get(h);
-            INDArray v = s.v.get(h);
+            double[][] q = s.q.get(h);
+            double[][] k = s.k.get(h);
+            double[][] v = s.v.get(h);
             if (keep != null) {
-                q = q.get(NDArrayIndex.indices(keep), NDArrayIndex.all()).dup('c');
-                k = k.get(NDArrayIndex.indices(keep), NDArrayIndex.all()).dup('c');
-                v = v.get(NDArrayIndex.indices(keep), NDArrayIndex.all()).dup('c');
+                q = Mat.rows(q, keep);
+                k = Mat.rows(k, keep);
+                v = Mat.rows(v, keep);
             }
-            out.add(HeadInput.of(q, k, v, vis, scale));
+            out.add(HeadInput.of(Mat.nd(q, type), Mat.nd(k, type), Mat.nd(v, type), vis, scale));
         }
         return out;
     }
 
     /** Per-head Q, K, V {@code [T, d]} of one sequence. */
-    private record Sequence(List<INDArray> q, List<INDArray> k, List<INDArray> v) {
+    private record Sequence(List<double[][]> q, List<double[][]> k, List<double[][]> v) {
     }
 
-    private record Weights(int heads, int headSize, double scale, INDArray wq, INDArray wk, INDArray wv, INDArray wo,
-                           INDArray w, INDArray rw, INDArray bias, IActivation act) {
+    private record Weights(int heads, int headSize, double scale, double[][] wq, double[][] wk, double[][] wv,
+                           double[][] wo, double[][] w, double[][] rw, double[] bias, IActivation act) {
     }
 }

@@ -317,7 +317,7 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
                 HeadInput hi = HeadInput.of(q.get(h), k.get(h), v == null ? null : v.get(h), d.visibility(), d.scale());
                 inputs.add(hi);
                 if (v != null && o != null) {
-                    INDArray rebuilt = AttentionExtractor.attend(hi.q(), hi.k(), hi.v(), hi.scale(), bias(hi));
+                    INDArray rebuilt = AttentionExtractor.attend(hi.q(), hi.k(), hi.v(), hi.scale(), visible(hi));
                     long rowsSeen = d.visibility().kind() == Visibility.Kind.PADDED ? d.visibility().length() : hi.n();
                     INDArray actual = o.get(h).get(NDArrayIndex.interval(0, rowsSeen), NDArrayIndex.all());
                     INDArray mine = rebuilt.get(NDArrayIndex.interval(0, rowsSeen), NDArrayIndex.all());
@@ -355,24 +355,21 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
         return out;
     }
 
-    /** The additive logit mask of a head's visibility. */
-    private static INDArray bias(HeadInput h) {
+    /** Which keys each row of a head sees. */
+    private static boolean[][] visible(HeadInput h) {
         int n = h.n();
-        INDArray b = Nd4j.zeros(h.q().dataType(), n, n);
+        boolean[][] v = new boolean[n][n];
         Visibility vis = h.visibility();
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < n; j++) {
-                boolean hidden = switch (vis.kind()) {
-                    case FULL -> false;
-                    case CAUSAL -> j > i;
-                    case PADDED -> j >= vis.length();
+                v[i][j] = switch (vis.kind()) {
+                    case FULL -> true;
+                    case CAUSAL -> j <= i;
+                    case PADDED -> j < vis.length();
                 };
-                if (hidden) {
-                    b.putScalar(i, j, Double.NEGATIVE_INFINITY);
-                }
             }
         }
-        return b;
+        return v;
     }
 
     private LayerInput observed(String layer, List<List<HeadInput>> sequences, double reconstructionError) {

@@ -17,7 +17,8 @@ public final class HeadwatchMain {
         return Headwatch.commandLine(
                 // Subcommands of the examples module, one per line (a picocli @Command class or instance).
                 dev.headwatch.examples.demo.DemoCommand.class,
-                dev.headwatch.examples.papers.ExampleCommand.class
+                dev.headwatch.examples.papers.ExampleCommand.class,
+                dev.headwatch.examples.bench.BenchCommand.class
         );
     }
 

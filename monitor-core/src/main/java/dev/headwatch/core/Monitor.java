@@ -243,10 +243,22 @@ public final class Monitor implements AutoCloseable {
         return new Observation(step.step, step.epoch, step.time, records);
     }
 
-    /** Whether Q, K or V holds NaN or infinity (a sum of the entries is then non-finite). */
+    /** Whether Q, K or V holds NaN or infinity. */
     private static boolean nonFinite(HeadInput in) {
-        return !Double.isFinite(in.q().sumNumber().doubleValue()) || !Double.isFinite(in.k().sumNumber().doubleValue())
-                || (in.v() != null && !Double.isFinite(in.v().sumNumber().doubleValue()));
+        return !finite(in.q()) || !finite(in.k()) || (in.v() != null && !finite(in.v()));
+    }
+
+    /** Read in Java: a native reduction per array costs a dispatch, which adds up on a busy machine. */
+    private static boolean finite(org.nd4j.linalg.api.ndarray.INDArray a) {
+        if (a.isView() || a.ordering() != 'c' || a.data().length() != a.length()) {
+            return Double.isFinite(a.sumNumber().doubleValue());
+        }
+        for (double x : a.data().asDouble()) {
+            if (!Double.isFinite(x)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -1,0 +1,74 @@
+package dev.headwatch.examples.bench;
+
+import dev.headwatch.cli.Headwatch;
+import dev.headwatch.examples.layerapi.ReversalTask;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+
+/** {@code headwatch bench}: benchmarks. */
+@Command(name = "bench", description = "Benchmarks.", subcommands = BenchCommand.Overhead.class)
+public final class BenchCommand implements Runnable {
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw Headwatch.badInput(spec, "missing benchmark (see 'headwatch bench --help')");
+    }
+
+    /** {@code headwatch bench overhead}. */
+    @Command(name = "overhead",
+            description = {"Training-step overhead of headwatch at its defaults and of DL4J's StatsListener,",
+                    "measured interleaved against unmonitored training of the same attention model.",
+                    "Ends with: overhead: headwatch=<x>x statslistener=<y>x (median step-time ratios)."})
+    static final class Overhead implements Runnable {
+
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--warmup", defaultValue = "20", description = "Untimed steps per way (default ${DEFAULT-VALUE}).")
+        int warmup;
+
+        @Option(names = "--rounds", defaultValue = "10", description = "Interleaved rounds (default ${DEFAULT-VALUE}).")
+        int rounds;
+
+        @Option(names = "--steps", defaultValue = "10", description = "Timed steps per way and round (default ${DEFAULT-VALUE}).")
+        int steps;
+
+        @Option(names = "--batch", defaultValue = "32", description = "Sequences per minibatch (default ${DEFAULT-VALUE}).")
+        int batch;
+
+        @Option(names = "--length", defaultValue = "32", description = "Sequence length (default ${DEFAULT-VALUE}).")
+        int length;
+
+        @Override
+        public void run() {
+            check(warmup >= 0, "--warmup must be >= 0 but was " + warmup);
+            check(rounds >= 1, "--rounds must be >= 1 but was " + rounds);
+            check(steps >= 1, "--steps must be >= 1 but was " + steps);
+            check(batch >= 1, "--batch must be >= 1 but was " + batch);
+            check(length >= 2, "--length must be >= 2 but was " + length);
+            ReversalTask.Shape d = ReversalTask.Shape.DEFAULT;
+            ReversalTask.Shape shape = new ReversalTask.Shape(d.vocab(), length, d.width(), d.heads(), batch);
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("bench overhead: reversal model, %d attention layers x %d heads, batch %d, length %d; "
+                    + "%d warmup, %d rounds x %d steps per way%n", 2, shape.heads(), batch, length, warmup, rounds, steps);
+            out.flush();
+            OverheadBenchmark.Result r = OverheadBenchmark.run(shape, warmup, rounds, steps, out);
+            out.println(r.monitorLine());
+            out.println(r.line());
+            out.flush();
+        }
+
+        private void check(boolean ok, String message) {
+            if (!ok) {
+                throw Headwatch.badInput(spec, message);
+            }
+        }
+    }
+}
