@@ -16,6 +16,8 @@ public final class HeadwatchMain {
     public static CommandLine commandLine() {
         return Headwatch.commandLine(
                 // Subcommands of the examples module, one per line (a picocli @Command class or instance).
+                dev.headwatch.examples.demo.DemoCommand.class,
+                dev.headwatch.examples.papers.ExampleCommand.class,
                 dev.headwatch.examples.bench.BenchCommand.class
         );
     }

@@ -1,0 +1,219 @@
+package dev.headwatch.examples.demo;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import org.nd4j.autodiff.listeners.Listener;
+import org.nd4j.autodiff.listeners.checkpoint.CheckpointListener;
+import org.nd4j.autodiff.samediff.SameDiff;
+
+import dev.headwatch.checkpoint.CheckpointAnalyzer;
+import dev.headwatch.checkpoint.Probe;
+import dev.headwatch.core.HeadMetrics;
+import dev.headwatch.report.Report;
+import dev.headwatch.report.ReportWriter;
+import dev.headwatch.core.alert.AlertEngine;
+import dev.headwatch.samediff.AttentionVariables;
+import dev.headwatch.samediff.SameDiffAttentionListener;
+import dev.headwatch.sink.AlertJsonlSink;
+import dev.headwatch.sink.JsonLinesSink;
+import dev.headwatch.examples.text.ByteCorpus;
+import dev.headwatch.examples.text.Europarl;
+
+/**
+ * Trains the demo transformer on Europarl text with its heads monitored and writes everything into one
+ * directory: {@code metrics.jsonl} (one record per head per observation), {@code alerts.jsonl},
+ * {@code checkpoints/} (SameDiff FlatBuffers and {@code checkpointInfo.txt}, every {@code checkpointEvery}
+ * iterations) and {@code model.fb} (the final model); {@link #report(Options)} adds {@code report.html}.
+ */
+public final class DemoRun {
+
+    /**
+     * @param steps           training iterations
+     * @param out             output directory
+     * @param model           model shape
+     * @param seed            seed of the weights and of the batches
+     * @param induce          a head to break at mid-run, or null
+     * @param batchSize       sequences per iteration
+     * @param learningRate    Adam learning rate
+     * @param checkpointEvery iterations between checkpoints
+     */
+    public record Options(int steps, Path out, GptConfig model, long seed, Induce induce, int batchSize,
+                          double learningRate, int checkpointEvery) {
+
+        public Options {
+            if (steps < 1) {
+                throw new IllegalArgumentException("steps must be >= 1 but was " + steps);
+            }
+            if (batchSize < 1) {
+                throw new IllegalArgumentException("batch size must be >= 1 but was " + batchSize);
+            }
+            if (checkpointEvery < 1) {
+                throw new IllegalArgumentException("checkpointEvery must be >= 1 but was " + checkpointEvery);
+            }
+            if (!(learningRate > 0)) {
+                throw new IllegalArgumentException("learning rate must be > 0 but was " + learningRate);
+            }
+        }
+
+        /** The defaults of {@code ./headwatch demo}, with the given shape and length. */
+        public static Options defaults(int steps, Path out, int layers, int heads, int context, long seed,
+                                       Induce induce) {
+            GptConfig model = new GptConfig(layers, heads, 16 * heads, context, ByteCorpus.VOCAB);
+            return new Options(steps, out, model, seed, induce, 16, 3e-3, Math.max(1, steps / 4));
+        }
+    }
+
+    /**
+     * What a run produced.
+     *
+     * @param model    the trained model
+     * @param losses   training loss per iteration (nats per byte)
+     * @param heads    per layer, per head: metrics on a held-out probe batch after training
+     * @param seconds  wall-clock training time
+     */
+    public record Result(SameDiff model, List<Double> losses, List<List<HeadMetrics>> heads, double seconds) {
+
+        /** Mean loss over the first {@code k} iterations. */
+        public double lossAtStart(int k) {
+            return mean(losses.subList(0, Math.min(k, losses.size())));
+        }
+
+        /** Mean loss over the last {@code k} iterations. */
+        public double lossAtEnd(int k) {
+            return mean(losses.subList(Math.max(0, losses.size() - k), losses.size()));
+        }
+
+        private static double mean(List<Double> xs) {
+            return xs.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+        }
+    }
+
+    /** Sequences in the held-out probe batch the head table is measured on. */
+    static final int PROBE_SEQUENCES = 4;
+
+    private DemoRun() {
+    }
+
+    /** The English Europarl text split 90/10 into training and held-out corpora. */
+    public static ByteCorpus[] corpora() {
+        ByteCorpus all = ByteCorpus.of(Europarl.englishLines());
+        int cut = all.size() / 10 * 9;
+        return new ByteCorpus[] {all.slice(0, cut), all.slice(cut, all.size())};
+    }
+
+    /** The monitor of the demo: every head of every block declared by its q, k, v and output variables. */
+    public static SameDiffAttentionListener.Builder monitor(GptConfig c) {
+        SameDiffAttentionListener.Builder b = SameDiffAttentionListener.builder().autoDetect(false);
+        for (int l = 0; l < c.layers(); l++) {
+            b.declare(AttentionVariables.of(TinyGpt.layerName(l), TinyGpt.var(l, "q"), TinyGpt.var(l, "k"),
+                    TinyGpt.var(l, "v")).causal().output(TinyGpt.var(l, "out")));
+        }
+        return b;
+    }
+
+    /**
+     * Trains as configured with the monitor and the default alert rules attached, writing
+     * {@code metrics.jsonl} and {@code alerts.jsonl}; {@code extra} listeners run too.
+     */
+    public static Result train(Options o, PrintStream console, boolean terminal, List<Listener> extra) {
+        Path metrics = o.out().resolve("metrics.jsonl");
+        try (AlertJsonlSink alertFile = AlertJsonlSink.open(o.out().resolve("alerts.jsonl"))) {
+            AlertEngine alerts = AlertEngine.withDefaults().addListener(alertFile);
+            try (SameDiffAttentionListener monitor = monitor(o.model())
+                    .sink(JsonLinesSink.open(metrics))
+                    .sink(alerts)
+                    .seed(o.seed())
+                    .build()) {
+                List<Listener> all = new ArrayList<>(extra);
+                all.add(monitor);
+                Result r = trainWith(o, console, terminal, all);
+                return r;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the monitor's files in " + o.out(), e);
+        }
+    }
+
+    private static Result trainWith(Options o, PrintStream console, boolean terminal, List<Listener> extra) {
+        ByteCorpus[] split = corpora();
+        SameDiff sd = TinyGpt.build(o.model(), o.seed(), o.learningRate());
+        File checkpoints = o.out().resolve("checkpoints").toFile();
+        try {
+            Files.createDirectories(checkpoints.toPath());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + checkpoints, e);
+        }
+        ProgressListener progress = new ProgressListener(o.steps(), console, terminal);
+        List<Listener> listeners = new ArrayList<>(extra);
+        listeners.add(progress);
+        listeners.add(new CheckpointListener.Builder(checkpoints)
+                .saveEveryNIterations(o.checkpointEvery())
+                .keepAll()
+                .deleteExisting(true)
+                .saveUpdaterState(false)
+                .logSaving(false)
+                .build());
+        if (o.induce() != null) {
+            listeners.add(o.induce().at(o.model(), 0, o.steps() / 2));
+        }
+        long start = System.nanoTime();
+        sd.fit(new BatchIterator(split[0], o.steps(), o.batchSize(), o.model().context(), o.seed()), 1,
+                listeners.toArray(new Listener[0]));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        try {
+            sd.save(o.out().resolve("model.fb").toFile(), false);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("cannot save the model to " + o.out().resolve("model.fb"), e);
+        }
+        var probe = TinyGpt.batch(split[1].windows(PROBE_SEQUENCES, o.model().context(),
+                new SplittableRandom(o.seed() + 1)), ByteCorpus.VOCAB);
+        List<List<HeadMetrics>> heads = HeadProbe.measure(HeadProbe.run(sd, o.model(), probe), o.model());
+        return new Result(sd, List.copyOf(progress.losses()), heads, seconds);
+    }
+
+    /**
+     * Writes {@code report.html} into the output directory with {@code headwatch analyze}'s code, from the run's
+     * checkpoints and a held-out probe batch. Returns the file, or a one-line reason when it could not be written
+     * (the training results stand either way).
+     */
+    public static String report(Options o) {
+        try {
+            var probe = TinyGpt.batch(corpora()[1].windows(PROBE_SEQUENCES, o.model().context(),
+                    new SplittableRandom(o.seed() + 1)), ByteCorpus.VOCAB);
+            Report report = CheckpointAnalyzer.builder()
+                    .probe(Probe.sameDiff(Map.of(TinyGpt.INPUT, probe.getFeatures(0), TinyGpt.LABEL,
+                            probe.getLabels(0))))
+                    .build()
+                    .analyze(List.of(o.out().resolve("checkpoints")));
+            return ReportWriter.write(report, o.out(), EnumSet.of(ReportWriter.Format.HTML)).get(0).toString();
+        } catch (IOException | RuntimeException e) {
+            return "report not written: " + e.getMessage();
+        }
+    }
+
+    /** The per-layer table of heads printed at the end of the demo. */
+    public static String headTable(List<List<HeadMetrics>> heads) {
+        StringBuilder s = new StringBuilder();
+        for (int l = 0; l < heads.size(); l++) {
+            s.append(String.format("layer%d  %-4s %8s %8s %8s %8s %8s %8s%n", l, "head", "entropy", "effRank",
+                    "particip", "keyCoh", "sinkMax", "maxLogit"));
+            List<HeadMetrics> layer = heads.get(l);
+            for (int h = 0; h < layer.size(); h++) {
+                HeadMetrics m = layer.get(h);
+                s.append(String.format("        %-4d %8.3f %8.2f %8.3f %8.2f %8.3f %8.2f%n", h, m.entropy(),
+                        m.effectiveRank(), m.participation(), m.keyCoherence(), m.sinkMax(), m.maxLogit()));
+            }
+        }
+        return s.toString();
+    }
+}

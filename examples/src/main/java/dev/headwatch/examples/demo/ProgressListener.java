@@ -1,0 +1,100 @@
+package dev.headwatch.examples.demo;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.nd4j.autodiff.listeners.At;
+import org.nd4j.autodiff.listeners.BaseListener;
+import org.nd4j.autodiff.listeners.ListenerVariables;
+import org.nd4j.autodiff.listeners.Loss;
+import org.nd4j.autodiff.listeners.Operation;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+
+/**
+ * Records the training loss of every iteration and draws a progress bar.
+ *
+ * <p>SameDiff's training pass differentiates the softmax cross-entropy without evaluating it (the
+ * {@link Loss} handed to listeners is 0), so the loss is computed here from the logits and the labels.
+ */
+final class ProgressListener extends BaseListener {
+
+    private static final int BAR = 30;
+
+    private final int steps;
+    private final PrintStream out;
+    private final boolean terminal;
+    private final List<Double> losses = new ArrayList<>();
+    private final long start = System.nanoTime();
+    private double current = Double.NaN;
+    private int lastPrintedDecile = -1;
+
+    ProgressListener(int steps, PrintStream out, boolean terminal) {
+        this.steps = steps;
+        this.out = out;
+        this.terminal = terminal;
+    }
+
+    @Override
+    public boolean isActive(Operation operation) {
+        return operation == Operation.TRAINING;
+    }
+
+    @Override
+    public ListenerVariables requiredVariables(SameDiff sd) {
+        return ListenerVariables.builder().trainingVariables(TinyGpt.LOGITS).build();
+    }
+
+    @Override
+    public void activationAvailable(SameDiff sd, At at, MultiDataSet batch, SameDiffOp op, String varName,
+                                    INDArray activation) {
+        if (TinyGpt.LOGITS.equals(varName)) {
+            current = crossEntropy(activation, batch.getLabels(0));
+        }
+    }
+
+    @Override
+    public void iterationDone(SameDiff sd, At at, MultiDataSet dataSet, Loss loss) {
+        losses.add(current);
+        int done = losses.size();
+        if (terminal) {
+            out.print("\r" + line(done));
+            if (done == steps) {
+                out.println();
+            }
+        } else {
+            int decile = done * 10 / steps;
+            if (decile != lastPrintedDecile || done == steps) {
+                lastPrintedDecile = decile;
+                out.println(line(done));
+            }
+        }
+        out.flush();
+    }
+
+    private String line(int done) {
+        int filled = (int) ((long) BAR * done / Math.max(steps, 1));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        return String.format("[%s%s] step %d/%d  loss %.3f  %.0fs",
+                "#".repeat(filled), ".".repeat(BAR - filled), done, steps, current, seconds);
+    }
+
+    /** Loss of each iteration so far (nats per token). */
+    List<Double> losses() {
+        return losses;
+    }
+
+    /** Mean over rows of {@code logsumexp(z) - z[label]}, labels one-hot. */
+    static double crossEntropy(INDArray logits, INDArray oneHot) {
+        INDArray z = logits.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE);
+        INDArray max = z.max(true, 1);
+        INDArray lse = org.nd4j.linalg.ops.transforms.Transforms.exp(z.subColumnVector(max), false)
+                .sum(true, 1);
+        org.nd4j.linalg.ops.transforms.Transforms.log(lse, false).addi(max);
+        double picked = z.mul(oneHot.castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE)).sumNumber().doubleValue();
+        return (lse.sumNumber().doubleValue() - picked) / z.size(0);
+    }
+}

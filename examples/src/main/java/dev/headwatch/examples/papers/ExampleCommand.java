@@ -1,0 +1,71 @@
+package dev.headwatch.examples.papers;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import dev.headwatch.cli.Headwatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code headwatch example <name>}: one paper reproduction, a PNG plot and a RESULT line. */
+@Command(name = "example",
+        sortOptions = false,
+        description = {
+                "Reproduces one of the papers behind the metrics: writes <out>/<name>.png and ends with a line",
+                "'RESULT <name> key=value ...'. Names: signal-recovery, linear-regime, specialization, invariants.",
+                "'layer-api' trains the DL4J layer-API example (ComputationGraph + SelfAttentionLayer) instead."
+        })
+public final class ExampleCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "NAME",
+            description = "signal-recovery | linear-regime | specialization | invariants | layer-api")
+    String name;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "headwatch-out",
+            description = "Directory for the plot (and the invariants training run). Default: ${DEFAULT-VALUE}.")
+    Path out;
+
+    @Override
+    public Integer call() throws java.io.IOException {
+        PrintStream console = System.out;
+        if (name.equals("layer-api")) {
+            dev.headwatch.examples.layerapi.AttentionGraphExample.run(300, 42, out, console);
+            return 0;
+        }
+        Path png = out.resolve(name + ".png");
+        String line = switch (name) {
+            case "signal-recovery" -> {
+                SignalRecovery.Result r = SignalRecovery.run(SignalRecovery.Config.paper());
+                SignalRecovery.plot(r, png);
+                yield r.line();
+            }
+            case "linear-regime" -> {
+                LinearRegime.Result r = LinearRegime.run(LinearRegime.Config.paper());
+                LinearRegime.plot(r, png);
+                yield r.line();
+            }
+            case "specialization" -> {
+                Specialization.Result r = Specialization.run(Specialization.Config.paper());
+                Specialization.plot(r, png);
+                yield r.line();
+            }
+            case "invariants" -> {
+                Invariants.Result r = Invariants.run(Invariants.Config.paper(out.resolve("invariants-run")), console);
+                Invariants.plot(r, png);
+                yield r.line();
+            }
+            default -> throw Headwatch.badInput(spec, "unknown example '" + name
+                    + "': choose signal-recovery, linear-regime, specialization, invariants or layer-api");
+        };
+        console.println("plot: " + png);
+        console.println(line);
+        return 0;
+    }
+}

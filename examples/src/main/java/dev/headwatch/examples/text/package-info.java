@@ -1,0 +1,2 @@
+/** Real English text for the examples: the Europarl lines shipped in Lucene's test framework, byte-level encoded. */
+package dev.headwatch.examples.text;

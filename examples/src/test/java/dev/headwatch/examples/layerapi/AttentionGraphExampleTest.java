@@ -1,0 +1,27 @@
+package dev.headwatch.examples.layerapi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AttentionGraphExampleTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void run_learnsTheCountingTask_andRecordsEveryHead() throws Exception {
+        AttentionGraphExample.Result r = AttentionGraphExample.run(150, 7, dir,
+                new PrintStream(OutputStream.nullOutputStream()));
+        // Chance is 0.5.
+        assertThat(r.accuracy()).isGreaterThan(0.75);
+        assertThat(Files.readAllLines(dir.resolve("heads.jsonl")))
+                .anySatisfy(l -> assertThat(l).contains("\"layer\":\"attention\"", "\"head\":3"));
+    }
+}
