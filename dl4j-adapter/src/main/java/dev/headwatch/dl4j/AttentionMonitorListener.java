@@ -18,6 +18,7 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -37,7 +38,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * sampled sequences' Q, K, V per head from the layer inputs of that same forward pass (no extra forward
  * pass), measures {@code reconstructionError} against the layer outputs, and hands the result to its
  * {@link Monitor}. Options and defaults are those of {@link MonitorSettings}. Nothing thrown inside
- * reaches {@code fit()}: a layer that cannot be read is logged once and skipped from then on.
+ * reaches {@code fit()}: a layer that cannot be read is logged once and skipped from then on. The one
+ * exception is opt-in: built with {@code stopOn(engine, alerts...)}, the listener throws
+ * {@link HeadwatchStopException} from {@code fit()} at the end of the iteration after a chosen alert fired.
  */
 public final class AttentionMonitorListener extends BaseTrainingListener implements AutoCloseable {
 
@@ -164,6 +167,15 @@ public final class AttentionMonitorListener extends BaseTrainingListener impleme
             return net.getEpochCount();
         }
         return ((ComputationGraph) model).getEpochCount();
+    }
+
+    /** Stops {@code fit()} with {@link HeadwatchStopException} once a {@code stopOn} alert has fired. */
+    @Override
+    public void iterationDone(Model model, int iteration, int epoch) {
+        Optional<String> stop = monitor.stopRequest();
+        if (stop.isPresent()) {
+            throw new HeadwatchStopException(iteration, stop.get());
+        }
     }
 
     /** The counters of the underlying monitor (observations, dropped, sink failures). */

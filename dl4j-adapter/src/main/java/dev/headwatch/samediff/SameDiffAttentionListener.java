@@ -14,8 +14,10 @@ import dev.headwatch.dl4j.AttentionExtractor.Site;
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.listeners.At;
 import org.nd4j.autodiff.listeners.BaseListener;
+import org.nd4j.autodiff.listeners.ListenerResponse;
 import org.nd4j.autodiff.listeners.ListenerVariables;
 import org.nd4j.autodiff.listeners.Loss;
+import org.nd4j.autodiff.listeners.records.LossCurve;
 import org.nd4j.autodiff.listeners.Operation;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
@@ -36,6 +38,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -256,6 +259,20 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
 
     private static INDArray stack(INDArray a) {
         return a.reshape('c', a.size(0), a.size(1) * a.size(2), a.size(3));
+    }
+
+    /**
+     * Returns {@link ListenerResponse#STOP} once a {@code stopOn(engine, alerts...)} alert has fired: SameDiff
+     * stops training at the end of that epoch (its listeners can stop a run only there).
+     */
+    @Override
+    public ListenerResponse epochEnd(SameDiff sd, At at, LossCurve lossCurve, long epochTimeMillis) {
+        Optional<String> stop = monitor.stopRequest();
+        if (stop.isPresent()) {
+            LOG.warn("headwatch: stopping training at the end of epoch {}: {}", at.epoch(), stop.get());
+            return ListenerResponse.STOP;
+        }
+        return ListenerResponse.CONTINUE;
     }
 
     @Override

@@ -76,12 +76,12 @@ class MonitorAlertsTest {
     void stopOn_requestsTheStopWhenAChosenAlertFires() {
         AlertEngine engine = AlertEngine.withDefaults();
         try (Monitor m = Monitor.builder().background(false).stopOn(engine, Alert.ENTROPY_COLLAPSE).build()) {
-            // Head 1's queries x 40: logits x 40, each row puts almost all mass on one key.
+            // Head 1's queries x 200: logits x 200, each row puts almost all mass on one key.
             for (int step = 0; step < 2; step++) {
-                m.submit(step, 0, List.of(layer(step, 40, false)));
+                m.submit(step, 0, List.of(layer(step, 200, false)));
             }
             assertThat(m.stopRequest()).isEmpty();
-            m.submit(2, 0, List.of(layer(2, 40, false)));
+            m.submit(2, 0, List.of(layer(2, 200, false)));
             assertThat(engine.firing()).extracting(FiringAlert::alert, FiringAlert::head)
                     .contains(org.assertj.core.groups.Tuple.tuple("ENTROPY_COLLAPSE", 1));
             assertThat(m.stopRequest()).hasValueSatisfying(r -> assertThat(r).contains("ENTROPY_COLLAPSE"));

@@ -91,7 +91,12 @@ public final class AlertConfig {
     public double minEffectiveRank() { return minEffectiveRank; }
     /** KEY_COHERENCE: keyCoherenceNoFirst above this factor times the layer's median (default 4; NaN: off). */
     public double keyCoherenceFactor() { return keyCoherenceFactor; }
-    /** KEY_COHERENCE: participation below this, unless a sink explains it (default 0.25; NaN: off). */
+    /**
+     * KEY_COHERENCE: participation below this (default 0.25; NaN: off), unless a sink explains it: a key
+     * drawing more than {@code min(minSinkMax, 2/m)} of the attention mass (twice its uniform share). The
+     * participation compared is the head's median over its last {@link #medianWarmup()} observations,
+     * since one short sampled sequence makes it noisy.
+     */
     public double minParticipation() { return minParticipation; }
     /** SINK_SHIFT: sinkMax above this counts as a sink (default 0.3). */
     public double minSinkMax() { return minSinkMax; }

@@ -151,6 +151,9 @@ public final class AlertEngine implements ObservationSink {
         FiringKey key = new FiringKey(rule.name(), r.layer(), r.head());
         switch (c.verdict()) {
             case HOLDS -> {
+                if (!Double.isNaN(c.subject()) && s.last != null && c.subject() != s.last.subject()) {
+                    s.held = 0; // the condition moved to another subject: a new streak
+                }
                 s.held++;
                 s.cleared = 0;
                 s.last = c;

@@ -59,7 +59,7 @@ final class BuiltInRules {
             case LOGIT_GROWTH -> (r, s, l) -> logitGrowth(r, s, c);
             case DEAD_HEAD -> (r, s, l) -> deadHead(r.metrics(), c);
             case RANK_COLLAPSE -> (r, s, l) -> rankCollapse(r, c);
-            case KEY_COHERENCE -> (r, s, l) -> keyCoherence(r.metrics(), l, c);
+            case KEY_COHERENCE -> (r, s, l) -> keyCoherence(r, s, l, c);
             case SINK_SHIFT -> (r, s, l) -> sinkShift(r.metrics(), s, c);
             case REDUNDANT_HEAD -> (r, s, l) -> redundantHead(r.metrics(), c);
             case NON_FINITE -> (r, s, l) -> nonFinite(r);
@@ -156,10 +156,18 @@ final class BuiltInRules {
         };
     }
 
-    static Rule.Check keyCoherence(HeadMetrics m, Rule.LayerContext layer, AlertConfig c) {
+    static Rule.Check keyCoherence(HeadRecord r, RuleState s, Rule.LayerContext layer, AlertConfig c) {
+        HeadMetrics m = r.metrics();
         double kc = m.keyCoherenceNoFirst();
         double median = layer.keyCoherenceNoFirstMedian();
-        double p = m.participation();
+        // Participation of one short sampled sequence is noisy; the key geometry it measures changes
+        // slowly, so the rule reads the head's median over its last medianWarmup observations.
+        double p = Double.NaN;
+        if (!Double.isNaN(m.participation())) {
+            RunningMedian recent = s.median(c.medianWarmup());
+            recent.add(m.participation());
+            p = recent.size() >= c.medianWarmup() ? recent.median() : Double.NaN;
+        }
         boolean kcKnown = !Double.isNaN(c.keyCoherenceFactor()) && Double.isFinite(kc) && median > 0;
         boolean pKnown = !Double.isNaN(c.minParticipation()) && !Double.isNaN(p);
         if (!kcKnown && !pKnown) {
@@ -170,14 +178,21 @@ final class BuiltInRules {
             return holds(kc, bound, "keyCoherenceNoFirst " + f(kc) + " > " + f(c.keyCoherenceFactor())
                     + " x the layer median " + f(median));
         }
-        // Energy on one key that also draws the attention mass is a sink, which SINK_SHIFT reports.
-        boolean sink = m.sinkMax() > c.minSinkMax();
+        // Energy on a key that also draws the attention mass (twice its uniform share, or a sink) is a
+        // sink, which SINK_SHIFT reports; low participation alone would flag every sink head too.
+        boolean sink = m.sinkMax() > Math.min(c.minSinkMax(), 2.0 / keys(r));
         if (pKnown && p < c.minParticipation() && !sink) {
-            return holds(p, c.minParticipation(), "participation " + f(p) + " < " + f(c.minParticipation()));
+            return holds(p, c.minParticipation(), "participation " + f(p) + " (median of the last "
+                    + c.medianWarmup() + " observations) < " + f(c.minParticipation()));
         }
         return kcKnown
                 ? clear(kc, c.keyCoherenceFactor() * median, "keyCoherenceNoFirst " + f(kc) + ", participation " + f(p))
                 : clear(p, c.minParticipation(), "participation " + f(p));
+    }
+
+    /** The number of visible key positions m: n, or the padded length. */
+    private static int keys(HeadRecord r) {
+        return r.mask().kind() == Visibility.Kind.PADDED ? r.mask().length() : r.n();
     }
 
     static Rule.Check sinkShift(HeadMetrics m, RuleState s, AlertConfig c) {
@@ -194,7 +209,7 @@ final class BuiltInRules {
         String first = Double.isNaN(s.baselineSink) ? "no sink at the first observation"
                 : "sink at position " + (long) s.baselineSink + " at the first observation";
         if (max > t && pos != s.baselineSink) {
-            return holds(max, t, "sinkMax " + f(max) + " > " + f(t) + " at position " + (long) pos + " (" + first + ")");
+            return Rule.Check.holdsAt(pos, max, t, "sinkMax " + f(max) + " > " + f(t) + " at position " + (long) pos + " (" + first + ")");
         }
         return clear(max, t, "sinkMax " + f(max) + " at position " + (long) pos);
     }

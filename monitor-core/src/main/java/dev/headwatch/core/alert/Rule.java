@@ -19,20 +19,25 @@ interface Rule {
 
     /**
      * One evaluation: the verdict, the value and bound to report, and a short phrase saying what was
-     * seen ("entropy 0.04 < 0.1").
+     * seen ("entropy 0.04 < 0.1"), and the subject the condition holds for (NaN when it has none).
      */
-    record Check(Verdict verdict, double value, double threshold, String what) {
+    record Check(Verdict verdict, double value, double threshold, String what, double subject) {
 
         static Check holds(double value, double threshold, String what) {
-            return new Check(Verdict.HOLDS, value, threshold, what);
+            return new Check(Verdict.HOLDS, value, threshold, what, Double.NaN);
+        }
+
+        /** Holds for a particular subject (a key position): a streak continues only on the same subject. */
+        static Check holdsAt(double subject, double value, double threshold, String what) {
+            return new Check(Verdict.HOLDS, value, threshold, what, subject);
         }
 
         static Check clear(double value, double threshold, String what) {
-            return new Check(Verdict.CLEAR, value, threshold, what);
+            return new Check(Verdict.CLEAR, value, threshold, what, Double.NaN);
         }
 
         static Check unknown(String what) {
-            return new Check(Verdict.UNKNOWN, Double.NaN, Double.NaN, what);
+            return new Check(Verdict.UNKNOWN, Double.NaN, Double.NaN, what, Double.NaN);
         }
     }
 

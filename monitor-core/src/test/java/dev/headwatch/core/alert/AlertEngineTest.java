@@ -329,13 +329,47 @@ class AlertEngineTest {
         });
     }
 
+    private List<AlertEvent> lowParticipation(UnaryOperator<HeadMetrics.Builder> change) {
+        return feed(engine(AlertConfig.defaults()), concat(repeat(5, b -> b), repeat(5, change)));
+    }
+
     @Test
-    void keyCoherence_lowParticipation_unlessASinkExplainsIt() {
-        assertThat(firedAlerts(AlertConfig.defaults(), set(HeadField.PARTICIPATION, 0.1)))
-                .containsExactly("KEY_COHERENCE");
-        assertThat(firedAlerts(AlertConfig.defaults(), b -> b.set(HeadField.PARTICIPATION, 0.1)
-                .set(HeadField.SINK_MAX, 0.5).set(HeadField.SINK_POSITION, 0)))
-                .doesNotContain("KEY_COHERENCE");
+    void keyCoherence_lowParticipation_onTheMedianOfTheLastFive_unlessASinkExplainsIt() {
+        // Participation 0.7 five times, then 0.1: the median of the last five drops below 0.25 at the
+        // third low value (step 8) and must stay there for 3 observations, so it fires at step 10.
+        // n = 16 keys: a key drawing more than 2/16 = 0.125 of the mass explains the concentration.
+        assertThat(lowParticipation(b -> b.set(HeadField.PARTICIPATION, 0.1).set(HeadField.SINK_MAX, 0.1)))
+                .extracting(AlertEvent::alert, AlertEvent::step)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("KEY_COHERENCE", 10L));
+        assertThat(lowParticipation(b -> b.set(HeadField.PARTICIPATION, 0.1).set(HeadField.SINK_MAX, 0.15)))
+                .isEmpty();
+        assertThat(lowParticipation(b -> b.set(HeadField.PARTICIPATION, 0.1).set(HeadField.SINK_MAX, 0.5)
+                .set(HeadField.SINK_POSITION, 0))).extracting(AlertEvent::alert).doesNotContain("KEY_COHERENCE");
+    }
+
+    @Test
+    void keyCoherence_isolatedLowParticipation_doesNotFire() {
+        List<HeadMetrics> noisy = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            // Two low values in every five: never a majority of the last five.
+            noisy.add(healthy().set(HeadField.SINK_MAX, 0.1).set(HeadField.PARTICIPATION, i % 5 < 2 ? 0.1 : 0.6).build());
+        }
+        assertThat(feed(engine(AlertConfig.defaults()), noisy)).isEmpty();
+    }
+
+    @Test
+    void sinkShift_streakRestartsWhenTheSinkMoves() {
+        AlertEngine e = engine(AlertConfig.defaults());
+        double[] positions = {4, 4, 7, 4, 4, 4};
+        List<AlertEvent> events = new ArrayList<>();
+        events.addAll(e.evaluate(obs(1, head(0, healthy().build()))));
+        for (int i = 0; i < positions.length; i++) {
+            events.addAll(e.evaluate(obs(i + 2, head(0, healthy().set(HeadField.SINK_MAX, 0.5)
+                    .set(HeadField.SINK_POSITION, positions[i]).build()))));
+        }
+        // Sinks at 4, 4, then 7 (a new streak), then 4, 4, 4: fires on the third 4 in a row, step 7.
+        assertThat(events).extracting(AlertEvent::alert, AlertEvent::step)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("SINK_SHIFT", 7L));
     }
 
     @Test
