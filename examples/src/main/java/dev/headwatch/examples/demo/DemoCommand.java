@@ -1,11 +1,14 @@
 package dev.headwatch.examples.demo;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
 import dev.headwatch.cli.Headwatch;
+import dev.headwatch.core.sink.ObservationSink;
+import dev.headwatch.core.sink.TensorBoardSink;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -49,8 +52,12 @@ public final class DemoCommand implements Callable<Integer> {
                     + "weights x30), DEAD_HEAD (query weights held at 0) or REDUNDANT_HEAD (head 1 copies head 0).")
     String induce;
 
+    @Option(names = "--tensorboard", paramLabel = "DIR",
+            description = "Also write TensorBoard event files into DIR (view with: tensorboard --logdir DIR).")
+    Path tensorboard;
+
     @Override
-    public Integer call() {
+    public Integer call() throws IOException {
         DemoRun.Options options;
         try {
             options = DemoRun.Options.defaults(steps, out, layers, heads, context, seed,
@@ -61,12 +68,16 @@ public final class DemoCommand implements Callable<Integer> {
         PrintStream console = System.out;
         console.printf("headwatch demo: %d layers x %d heads, context %d, %d steps -> %s%n", layers, heads, context,
                 steps, out.toAbsolutePath());
-        DemoRun.Result r = DemoRun.train(options, console, System.console() != null, List.of());
+        List<ObservationSink> sinks = tensorboard == null ? List.of() : List.of(TensorBoardSink.create(tensorboard));
+        DemoRun.Result r = DemoRun.train(options, console, System.console() != null, List.of(), sinks);
         console.printf("loss %.3f -> %.3f nats/byte (mean of the first and last 20 steps), %.0f s%n",
                 r.lossAtStart(20), r.lossAtEnd(20), r.seconds());
         console.print(DemoRun.headTable(r.heads()));
         console.println("report: " + DemoRun.report(options));
         console.println("metrics: " + out.resolve("metrics.jsonl") + ", alerts: " + out.resolve("alerts.jsonl"));
+        if (tensorboard != null) {
+            console.println("tensorboard: tensorboard --logdir " + tensorboard);
+        }
         return 0;
     }
 }

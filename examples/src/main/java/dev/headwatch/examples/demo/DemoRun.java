@@ -23,6 +23,7 @@ import dev.headwatch.report.Report;
 import dev.headwatch.report.ReportWriter;
 import dev.headwatch.core.alert.AlertEngine;
 import dev.headwatch.samediff.AttentionVariables;
+import dev.headwatch.core.sink.ObservationSink;
 import dev.headwatch.samediff.SameDiffAttentionListener;
 import dev.headwatch.sink.AlertJsonlSink;
 import dev.headwatch.sink.JsonLinesSink;
@@ -126,14 +127,20 @@ public final class DemoRun {
      * {@code metrics.jsonl} and {@code alerts.jsonl}; {@code extra} listeners run too.
      */
     public static Result train(Options o, PrintStream console, boolean terminal, List<Listener> extra) {
+        return train(o, console, terminal, extra, List.of());
+    }
+
+    /** As {@link #train(Options, PrintStream, boolean, List)}, with more sinks (e.g. TensorBoard), closed at the end. */
+    public static Result train(Options o, PrintStream console, boolean terminal, List<Listener> extra,
+                               List<ObservationSink> sinks) {
         Path metrics = o.out().resolve("metrics.jsonl");
         try (AlertJsonlSink alertFile = AlertJsonlSink.open(o.out().resolve("alerts.jsonl"))) {
             AlertEngine alerts = AlertEngine.withDefaults().addListener(alertFile);
-            try (SameDiffAttentionListener monitor = monitor(o.model())
+            SameDiffAttentionListener.Builder builder = monitor(o.model())
                     .sink(JsonLinesSink.open(metrics))
-                    .sink(alerts)
-                    .seed(o.seed())
-                    .build()) {
+                    .sink(alerts);
+            sinks.forEach(builder::sink);
+            try (SameDiffAttentionListener monitor = builder.seed(o.seed()).build()) {
                 List<Listener> all = new ArrayList<>(extra);
                 all.add(monitor);
                 Result r = trainWith(o, console, terminal, all);
