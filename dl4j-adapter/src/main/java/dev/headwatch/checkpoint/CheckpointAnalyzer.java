@@ -16,7 +16,6 @@ import dev.headwatch.core.alert.AlertEngine;
 import dev.headwatch.core.alert.AlertEvent;
 import dev.headwatch.core.math.EnergyField;
 import dev.headwatch.core.math.Spectrum;
-import dev.headwatch.core.math.WeightSpectra;
 import dev.headwatch.dl4j.AttentionExtractor;
 import dev.headwatch.report.CheckpointAlert;
 import dev.headwatch.report.CheckpointResult;
@@ -57,7 +56,8 @@ import java.util.Map;
  * is run forward on the probe) and computed by {@link LayerAnalysis} per sequence, then aggregated with
  * {@link HeadMetrics#aggregate}. The checkpoints are fed to an {@link AlertEngine} in order, one
  * observation each. A checkpoint that cannot be read is listed in the report and the others are still
- * analysed. The plot data (fields, spectra) is computed for the last checkpoint of the series only.
+ * analysed. The plot data (fields, spectra) is kept for the last checkpoint of the series only, and not
+ * at all with {@code plots(false)}.
  *
  * <pre>{@code
  * Report report = CheckpointAnalyzer.builder().probe(Probe.of(probeBatch)).build()
@@ -86,6 +86,7 @@ public final class CheckpointAnalyzer {
     private final AlertConfig alerts;
     private final Progress progress;
     private final int maxSequences;
+    private final boolean plots;
     private final Clock clock;
 
     private CheckpointAnalyzer(Builder b) {
@@ -96,6 +97,7 @@ public final class CheckpointAnalyzer {
                 : AlertConfig.builder().persist(1).enableOnly(Alert.LOGIT_GROWTH).build();
         this.progress = b.progress;
         this.maxSequences = b.maxSequences;
+        this.plots = b.plots;
         this.clock = b.clock;
     }
 
@@ -122,7 +124,7 @@ public final class CheckpointAnalyzer {
             progress.starting(i, refs.size(), ref);
             Analysed a;
             try {
-                a = analyze(loader.load(ref), i == refs.size() - 1);
+                a = analyze(loader.load(ref), plots && i == refs.size() - 1);
             } catch (CheckpointException e) {
                 failed.add(failure(ref.file(), ref.label(), e.problem()));
                 continue;
@@ -200,27 +202,33 @@ public final class CheckpointAnalyzer {
                         + CheckpointLoader.rootMessage(e) + ")", e);
             }
         }
-        for (AttentionExtractor.Site site : extractor.sites()) {
-            INDArray[] qk = site.projectInput() ? queryKeyWeights(model, site.name()) : null;
+        List<AttentionExtractor.Site> sites = extractor.sites();
+        // Layers are independent: their weight metrics are computed in parallel, heads within them too.
+        WeightLayerMetrics[] weights = sites.parallelStream()
+                .map(site -> weights(site.projectInput() ? queryKeyWeights(model, site.name()) : null,
+                        1.0 / Math.sqrt(site.headSize())))
+                .toArray(WeightLayerMetrics[]::new);
+        for (int i = 0; i < sites.size(); i++) {
+            AttentionExtractor.Site site = sites.get(i);
             AttentionExtractor.LayerExtraction x = null;
             if (data != null) {
                 x = data.stream().filter(e -> e.site().name().equals(site.name())).findFirst().orElse(null);
             }
-            double tau = 1.0 / Math.sqrt(site.headSize());
-            layers.add(layer(site.name(), site.kind().name(), site.nHeads(), site.headSize(), qk, tau, x, plots, records));
+            layers.add(layer(site.name(), site.kind().name(), site.nHeads(), site.headSize(), weights[i], x, plots, records));
         }
     }
 
-    /**
-     * One layer: weight metrics from {@code qk} (Wq, Wk as {@code [H, hs, nIn]}; null when there are none
-     * or their shapes differ), data metrics from the extraction (null without probe).
-     */
-    private LayerResult layer(String name, String kind, int nHeads, int headSize, INDArray[] qk, double tau,
-                              AttentionExtractor.LayerExtraction x, boolean keepPlots, List<HeadRecord> records) {
-        WeightLayerMetrics weights = null;
+    /** Weight metrics from {@code qk} (Wq, Wk as {@code [H, hs, nIn]}), or null when there are none or their shapes differ. */
+    private static WeightLayerMetrics weights(INDArray[] qk, double tau) {
         if (qk != null && Arrays.equals(qk[0].shape(), qk[1].shape()) && qk[0].rank() == 3) {
-            weights = WeightAnalysis.compute(qk[0], qk[1], tau);
+            return WeightAnalysis.compute(qk[0], qk[1], tau);
         }
+        return null;
+    }
+
+    /** One layer: its weight metrics (null when there are none), data metrics from the extraction (null without probe). */
+    private LayerResult layer(String name, String kind, int nHeads, int headSize, WeightLayerMetrics weights,
+                              AttentionExtractor.LayerExtraction x, boolean keepPlots, List<HeadRecord> records) {
         List<HeadMetrics> metrics = null;
         double[][] corr = null;
         double[][] jsd = null;
@@ -260,8 +268,7 @@ public final class CheckpointAnalyzer {
             } else if (in != null) {
                 plots = new HeadPlots(EnergyField.attention(in), EnergyField.energy(in), Spectrum.singularValues(in), true);
             } else if (weights != null) {
-                plots = new HeadPlots(null, null, WeightSpectra.factor(Spectrum.rowMajor(qk[0].slice(h)),
-                        Spectrum.rowMajor(qk[1].slice(h)), headSize, (int) qk[0].size(2), tau).singularValues(), false);
+                plots = new HeadPlots(null, null, weights.singularValues(h), false);
             } else {
                 plots = null;
             }
@@ -300,7 +307,7 @@ public final class CheckpointAnalyzer {
     }
 
     private static INDArray[] pair(INDArray wq, INDArray wk) {
-        return wq == null || wk == null ? null : new INDArray[] {wq.dup('c'), wk.dup('c')};
+        return wq == null || wk == null ? null : new INDArray[] {wq, wk};
     }
 
     /** SameDiff: weight-only metrics of every fused multi-head attention op. */
@@ -325,7 +332,7 @@ public final class CheckpointAnalyzer {
             int hs = (int) wq.size(1);
             double tau = scaled ? 1.0 / Math.sqrt(hs) : 1.0;
             layers.add(layer(name, "MULTI_HEAD_DOT_PRODUCT_ATTENTION", (int) wq.size(0), hs,
-                    new INDArray[] {wq.dup('c'), wk.dup('c')}, tau, null, plots, records));
+                    weights(new INDArray[] {wq, wk}, tau), null, plots, records));
         }
         if (probe != null) {
             skipped.add(new CheckpointResult.SkippedLayer("(probe)", "data metrics for SameDiff files are not "
@@ -364,6 +371,7 @@ public final class CheckpointAnalyzer {
         private AlertConfig alerts;
         private Progress progress = (i, n, ref) -> { };
         private int maxSequences = 32;
+        private boolean plots = true;
         private Clock clock = Clock.systemUTC();
 
         private Builder() {
@@ -403,6 +411,15 @@ public final class CheckpointAnalyzer {
                 throw new IllegalArgumentException("maxSequences must be >= 1 but was " + maxSequences);
             }
             this.maxSequences = maxSequences;
+            return this;
+        }
+
+        /**
+         * Whether to keep the plot data of the last checkpoint (default true): the fields and spectra the
+         * HTML report draws. Without it the report holds every number but nothing to draw.
+         */
+        public Builder plots(boolean plots) {
+            this.plots = plots;
             return this;
         }
 

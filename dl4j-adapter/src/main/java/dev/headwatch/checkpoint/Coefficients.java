@@ -2,19 +2,25 @@ package dev.headwatch.checkpoint;
 
 import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
  * Reads the flat parameter vector of a {@code ModelSerializer} zip ({@code coefficients.bin}, written by
  * {@code Nd4j.write}). The two buffer headers (shape information, then data) are checked against the
  * bytes actually present before {@code Nd4j.read} allocates anything, so a forged length cannot make it
- * allocate gigabytes or read past the end.
+ * allocate gigabytes or read past the end. A float or double array with the default strides of its
+ * order (what {@code ModelSerializer} writes) is copied in bulk: {@code Nd4j.read} puts one big-endian
+ * value at a time, which costs more than the rest of loading the model.
  */
 final class Coefficients {
 
@@ -24,7 +30,10 @@ final class Coefficients {
     }
 
     static INDArray read(Path file, byte[] bytes) throws CheckpointException {
-        check(file, bytes);
+        Layout layout = check(file, bytes);
+        if (layout.bulk) {
+            return bulk(layout, bytes);
+        }
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
             return Nd4j.read(in);
         } catch (IOException | RuntimeException e) {
@@ -32,7 +41,23 @@ final class Coefficients {
         }
     }
 
-    private static void check(Path file, byte[] bytes) throws CheckpointException {
+    /** The values (big-endian, from {@code dataStart}) copied into a fresh array of the stored shape and order. */
+    private static INDArray bulk(Layout layout, byte[] bytes) {
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            INDArray out = Nd4j.createUninitialized(layout.type, layout.shape, layout.order);
+            ByteBuffer src = ByteBuffer.wrap(bytes, layout.dataStart, bytes.length - layout.dataStart).order(ByteOrder.BIG_ENDIAN);
+            ByteBuffer dst = out.data().asNio().order(ByteOrder.nativeOrder());
+            int n = (int) out.length();
+            if (layout.type == DataType.FLOAT) {
+                dst.asFloatBuffer().put(src.asFloatBuffer().limit(n));
+            } else {
+                dst.asDoubleBuffer().put(src.asDoubleBuffer().limit(n));
+            }
+            return out;
+        }
+    }
+
+    private static Layout check(Path file, byte[] bytes) throws CheckpointException {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
             Header shapeHeader = header(in);
             if (shapeHeader.type != DataType.LONG && shapeHeader.type != DataType.INT) {
@@ -69,10 +94,35 @@ final class Coefficients {
                 throw new CheckpointException(file, "coefficients.bin is truncated: " + dataHeader.length + " values of "
                         + dataHeader.type + " declared but only " + present + " bytes follow");
             }
+            int r = (int) rank;
+            long[] shape = Arrays.copyOfRange(info, 1, r + 1);
+            long[] stride = Arrays.copyOfRange(info, r + 1, 2 * r + 1);
+            char order = (char) info[2 * r + 3];
+            boolean bulk = (dataHeader.type == DataType.FLOAT || dataHeader.type == DataType.DOUBLE)
+                    && r >= 1 && elements > 0 && elements <= Integer.MAX_VALUE && (order == 'c' || order == 'f')
+                    && Arrays.equals(stride, Nd4j.getStrides(shape, order));
+            return new Layout(bulk, dataHeader.type, shape, order, (int) (bytes.length - present));
         } catch (CheckpointException e) {
             throw e;
         } catch (IOException | IllegalArgumentException e) {
             throw new CheckpointException(file, "coefficients.bin is corrupt or truncated (" + e + ")", e);
+        }
+    }
+
+    /** What {@link #check} learnt: whether the bulk copy applies, and where the values start. */
+    private static final class Layout {
+        final boolean bulk;
+        final DataType type;
+        final long[] shape;
+        final char order;
+        final int dataStart;
+
+        Layout(boolean bulk, DataType type, long[] shape, char order, int dataStart) {
+            this.bulk = bulk;
+            this.type = type;
+            this.shape = shape;
+            this.order = order;
+            this.dataStart = dataStart;
         }
     }
 

@@ -92,7 +92,8 @@ final class AnalyzeCommand implements Callable<Integer> {
         }
         Probe probe = probe();
         PrintWriter err = spec.commandLine().getErr();
-        CheckpointAnalyzer.Builder analyzer = CheckpointAnalyzer.builder().probe(probe).maxSequences(maxSequences);
+        CheckpointAnalyzer.Builder analyzer = CheckpointAnalyzer.builder().probe(probe).maxSequences(maxSequences)
+                .plots(chosen.contains(ReportWriter.Format.HTML));
         Progress progress = !quiet && System.console() != null ? new Progress(err) : null;
         if (progress != null) {
             analyzer.progress(progress);

@@ -91,9 +91,15 @@ class CheckpointAnalyzerTest {
             for (HeadResult h : layer.heads()) {
                 assertThat(h.weights()).isEqualTo(expected.heads().get(h.head()));
                 assertThat(h.metrics()).isNull();
+                assertThat(h.plots().ofEnergy()).isFalse();
+                assertThat(h.plots().singularValues()).containsExactly(expected.singularValues(h.head()));
             }
             assertThat(layer.qkOverlap()).isDeepEqualTo(expected.qkOverlap());
         }
+        // Without plots: the same numbers, nothing to draw.
+        CheckpointResult bare = last(CheckpointAnalyzer.builder().plots(false).build().analyze(List.of(mlnDir)));
+        assertThat(bare.layers()).usingRecursiveComparison().isEqualTo(last.withoutPlots().layers());
+        assertThat(bare.layers().get(0).heads().get(0).plots()).isNull();
     }
 
     @Test

@@ -4,6 +4,7 @@ import dev.headwatch.core.math.Spectrum;
 import dev.headwatch.core.math.WeightSpectra;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -33,18 +34,22 @@ public final class WeightAnalysis {
             throw new IllegalArgumentException("Wq and Wk must both be [nHeads, headSize, nIn] or [headSize, nIn]"
                     + " but were " + HeadInput.shape(wq) + " and " + HeadInput.shape(wk));
         }
-        List<INDArray> qs = new ArrayList<>();
-        List<INDArray> ks = new ArrayList<>();
-        if (wq.rank() == 2) {
-            qs.add(wq);
-            ks.add(wk);
-        } else {
-            for (long h = 0; h < wq.size(0); h++) {
-                qs.add(wq.slice(h));
-                ks.add(wk.slice(h));
-            }
+        int heads = wq.rank() == 2 ? 1 : (int) wq.size(0);
+        int hs = (int) wq.size(-2);
+        int nIn = (int) wq.size(-1);
+        if (heads < 1 || hs < 1 || nIn < 1) {
+            throw new IllegalArgumentException("Wq must have at least one head, row and column but was " + HeadInput.shape(wq));
         }
-        return compute(qs, ks, scale);
+        // One read of each whole array (not one per head): head h is the h-th block of hs * nIn values.
+        double[] q = Spectrum.rowMajor(wq);
+        double[] k = Spectrum.rowMajor(wk);
+        double[][] qs = new double[heads][];
+        double[][] ks = new double[heads][];
+        for (int h = 0; h < heads; h++) {
+            qs[h] = java.util.Arrays.copyOfRange(q, h * hs * nIn, (h + 1) * hs * nIn);
+            ks[h] = java.util.Arrays.copyOfRange(k, h * hs * nIn, (h + 1) * hs * nIn);
+        }
+        return compute(qs, ks, hs, nIn, scale);
     }
 
     /**
@@ -69,18 +74,32 @@ public final class WeightAnalysis {
                         + HeadInput.shape(wk.get(h)) + " but head 0 has Wq " + HeadInput.shape(wq.get(0)));
             }
         }
+        int count = wq.size();
+        double[][] qs = new double[count][];
+        double[][] ks = new double[count][];
+        for (int h = 0; h < count; h++) {
+            qs[h] = Spectrum.rowMajor(wq.get(h));
+            ks[h] = Spectrum.rowMajor(wk.get(h));
+        }
+        return compute(qs, ks, (int) shape[0], (int) shape[1], scale);
+    }
+
+    /** Per-head row-major {@code [hs, nIn]} weights, shapes already checked. */
+    private static WeightLayerMetrics compute(double[][] wq, double[][] wk, int hs, int nIn, double scale) {
         if (!(Double.isNaN(scale) || (scale > 0 && Double.isFinite(scale)))) {
             throw new IllegalArgumentException("scale must be positive and finite (or NaN for 1/sqrt(headSize)) but was " + scale);
         }
-        int hs = (int) shape[0];
-        int nIn = (int) shape[1];
         double tau = Double.isNaN(scale) ? 1.0 / Math.sqrt(hs) : scale;
-        int count = wq.size();
-        WeightSpectra.QkFactors[] factors = new WeightSpectra.QkFactors[count];
+        int count = wq.length;
+        // Heads are independent: factor them in parallel, as LayerAnalysis does.
+        WeightSpectra.QkFactors[] factors = IntStream.range(0, count).parallel()
+                .mapToObj(h -> WeightSpectra.factor(wq[h], wk[h], hs, nIn, tau))
+                .toArray(WeightSpectra.QkFactors[]::new);
         List<WeightHeadMetrics> heads = new ArrayList<>(count);
+        double[][] sigma = new double[count][];
         for (int h = 0; h < count; h++) {
-            factors[h] = WeightSpectra.factor(Spectrum.rowMajor(wq.get(h)), Spectrum.rowMajor(wk.get(h)), hs, nIn, tau);
             heads.add(new WeightHeadMetrics(factors[h].spectralNorm(), factors[h].stableRank()));
+            sigma[h] = factors[h].singularValues();
         }
         double[][] overlap = new double[count][count];
         for (int h = 0; h < count; h++) {
@@ -88,6 +107,6 @@ public final class WeightAnalysis {
                 overlap[h][g] = overlap[g][h] = WeightSpectra.overlap(factors[h], factors[g]);
             }
         }
-        return new WeightLayerMetrics(heads, overlap);
+        return new WeightLayerMetrics(heads, overlap, sigma);
     }
 }

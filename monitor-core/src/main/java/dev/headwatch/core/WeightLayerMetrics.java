@@ -7,16 +7,19 @@ import java.util.List;
  * {@code qkOverlap[h][g] = (|U_h^T U_g|_F^2 + |R_h^T R_g|_F^2) / (2k)} in {@code [0, 1]} with U, R the
  * top-k left and right singular vectors of {@code M_h = tau Wq_h^T Wk_h}, {@code k = min(hs, nIn, 8)}:
  * 1 on the diagonal (for a nonzero form), near 1 for heads reading and writing the same input
- * directions. Immutable: the matrix accessor returns a copy.
+ * directions; and each head's singular values of {@code M_h} (what {@code qkSpectralNorm} and
+ * {@code qkStableRank} summarise). Immutable: the array accessors return copies.
  */
 public final class WeightLayerMetrics {
 
     private final List<WeightHeadMetrics> heads;
     private final double[][] qkOverlap;
+    private final double[][] singularValues;
 
-    WeightLayerMetrics(List<WeightHeadMetrics> heads, double[][] qkOverlap) {
+    WeightLayerMetrics(List<WeightHeadMetrics> heads, double[][] qkOverlap, double[][] singularValues) {
         this.heads = List.copyOf(heads);
         this.qkOverlap = qkOverlap;
+        this.singularValues = singularValues;
     }
 
     /** Per-head metrics in head order. */
@@ -36,5 +39,10 @@ public final class WeightLayerMetrics {
     /** One entry of the overlap matrix. */
     public double qkOverlap(int h, int g) {
         return qkOverlap[h][g];
+    }
+
+    /** The singular values of head h's {@code M_h}, descending, length {@code min(hs, nIn)} (a copy). */
+    public double[] singularValues(int h) {
+        return singularValues[h].clone();
     }
 }

@@ -87,6 +87,43 @@ class WeightAnalysisTest {
     }
 
     @Test
+    void singularValues_matchDenseSvd() {
+        Random rnd = new Random(17);
+        INDArray wq = gaussian(rnd, 2, 3, 7);
+        INDArray wk = gaussian(rnd, 2, 3, 7);
+        WeightLayerMetrics layer = WeightAnalysis.compute(wq, wk, Double.NaN);
+        for (int h = 0; h < 2; h++) {
+            double[] dense = DenseSvd.of(wq.slice(h), wk.slice(h), 1 / Math.sqrt(3)).sigma();
+            double[] sigma = layer.singularValues(h);
+            assertThat(sigma).hasSize(3); // min(hs, nIn); the other nIn - hs values of M are 0
+            for (int t = 0; t < 3; t++) {
+                assertThat(sigma[t]).isCloseTo(dense[t], within(1e-10 * dense[0]));
+            }
+            assertThat(sigma[0]).isEqualTo(layer.heads().get(h).qkSpectralNorm());
+        }
+    }
+
+    @Test
+    void viewsIntoAFlatParameterVector_giveExactlyTheNumbersOfContiguousCopies() {
+        // DL4J hands Wq and Wk out as float views into one flat parameter vector, at an offset.
+        Random rnd = new Random(23);
+        INDArray flat = gaussian(rnd, 1, 5 + 2 * 3 * 4 * 6).castTo(DataType.FLOAT);
+        INDArray wq = flat.get(DenseSvd.all(), org.nd4j.linalg.indexing.NDArrayIndex.interval(5, 5 + 72)).reshape('c', 3, 4, 6);
+        INDArray wk = flat.get(DenseSvd.all(), org.nd4j.linalg.indexing.NDArrayIndex.interval(77, 77 + 72)).reshape('c', 3, 4, 6);
+        assertThat(wq.isView()).isTrue();
+        WeightLayerMetrics views = WeightAnalysis.compute(wq, wk, Double.NaN);
+        WeightLayerMetrics copies = WeightAnalysis.compute(wq.dup('c'), wk.dup('c'), Double.NaN);
+        WeightLayerMetrics fortran = WeightAnalysis.compute(wq.dup('f'), wk.dup('f'), Double.NaN);
+        for (WeightLayerMetrics other : List.of(copies, fortran)) {
+            assertThat(views.heads()).isEqualTo(other.heads());
+            assertThat(views.qkOverlap()).isDeepEqualTo(other.qkOverlap());
+            for (int h = 0; h < 3; h++) {
+                assertThat(views.singularValues(h)).containsExactly(other.singularValues(h));
+            }
+        }
+    }
+
+    @Test
     void float32AndPerHeadLists_giveTheSameAsDouble() {
         Random rnd = new Random(5);
         INDArray wq = gaussian(rnd, 2, 4, 9);

@@ -6,15 +6,23 @@ import java.util.SplittableRandom;
 final class Gaussian {
 
     private final SplittableRandom random;
+    private double spare = Double.NaN;
 
     Gaussian(long seed) {
         random = new SplittableRandom(seed);
     }
 
     double next() {
-        // Box-Muller: SplittableRandom has no nextGaussian on Java 17.
-        double u = 1.0 - random.nextDouble();
-        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random.nextDouble());
+        // Box-Muller, both values of each pair used: SplittableRandom has no nextGaussian on Java 17.
+        if (!Double.isNaN(spare)) {
+            double s = spare;
+            spare = Double.NaN;
+            return s;
+        }
+        double r = Math.sqrt(-2 * Math.log(1.0 - random.nextDouble()));
+        double angle = 2 * Math.PI * random.nextDouble();
+        spare = r * Math.sin(angle);
+        return r * Math.cos(angle);
     }
 
     double[] vector(int d) {

@@ -39,7 +39,7 @@ public final class Specialization {
                          double init, int steps, int recordEvery, long seed) {
 
         public static Config paper() {
-            return new Config(16, 16, new double[] {4.0, 3.0, 2.0}, 4, 0.1, 8, 0.05, 0.01, 10_000, 50, 3);
+            return new Config(16, 16, new double[] {4.0, 3.0, 2.0}, 4, 0.1, 8, 0.05, 0.01, 10_000, 50, 1);
         }
     }
 

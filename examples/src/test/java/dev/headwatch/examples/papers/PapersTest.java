@@ -41,9 +41,10 @@ class PapersTest {
     void specialization_plateauThenDistinctHeadsForTheStrongFeatures() {
         Specialization.Config p = Specialization.Config.paper();
         Specialization.Config c = new Specialization.Config(p.dim(), p.length(), p.strengths(), p.heads(), p.noise(),
-                p.batch(), p.lr(), p.init(), 6000, 100, 3);
+                p.batch(), p.lr(), p.init(), 8000, 100, 1);
         Specialization.Result r = Specialization.run(c);
-        // Unspecialised at the start, then the two strongest features each get a head of their own.
+        // Unspecialised at the start, then the two strongest features each get a head of their own (which of
+        // the two comes first varies with the seed).
         assertThat(Specialization.STRICT).isGreaterThan(0.74);
         assertThat(r.specialisedAt()[0]).isPositive();
         assertThat(r.specialisedAt()[1]).isPositive();
