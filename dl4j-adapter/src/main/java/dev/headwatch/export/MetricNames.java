@@ -11,6 +11,7 @@ final class MetricNames {
     static final String LAYER_PREFIX = "headwatch_layer_";
     static final String ALERT_FIRING = "headwatch_alert_firing";
     static final String QK_SPECTRAL_NORM = HEAD_PREFIX + "qk_spectral_norm";
+    static final String KEYS = HEAD_PREFIX + "keys";
 
     private MetricNames() {
     }

@@ -4,6 +4,7 @@ import dev.headwatch.core.HeadField;
 import dev.headwatch.core.HeadRecord;
 import dev.headwatch.core.MonitorStats;
 import dev.headwatch.core.Observation;
+import dev.headwatch.core.Visibility;
 import dev.headwatch.core.alert.AlertEngine;
 import dev.headwatch.core.alert.FiringAlert;
 import dev.headwatch.core.sink.LayerSpread;
@@ -39,6 +40,8 @@ import java.util.function.ToDoubleFunction;
  *       {@code median}, {@code max} over the layer's heads ({@link LayerSpread})</td></tr>
  *   <tr><td>{@code headwatch_head_qk_spectral_norm{layer, head}}</td><td>the weight-only
  *       {@code qkSpectralNorm}, when the listener computes it</td></tr>
+ *   <tr><td>{@code headwatch_head_keys{layer, head}}</td><td>the visible key positions m (n, or the
+ *       padded length)</td></tr>
  *   <tr><td>{@code headwatch_alert_firing{alert, layer, head}}</td><td>with
  *       {@link Builder#alerts(AlertEngine)}: 1 while the alert fires on the head, 0 once it resolved</td></tr>
  *   <tr><td>{@code headwatch_step}, {@code headwatch_epoch}</td><td>of the latest observation</td></tr>
@@ -63,6 +66,7 @@ public final class PrometheusExporter implements ObservationSink {
     private final Map<HeadField, Gauge> headGauges = new EnumMap<>(HeadField.class);
     private final Map<HeadField, Gauge> layerGauges = new EnumMap<>(HeadField.class);
     private final Gauge qkSpectralNorm;
+    private final Gauge keys;
     private final Gauge step;
     private final Gauge epoch;
     private final AtomicLong received = new AtomicLong();
@@ -86,6 +90,9 @@ public final class PrometheusExporter implements ObservationSink {
         }
         qkSpectralNorm = Gauge.builder().name(MetricNames.QK_SPECTRAL_NORM)
                 .help("headwatch weight-only metric qkSpectralNorm (METRICS.md)")
+                .labelNames("layer", "head").register(registry);
+        keys = Gauge.builder().name(MetricNames.KEYS)
+                .help("visible key positions of the head's sequences (n, or the padded length)")
                 .labelNames("layer", "head").register(registry);
         if (b.alerts != null) {
             registerAlertStates(b.alerts);
@@ -185,6 +192,8 @@ public final class PrometheusExporter implements ObservationSink {
         for (HeadRecord r : observation.heads()) {
             String head = Integer.toString(r.head());
             headGauges.forEach((field, gauge) -> gauge.labelValues(r.layer(), head).set(r.metrics().get(field)));
+            keys.labelValues(r.layer(), head).set(
+                    r.mask().kind() == Visibility.Kind.PADDED ? r.mask().length() : r.n());
             if (!Double.isNaN(r.qkSpectralNorm())) {
                 qkSpectralNorm.labelValues(r.layer(), head).set(r.qkSpectralNorm());
             }

@@ -26,8 +26,9 @@ import java.util.StringJoiner;
  * sees (the larger of the observation interval and the scrape interval).
  *
  * <p>Stateless conditions become PromQL over the per-head gauges: running medians become
- * {@code quantile_over_time(0.5, ...[medianWindow x interval])} and the layer median of
- * {@code KEY_COHERENCE} a {@code quantile} over the layer's heads. Conditions whose state PromQL
+ * {@code quantile_over_time(0.5, ...[medianWindow x interval])} (for {@code KEY_COHERENCE}'s
+ * participation, {@code [medianWarmup x interval]}) and the layer median of {@code KEY_COHERENCE} a
+ * {@code quantile} over the layer's heads. Conditions whose state PromQL
  * cannot see ({@code SINK_SHIFT}'s baseline at the first observation, {@code NON_FINITE}'s check of
  * Q, K and V, user rules written in Java) alert on the engine's own decision,
  * {@code headwatch_alert_firing == 1}, which already waited {@code persist} observations; they need the
@@ -59,7 +60,7 @@ public final class PrometheusRules {
         Duration persist = interval.multipliedBy(config.persist());
         String window = duration(interval.multipliedBy(config.medianWindow()));
         for (Alert alert : config.enabled()) {
-            String expr = expression(alert, config, window);
+            String expr = expression(alert, config, interval, window);
             if (expr == null) {
                 rules.add(rule(alert.name(), firing(alert.name()), null, alert.severity(), alert.advice(), false));
             } else {
@@ -90,7 +91,7 @@ public final class PrometheusRules {
     }
 
     /** The PromQL condition of a built-in rule, or null when only the engine can decide it. */
-    private static String expression(Alert alert, AlertConfig c, String window) {
+    private static String expression(Alert alert, AlertConfig c, Duration interval, String window) {
         return switch (alert) {
             case ENTROPY_COLLAPSE -> any(
                     below(head(HeadField.ENTROPY), c.entropyFloor()),
@@ -110,9 +111,12 @@ public final class PrometheusRules {
                     Double.isNaN(c.keyCoherenceFactor()) ? null : head(HeadField.KEY_COHERENCE_NO_FIRST)
                             + " > ignoring(head) group_left " + number(c.keyCoherenceFactor())
                             + " * quantile without(head) (0.5, " + head(HeadField.KEY_COHERENCE_NO_FIRST) + ")",
-                    // Energy on one key that also draws the attention mass is a sink: SINK_SHIFT's.
-                    Double.isNaN(c.minParticipation()) ? null : below(head(HeadField.PARTICIPATION), c.minParticipation())
-                            + " unless " + above(head(HeadField.SINK_MAX), c.minSinkMax()));
+                    // The head's recent median participation; energy on a key that also draws the attention
+                    // mass (sinkMax above min(sink threshold, 2 / keys)) is a sink, SINK_SHIFT's.
+                    Double.isNaN(c.minParticipation()) ? null
+                            : median(head(HeadField.PARTICIPATION), duration(interval.multipliedBy(c.medianWarmup())))
+                            + " < " + number(c.minParticipation()) + " unless (" + above(head(HeadField.SINK_MAX),
+                            c.minSinkMax()) + " or " + head(HeadField.SINK_MAX) + " > 2 / " + MetricNames.KEYS + ")");
             case REDUNDANT_HEAD -> above(head(HeadField.MAX_REDUNDANCY), c.maxRedundancy());
             case INVARIANT_VIOLATION -> any(
                     above(head(HeadField.RECONSTRUCTION_ERROR), c.maxReconstructionError()),

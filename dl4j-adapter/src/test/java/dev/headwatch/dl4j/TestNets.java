@@ -68,6 +68,20 @@ final class TestNets {
         return cg;
     }
 
+    /** One projected SelfAttentionLayer (2 heads) and the output layer: the cheapest network to train long. */
+    static MultiLayerNetwork selfAttentionOnly() {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()
+                .seed(5).dataType(DataType.FLOAT).updater(new Adam(1e-2)).weightInit(WeightInit.XAVIER)
+                .list()
+                .layer(new SelfAttentionLayer.Builder().nIn(N_IN).nOut(N_IN).nHeads(2).projectInput(true).build())
+                .layer(new RnnOutputLayer.Builder().nIn(N_IN).nOut(CLASSES).activation(Activation.SOFTMAX)
+                        .lossFunction(LossFunctions.LossFunction.MCXENT).build())
+                .setInputType(InputType.recurrent(N_IN, T))
+                .build());
+        net.init();
+        return net;
+    }
+
     /** A network holding a LearnedSelfAttentionLayer (never run: it fails in DL4J itself). */
     static MultiLayerNetwork learned() {
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()

@@ -46,7 +46,8 @@ class PrometheusRulesTest {
         assertThat(expr(rules, "RANK_COLLAPSE")).startsWith("(headwatch_head_effective_rank < 1.5 and");
         assertThat(expr(rules, "KEY_COHERENCE")).contains("headwatch_head_key_coherence_no_first > ignoring(head) "
                 + "group_left 4 * quantile without(head) (0.5, headwatch_head_key_coherence_no_first)")
-                .contains("headwatch_head_participation < 0.25");
+                .contains("quantile_over_time(0.5, headwatch_head_participation[75s]) < 0.25 unless "
+                        + "(headwatch_head_sink_max > 0.3 or headwatch_head_sink_max > 2 / headwatch_head_keys)");
         assertThat(expr(rules, "REDUNDANT_HEAD")).isEqualTo("headwatch_head_max_redundancy > 0.9");
         assertThat(expr(rules, "INVARIANT_VIOLATION")).isEqualTo("(headwatch_head_reconstruction_error > 0.001) or "
                 + "(headwatch_head_zero_sum_residual > 0.0001)");
