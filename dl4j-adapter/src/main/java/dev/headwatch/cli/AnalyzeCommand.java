@@ -2,6 +2,7 @@ package dev.headwatch.cli;
 
 import dev.headwatch.checkpoint.CheckpointAnalyzer;
 import dev.headwatch.checkpoint.CheckpointRef;
+import dev.headwatch.checkpoint.DeclaredAttention;
 import dev.headwatch.checkpoint.Probe;
 import dev.headwatch.io.Npy;
 import dev.headwatch.report.FailedCheckpoint;
@@ -55,6 +56,21 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Option(names = "--mask", paramLabel = "MASK.npy", description = "Feature mask [mb, T] for the (first) probe input.")
     Path mask;
 
+    @Option(names = "--attention", paramLabel = "SPEC",
+            description = "SameDiff: declare a hand-written attention layer, "
+                    + "LAYER=Q:K[:V[:OUT]][,causal][,heads=N][,scale=X][,wq=VAR,wk=VAR][,layout=columns|rows|heads-first]. "
+                    + "Q, K, V, OUT: [mb, heads, T, headSize] or [mb, T, heads*headSize]; wq, wk: the query and key "
+                    + "projections, for weight-only metrics. Repeat per layer.")
+    List<String> attention = new ArrayList<>();
+
+    @Option(names = "--attention-file", paramLabel = "FILE",
+            description = "Declarations as for --attention, one per line ('#' starts a comment).")
+    Path attentionFile;
+
+    @Option(names = "--heads", paramLabel = "N", defaultValue = "1",
+            description = "Heads of a declared layer that gives no heads=N (default: ${DEFAULT-VALUE}).")
+    int heads;
+
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "headwatch-report",
             description = "Output directory (default: ${DEFAULT-VALUE}).")
     Path out;
@@ -94,6 +110,7 @@ final class AnalyzeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         CheckpointAnalyzer.Builder analyzer = CheckpointAnalyzer.builder().probe(probe).maxSequences(maxSequences)
                 .plots(chosen.contains(ReportWriter.Format.HTML));
+        declared().forEach(analyzer::declare);
         Progress progress = !quiet && System.console() != null ? new Progress(err) : null;
         if (progress != null) {
             analyzer.progress(progress);
@@ -167,6 +184,42 @@ final class AnalyzeCommand implements Callable<Integer> {
         double[] s = x.clone();
         java.util.Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private List<DeclaredAttention> declared() {
+        if (heads < 1) {
+            throw Headwatch.badInput(spec, "--heads must be >= 1 but was " + heads);
+        }
+        List<String> specs = new ArrayList<>(attention);
+        if (attentionFile != null) {
+            List<String> lines;
+            try {
+                lines = java.nio.file.Files.readAllLines(attentionFile);
+            } catch (IOException e) {
+                throw Headwatch.badInput(spec, "cannot read --attention-file " + attentionFile + " (" + e + ")");
+            }
+            for (String line : lines) {
+                int hash = line.indexOf('#');
+                String s = (hash < 0 ? line : line.substring(0, hash)).trim();
+                if (!s.isEmpty()) {
+                    specs.add(s);
+                }
+            }
+        }
+        List<DeclaredAttention> out = new ArrayList<>();
+        java.util.Set<String> names = new java.util.HashSet<>();
+        try {
+            for (String s : specs) {
+                DeclaredAttention d = DeclaredAttention.parse(s, heads);
+                if (!names.add(d.layer())) {
+                    throw new IllegalArgumentException("layer " + d.layer() + " is declared twice");
+                }
+                out.add(d);
+            }
+        } catch (IllegalArgumentException e) {
+            throw Headwatch.badInput(spec, e.getMessage());
+        }
+        return out;
     }
 
     private Probe probe() {
