@@ -87,9 +87,10 @@ final class AnalyzeCommand implements Callable<Integer> {
     boolean quiet;
 
     @Option(names = "--benchmark", paramLabel = "ROUNDS",
-            description = "Instead of a report: time the weight-only analysis of each ModelSerializer zip against "
-                    + "DL4J's own ModelSerializer.restore of the same file, ROUNDS interleaved rounds, and print the "
-                    + "median ratio. Trusted files only: restore may deserialize Java objects.")
+            description = "Instead of a report: time the weight-only analysis of each file against DL4J's own "
+                    + "loading of it (ModelSerializer.restore for zips, SameDiff.load for SameDiff files), ROUNDS "
+                    + "interleaved rounds, and print the median ratio. Trusted files only: restore may deserialize "
+                    + "Java objects.")
     Integer benchmark;
 
     @Override
@@ -138,7 +139,9 @@ final class AnalyzeCommand implements Callable<Integer> {
             throw Headwatch.badInput(spec, "--benchmark must be >= 1 but was " + benchmark);
         }
         PrintWriter o = spec.commandLine().getOut();
-        CheckpointAnalyzer analyzer = CheckpointAnalyzer.builder().build();
+        CheckpointAnalyzer.Builder builder = CheckpointAnalyzer.builder();
+        declared().forEach(builder::declare);
+        CheckpointAnalyzer analyzer = builder.build();
         List<CheckpointRef> refs = dev.headwatch.checkpoint.CheckpointSeries.resolve(paths).checkpoints();
         double restoreTotal = 0;
         double analysisTotal = 0;
@@ -147,16 +150,7 @@ final class AnalyzeCommand implements Callable<Integer> {
             double[] analysis = new double[benchmark];
             for (int r = -1; r < benchmark; r++) { // round -1 warms up both paths
                 long t0 = System.nanoTime();
-                try {
-                    org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(ref.file().toFile(), false);
-                } catch (Exception e) {
-                    try {
-                        org.deeplearning4j.util.ModelSerializer.restoreComputationGraph(ref.file().toFile(), false);
-                    } catch (Exception e2) {
-                        throw Headwatch.badInput(spec, ref.file() + ": not a ModelSerializer zip DL4J can restore ("
-                                + e2.getMessage() + ")");
-                    }
-                }
+                restore(ref.file());
                 long t1 = System.nanoTime();
                 Report report = analyzer.analyze(new dev.headwatch.checkpoint.CheckpointSeries(List.of(ref), List.of()));
                 long t2 = System.nanoTime();
@@ -178,6 +172,30 @@ final class AnalyzeCommand implements Callable<Integer> {
                 analysisTotal / restoreTotal);
         o.flush();
         return 0;
+    }
+
+    /** DL4J's own loading of a trusted file: the baseline of {@code --benchmark}. */
+    private void restore(Path file) {
+        try {
+            if (!looksLikeZip(file)) {
+                org.nd4j.autodiff.samediff.SameDiff.load(file.toFile(), false);
+                return;
+            }
+            try {
+                org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
+            } catch (Exception e) {
+                org.deeplearning4j.util.ModelSerializer.restoreComputationGraph(file.toFile(), false);
+            }
+        } catch (Exception e) {
+            throw Headwatch.badInput(spec, file + ": not a model file DL4J can load (" + e.getMessage() + ")");
+        }
+    }
+
+    private static boolean looksLikeZip(Path file) throws IOException {
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+            byte[] magic = in.readNBytes(2);
+            return magic.length == 2 && magic[0] == 'P' && magic[1] == 'K';
+        }
     }
 
     private static double median(double[] x) {

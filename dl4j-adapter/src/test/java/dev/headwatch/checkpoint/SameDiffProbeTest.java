@@ -97,6 +97,31 @@ class SameDiffProbeTest {
     }
 
     @Test
+    void sameDiffCheckpointListenerDirectory_isOrderedByIteration_andDeclaredWeightsAreAnalysed() throws Exception {
+        SameDiff sd = Models.handWritten();
+        java.io.File dir = tmp.resolve("sd-checkpoints").toFile();
+        sd.setListeners(new org.nd4j.autodiff.listeners.checkpoint.CheckpointListener.Builder(dir)
+                .saveEveryNIterations(1).keepAll().saveUpdaterState(false).logSaving(false).build());
+        for (int i = 0; i < 3; i++) {
+            sd.fit(new DataSet(Models.sequences(BATCH, 90 + i), Models.sequences(BATCH, 95 + i)));
+        }
+        DeclaredAttention declared = DeclaredAttention.of(AttentionVariables.of("block", "q", "k", null)
+                .heads(Models.HAND_HEADS)).weights("Wq", "Wk", DeclaredAttention.WeightLayout.COLUMNS);
+
+        Report report = CheckpointAnalyzer.builder().declare(declared).build().analyze(List.of(dir.toPath()));
+
+        assertThat(report.failed()).isEmpty();
+        long saved;
+        try (var files = java.nio.file.Files.list(dir.toPath())) {
+            saved = files.filter(f -> f.toString().endsWith(".bin")).count();
+        }
+        assertThat(report.checkpoints()).hasSizeGreaterThanOrEqualTo(2).hasSize((int) saved);
+        assertThat(report.checkpoints()).extracting(CheckpointResult::iteration).isSorted().doesNotHaveDuplicates();
+        assertThat(report.checkpoints()).allSatisfy(c -> assertThat(c.layers()).singleElement()
+                .satisfies(l -> assertThat(l.heads().get(0).weights().qkSpectralNorm()).isPositive()));
+    }
+
+    @Test
     void declaredVariableMissing_isListedAsSkipped_andWrongLayoutNamesTheShape() {
         Path file = tmp.resolve("hand-missing.fb");
         Models.handWritten().save(file.toFile(), false);
