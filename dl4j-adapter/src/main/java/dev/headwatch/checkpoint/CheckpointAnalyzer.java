@@ -17,6 +17,8 @@ import dev.headwatch.core.alert.AlertEvent;
 import dev.headwatch.core.math.EnergyField;
 import dev.headwatch.core.math.Spectrum;
 import dev.headwatch.dl4j.AttentionExtractor;
+import dev.headwatch.samediff.AttentionVariables;
+import dev.headwatch.samediff.SameDiffExtraction;
 import dev.headwatch.report.CheckpointAlert;
 import dev.headwatch.report.CheckpointResult;
 import dev.headwatch.report.FailedCheckpoint;
@@ -35,7 +37,6 @@ import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,7 +55,9 @@ import java.util.Map;
  * weight-only metrics of every head ({@link WeightAnalysis}); with a {@link Probe}, every per-head and
  * per-layer metric, extracted by the same {@link AttentionExtractor} the live listener uses (the network
  * is run forward on the probe) and computed by {@link LayerAnalysis} per sequence, then aggregated with
- * {@link HeadMetrics#aggregate}. The checkpoints are fed to an {@link AlertEngine} in order, one
+ * {@link HeadMetrics#aggregate}. SameDiff files: fused attention ops are found by themselves, hand-written
+ * attention is declared ({@link Builder#declare}); on a probe both are read by {@link SameDiffExtraction},
+ * as the live {@code SameDiffAttentionListener} reads them. The checkpoints are fed to an {@link AlertEngine} in order, one
  * observation each. A checkpoint that cannot be read is listed in the report and the others are still
  * analysed. The plot data (fields, spectra) is kept for the last checkpoint of the series only, and not
  * at all with {@code plots(false)}.
@@ -68,7 +71,6 @@ import java.util.Map;
 public final class CheckpointAnalyzer {
 
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointAnalyzer.class);
-    private static final String FUSED_ATTENTION = "multi_head_dot_product_attention";
 
     /** Told before each checkpoint is analysed. */
     @FunctionalInterface
@@ -87,6 +89,7 @@ public final class CheckpointAnalyzer {
     private final Progress progress;
     private final int maxSequences;
     private final boolean plots;
+    private final List<DeclaredAttention> declared;
     private final Clock clock;
 
     private CheckpointAnalyzer(Builder b) {
@@ -98,6 +101,7 @@ public final class CheckpointAnalyzer {
         this.progress = b.progress;
         this.maxSequences = b.maxSequences;
         this.plots = b.plots;
+        this.declared = List.copyOf(b.declared);
         this.clock = b.clock;
     }
 
@@ -310,33 +314,179 @@ public final class CheckpointAnalyzer {
         return wq == null || wk == null ? null : new INDArray[] {wq, wk};
     }
 
-    /** SameDiff: weight-only metrics of every fused multi-head attention op. */
+    /**
+     * SameDiff: every fused attention op (found by itself) and every declared layer. Weight metrics from the
+     * fused op's {@code Wq, Wk} or the declared projection variables; with a probe, data metrics through
+     * {@link SameDiffExtraction}, the code the live {@code SameDiffAttentionListener} reads with.
+     */
     private void sameDiff(LoadedModel m, boolean plots, List<LayerResult> layers, List<CheckpointResult.SkippedLayer> skipped,
-                          List<HeadRecord> records) {
+                          List<HeadRecord> records) throws CheckpointException {
         SameDiff sd = m.sameDiff();
-        for (SameDiffOp op : sd.getOps().values()) {
-            DifferentialFunction f = op.getOp();
-            if (!FUSED_ATTENTION.equals(f.opName())) {
-                continue;
-            }
-            String name = op.getName();
-            List<String> in = op.getInputsToOp();
-            INDArray wq = in.size() > 4 ? sd.getArrForVarName(in.get(3)) : null;
-            INDArray wk = in.size() > 4 ? sd.getArrForVarName(in.get(4)) : null;
-            if (wq == null || wk == null || wq.rank() != 3) {
-                skipped.add(new CheckpointResult.SkippedLayer(name, "projection weights Wq, Wk are not stored in the file"));
-                continue;
-            }
-            long[] args = f instanceof DynamicCustomOp c ? c.iArgs() : new long[0];
-            boolean scaled = args.length == 0 || args[0] != 0;
-            int hs = (int) wq.size(1);
-            double tau = scaled ? 1.0 / Math.sqrt(hs) : 1.0;
-            layers.add(layer(name, "MULTI_HEAD_DOT_PRODUCT_ATTENTION", (int) wq.size(0), hs,
-                    weights(new INDArray[] {wq, wk}, tau), null, plots, records));
+        if (probe != null && probe.placeholders() == null) {
+            throw new CheckpointException(m.ref().file(), "the file is a SameDiff model: give its probe data as "
+                    + "--input NAME=FILE.npy per placeholder");
         }
-        if (probe != null) {
-            skipped.add(new CheckpointResult.SkippedLayer("(probe)", "data metrics for SameDiff files are not "
-                    + "available yet; weight-only metrics reported"));
+        List<SameDiffOp> fusedOps = new ArrayList<>();
+        for (SameDiffOp op : sd.getOps().values()) {
+            if (SameDiffExtraction.isFusedAttention(op.getOp())) {
+                fusedOps.add(op);
+            }
+        }
+        if (fusedOps.isEmpty() && declared.isEmpty()) {
+            skipped.add(new CheckpointResult.SkippedLayer("(model)", "no fused attention op found; declare "
+                    + "hand-written attention layers (--attention, or CheckpointAnalyzer.Builder.declare)"));
+        }
+        List<DeclaredAttention> present = new ArrayList<>();
+        for (DeclaredAttention d : declared) {
+            String missing = missingVariable(sd, d);
+            if (missing != null) {
+                skipped.add(new CheckpointResult.SkippedLayer(d.layer(), "declared variable " + missing
+                        + " is not in the model"));
+            } else {
+                present.add(d);
+            }
+        }
+        Map<String, INDArray> values = probe == null ? Map.of() : probeValues(m, sd, fusedOps, present);
+        int[] rows = probe == null ? new int[0] : probeRows(values);
+        for (SameDiffOp op : fusedOps) {
+            DifferentialFunction f = op.getOp();
+            String name = SameDiffExtraction.layerName(op);
+            List<String> in = op.getInputsToOp();
+            boolean multi = in.size() > 6;
+            WeightLayerMetrics weights = null;
+            if (multi) {
+                INDArray wq = sd.getArrForVarName(in.get(3));
+                INDArray wk = sd.getArrForVarName(in.get(4));
+                if (wq != null && wk != null && wq.rank() == 3) {
+                    weights = weights(new INDArray[] {wq, wk}, SameDiffExtraction.scaled(f) ? 1.0 / Math.sqrt(wq.size(1)) : 1.0);
+                }
+            }
+            AttentionExtractor.LayerExtraction x = null;
+            if (probe != null) {
+                List<INDArray> arrays = in.stream().map(values::get).toList();
+                x = extraction(m, name, () -> SameDiffExtraction.fused(name, f, arrays, values.get(name), rows));
+            }
+            if (weights == null && x == null) {
+                skipped.add(new CheckpointResult.SkippedLayer(name, multi
+                        ? "projection weights Wq, Wk are not stored in the file; give probe data for the data metrics"
+                        : "a dot_product_attention op has no weights; give probe data for its metrics"));
+                continue;
+            }
+            int nHeads = x != null ? x.site().nHeads() : weights.heads().size();
+            int hs = x != null ? x.site().headSize() : (int) sd.getArrForVarName(in.get(3)).size(1);
+            String kind = multi ? "MULTI_HEAD_DOT_PRODUCT_ATTENTION" : "DOT_PRODUCT_ATTENTION";
+            layers.add(layer(name, kind, nHeads, hs, weights, x, plots, records));
+        }
+        for (DeclaredAttention d : present) {
+            WeightLayerMetrics weights = null;
+            int hs = 0;
+            if (d.wq() != null) {
+                try {
+                    INDArray wq = d.headsFirst(d.wq(), sd.getArrForVarName(d.wq()));
+                    INDArray wk = d.headsFirst(d.wk(), sd.getArrForVarName(d.wk()));
+                    hs = (int) wq.size(1);
+                    double scale = d.variables().scale();
+                    weights = weights(new INDArray[] {wq, wk}, Double.isNaN(scale) ? 1.0 / Math.sqrt(hs) : scale);
+                } catch (IllegalArgumentException e) {
+                    throw new CheckpointException(m.ref().file(), "declared layer " + d.layer() + ": " + e.getMessage(), e);
+                }
+            }
+            AttentionExtractor.LayerExtraction x = null;
+            if (probe != null) {
+                AttentionVariables v = d.variables();
+                Map<String, List<INDArray>> captured = new java.util.HashMap<>();
+                for (String var : java.util.Arrays.asList(v.q(), v.k(), v.v(), v.output())) {
+                    if (var != null) {
+                        captured.put(var, SameDiffExtraction.rows(values.get(var), rows));
+                    }
+                }
+                x = extraction(m, d.layer(), () -> SameDiffExtraction.declared(v, captured));
+            }
+            if (weights == null && x == null) {
+                skipped.add(new CheckpointResult.SkippedLayer(d.layer(), "declared without wq, wk: give probe data "
+                        + "or the projection variables"));
+                continue;
+            }
+            int nHeads = x != null ? x.site().nHeads() : weights.heads().size();
+            if (x != null) {
+                hs = x.site().headSize();
+            }
+            layers.add(layer(d.layer(), "DECLARED", nHeads, hs, weights, x, plots, records));
+        }
+    }
+
+    /** The first variable a declared layer names that the model does not hold, or null. */
+    private static String missingVariable(SameDiff sd, DeclaredAttention d) {
+        AttentionVariables v = d.variables();
+        for (String var : java.util.Arrays.asList(v.q(), v.k(), v.v(), v.output(), d.wq(), d.wk())) {
+            if (var != null && !sd.hasVariable(var)) {
+                return var;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Every array the extractions read, by variable name: placeholders from the probe, stored variables and
+     * constants from the model, and op outputs from one inference pass on the probe.
+     */
+    private Map<String, INDArray> probeValues(LoadedModel m, SameDiff sd, List<SameDiffOp> fusedOps,
+                                              List<DeclaredAttention> present) throws CheckpointException {
+        java.util.Set<String> wanted = new java.util.LinkedHashSet<>();
+        for (SameDiffOp op : fusedOps) {
+            wanted.addAll(op.getInputsToOp());
+            wanted.add(SameDiffExtraction.layerName(op));
+        }
+        for (DeclaredAttention d : present) {
+            AttentionVariables v = d.variables();
+            for (String var : java.util.Arrays.asList(v.q(), v.k(), v.v(), v.output())) {
+                if (var != null) {
+                    wanted.add(var);
+                }
+            }
+        }
+        Map<String, INDArray> values = new java.util.HashMap<>();
+        List<String> computed = new ArrayList<>();
+        for (String name : wanted) {
+            INDArray given = probe.placeholders().get(name);
+            org.nd4j.autodiff.samediff.VariableType type = sd.getVariable(name).getVariableType();
+            if (given != null) {
+                values.put(name, given);
+            } else if (type == org.nd4j.autodiff.samediff.VariableType.PLACEHOLDER) {
+                throw new CheckpointException(m.ref().file(), "the probe gives no value for placeholder " + name
+                        + " (give --input " + name + "=FILE.npy)");
+            } else if (type == org.nd4j.autodiff.samediff.VariableType.ARRAY) {
+                computed.add(name);
+            } else {
+                values.put(name, sd.getArrForVarName(name));
+            }
+        }
+        if (!computed.isEmpty()) {
+            try {
+                values.putAll(sd.output(probe.placeholders(), computed.toArray(String[]::new)));
+            } catch (RuntimeException e) {
+                throw new CheckpointException(m.ref().file(), "the probe does not fit this model ("
+                        + CheckpointLoader.rootMessage(e) + ")", e);
+            }
+        }
+        return values;
+    }
+
+    /** The analysed rows: the first {@code maxSequences} of the probe batch. */
+    private int[] probeRows(Map<String, INDArray> values) {
+        long batch = probe.placeholders().values().iterator().next().size(0);
+        int[] rows = new int[(int) Math.min(batch, maxSequences)];
+        Arrays.setAll(rows, i -> i);
+        return rows;
+    }
+
+    private static AttentionExtractor.LayerExtraction extraction(LoadedModel m, String layer,
+            java.util.function.Supplier<AttentionExtractor.LayerExtraction> read) throws CheckpointException {
+        try {
+            return read.get();
+        } catch (RuntimeException e) {
+            throw new CheckpointException(m.ref().file(), "cannot read attention layer " + layer + " on the probe ("
+                    + CheckpointLoader.rootMessage(e) + ")", e);
         }
     }
 
@@ -372,6 +522,7 @@ public final class CheckpointAnalyzer {
         private Progress progress = (i, n, ref) -> { };
         private int maxSequences = 32;
         private boolean plots = true;
+        private final List<DeclaredAttention> declared = new ArrayList<>();
         private Clock clock = Clock.systemUTC();
 
         private Builder() {
@@ -411,6 +562,19 @@ public final class CheckpointAnalyzer {
                 throw new IllegalArgumentException("maxSequences must be >= 1 but was " + maxSequences);
             }
             this.maxSequences = maxSequences;
+            return this;
+        }
+
+        /**
+         * Declares a hand-written attention layer of SameDiff models (fused attention ops are found by
+         * themselves). Layer names must be unique.
+         */
+        public Builder declare(DeclaredAttention layer) {
+            require(layer, "declared layer");
+            if (declared.stream().anyMatch(d -> d.layer().equals(layer.layer()))) {
+                throw new IllegalArgumentException("layer " + layer.layer() + " was already declared");
+            }
+            declared.add(layer);
             return this;
         }
 

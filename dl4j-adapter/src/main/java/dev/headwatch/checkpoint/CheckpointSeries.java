@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
  * Turns the paths a user names into the checkpoints to analyse, in order. A file is one checkpoint. A
  * directory written by DL4J's {@code CheckpointListener} contributes every checkpoint listed in its
  * {@code checkpointInfo.txt} whose file still exists, ordered by iteration; a line that does not parse, or
- * names anything but a plain {@code checkpoint_<n>_<ModelType>.zip} in that directory, becomes a
+ * names anything but a plain {@code checkpoint_<n>_<ModelType>.zip} (or, from SameDiff's listener,
+ * {@code SameDiff_checkpoint-<n>_epoch-<e>_iter-<i>_<time>.bin}) in that directory, becomes a
  * problem. A directory without {@code checkpointInfo.txt} contributes its {@code checkpoint_<n>_*.zip}
  * files by n, or else its {@code .zip} and {@code .fb} files by name.
  *
@@ -29,6 +30,9 @@ public record CheckpointSeries(List<CheckpointRef> checkpoints, List<CheckpointE
 
     private static final Pattern CHECKPOINT_NAME =
             Pattern.compile("checkpoint_(\\d{1,9})_(MultiLayerNetwork|ComputationGraph)\\.zip");
+    /** What SameDiff's {@code CheckpointListener} writes: number, epoch, iteration and a time stamp. */
+    private static final Pattern SAMEDIFF_NAME =
+            Pattern.compile("SameDiff_checkpoint-\\d{1,9}_epoch-\\d{1,9}_iter-\\d{1,18}_[0-9_-]{1,40}\\.bin");
 
     public CheckpointSeries {
         checkpoints = List.copyOf(checkpoints);
@@ -94,17 +98,18 @@ public record CheckpointSeries(List<CheckpointRef> checkpoints, List<CheckpointE
             if (raw.isBlank() || raw.startsWith("checkpointNum,")) {
                 continue; // DL4J writes a header line first
             }
-            // checkpointNum,timestamp,iteration,epoch,modelType,filename (DL4J's Checkpoint.toFileString)
+            // checkpointNum,timestamp,iteration,epoch,modelType,filename (DL4J's Checkpoint.toFileString);
+            // SameDiff's listener writes the same without modelType.
             String[] f = raw.split(",", -1);
             try {
-                if (f.length != 6) {
-                    throw new IllegalArgumentException("expected 6 comma-separated fields but found " + f.length);
+                if (f.length != 6 && f.length != 5) {
+                    throw new IllegalArgumentException("expected 5 or 6 comma-separated fields but found " + f.length);
                 }
-                String name = f[5].trim();
-                Matcher m = CHECKPOINT_NAME.matcher(name);
+                String name = f[f.length - 1].trim();
+                Matcher m = (f.length == 6 ? CHECKPOINT_NAME : SAMEDIFF_NAME).matcher(name);
                 if (!m.matches()) {
-                    throw new IllegalArgumentException("file name '" + SafeZip.printable(name)
-                            + "' is not checkpoint_<n>_<ModelType>.zip");
+                    throw new IllegalArgumentException("file name '" + SafeZip.printable(name) + "' is not "
+                            + (f.length == 6 ? "checkpoint_<n>_<ModelType>.zip" : "SameDiff_checkpoint-<n>_epoch-<e>_iter-<i>_<time>.bin"));
                 }
                 lines.add(new Line(Integer.parseInt(f[0].trim()), Long.parseLong(f[2].trim()),
                         Integer.parseInt(f[3].trim()), name));

@@ -2,6 +2,7 @@ package dev.headwatch.cli;
 
 import dev.headwatch.checkpoint.CheckpointAnalyzer;
 import dev.headwatch.checkpoint.CheckpointRef;
+import dev.headwatch.checkpoint.DeclaredAttention;
 import dev.headwatch.checkpoint.Probe;
 import dev.headwatch.io.Npy;
 import dev.headwatch.report.FailedCheckpoint;
@@ -55,6 +56,21 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Option(names = "--mask", paramLabel = "MASK.npy", description = "Feature mask [mb, T] for the (first) probe input.")
     Path mask;
 
+    @Option(names = "--attention", paramLabel = "SPEC",
+            description = "SameDiff: declare a hand-written attention layer, "
+                    + "LAYER=Q:K[:V[:OUT]][,causal][,heads=N][,scale=X][,wq=VAR,wk=VAR][,layout=columns|rows|heads-first]. "
+                    + "Q, K, V, OUT: [mb, heads, T, headSize] or [mb, T, heads*headSize]; wq, wk: the query and key "
+                    + "projections, for weight-only metrics. Repeat per layer.")
+    List<String> attention = new ArrayList<>();
+
+    @Option(names = "--attention-file", paramLabel = "FILE",
+            description = "Declarations as for --attention, one per line ('#' starts a comment).")
+    Path attentionFile;
+
+    @Option(names = "--heads", paramLabel = "N", defaultValue = "1",
+            description = "Heads of a declared layer that gives no heads=N (default: ${DEFAULT-VALUE}).")
+    int heads;
+
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "headwatch-report",
             description = "Output directory (default: ${DEFAULT-VALUE}).")
     Path out;
@@ -71,9 +87,10 @@ final class AnalyzeCommand implements Callable<Integer> {
     boolean quiet;
 
     @Option(names = "--benchmark", paramLabel = "ROUNDS",
-            description = "Instead of a report: time the weight-only analysis of each ModelSerializer zip against "
-                    + "DL4J's own ModelSerializer.restore of the same file, ROUNDS interleaved rounds, and print the "
-                    + "median ratio. Trusted files only: restore may deserialize Java objects.")
+            description = "Instead of a report: time the weight-only analysis of each file against DL4J's own "
+                    + "loading of it (ModelSerializer.restore for zips, SameDiff.load for SameDiff files), ROUNDS "
+                    + "interleaved rounds, and print the median ratio. Trusted files only: restore may deserialize "
+                    + "Java objects.")
     Integer benchmark;
 
     @Override
@@ -94,6 +111,7 @@ final class AnalyzeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         CheckpointAnalyzer.Builder analyzer = CheckpointAnalyzer.builder().probe(probe).maxSequences(maxSequences)
                 .plots(chosen.contains(ReportWriter.Format.HTML));
+        declared().forEach(analyzer::declare);
         Progress progress = !quiet && System.console() != null ? new Progress(err) : null;
         if (progress != null) {
             analyzer.progress(progress);
@@ -121,7 +139,9 @@ final class AnalyzeCommand implements Callable<Integer> {
             throw Headwatch.badInput(spec, "--benchmark must be >= 1 but was " + benchmark);
         }
         PrintWriter o = spec.commandLine().getOut();
-        CheckpointAnalyzer analyzer = CheckpointAnalyzer.builder().build();
+        CheckpointAnalyzer.Builder builder = CheckpointAnalyzer.builder();
+        declared().forEach(builder::declare);
+        CheckpointAnalyzer analyzer = builder.build();
         List<CheckpointRef> refs = dev.headwatch.checkpoint.CheckpointSeries.resolve(paths).checkpoints();
         double restoreTotal = 0;
         double analysisTotal = 0;
@@ -130,16 +150,7 @@ final class AnalyzeCommand implements Callable<Integer> {
             double[] analysis = new double[benchmark];
             for (int r = -1; r < benchmark; r++) { // round -1 warms up both paths
                 long t0 = System.nanoTime();
-                try {
-                    org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(ref.file().toFile(), false);
-                } catch (Exception e) {
-                    try {
-                        org.deeplearning4j.util.ModelSerializer.restoreComputationGraph(ref.file().toFile(), false);
-                    } catch (Exception e2) {
-                        throw Headwatch.badInput(spec, ref.file() + ": not a ModelSerializer zip DL4J can restore ("
-                                + e2.getMessage() + ")");
-                    }
-                }
+                restore(ref.file());
                 long t1 = System.nanoTime();
                 Report report = analyzer.analyze(new dev.headwatch.checkpoint.CheckpointSeries(List.of(ref), List.of()));
                 long t2 = System.nanoTime();
@@ -163,10 +174,70 @@ final class AnalyzeCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** DL4J's own loading of a trusted file: the baseline of {@code --benchmark}. */
+    private void restore(Path file) {
+        try {
+            if (!looksLikeZip(file)) {
+                org.nd4j.autodiff.samediff.SameDiff.load(file.toFile(), false);
+                return;
+            }
+            try {
+                org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
+            } catch (Exception e) {
+                org.deeplearning4j.util.ModelSerializer.restoreComputationGraph(file.toFile(), false);
+            }
+        } catch (Exception e) {
+            throw Headwatch.badInput(spec, file + ": not a model file DL4J can load (" + e.getMessage() + ")");
+        }
+    }
+
+    private static boolean looksLikeZip(Path file) throws IOException {
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+            byte[] magic = in.readNBytes(2);
+            return magic.length == 2 && magic[0] == 'P' && magic[1] == 'K';
+        }
+    }
+
     private static double median(double[] x) {
         double[] s = x.clone();
         java.util.Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private List<DeclaredAttention> declared() {
+        if (heads < 1) {
+            throw Headwatch.badInput(spec, "--heads must be >= 1 but was " + heads);
+        }
+        List<String> specs = new ArrayList<>(attention);
+        if (attentionFile != null) {
+            List<String> lines;
+            try {
+                lines = java.nio.file.Files.readAllLines(attentionFile);
+            } catch (IOException e) {
+                throw Headwatch.badInput(spec, "cannot read --attention-file " + attentionFile + " (" + e + ")");
+            }
+            for (String line : lines) {
+                int hash = line.indexOf('#');
+                String s = (hash < 0 ? line : line.substring(0, hash)).trim();
+                if (!s.isEmpty()) {
+                    specs.add(s);
+                }
+            }
+        }
+        List<DeclaredAttention> out = new ArrayList<>();
+        java.util.Set<String> names = new java.util.HashSet<>();
+        try {
+            for (String s : specs) {
+                DeclaredAttention d = DeclaredAttention.parse(s, heads);
+                if (!names.add(d.layer())) {
+                    throw new IllegalArgumentException("layer " + d.layer() + " is declared twice");
+                }
+                out.add(d);
+            }
+        } catch (IllegalArgumentException e) {
+            throw Headwatch.badInput(spec, e.getMessage());
+        }
+        return out;
     }
 
     private Probe probe() {

@@ -6,11 +6,7 @@ import dev.headwatch.core.Monitor;
 import dev.headwatch.core.MonitorSettings;
 import dev.headwatch.core.MonitorStats;
 import dev.headwatch.core.StopSignal;
-import dev.headwatch.core.Visibility;
-import dev.headwatch.dl4j.AttentionExtractor;
-import dev.headwatch.dl4j.AttentionExtractor.Kind;
 import dev.headwatch.dl4j.AttentionExtractor.LayerExtraction;
-import dev.headwatch.dl4j.AttentionExtractor.Site;
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.listeners.At;
 import org.nd4j.autodiff.listeners.BaseListener;
@@ -21,14 +17,9 @@ import org.nd4j.autodiff.listeners.records.LossCurve;
 import org.nd4j.autodiff.listeners.Operation;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.OpContext;
-import org.nd4j.linalg.api.ops.impl.transforms.custom.DotProductAttention;
-import org.nd4j.linalg.api.ops.impl.transforms.custom.MultiHeadDotProductAttention;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,7 +43,7 @@ import java.util.Set;
  * sd.fit(iterator, epochs);
  * monitor.close();
  * }</pre>
- * Two sources, combined:
+ * Two sources, combined, both read by {@link SameDiffExtraction} (shared with checkpoint analysis):
  * <ul>
  *   <li>fused {@code multi_head_dot_product_attention} and {@code dot_product_attention} ops are found by
  *       themselves (switch off with {@code autoDetect(false)}); they are named by their output variable, read with
@@ -168,14 +159,7 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
             if (!names.contains(varName) || !observing(at)) {
                 return;
             }
-            int[] r = rows(at.iteration(), activation.size(0));
-            List<INDArray> kept = new ArrayList<>();
-            try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-                for (int b : r) {
-                    kept.add(activation.slice(b).dup('c'));
-                }
-            }
-            captured.put(varName, kept);
+            captured.put(varName, SameDiffExtraction.rows(activation, rows(at.iteration(), activation.size(0))));
         } catch (Throwable t) {
             warnOnce("capture:" + varName, "could not capture variable " + varName, t);
         }
@@ -188,14 +172,10 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
             return;
         }
         DifferentialFunction fn = op.getOp();
-        boolean mhdpa = fn.getClass() == MultiHeadDotProductAttention.class;
-        boolean dpa = fn.getClass() == DotProductAttention.class;
-        if (!(mhdpa || dpa) || !observing(at)) {
+        if (!SameDiffExtraction.isFusedAttention(fn) || !observing(at)) {
             return;
         }
-        // The output variable carries the name the user gave (sd.nn.multiHeadDotProductAttention("name", ...)).
-        String name = op.getOutputsOfOp() != null && !op.getOutputsOfOp().isEmpty()
-                ? op.getOutputsOfOp().get(0) : op.getName();
+        String name = SameDiffExtraction.layerName(op);
         if (!monitor.observesLayer(name) || reported.contains("fail:" + name)) {
             return;
         }
@@ -207,13 +187,10 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
                     in.add(sd.getArrForVarName(v));
                 }
             }
-            long[] iArgs = fn instanceof org.nd4j.linalg.api.ops.DynamicCustomOp c ? c.iArgs() : new long[0];
-            boolean scaled = iArgs.length == 0 || iArgs[0] == 1;
             int[] r = rows(at.iteration(), in.get(0).size(0));
-            LayerExtraction e = mhdpa ? fusedMulti(name, in, outputs[0], scaled, r)
-                    : fusedPlain(name, in, outputs[0], scaled, r);
+            LayerExtraction e = SameDiffExtraction.fused(name, fn, in, outputs[0], r);
             if (e != null) {
-                LayerInput li = observed(name, e.sequences(), e.reconstructionError());
+                LayerInput li = observed(name, e);
                 if (li != null) {
                     fused.put(name, li);
                 }
@@ -222,43 +199,6 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
             reported.add("fail:" + name);
             warnOnce("op:" + name, "cannot read attention op " + name + "; skipping it from now on", t);
         }
-    }
-
-    private LayerExtraction fusedMulti(String name, List<INDArray> in, INDArray out, boolean scaled, int[] r) {
-        INDArray wq = in.get(3);
-        Site site = new Site(name, Kind.SAMEDIFF_OP, (int) wq.size(0), (int) wq.size(1), true);
-        Map<String, INDArray> w = Map.of("Wq", in.get(3), "Wk", in.get(4), "Wv", in.get(5), "Wo", in.get(6));
-        INDArray mask = in.size() > 7 ? in.get(7) : null;
-        double scale = scaled ? Double.NaN : 1.0;
-        return AttentionExtractor.extractArrays(site, in.get(0), in.get(1), in.get(2), out, mask, w, scale, r);
-    }
-
-    private LayerExtraction fusedPlain(String name, List<INDArray> in, INDArray out, boolean scaled, int[] r) {
-        INDArray q = in.get(0);
-        INDArray k = in.get(1);
-        INDArray v = in.get(2);
-        INDArray mask = in.size() > 3 ? in.get(3) : null;
-        if (q.rank() == 3) {
-            Site site = new Site(name, Kind.SAMEDIFF_OP, 1, (int) q.size(1), false);
-            return AttentionExtractor.extractArrays(site, q, k, v, out, mask, Map.of(), scaled ? Double.NaN : 1.0, r);
-        }
-        // [mb, H, d, T]: heads stacked along the feature axis with identity projections (exact in float).
-        int h = (int) q.size(1);
-        int d = (int) q.size(2);
-        if (v.size(2) != d) {
-            throw new IllegalArgumentException("rank-4 dot_product_attention with value size " + v.size(2)
-                    + " != query size " + d + " is not supported");
-        }
-        INDArray eye = Nd4j.eye(h * d).castTo(q.dataType());
-        Map<String, INDArray> w = Map.of("Wq", eye.reshape(h, d, h * d), "Wk", eye.reshape(h, d, h * d),
-                "Wv", eye.reshape(h, d, h * d), "Wo", eye);
-        Site site = new Site(name, Kind.SAMEDIFF_OP, h, d, true);
-        return AttentionExtractor.extractArrays(site, stack(q), stack(k), stack(v), stack(out), mask, w,
-                scaled ? Double.NaN : 1.0, r);
-    }
-
-    private static INDArray stack(INDArray a) {
-        return a.reshape('c', a.size(0), a.size(1) * a.size(2), a.size(3));
     }
 
     /**
@@ -310,8 +250,6 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
     private LayerInput declaredLayer(AttentionVariables d) {
         List<INDArray> qs = captured.get(d.q());
         List<INDArray> ks = captured.get(d.k());
-        List<INDArray> vs = d.v() == null ? null : captured.get(d.v());
-        List<INDArray> os = d.output() == null ? null : captured.get(d.output());
         if (qs == null || ks == null) {
             for (String missing : new String[]{qs == null ? d.q() : null, ks == null ? d.k() : null}) {
                 if (missing != null && reported.add("missing:" + missing)) {
@@ -321,75 +259,12 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
             }
             return null;
         }
-        List<List<HeadInput>> sequences = new ArrayList<>();
-        double err2 = 0;
-        double norm2 = 0;
-        for (int s = 0; s < qs.size(); s++) {
-            List<INDArray> q = heads(qs.get(s), d);
-            List<INDArray> k = heads(ks.get(s), d);
-            List<INDArray> v = vs == null ? null : heads(vs.get(s), d);
-            List<INDArray> o = os == null ? null : heads(os.get(s), d);
-            List<HeadInput> inputs = new ArrayList<>();
-            for (int h = 0; h < q.size(); h++) {
-                HeadInput hi = HeadInput.of(q.get(h), k.get(h), v == null ? null : v.get(h), d.visibility(), d.scale());
-                inputs.add(hi);
-                if (v != null && o != null) {
-                    INDArray rebuilt = AttentionExtractor.attend(hi.q(), hi.k(), hi.v(), hi.scale(), visible(hi));
-                    long rowsSeen = d.visibility().kind() == Visibility.Kind.PADDED ? d.visibility().length() : hi.n();
-                    INDArray actual = o.get(h).get(NDArrayIndex.interval(0, rowsSeen), NDArrayIndex.all());
-                    INDArray mine = rebuilt.get(NDArrayIndex.interval(0, rowsSeen), NDArrayIndex.all());
-                    err2 += Math.pow(actual.sub(mine).norm2Number().doubleValue(), 2);
-                    norm2 += Math.pow(actual.norm2Number().doubleValue(), 2);
-                }
-            }
-            sequences.add(inputs);
-        }
-        double err = norm2 > 0 ? Math.sqrt(err2 / norm2) : Double.NaN;
-        return observed(d.layer(), sequences, err);
+        LayerExtraction e = SameDiffExtraction.declared(d, captured);
+        return observed(d.layer(), e);
     }
 
-    /** Per-head {@code [T, headSize]} arrays of one sequence in a declared layout. */
-    private static List<INDArray> heads(INDArray a, AttentionVariables d) {
-        List<INDArray> out = new ArrayList<>();
-        if (a.rank() == 3) {                                    // [heads, T, hs]
-            for (int h = 0; h < a.size(0); h++) {
-                out.add(a.slice(h).dup('c'));
-            }
-        } else if (a.rank() == 2) {                             // [T, heads*hs]
-            long c = a.size(1);
-            if (c % d.heads() != 0) {
-                throw new IllegalArgumentException("layer " + d.layer() + ": " + c + " columns do not split into "
-                        + d.heads() + " heads");
-            }
-            long hs = c / d.heads();
-            for (int h = 0; h < d.heads(); h++) {
-                out.add(a.get(NDArrayIndex.all(), NDArrayIndex.interval(h * hs, (h + 1) * hs)).dup('c'));
-            }
-        } else {
-            throw new IllegalArgumentException("layer " + d.layer() + ": expected [mb, heads, T, headSize] or "
-                    + "[mb, T, heads*headSize] but a sequence had shape " + java.util.Arrays.toString(a.shape()));
-        }
-        return out;
-    }
-
-    /** Which keys each row of a head sees. */
-    private static boolean[][] visible(HeadInput h) {
-        int n = h.n();
-        boolean[][] v = new boolean[n][n];
-        Visibility vis = h.visibility();
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < n; j++) {
-                v[i][j] = switch (vis.kind()) {
-                    case FULL -> true;
-                    case CAUSAL -> j <= i;
-                    case PADDED -> j < vis.length();
-                };
-            }
-        }
-        return v;
-    }
-
-    private LayerInput observed(String layer, List<List<HeadInput>> sequences, double reconstructionError) {
+    private LayerInput observed(String layer, LayerExtraction e) {
+        List<List<HeadInput>> sequences = e.sequences();
         if (sequences.isEmpty()) {
             return null;
         }
@@ -407,7 +282,8 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
         for (List<HeadInput> s : sequences) {
             kept.add(heads.stream().map(s::get).toList());
         }
-        return new LayerInput(layer, heads, kept, reconstructionError);
+        return new LayerInput(layer, heads, kept, e.reconstructionError(),
+                heads.stream().map(e.qkSpectralNorms()::get).toList());
     }
 
     private void warnOnce(String key, String message, Throwable t) {

@@ -88,6 +88,54 @@ public final class Models {
         return sd;
     }
 
+    /** Heads of {@link #handWritten()}. */
+    public static final int HAND_HEADS = 2;
+
+    /**
+     * A hand-written causal attention block in SameDiff, as a GPT block writes it: {@code Wq, Wk, Wv [d, d]}
+     * applied as {@code x W} (head h in columns {@code h*hs ..}), named {@code q, k, v} and {@code out}
+     * ({@code [mb, heads, T, hs]}); input {@code x [mb, T, d]}, {@code d = N_IN}. Trained 2 steps.
+     */
+    public static SameDiff handWritten() {
+        int hs = N_IN / HAND_HEADS;
+        SameDiff sd = SameDiff.create();
+        Nd4j.getRandom().setSeed(13);
+        SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, T, N_IN);
+        SDVariable label = sd.placeHolder("y", DataType.FLOAT, -1, T, N_IN);
+        SDVariable x2 = sd.reshape(x, -1, N_IN);
+        SDVariable[] qkv = new SDVariable[3];
+        String[] names = {"q", "k", "v"};
+        for (int i = 0; i < 3; i++) {
+            SDVariable w = sd.var("W" + names[i], Nd4j.randn(DataType.FLOAT, N_IN, N_IN).muli(0.4));
+            qkv[i] = sd.permute(names[i], sd.reshape(sd.mmul(x2, w), -1, T, HAND_HEADS, hs), 0, 2, 1, 3);
+        }
+        float[][] causal = new float[T][T];
+        for (int i = 0; i < T; i++) {
+            for (int j = i + 1; j < T; j++) {
+                causal[i][j] = -1e9f;
+            }
+        }
+        SDVariable logits = sd.mmul(qkv[0], qkv[1], false, true, false).mul(1.0 / Math.sqrt(hs))
+                .add(sd.constant("mask", Nd4j.create(causal)));
+        SDVariable out = sd.mmul("out", sd.nn.softmax(logits, -1), qkv[2]);
+        SDVariable merged = sd.reshape(sd.permute(out, 0, 2, 1, 3), -1, N_IN);
+        SDVariable y = sd.reshape(sd.mmul(merged, sd.var("Wo", Nd4j.randn(DataType.FLOAT, N_IN, N_IN).muli(0.4))),
+                -1, T, N_IN);
+        sd.loss().meanSquaredError("loss", label, y, null);
+        sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(1e-2))
+                .dataSetFeatureMapping("x").dataSetLabelMapping("y").build());
+        for (int i = 0; i < 2; i++) {
+            sd.fit(new DataSet(sequences(4, 60 + i), sequences(4, 70 + i)));
+        }
+        return sd;
+    }
+
+    /** Random batch-first sequences {@code [mb, T, N_IN]}. */
+    public static INDArray sequences(int mb, long seed) {
+        Nd4j.getRandom().setSeed(seed);
+        return Nd4j.randn(DataType.FLOAT, mb, T, N_IN);
+    }
+
     /** Random features {@code [mb, N_IN, T]}. */
     public static INDArray features(int mb, long seed) {
         Nd4j.getRandom().setSeed(seed);

@@ -64,6 +64,30 @@ class AnalyzeCommandTest {
     }
 
     @Test
+    void sameDiffWithDeclaredLayerFromAFile_andPlaceholderInputs_givesDataAndWeightMetrics() throws IOException {
+        Path hand = tmp.resolve("hand.fb");
+        Models.handWritten().save(hand.toFile(), false);
+        Path x = tmp.resolve("x.npy");
+        Npy.write(x, Models.sequences(3, 7));
+        Path spec = tmp.resolve("attention.txt");
+        Files.writeString(spec, "# the hand-written block\nblock=q:k:v:out,causal,wq=Wq,wk=Wk  # x W, heads in columns\n");
+        Path out = tmp.resolve("samediff");
+
+        CliRun run = CliRun.of("analyze", hand.toString(), "--attention-file", spec.toString(), "--heads",
+                String.valueOf(Models.HAND_HEADS), "--input", "x=" + x, "--out", out.toString(), "--format", "json");
+
+        assertThat(run.err()).isEmpty();
+        assertThat(run.exitCode()).isZero();
+        JsonNode head = new ObjectMapper().readTree(out.resolve("report.json").toFile()).at("/checkpoints/0/layers/0/heads/1");
+        assertThat(head.at("/entropy").isNumber()).isTrue();
+        assertThat(head.at("/qkSpectralNorm").isNumber()).isTrue();
+        assertThat(head.at("/mask").asText()).isEqualTo("causal");
+        CliRun bad = CliRun.of("analyze", hand.toString(), "--attention", "block=q:k,sideways");
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.err()).contains("unknown option 'sideways'");
+    }
+
+    @Test
     void badOptions_areUsageErrors() {
         assertThat(CliRun.of("analyze", model.toString(), "--format", "pdf").err()).contains("unknown report format 'pdf'");
         CliRun mixed = CliRun.of("analyze", model.toString(), "--input", probe.toString(), "--input", "x=" + probe);

@@ -27,7 +27,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--steps", defaultValue = "600", description = "Training iterations. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--steps", defaultValue = "900", description = "Training iterations. Default: ${DEFAULT-VALUE}.")
     int steps;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "headwatch-out",

@@ -201,7 +201,8 @@ public final class DemoRun {
                     .probe(Probe.sameDiff(Map.of(TinyGpt.INPUT, probe.getFeatures(0), TinyGpt.LABEL,
                             probe.getLabels(0))))
                     .build()
-                    .analyze(List.of(o.out().resolve("checkpoints")));
+                    .analyze(CheckpointListener.availableCheckpoints(o.out().resolve("checkpoints").toFile()).stream()
+                            .map(c -> o.out().resolve("checkpoints").resolve(c.getFilename())).toList());
             return ReportWriter.write(report, o.out(), EnumSet.of(ReportWriter.Format.HTML)).get(0).toString();
         } catch (IOException | RuntimeException e) {
             return "report not written: " + e.getMessage();

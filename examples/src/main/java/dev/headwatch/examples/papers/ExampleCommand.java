@@ -32,6 +32,11 @@ public final class ExampleCommand implements Callable<Integer> {
             description = "Directory for the plot (and the invariants training run). Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Option(names = "--from", paramLabel = "DIR",
+            description = "invariants: a './headwatch demo' output directory (default shape) to measure instead of "
+                    + "training the demo model again.")
+    Path from;
+
     @Override
     public Integer call() throws java.io.IOException {
         PrintStream console = System.out;
@@ -57,7 +62,7 @@ public final class ExampleCommand implements Callable<Integer> {
                 yield r.line();
             }
             case "invariants" -> {
-                Invariants.Result r = Invariants.run(Invariants.Config.paper(out.resolve("invariants-run")), console);
+                Invariants.Result r = Invariants.run(Invariants.Config.paper(from != null ? from : out.resolve("invariants-run")), console);
                 Invariants.plot(r, png);
                 yield r.line();
             }

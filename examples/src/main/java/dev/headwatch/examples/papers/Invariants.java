@@ -46,7 +46,8 @@ public final class Invariants {
      * @param texts           disjoint held-out texts
      * @param sequencesPerText probe sequences drawn from each text
      * @param seed            seed of training and probes
-     * @param work            directory for the training run's files
+     * @param work            directory of a demo run with the default shape (its {@code model.fb} and
+     *                        {@code checkpoints/} are reused), or where to train one
      */
     public record Config(int steps, int checkpoints, int[] contexts, int texts, int sequencesPerText, long seed,
                          Path work) {
@@ -63,6 +64,7 @@ public final class Invariants {
 
     /**
      * @param cliff          smallest, over heads, of {@code sigma_d / sigma_(d+1)} of the fully centred energy
+     *                       field (dense SVD of the n x n field)
      * @param numericalRank  largest numerical rank of a fully centred energy field (the head dimension d)
      * @param steps          checkpoint iterations; {@code curves[layer*heads+head][i]} the participation there
      */
@@ -70,9 +72,12 @@ public final class Invariants {
                          double cliff, double numericalRank, int[] steps, double[][] curves, double[][] entropy) {
 
         public String line() {
-            StringBuilder s = new StringBuilder(String.format(Locale.ROOT,
-                    "RESULT invariants steps=%d loss=%.3f->%.3f headDim=%d cliff=%.3g numericalRank=%d",
-                    config.steps(), lossStart, lossEnd, headDim, cliff, (int) numericalRank));
+            StringBuilder s = new StringBuilder("RESULT invariants checkpoints=" + steps.length);
+            if (!Double.isNaN(lossStart)) {
+                s.append(String.format(Locale.ROOT, " loss=%.3f->%.3f", lossStart, lossEnd));
+            }
+            s.append(String.format(Locale.ROOT, " headDim=%d cliff=%.3g numericalRank=%d", headDim, cliff,
+                    (int) numericalRank));
             double zs = 0;
             for (AtContext c : contexts) {
                 zs = Math.max(zs, c.maxZeroSumResidual());
@@ -91,7 +96,19 @@ public final class Invariants {
         DemoRun.Options o = DemoRun.Options.defaults(c.steps(), c.work(), 2, 4, 64, c.seed(), null);
         o = new DemoRun.Options(o.steps(), o.out(), o.model(), o.seed(), null, o.batchSize(), o.learningRate(),
                 Math.max(1, c.steps() / c.checkpoints()));
-        DemoRun.Result trained = DemoRun.train(o, console, false, List.of());
+        File saved = c.work().resolve("model.fb").toFile();
+        SameDiff trainedModel;
+        double lossStart = Double.NaN;
+        double lossEnd = Double.NaN;
+        if (saved.isFile()) {
+            console.println("using the trained demo model " + saved);
+            trainedModel = SameDiff.load(saved, false);
+        } else {
+            DemoRun.Result trained = DemoRun.train(o, console, false, List.of());
+            trainedModel = trained.model();
+            lossStart = trained.lossAtStart(20);
+            lossEnd = trained.lossAtEnd(20);
+        }
         GptConfig model = o.model();
         ByteCorpus heldOut = DemoRun.corpora()[1];
 
@@ -123,7 +140,7 @@ public final class Invariants {
         double numericalRank = 0;
         for (int context : c.contexts()) {
             GptConfig sized = model.withContext(context);
-            SameDiff sd = context == model.context() ? trained.model() : TinyGpt.rebuild(trained.model(), sized);
+            SameDiff sd = context == model.context() ? trainedModel : TinyGpt.rebuild(trainedModel, sized);
             double sumP = 0, minP = Double.POSITIVE_INFINITY, sumK = 0, maxK = 0, maxZ = 0;
             int count = 0;
             for (int t = 0; t < c.texts(); t++) {
@@ -145,7 +162,19 @@ public final class Invariants {
                             if (context == model.context()) {
                                 HeadInput full = HeadInput.of(causal.q(), causal.k(), causal.v(), Visibility.FULL,
                                         Double.NaN);
-                                double[] sigma = Spectrum.singularValues(full);
+                                // Dense SVD of the n x n field, so the cliff is measured, not built in.
+                                double[][] e = dev.headwatch.core.math.EnergyField.energy(full);
+                                double[] flat = new double[e.length * e.length];
+                                for (int i = 0; i < e.length; i++) {
+                                    System.arraycopy(e[i], 0, flat, i * e.length, e.length);
+                                }
+                                double[] sigma = Spectrum.dense(flat, e.length);
+                                java.util.Arrays.sort(sigma);
+                                for (int i = 0; i < sigma.length / 2; i++) {
+                                    double tmp = sigma[i];
+                                    sigma[i] = sigma[sigma.length - 1 - i];
+                                    sigma[sigma.length - 1 - i] = tmp;
+                                }
                                 int d = sized.headDim();
                                 cliff = Math.min(cliff, sigma[d - 1] / sigma[d]);
                                 numericalRank = Math.max(numericalRank,
@@ -157,7 +186,7 @@ public final class Invariants {
             }
             at.add(new AtContext(context, sumP / count, minP, sumK / count, maxK, maxZ));
         }
-        return new Result(c, model.headDim(), trained.lossAtStart(20), trained.lossAtEnd(20), at, cliff,
+        return new Result(c, model.headDim(), lossStart, lossEnd, at, cliff,
                 numericalRank, steps, part, ent);
     }
 
