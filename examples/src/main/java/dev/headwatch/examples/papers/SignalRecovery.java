@@ -16,9 +16,10 @@ import dev.headwatch.core.math.Alignment;
  * {@code alignment(q, xi)} at the end of each run.
  *
  * <p>By symmetry {@code f} depends on {@code q} only through {@code m = <q, xi>}, and the mean dynamics are
- * the ODE {@code dm/dt = (1 - m^2) f'(m)} in the time {@code t = sum eta}. We estimate its right-hand side by
- * Monte Carlo on a grid of {@code m} (the mean tangential stochastic gradient, which is less noisy than
- * differencing an estimate of f) and integrate the ODE next to the first run's trajectory.
+ * the ODE {@code dm/dt = (1 - m^2) f'(m)} in the time {@code t = sum of the effective step sizes} (see
+ * {@code ascend}). We estimate its right-hand side by Monte Carlo on a grid of {@code m} (the mean tangential
+ * stochastic gradient, which is less noisy than differencing an estimate of f), integrate the ODE from each
+ * run's start and compare the average with the runs' mean |m|.
  */
 public final class SignalRecovery {
 
@@ -40,7 +41,7 @@ public final class SignalRecovery {
 
         /** The setting of the published summary: 10,000 nuisance tokens, theta = 0.25, 30 runs. */
         public static Config paper() {
-            return new Config(16, 10_000, 10_000, 0.25, 1.0, 1_500, 1.0, 100, 30, 20, 1);
+            return new Config(16, 10_000, 10_000, 0.25, 1.0, 1_500, 1.0, 100, 30, 200, 1);
         }
     }
 
