@@ -332,6 +332,10 @@ public final class CheckpointAnalyzer {
                 fusedOps.add(op);
             }
         }
+        if (fusedOps.isEmpty() && declared.isEmpty()) {
+            skipped.add(new CheckpointResult.SkippedLayer("(model)", "no fused attention op found; declare "
+                    + "hand-written attention layers (--attention, or CheckpointAnalyzer.Builder.declare)"));
+        }
         List<DeclaredAttention> present = new ArrayList<>();
         for (DeclaredAttention d : declared) {
             String missing = missingVariable(sd, d);

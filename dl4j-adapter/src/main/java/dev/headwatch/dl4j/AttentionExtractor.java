@@ -1,6 +1,8 @@
 package dev.headwatch.dl4j;
 
 import dev.headwatch.core.HeadInput;
+import dev.headwatch.core.WeightAnalysis;
+import dev.headwatch.core.WeightHeadMetrics;
 import dev.headwatch.core.Visibility;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
@@ -100,9 +102,20 @@ public final class AttentionExtractor {
      *                            in DL4J's layout {@code [s, nOut, T]}
      * @param reconstructionError {@code |y - y_hat|_F / |y|_F} over the unmasked query positions of the
      *                            sampled sequences (METRICS.md item 4); NaN when nothing was visible
+     * @param qkSpectralNorms     per head, the weight-only {@code qkSpectralNorm} of the weights this
+     *                            forward pass used ({@link WeightAnalysis}); NaN without projection weights
      */
     public record LayerExtraction(Site site, List<List<HeadInput>> sequences, INDArray output,
-                                  double reconstructionError) {
+                                  double reconstructionError, List<Double> qkSpectralNorms) {
+        public LayerExtraction {
+            qkSpectralNorms = qkSpectralNorms == null
+                    ? Collections.nCopies(site.nHeads(), Double.NaN) : List.copyOf(qkSpectralNorms);
+        }
+
+        /** An extraction without weight metrics. */
+        public LayerExtraction(Site site, List<List<HeadInput>> sequences, INDArray output, double reconstructionError) {
+            this(site, sequences, output, reconstructionError, null);
+        }
     }
 
     static final String LEARNED_REASON = "LearnedSelfAttentionLayer fails inside DL4J 1.0.0-M2.1 itself "
@@ -452,7 +465,16 @@ public final class AttentionExtractor {
                 sequences.add(headInputs(s, keyVisible, w.scale, type));
             }
             double err = norm2 > 0 ? Math.sqrt(err2 / norm2) : Double.NaN;
-            return new LayerExtraction(site, Collections.unmodifiableList(sequences), outRows, err);
+            return new LayerExtraction(site, Collections.unmodifiableList(sequences), outRows, err, qkSpectralNorms(w));
+        }
+
+        /** Per head {@code sigma_1(tau Wq_h^T Wk_h)} through the {@code hs x hs} core; null without projection. */
+        List<Double> qkSpectralNorms(Weights w) {
+            if (!site.projectInput) {
+                return null;
+            }
+            return WeightAnalysis.compute(param.apply("Wq"), param.apply("Wk"), w.scale).heads().stream()
+                    .map(WeightHeadMetrics::qkSpectralNorm).toList();
         }
 
         Weights weights() {

@@ -130,7 +130,8 @@ public final class AttentionMonitorListener extends BaseTrainingListener impleme
         for (List<HeadInput> s : e.sequences()) {
             sequences.add(heads.stream().map(s::get).toList());
         }
-        return new LayerInput(e.site().name(), heads, sequences, e.reconstructionError());
+        return new LayerInput(e.site().name(), heads, sequences, e.reconstructionError(),
+                heads.stream().map(e.qkSpectralNorms()::get).toList());
     }
 
     private void layerFailed(AttentionExtractor.Site site, RuntimeException e) {

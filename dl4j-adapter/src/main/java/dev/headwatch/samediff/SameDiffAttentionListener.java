@@ -190,7 +190,7 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
             int[] r = rows(at.iteration(), in.get(0).size(0));
             LayerExtraction e = SameDiffExtraction.fused(name, fn, in, outputs[0], r);
             if (e != null) {
-                LayerInput li = observed(name, e.sequences(), e.reconstructionError());
+                LayerInput li = observed(name, e);
                 if (li != null) {
                     fused.put(name, li);
                 }
@@ -260,10 +260,11 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
             return null;
         }
         LayerExtraction e = SameDiffExtraction.declared(d, captured);
-        return observed(d.layer(), e.sequences(), e.reconstructionError());
+        return observed(d.layer(), e);
     }
 
-    private LayerInput observed(String layer, List<List<HeadInput>> sequences, double reconstructionError) {
+    private LayerInput observed(String layer, LayerExtraction e) {
+        List<List<HeadInput>> sequences = e.sequences();
         if (sequences.isEmpty()) {
             return null;
         }
@@ -281,7 +282,8 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
         for (List<HeadInput> s : sequences) {
             kept.add(heads.stream().map(s::get).toList());
         }
-        return new LayerInput(layer, heads, kept, reconstructionError);
+        return new LayerInput(layer, heads, kept, e.reconstructionError(),
+                heads.stream().map(e.qkSpectralNorms()::get).toList());
     }
 
     private void warnOnce(String key, String message, Throwable t) {

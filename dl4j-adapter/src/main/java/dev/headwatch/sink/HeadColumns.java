@@ -3,6 +3,7 @@ package dev.headwatch.sink;
 import dev.headwatch.core.HeadField;
 import dev.headwatch.core.HeadRecord;
 import dev.headwatch.core.Observation;
+import dev.headwatch.core.WeightField;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -12,10 +13,12 @@ import java.util.Map;
 
 /**
  * The columns of one per-head record, shared by the JSON Lines and CSV sinks: {@code step, epoch, layer,
- * head, n, d, mask, time} (ISO-8601), then every {@link HeadField} by its name; NaN is {@code null}.
+ * head, n, d, mask, time} (ISO-8601), then every {@link HeadField} by its name, then the weight-only
+ * {@code qkSpectralNorm} (empty where the adapter did not read the weights); NaN is {@code null}.
  */
 final class HeadColumns {
 
+    static final String QK_SPECTRAL_NORM = WeightField.QK_SPECTRAL_NORM.fieldName();
     static final List<String> NAMES;
 
     static {
@@ -23,6 +26,7 @@ final class HeadColumns {
         for (HeadField f : HeadField.values()) {
             names.add(f.fieldName());
         }
+        names.add(QK_SPECTRAL_NORM);
         NAMES = Collections.unmodifiableList(names);
     }
 
@@ -41,6 +45,7 @@ final class HeadColumns {
         row.put("mask", r.mask().label());
         row.put("time", o.time().toString());
         row.putAll(r.metrics().toMap());
+        row.put(QK_SPECTRAL_NORM, Double.isNaN(r.qkSpectralNorm()) ? null : r.qkSpectralNorm());
         return row;
     }
 }

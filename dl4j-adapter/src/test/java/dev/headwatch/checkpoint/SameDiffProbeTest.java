@@ -130,6 +130,9 @@ class SameDiffProbeTest {
                 .analyze(List.of(file)).checkpoints().get(0);
         assertThat(c.layers()).isEmpty();
         assertThat(c.skipped()).anySatisfy(s -> assertThat(s.reason()).contains("nope"));
+        CheckpointResult undeclared = CheckpointAnalyzer.builder().build().analyze(List.of(file)).checkpoints().get(0);
+        assertThat(undeclared.layers()).isEmpty();
+        assertThat(undeclared.skipped()).singleElement().satisfies(s -> assertThat(s.reason()).contains("--attention"));
 
         DeclaredAttention threeHeads = DeclaredAttention.of(AttentionVariables.of("block", "q", "k", null).heads(3))
                 .weights("Wq", "Wk", DeclaredAttention.WeightLayout.COLUMNS);

@@ -72,11 +72,26 @@ class AlertScenariosTest {
     }
 
     @Test
-    void scaledUpQueryWeights_fireEntropyCollapse() {
-        // Head 0's queries x 18: its logits x 18, maxLogit stays below 50 (about 25-42 here).
+    void scaledUpQueryWeights_fireEntropyCollapseAndLogitGrowth() {
+        // Head 0's queries x 18: its logits x 18, maxLogit stays below 50 (about 25-42 here), but its
+        // qkSpectralNorm is 18 x its running median: both rules see the same fault.
         Run run = run(net -> AttentionTask.headWeights(net, "Wq", 0).muli(18), d -> { });
-        assertOnly(run, Alert.ENTROPY_COLLAPSE, 0);
-        assertThat(run.after()).hasSize(1);
+        assertThat(run.before()).isEmpty();
+        assertThat(run.after()).extracting(e -> e.alert() + "/" + e.head() + "/" + e.state())
+                .containsExactlyInAnyOrder("ENTROPY_COLLAPSE/0/FIRING", "LOGIT_GROWTH/0/FIRING");
+    }
+
+    @Test
+    void queryWeightsTripledMidRun_fireLogitGrowth_fromTheWeights() {
+        // x3 keeps maxLogit far below 50: only the qkSpectralNorm half of the rule can see it.
+        Run run = run(net -> AttentionTask.headWeights(net, "Wq", 2).muli(3), d -> { });
+        assertThat(run.before()).isEmpty();
+        assertThat(run.after()).filteredOn(e -> e.alert().equals(Alert.LOGIT_GROWTH.name()))
+                .singleElement().satisfies(e -> {
+                    assertThat(e.head()).isEqualTo(2);
+                    assertThat(e.state()).isEqualTo(AlertState.FIRING);
+                    assertThat(e.message()).contains("qkSpectralNorm");
+                });
     }
 
     @Test

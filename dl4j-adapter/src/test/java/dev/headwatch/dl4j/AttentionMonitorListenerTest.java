@@ -3,6 +3,9 @@ package dev.headwatch.dl4j;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.headwatch.core.HeadField;
+import dev.headwatch.core.HeadRecord;
+import dev.headwatch.core.WeightAnalysis;
+import dev.headwatch.core.WeightLayerMetrics;
 import dev.headwatch.core.Observation;
 import dev.headwatch.core.sink.ObservationSink;
 import dev.headwatch.sink.CsvSink;
@@ -25,6 +28,7 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 class AttentionMonitorListenerTest {
 
@@ -55,6 +59,7 @@ class AttentionMonitorListenerTest {
         for (HeadField f : HeadField.values()) {
             expected.add(f.fieldName());
         }
+        expected.add("qkSpectralNorm");
         for (JsonNode r : records) {
             List<String> names = new ArrayList<>();
             r.fieldNames().forEachRemaining(names::add);
@@ -94,6 +99,47 @@ class AttentionMonitorListenerTest {
                     .contains("keyCoherenceNoFirst", "reconstructionError");
             assertThat(rows.get(0).get("layer")).isEqualTo("self");
         }
+    }
+
+    @Test
+    void fit_reportsQkSpectralNorm_ofTheWeightsEachForwardPassUsed() {
+        MultiLayerNetwork net = TestNets.mln();
+        List<Observation> seen = new ArrayList<>();
+        AttentionMonitorListener listener = AttentionMonitorListener.builder().background(false)
+                .sink(seen::add).build();
+        net.setListeners(listener);
+        List<WeightLayerMetrics> expected = new ArrayList<>();
+        List<WeightLayerMetrics> expectedRecurrent = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            // One minibatch is one iteration: the forward pass uses the weights as they are before fit.
+            expected.add(WeightAnalysis.compute(net.getLayer(0).getParam("Wq"), net.getLayer(0).getParam("Wk"), Double.NaN));
+            expectedRecurrent.add(WeightAnalysis.compute(net.getLayer(2).getParam("Wq"), net.getLayer(2).getParam("Wk"),
+                    Double.NaN));
+            net.fit(TestNets.data(2, i, false));
+        }
+        listener.close();
+
+        assertThat(seen).hasSize(3);
+        for (int i = 0; i < 3; i++) {
+            for (HeadRecord r : seen.get(i).heads()) {
+                double value = switch (r.layer()) {
+                    case "layer0" -> expected.get(i).heads().get(r.head()).qkSpectralNorm();
+                    case "layer2" -> expectedRecurrent.get(i).heads().get(r.head()).qkSpectralNorm();
+                    default -> Double.NaN;                  // unprojected: no weights
+                };
+                if (Double.isNaN(value)) {
+                    assertThat(r.qkSpectralNorm()).as(r.layer()).isNaN();
+                } else {
+                    assertThat(r.qkSpectralNorm()).as(r.layer() + "/" + r.head() + " at step " + i)
+                            .isCloseTo(value, within(1e-9 * value));
+                }
+            }
+        }
+        // The weights move between iterations, and so does the reported value.
+        assertThat(expected.get(2).heads().get(0).qkSpectralNorm())
+                .isNotEqualTo(expected.get(0).heads().get(0).qkSpectralNorm());
+        assertThat(seen.get(0).heads()).filteredOn(r -> r.layer().equals("layer0"))
+                .allSatisfy(r -> assertThat(r.qkSpectralNorm()).isPositive());
     }
 
     @Test

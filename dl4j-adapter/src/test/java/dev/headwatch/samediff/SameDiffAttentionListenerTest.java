@@ -1,6 +1,8 @@
 package dev.headwatch.samediff;
 
 import dev.headwatch.core.HeadRecord;
+import dev.headwatch.core.WeightAnalysis;
+import dev.headwatch.core.WeightLayerMetrics;
 import dev.headwatch.core.Observation;
 import dev.headwatch.core.Visibility;
 import org.junit.jupiter.api.BeforeAll;
@@ -20,6 +22,7 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class SameDiffAttentionListenerTest {
@@ -31,6 +34,8 @@ class SameDiffAttentionListenerTest {
     private static final int HS = 4;
 
     private static List<Observation> seen;
+    /** qkSpectralNorm of the fused op's initial weights (what the first iteration's forward pass uses). */
+    private static WeightLayerMetrics initialWeights;
 
     /**
      * A model with a fused multi-head attention op, a fused (rank-3) dot-product attention op on its output,
@@ -69,6 +74,7 @@ class SameDiffAttentionListenerTest {
         sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(1e-3))
                 .dataSetFeatureMapping("x").dataSetLabelMapping("y").build());
 
+        initialWeights = WeightAnalysis.compute(wq.getArr().dup(), wk.getArr().dup(), Double.NaN);
         seen = new ArrayList<>();
         SameDiffAttentionListener listener = SameDiffAttentionListener.builder().background(false).maxSequences(2)
                 .declare(AttentionVariables.of("hand", "q", "k", "v").causal().output("att"))
@@ -105,6 +111,18 @@ class SameDiffAttentionListenerTest {
         }
         assertThat(byLayer.get("mhdpa").get(0).d()).isEqualTo(HS);
         assertThat(byLayer.get("dpa").get(0).d()).isEqualTo(N_IN);
+    }
+
+    @Test
+    void fusedMultiHeadOp_reportsQkSpectralNorm_ofItsWeightInputs_declaredLayersDoNot() {
+        List<HeadRecord> first = seen.get(0).heads();
+        assertThat(first).filteredOn(r -> r.layer().equals("mhdpa")).hasSize(H).allSatisfy(r -> {
+            double expected = initialWeights.heads().get(r.head()).qkSpectralNorm();
+            assertThat(r.qkSpectralNorm()).isCloseTo(expected, within(1e-9 * expected));
+        });
+        // No projection weights: the rank-3 dot-product op and the declared q/k variables.
+        assertThat(first).filteredOn(r -> !r.layer().equals("mhdpa"))
+                .isNotEmpty().allSatisfy(r -> assertThat(r.qkSpectralNorm()).isNaN());
     }
 
     @Test

@@ -236,8 +236,8 @@ public final class Monitor implements AutoCloseable {
                 for (List<HeadInput> sequence : layer.sequences()) {
                     nonFinite |= nonFinite(sequence.get(h));
                 }
-                records.add(new HeadRecord(layer.layer(), layer.heads().get(h), in.n(), in.d(), in.visibility(), m)
-                        .withNonFiniteInput(nonFinite));
+                records.add(new HeadRecord(layer.layer(), layer.heads().get(h), in.n(), in.d(), in.visibility(), m,
+                        layer.qkSpectralNorms().get(h), nonFinite));
             }
         }
         return new Observation(step.step, step.epoch, step.time, records);

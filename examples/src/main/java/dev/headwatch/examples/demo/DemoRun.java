@@ -2,6 +2,7 @@ package dev.headwatch.examples.demo;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -17,6 +18,7 @@ import org.nd4j.autodiff.listeners.checkpoint.CheckpointListener;
 import org.nd4j.autodiff.samediff.SameDiff;
 
 import dev.headwatch.checkpoint.CheckpointAnalyzer;
+import dev.headwatch.checkpoint.DeclaredAttention;
 import dev.headwatch.checkpoint.Probe;
 import dev.headwatch.core.HeadMetrics;
 import dev.headwatch.report.Report;
@@ -116,10 +118,15 @@ public final class DemoRun {
     public static SameDiffAttentionListener.Builder monitor(GptConfig c) {
         SameDiffAttentionListener.Builder b = SameDiffAttentionListener.builder().autoDetect(false);
         for (int l = 0; l < c.layers(); l++) {
-            b.declare(AttentionVariables.of(TinyGpt.layerName(l), TinyGpt.var(l, "q"), TinyGpt.var(l, "k"),
-                    TinyGpt.var(l, "v")).causal().output(TinyGpt.var(l, "out")));
+            b.declare(attention(c, l));
         }
         return b;
+    }
+
+    /** Block l's attention: its q, k, v (per head, {@code [mb, heads, T, headSize]}), causal, and its output. */
+    static AttentionVariables attention(GptConfig c, int l) {
+        return AttentionVariables.of(TinyGpt.layerName(l), TinyGpt.var(l, "q"), TinyGpt.var(l, "k"),
+                TinyGpt.var(l, "v")).heads(c.heads()).causal().output(TinyGpt.var(l, "out"));
     }
 
     /**
@@ -174,6 +181,7 @@ public final class DemoRun {
             listeners.add(o.induce().at(o.model(), 0, o.steps() / 2));
         }
         long start = System.nanoTime();
+        buildGradientsQuietly(sd);
         sd.fit(new BatchIterator(split[0], o.steps(), o.batchSize(), o.model().context(), o.seed()), 1,
                 listeners.toArray(new Listener[0]));
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -188,6 +196,17 @@ public final class DemoRun {
         return new Result(sd, List.copyOf(progress.losses()), heads, seconds);
     }
 
+    /** SameDiff prints one "Added differentiated op" line per op on stdout while it builds the gradient function. */
+    private static void buildGradientsQuietly(SameDiff sd) {
+        PrintStream out = System.out;
+        System.setOut(new PrintStream(OutputStream.nullOutputStream()));
+        try {
+            sd.createGradFunction();
+        } finally {
+            System.setOut(out);
+        }
+    }
+
     /**
      * Writes {@code report.html} into the output directory with {@code headwatch analyze}'s code, from the run's
      * checkpoints and a held-out probe batch. Returns the file, or a one-line reason when it could not be written
@@ -197,7 +216,13 @@ public final class DemoRun {
         try {
             var probe = TinyGpt.batch(corpora()[1].windows(PROBE_SEQUENCES, o.model().context(),
                     new SplittableRandom(o.seed() + 1)), ByteCorpus.VOCAB);
-            Report report = CheckpointAnalyzer.builder()
+            CheckpointAnalyzer.Builder analyzer = CheckpointAnalyzer.builder();
+            for (int l = 0; l < o.model().layers(); l++) {
+                // Wq and Wk are [dModel, dModel] with each head's projection a block of columns.
+                analyzer.declare(DeclaredAttention.of(attention(o.model(), l))
+                        .weights(TinyGpt.var(l, "Wq"), TinyGpt.var(l, "Wk"), DeclaredAttention.WeightLayout.COLUMNS));
+            }
+            Report report = analyzer
                     .probe(Probe.sameDiff(Map.of(TinyGpt.INPUT, probe.getFeatures(0), TinyGpt.LABEL,
                             probe.getLabels(0))))
                     .build()
