@@ -16,9 +16,10 @@ import dev.headwatch.core.math.Alignment;
  * {@code alignment(q, xi)} at the end of each run.
  *
  * <p>By symmetry {@code f} depends on {@code q} only through {@code m = <q, xi>}, and the mean dynamics are
- * the ODE {@code dm/dt = (1 - m^2) f'(m)} in the time {@code t = sum eta}. We estimate its right-hand side by
- * Monte Carlo on a grid of {@code m} (the mean tangential stochastic gradient, which is less noisy than
- * differencing an estimate of f) and integrate the ODE next to the first run's trajectory.
+ * the ODE {@code dm/dt = (1 - m^2) f'(m)} in the time {@code t = sum of the effective step sizes} (see
+ * {@code ascend}). We estimate its right-hand side by Monte Carlo on a grid of {@code m} (the mean tangential
+ * stochastic gradient, which is less noisy than differencing an estimate of f), integrate the ODE from each
+ * run's start and compare the average with the runs' mean |m|.
  */
 public final class SignalRecovery {
 
@@ -40,19 +41,20 @@ public final class SignalRecovery {
 
         /** The setting of the published summary: 10,000 nuisance tokens, theta = 0.25, 30 runs. */
         public static Config paper() {
-            return new Config(16, 10_000, 10_000, 0.25, 1.0, 1_500, 1.0, 100, 30, 20, 1);
+            return new Config(16, 10_000, 10_000, 0.25, 1.0, 1_500, 1.0, 100, 30, 200, 1);
         }
     }
 
     /**
      * @param finalAlignment alignment(q, xi) at the end of each run
-     * @param time           ODE time {@code sum eta} at each recorded step of the first run
-     * @param trajectory     |m| of the first run at those times
-     * @param ode            the ODE solution from the same start at those times
+     * @param time           ODE time (sum of the effective step sizes, mean over runs) at each recorded step
+     * @param trajectory     |m| averaged over the runs at those times
+     * @param first          |m| of the first run at those times
+     * @param ode            the ODE solution from each run's start, averaged over the runs
      * @param drift          the estimated {@code (1 - m^2) f'(m)} on m = 0, 0.05, ..., 1
      */
-    public record Result(Config config, double[] finalAlignment, double[] time, double[] trajectory, double[] ode,
-                         double[] drift) {
+    public record Result(Config config, double[] finalAlignment, double[] time, double[] trajectory, double[] first,
+                         double[] ode, double[] drift) {
 
         public double mean() {
             return Arrays.stream(finalAlignment).average().orElse(Double.NaN);
@@ -62,7 +64,7 @@ public final class SignalRecovery {
             return Arrays.stream(finalAlignment).min().orElse(Double.NaN);
         }
 
-        /** Largest gap between the first run's |m| and the ODE over the recorded times. */
+        /** Largest gap between the runs' mean |m| and the ODE over the recorded times. */
         public double maxOdeGap() {
             double g = 0;
             for (int i = 0; i < ode.length; i++) {
@@ -91,24 +93,45 @@ public final class SignalRecovery {
         xi[0] = 1;
         int every = Math.max(1, c.steps() / RECORDS);
         int records = c.steps() / every + 1;
-        double[] time = new double[records];
-        double[] traj = new double[records];
-        // Runs are independent (one seed each): run them in parallel; run 0 also records its trajectory.
+        double[][] times = new double[c.runs()][records];
+        double[][] trajs = new double[c.runs()][records];
+        // Runs are independent (one seed each): run them in parallel, each recording its trajectory.
         double[] alignments = java.util.stream.IntStream.range(0, c.runs()).parallel()
-                .mapToDouble(r -> ascend(c, xi, c.seed() + r, r == 0 ? time : null, r == 0 ? traj : null, every))
+                .mapToDouble(r -> ascend(c, xi, c.seed() + r, times[r], trajs[r], every))
                 .toArray();
         double[] h = drift(c, xi);
-        return new Result(c, alignments, time, traj, integrate(h, traj[0], time), h);
+        // The ODE from each run's own start, then averaged: m(t) is far from linear in m(0) (the escape from
+        // small m takes a time of order log(1 / m(0))), so the ODE from the mean start is not the mean.
+        double[][] odes = new double[c.runs()][];
+        for (int r = 0; r < c.runs(); r++) {
+            odes[r] = integrate(h, trajs[r][0], times[r]);
+        }
+        return new Result(c, alignments, mean(times), mean(trajs), trajs[0], mean(odes), h);
     }
 
-    /** One run of projected SGA from a random start; returns the final alignment, records every few steps. */
+    private static double[] mean(double[][] rows) {
+        double[] m = new double[rows[0].length];
+        for (double[] row : rows) {
+            for (int i = 0; i < m.length; i++) {
+                m[i] += row[i] / rows.length;
+            }
+        }
+        return m;
+    }
+
+    /**
+     * One run of projected SGA from a random start; returns the final alignment and records |m| every few
+     * steps against the ODE time. The step {@code q <- (q + eta g) / |q + eta g|} moves q along the sphere by
+     * {@code eta g_tangential / |q + eta g|} to first order, so the ODE clock advances by {@code eta / |q + eta g|}
+     * per step (about {@code eta / (1 + 2 eta |o|^2)}: the radial part of g is {@code 2|o|^2}).
+     */
     private static double ascend(Config c, double[] xi, long seed, double[] time, double[] traj, int every) {
         Gaussian g = new Gaussian(seed);
         double[] q = g.unit(c.dim());
         double[][] x = new double[c.nuisance() + c.informative()][c.dim()];
         double t = 0;
         for (int step = 0; step < c.steps(); step++) {
-            if (traj != null && step % every == 0) {
+            if (step % every == 0) {
                 time[step / every] = t;
                 traj[step / every] = Alignment.alignment(q, xi);
             }
@@ -118,18 +141,18 @@ public final class SignalRecovery {
             for (int i = 0; i < q.length; i++) {
                 q[i] += eta * grad[i];
             }
+            t += eta / Math.sqrt(Gaussian.dot(q, q));
             Gaussian.normalise(q);
-            t += eta;
         }
-        if (traj != null && c.steps() % every == 0) {
+        if (c.steps() % every == 0) {
             time[c.steps() / every] = t;
             traj[c.steps() / every] = Alignment.alignment(q, xi);
         }
         return Alignment.alignment(q, xi);
     }
 
-    /** Fills x with one sequence: nuisance tokens first, then informative ones sharing one sign. */
-    static void sequence(Config c, Gaussian g, double[] xi, double[][] x) {
+    /** Fills x with one sequence: nuisance tokens first, then informative ones sharing one sign s; returns s. */
+    static double sequence(Config c, Gaussian g, double[] xi, double[][] x) {
         double s = g.coin() ? 1 : -1;
         for (int l = 0; l < x.length; l++) {
             for (int i = 0; i < c.dim(); i++) {
@@ -141,6 +164,7 @@ public final class SignalRecovery {
                 }
             }
         }
+        return s;
     }
 
     /** softmax weights a_l = softmax(beta <q, x_l>) and o = sum a_l x_l; returns o, fills a. */
@@ -188,25 +212,52 @@ public final class SignalRecovery {
 
     /**
      * The ODE's right-hand side {@code h(m) = (1 - m^2) f'(m)} on m = 0, 0.05, ..., 1, estimated by Monte
-     * Carlo as the mean tangential gradient {@code <xi, g> - m <q, g>} at {@code q = m xi + sqrt(1 - m^2) e},
-     * the same sequences for every m (common random numbers).
+     * Carlo as the mean tangential gradient {@code <xi - m q, g>} at {@code q = m xi + sqrt(1 - m^2) e} (e a
+     * fixed unit vector orthogonal to xi). Per sequence this term is dominated by {@code +-2 theta w (1 - m^2)}
+     * from the sign s, whose mean over s is the drift itself (of order {@code theta^2 m}); so every sequence is
+     * used with both signs (antithetic pairs: the same nuisance draws z, s = +1 and s = -1), and the same
+     * sequences serve every m (common random numbers), which keeps h smooth in m.
      */
     static double[] drift(Config c, double[] xi) {
+        int chunks = Math.max(1, Math.min(c.mcSequences(), 2 * Runtime.getRuntime().availableProcessors()));
+        double[][] parts = java.util.stream.IntStream.range(0, chunks).parallel().mapToObj(j -> {
+            double[] h = new double[GRID];
+            double[][] x = new double[c.nuisance() + c.informative()][c.dim()];
+            Gaussian g = new Gaussian((c.seed() ^ 0x5eedL) + 7919L * j);
+            int n = c.mcSequences() / chunks + (j < c.mcSequences() % chunks ? 1 : 0);
+            for (int r = 0; r < n; r++) {
+                double s = sequence(c, g, xi, x);
+                for (int pair = 0; pair < 2; pair++) {
+                    for (int k = 0; k < GRID; k++) {
+                        double m = k / (GRID - 1.0);
+                        double[] q = new double[c.dim()];
+                        q[0] = m;
+                        q[1] = Math.sqrt(1 - m * m);
+                        double[] grad = gradient(x, q, c.beta());
+                        h[k] += (Gaussian.dot(xi, grad) - m * Gaussian.dot(q, grad)) / (2.0 * c.mcSequences());
+                    }
+                    flipSign(c, xi, x, s);
+                    s = -s;
+                }
+            }
+            return h;
+        }).toArray(double[][]::new);
         double[] h = new double[GRID];
-        double[][] x = new double[c.nuisance() + c.informative()][c.dim()];
-        Gaussian g = new Gaussian(c.seed() ^ 0x5eedL);
-        for (int s = 0; s < c.mcSequences(); s++) {
-            sequence(c, g, xi, x);
+        for (double[] part : parts) {
             for (int k = 0; k < GRID; k++) {
-                double m = k / (GRID - 1.0);
-                double[] q = new double[c.dim()];
-                q[0] = m;
-                q[1] = Math.sqrt(1 - m * m);
-                double[] grad = gradient(x, q, c.beta());
-                h[k] += (Gaussian.dot(xi, grad) - m * Gaussian.dot(q, grad)) / c.mcSequences();
+                h[k] += part[k];
             }
         }
         return h;
+    }
+
+    /** Turns the informative tokens' {@code z + theta s xi} into {@code z - theta s xi}. */
+    private static void flipSign(Config c, double[] xi, double[][] x, double s) {
+        for (int l = c.nuisance(); l < x.length; l++) {
+            for (int i = 0; i < c.dim(); i++) {
+                x[l][i] -= 2 * c.theta() * s * xi[i];
+            }
+        }
     }
 
     /**
@@ -249,7 +300,8 @@ public final class SignalRecovery {
     public static Path plot(Result r, Path png) {
         return new Plot("Signal recovery: alignment(q, xi) vs the mean-field ODE", "t = sum of step sizes",
                 "|<q, xi>|")
-                .line("SGA (run 1)", r.time(), r.trajectory())
+                .line("SGA (run 1)", r.time(), r.first())
+                .line("SGA (mean of " + r.finalAlignment().length + " runs)", r.time(), r.trajectory())
                 .line("ODE dm/dt = (1 - m^2) f'(m)", r.time(), r.ode())
                 .save(png);
     }

@@ -2,7 +2,6 @@ package dev.headwatch.examples.layerapi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,11 +15,14 @@ class AttentionGraphExampleTest {
     Path dir;
 
     @Test
-    void run_learnsTheCountingTask_andRecordsEveryHead() throws Exception {
-        AttentionGraphExample.Result r = AttentionGraphExample.run(150, 7, dir,
-                new PrintStream(OutputStream.nullOutputStream()));
+    void run_learnsTheCountingTask_recordsEveryHead_andFiresNoAlert() throws Exception {
+        java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
+        AttentionGraphExample.Result r = AttentionGraphExample.run(150, 7, dir, new PrintStream(console, true));
         // Chance is 0.5.
         assertThat(r.accuracy()).isGreaterThan(0.75);
+        // A healthy run, every iteration observed with the default rules: no false alert.
+        assertThat(r.fired()).as(console.toString()).isZero();
+        assertThat(r.firing()).isZero();
         assertThat(Files.readAllLines(dir.resolve("heads.jsonl")))
                 .anySatisfy(l -> assertThat(l).contains("\"layer\":\"attention\"", "\"head\":3"));
     }

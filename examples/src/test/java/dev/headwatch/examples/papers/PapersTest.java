@@ -3,6 +3,7 @@ package dev.headwatch.examples.papers;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,13 +16,21 @@ class PapersTest {
 
     @Test
     void signalRecovery_queryConvergesToSignalUpToSign_andFollowsTheOde() {
-        SignalRecovery.Config c = new SignalRecovery.Config(8, 300, 300, 1.0, 1.0, 400, 1.0, 50, 3, 60, 11);
+        // Small steps (eta0 = 0.1) so the runs are in the ODE's small-step regime; 8 runs for the mean.
+        SignalRecovery.Config c = new SignalRecovery.Config(8, 300, 300, 1.0, 1.0, 1500, 0.1, 400, 8, 60, 11);
         SignalRecovery.Result r = SignalRecovery.run(c);
         // A random start in d = 8 has alignment about 1/sqrt(8) = 0.35.
-        assertThat(r.trajectory()[0]).isLessThan(0.8);
-        assertThat(r.min()).isGreaterThan(0.9);
-        assertThat(r.ode()[r.ode().length - 1]).isGreaterThan(0.9);
-        assertThat(r.line()).startsWith("RESULT signal-recovery runs=3 ");
+        assertThat(r.trajectory()[0]).isLessThan(0.5);
+        assertThat(r.min()).isGreaterThan(0.95);
+        // The drift vanishes at m = 1 and is positive inside: (1 - m^2) f'(m) with f increasing in m.
+        assertThat(r.drift()[r.drift().length - 1]).isZero();
+        assertThat(r.drift()[SignalRecovery.GRID / 2]).isPositive();
+        // The mean |m| of 8 runs follows the averaged ODE. Tolerance: while the runs escape from their random
+        // starts their |m| differ by up to about 0.3 at a given time (the escape time grows like log(1/m(0)) and
+        // the steps are noisy), so a mean of 8 is accurate to about 0.3 / sqrt(8) = 0.1; at the end the finite
+        // step keeps |m| about 0.01 below the ODE's 1.
+        assertThat(r.maxOdeGap()).isLessThan(0.1);
+        assertThat(r.line()).startsWith("RESULT signal-recovery runs=8 ");
         assertThat(SignalRecovery.plot(r, dir.resolve("s.png"))).isNotEmptyFile();
     }
 
@@ -38,16 +47,17 @@ class PapersTest {
     }
 
     @Test
-    void specialization_plateauThenDistinctHeadsForTheStrongFeatures() {
+    void specialization_strongestFeatureFirstThenDistinctHeads() {
         Specialization.Config p = Specialization.Config.paper();
         Specialization.Config c = new Specialization.Config(p.dim(), p.length(), p.strengths(), p.heads(), p.noise(),
                 p.batch(), p.lr(), p.init(), 8000, 100, 1);
         Specialization.Result r = Specialization.run(c);
-        // Unspecialised at the start, then the two strongest features each get a head of their own (which of
-        // the two comes first varies with the seed).
-        assertThat(Specialization.STRICT).isGreaterThan(0.74);
+        // Strengths 4, 2, 1: first every key aligns with the strongest feature, then a head splits off toward the
+        // second; at the end the two have distinct heads.
+        assertThat(Arrays.stream(r.kappa()[0]).flatMapToDouble(Arrays::stream).max().orElseThrow())
+                .isLessThan(Specialization.STRICT);
         assertThat(r.specialisedAt()[0]).isPositive();
-        assertThat(r.specialisedAt()[1]).isPositive();
+        assertThat(r.specialisedAt()[1]).isGreaterThan(r.specialisedAt()[0]);
         int last = r.kappa().length - 1;
         int headOf0 = argmax(r.kappa()[last], 0);
         int headOf1 = argmax(r.kappa()[last], 1);
