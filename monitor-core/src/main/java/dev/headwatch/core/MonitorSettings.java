@@ -47,11 +47,12 @@ import java.util.function.Predicate;
 public abstract class MonitorSettings<B extends MonitorSettings<B>> {
 
     /**
-     * Default number of sequences sampled per observation. Per-layer figures such as the energy correlation
-     * between heads vary from one sequence to the next; averaged over 4 they no longer flap around an alert
-     * threshold on healthy runs (one sequence did).
+     * Default number of sequences sampled per observation: one keeps the cost of observing every iteration
+     * within the overhead budget. Per-layer figures such as the energy correlation vary from one sequence to
+     * the next; where alerts matter, sample more ({@link #maxSequences(int)}, e.g. 4) so they do not flap
+     * around a threshold on healthy runs.
      */
-    public static final int DEFAULT_MAX_SEQUENCES = 4;
+    public static final int DEFAULT_MAX_SEQUENCES = 1;
     /** Default capacity of the background queue. */
     public static final int DEFAULT_QUEUE_CAPACITY = 2;
     /** Default number of consecutive failures after which a sink is disabled. */

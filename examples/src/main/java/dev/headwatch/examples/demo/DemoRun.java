@@ -116,7 +116,8 @@ public final class DemoRun {
 
     /** The monitor of the demo: every head of every block declared by its q, k, v and output variables. */
     public static SameDiffAttentionListener.Builder monitor(GptConfig c) {
-        SameDiffAttentionListener.Builder b = SameDiffAttentionListener.builder().autoDetect(false);
+        SameDiffAttentionListener.Builder b = SameDiffAttentionListener.builder().autoDetect(false)
+                .maxSequences(4);   // averaged over 4 sequences, alerts do not flap on single-sequence noise
         for (int l = 0; l < c.layers(); l++) {
             b.declare(attention(c, l));
         }

@@ -112,6 +112,7 @@ public final class AttentionGraphExample {
             }
         });
         AttentionMonitorListener monitor = AttentionMonitorListener.builder()
+                .maxSequences(4)   // averaged over 4 sequences, alerts do not flap on single-sequence noise
                 .sink(JsonLinesSink.open(out.resolve("heads.jsonl")))
                 .sink(alerts)
                 .build();
