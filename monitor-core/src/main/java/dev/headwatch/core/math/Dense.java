@@ -65,55 +65,8 @@ final class Dense {
      * column-major {@code min(rows, cols) x cols} upper-trapezoidal matrix. The input is overwritten.
      */
     static double[] qrR(double[] a, int rows, int cols) {
-        return householderR(a, rows, cols);
-    }
-
-    /** The Java Householder QR behind {@link #qrR}. */
-    static double[] householderR(double[] a, int rows, int cols) {
-        int p = Math.min(rows, cols);
-        double[] v = new double[rows];
-        for (int k = 0; k < p; k++) {
-            int ck = k * rows;
-            double norm2 = 0;
-            for (int i = k; i < rows; i++) {
-                norm2 += a[ck + i] * a[ck + i];
-            }
-            double norm = Math.sqrt(norm2);
-            if (norm == 0) {
-                continue;
-            }
-            double alpha = a[ck + k] > 0 ? -norm : norm;
-            double vnorm2 = 0;
-            for (int i = k; i < rows; i++) {
-                v[i] = a[ck + i];
-            }
-            v[k] -= alpha;
-            for (int i = k; i < rows; i++) {
-                vnorm2 += v[i] * v[i];
-            }
-            a[ck + k] = alpha;
-            for (int i = k + 1; i < rows; i++) {
-                a[ck + i] = 0;
-            }
-            if (vnorm2 == 0) {
-                continue;
-            }
-            double scale = 2.0 / vnorm2;
-            for (int j = k + 1; j < cols; j++) {
-                int cj = j * rows;
-                double f = scale * dot(v, k, a, cj + k, rows - k);
-                for (int i = k; i < rows; i++) {
-                    a[cj + i] -= f * v[i];
-                }
-            }
-        }
-        double[] r = new double[p * cols];
-        for (int j = 0; j < cols; j++) {
-            for (int i = 0; i <= Math.min(j, p - 1); i++) {
-                r[j * p + i] = a[j * rows + i];
-            }
-        }
-        return r;
+        householder(a, rows, cols);
+        return upperR(a, rows, cols);
     }
 
     /**
@@ -122,6 +75,26 @@ final class Dense {
      */
     static double[] qrQ(double[] a0, int rows, int cols, double[][] rOut) {
         double[] a = a0.clone();
+        int p = Math.min(rows, cols);
+        double[][] vs = householder(a, rows, cols);
+        rOut[0] = upperR(a, rows, cols);
+        double[] q = new double[rows * p];
+        for (int j = 0; j < p; j++) {
+            q[j * rows + j] = 1;
+            for (int k = Math.min(j, p - 1); k >= 0; k--) {
+                if (vs[k] != null) {
+                    reflect(vs[k], q, j * rows, k, rows);
+                }
+            }
+        }
+        return q;
+    }
+
+    /**
+     * Householder reflections that make the column-major {@code rows x cols} matrix upper-trapezoidal in
+     * place; returns the reflectors (scaled by sqrt(2)/|v|; null where a column needed none).
+     */
+    private static double[][] householder(double[] a, int rows, int cols) {
         int p = Math.min(rows, cols);
         double[][] vs = new double[p][];
         for (int k = 0; k < p; k++) {
@@ -156,23 +129,19 @@ final class Dense {
                 reflect(v, a, j * rows, k, rows);
             }
         }
+        return vs;
+    }
+
+    /** The upper-trapezoidal {@code min(rows, cols) x cols} part of a reduced column-major matrix. */
+    private static double[] upperR(double[] a, int rows, int cols) {
+        int p = Math.min(rows, cols);
         double[] r = new double[p * cols];
         for (int j = 0; j < cols; j++) {
             for (int i = 0; i <= Math.min(j, p - 1); i++) {
                 r[j * p + i] = a[j * rows + i];
             }
         }
-        rOut[0] = r;
-        double[] q = new double[rows * p];
-        for (int j = 0; j < p; j++) {
-            q[j * rows + j] = 1;
-            for (int k = Math.min(j, p - 1); k >= 0; k--) {
-                if (vs[k] != null) {
-                    reflect(vs[k], q, j * rows, k, rows);
-                }
-            }
-        }
-        return q;
+        return r;
     }
 
     /** Applies {@code I - v v^T} (v already scaled by sqrt(2)/|v|) to one column of x, rows k.. only. */
