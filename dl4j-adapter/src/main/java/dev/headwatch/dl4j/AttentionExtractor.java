@@ -30,8 +30,12 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 import java.lang.reflect.Field;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
@@ -48,8 +52,10 @@ import java.util.function.Predicate;
  *
  * <p>Used live by {@link AttentionMonitorListener} (from the activations of {@code onForwardPass}) and
  * offline (checkpoints, probe inputs) through {@link #forward(INDArray[], INDArray[], int[])}, which runs
- * the network itself: one extraction code path for both. Everything returned is detached from DL4J's
- * workspaces.
+ * the network itself: one extraction code path for both. It works in two parts: a {@link Capture} copies
+ * the sampled rows of a layer's inputs, output and masks and its parameters (cheap, on the training
+ * thread), and {@link Capture#extract()} does the arithmetic (live, on the monitor's background thread).
+ * Everything returned is detached from DL4J's workspaces.
  *
  * <p>Key masks: a sequence whose mask is all ones is {@link Visibility#FULL}; a mask of ones followed by
  * zeros is {@link Visibility#padded(int)}; any other mask keeps only the unmasked positions (FULL over
@@ -262,27 +268,46 @@ public final class AttentionExtractor {
     }
 
     private List<LayerExtraction> run(Forward f, int[] rows, Predicate<String> layers) {
-        return run(f, rows, layers, null);
+        return extract(capture(f, rows, layers, null), null);
     }
 
-    /** As the public methods, but a layer that fails goes to {@code onError} instead of ending the call. */
-    List<LayerExtraction> run(Forward f, int[] rows, Predicate<String> layers,
-                              java.util.function.BiConsumer<Site, RuntimeException> onError) {
-        List<LayerExtraction> out = new ArrayList<>();
+    /**
+     * Copies out what the extraction of each accepted layer reads: the given rows of its inputs, output and
+     * masks, and its parameters. A layer that fails goes to {@code onError}, or ends the call when it is null.
+     */
+    List<Capture> capture(Forward f, int[] rows, Predicate<String> layers, BiConsumer<Site, RuntimeException> onError) {
+        List<Capture> out = new ArrayList<>();
+        // In a MultiLayerNetwork one layer's output is the next one's input: copy each array once.
+        Map<INDArray, INDArray> copies = new IdentityHashMap<>();
         try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
             for (Binding b : bindings) {
                 if (!layers.test(b.site.name)) {
                     continue;
                 }
-                if (onError == null) {
-                    out.add(b.extract(f, rows));
-                } else {
-                    try {
-                        out.add(b.extract(f, rows));
-                    } catch (RuntimeException e) {
-                        onError.accept(b.site, e);
+                try {
+                    out.add(b.capture(f, rows, copies));
+                } catch (RuntimeException e) {
+                    if (onError == null) {
+                        throw e;
                     }
+                    onError.accept(b.site, e);
                 }
+            }
+        }
+        return out;
+    }
+
+    /** Extracts every capture; a layer that fails goes to {@code onError}, or ends the call when it is null. */
+    static List<LayerExtraction> extract(List<Capture> captures, BiConsumer<Site, RuntimeException> onError) {
+        List<LayerExtraction> out = new ArrayList<>();
+        for (Capture c : captures) {
+            try {
+                out.add(c.extract());
+            } catch (RuntimeException e) {
+                if (onError == null) {
+                    throw e;
+                }
+                onError.accept(c.site, e);
             }
         }
         return out;
@@ -378,22 +403,22 @@ public final class AttentionExtractor {
     record Forward(List<INDArray> mln, Map<String, INDArray> cg) {
     }
 
-    private interface Read extends java.util.function.Function<Forward, INDArray> {
+    private interface Read extends Function<Forward, INDArray> {
     }
 
     /**
-     * Reads the site of a fused SameDiff attention op from its argument arrays (same layouts as the DL4J
+     * Captures the site of a fused SameDiff attention op from its argument arrays (same layouts as the DL4J
      * layers: {@code [mb, nIn, T]}, key mask {@code [mb, T]}, weights {@code Wq, Wk, Wv: [H, hs, nIn]},
-     * {@code Wo: [H*hs, nOut]}) with the given logit scale. Used by the SameDiff listener.
+     * {@code Wo: [H*hs, nOut]}) with the given logit scale, for the given rows. Used by the SameDiff
+     * listener (which extracts later, off the training thread) and checkpoint analysis.
      */
-    public static LayerExtraction extractArrays(Site site, INDArray queries, INDArray keys, INDArray values,
-                                         INDArray output, INDArray keyMask, Map<String, INDArray> weights,
-                                         double scale, int[] rows) {
+    public static Capture capture(Site site, INDArray queries, INDArray keys, INDArray values, INDArray output,
+                                  INDArray keyMask, Map<String, INDArray> weights, double scale, int[] rows) {
         Binding b = new Binding(site, null, f -> queries, f -> keys, f -> values, f -> output,
                 f -> keyMask, f -> null, weights::get);
         b.scale = scale;
         try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
-            return b.extract(null, rows);
+            return b.capture(null, rows, new IdentityHashMap<>());
         }
     }
 
@@ -407,12 +432,12 @@ public final class AttentionExtractor {
         final Read output;
         final Read keyMask;
         final Read queryMask;
-        final java.util.function.Function<String, INDArray> param;
+        final Function<String, INDArray> param;
         /** The logit scale; NaN for DL4J's {@code 1/sqrt(headSize)}. */
         double scale = Double.NaN;
 
         Binding(Site site, org.deeplearning4j.nn.conf.layers.Layer conf, Read queries, Read keys, Read values,
-                Read output, Read keyMask, Read queryMask, java.util.function.Function<String, INDArray> param) {
+                Read output, Read keyMask, Read queryMask, Function<String, INDArray> param) {
             this.site = site;
             this.conf = conf;
             this.queries = queries;
@@ -424,31 +449,100 @@ public final class AttentionExtractor {
             this.param = param;
         }
 
-        LayerExtraction extract(Forward f, int[] rows) {
+        /** Copies the rows and parameters the extraction reads; {@code copies} shares arrays read twice. */
+        Capture capture(Forward f, int[] rows, Map<INDArray, INDArray> copies) {
             INDArray xq = queries.apply(f);
             INDArray xk = keys.apply(f);
             INDArray xv = values.apply(f);
             xk = xk == null ? xq : xk;
             xv = xv == null ? xq : xv;
-            INDArray y = output.apply(f);
-            INDArray km = keyMask.apply(f);
-            INDArray qm = queryMask.apply(f);
             if (xq.size(2) != xk.size(2) && site.kind.separateQueries()) {
                 throw new IllegalArgumentException(site.name + ": queries have " + xq.size(2)
                         + " steps but keys have " + xk.size(2) + "; per-head metrics need equal lengths");
             }
+            Function<INDArray, INDArray> copy = a -> a == null ? null : copies.computeIfAbsent(a, x -> gather(x, rows));
+            // The optimizer updates the parameters in place after this pass: keep the values it used.
+            Map<String, INDArray> params = new HashMap<>();
+            for (String key : paramKeys()) {
+                INDArray p = param.apply(key);
+                params.put(key, p == null ? null : p.dup());
+            }
+            return new Capture(site, conf, scale, copy.apply(xq), copy.apply(xk), copy.apply(xv),
+                    copy.apply(output.apply(f)), copy.apply(keyMask.apply(f)), copy.apply(queryMask.apply(f)), params);
+        }
+
+        /** The parameters the extraction reads. */
+        List<String> paramKeys() {
+            List<String> keys = new ArrayList<>();
+            if (site.projectInput) {
+                keys.addAll(List.of("Wq", "Wk", "Wv", "Wo"));
+            }
+            if (site.kind == Kind.RECURRENT_ATTENTION) {
+                keys.add(SimpleRnnParamInitializer.WEIGHT_KEY);
+                keys.add(SimpleRnnParamInitializer.RECURRENT_WEIGHT_KEY);
+                if (((RecurrentAttentionLayer) conf).isHasBias()) {
+                    keys.add(SimpleRnnParamInitializer.BIAS_KEY);
+                }
+            }
+            return keys;
+        }
+    }
+
+    /**
+     * One layer's arrays from one forward pass, copied out for the sampled sequences: their rows of the
+     * layer's inputs, output and masks, and the layer's parameters as that pass used them. Taking it costs a
+     * few small copies on the training thread; {@link #extract()} does the arithmetic later, on any thread.
+     */
+    public static final class Capture {
+        private final Site site;
+        private final org.deeplearning4j.nn.conf.layers.Layer conf;
+        /** The logit scale; NaN for DL4J's {@code 1/sqrt(headSize)}. */
+        private final double scale;
+        private final INDArray xq;
+        private final INDArray xk;
+        private final INDArray xv;
+        private final INDArray y;
+        private final INDArray km;
+        private final INDArray qm;
+        private final Map<String, INDArray> params;
+
+        private Capture(Site site, org.deeplearning4j.nn.conf.layers.Layer conf, double scale, INDArray xq,
+                        INDArray xk, INDArray xv, INDArray y, INDArray km, INDArray qm, Map<String, INDArray> params) {
+            this.site = site;
+            this.conf = conf;
+            this.scale = scale;
+            this.xq = xq;
+            this.xk = xk;
+            this.xv = xv;
+            this.y = y;
+            this.km = km;
+            this.qm = qm;
+            this.params = params;
+        }
+
+        /** The layer. */
+        public Site site() {
+            return site;
+        }
+
+        /** Rebuilds Q, K, V per head and the layer output, and measures the weights. */
+        public LayerExtraction extract() {
+            try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+                return extractDetached();
+            }
+        }
+
+        private LayerExtraction extractDetached() {
             DataType type = xq.dataType() == DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT;
             Weights w = weights();
             List<List<HeadInput>> sequences = new ArrayList<>();
-            INDArray outRows = gather(y, rows);
             double err2 = 0;
             double norm2 = 0;
-            for (int r = 0; r < rows.length; r++) {
-                int b = rows[r];
+            for (int b = 0; b < xq.size(0); b++) {
                 double[][] x = Mat.t(Mat.of(xq.slice(b)));                   // [T, nInQ]
                 double[][] xkb = xk == xq ? x : Mat.t(Mat.of(xk.slice(b)));
                 double[][] xvb = xv == xq ? x : xv == xk ? xkb : Mat.t(Mat.of(xv.slice(b)));
-                double[][] actual = Mat.t(Mat.of(outRows.slice(r)));         // [T, nOut]
+                double[][] actual = Mat.t(Mat.of(y.slice(b)));               // [T, nOut]
                 boolean[] keyVisible = visible(km, b, xkb.length);
                 boolean[] queryVisible = site.kind.separateQueries() ? visible(qm, b, x.length) : keyVisible;
                 if (count(keyVisible) == 0) {
@@ -465,19 +559,19 @@ public final class AttentionExtractor {
                 sequences.add(headInputs(s, keyVisible, w.scale, type));
             }
             double err = norm2 > 0 ? Math.sqrt(err2 / norm2) : Double.NaN;
-            return new LayerExtraction(site, Collections.unmodifiableList(sequences), outRows, err, qkSpectralNorms(w));
+            return new LayerExtraction(site, Collections.unmodifiableList(sequences), y, err, qkSpectralNorms(w));
         }
 
         /** Per head {@code sigma_1(tau Wq_h^T Wk_h)} through the {@code hs x hs} core; null without projection. */
-        List<Double> qkSpectralNorms(Weights w) {
+        private List<Double> qkSpectralNorms(Weights w) {
             if (!site.projectInput) {
                 return null;
             }
-            return WeightAnalysis.compute(param.apply("Wq"), param.apply("Wk"), w.scale).heads().stream()
+            return WeightAnalysis.compute(params.get("Wq"), params.get("Wk"), w.scale).heads().stream()
                     .map(WeightHeadMetrics::qkSpectralNorm).toList();
         }
 
-        Weights weights() {
+        private Weights weights() {
             int h = site.nHeads;
             int hs = site.headSize;
             double tau = Double.isNaN(this.scale) ? 1.0 / Math.sqrt(hs) : this.scale;
@@ -486,20 +580,20 @@ public final class AttentionExtractor {
             double[][] wv = null;
             double[][] wo = null;
             if (site.projectInput) {
-                wq = flat(param.apply("Wq"), h * hs);
-                wk = flat(param.apply("Wk"), h * hs);
-                wv = flat(param.apply("Wv"), h * hs);
-                wo = Mat.of(param.apply("Wo"));
+                wq = flat(params.get("Wq"), h * hs);
+                wk = flat(params.get("Wk"), h * hs);
+                wv = flat(params.get("Wv"), h * hs);
+                wo = Mat.of(params.get("Wo"));
             }
             double[][] w = null;
             double[][] rw = null;
             double[] bias = null;
             IActivation act = null;
             if (site.kind == Kind.RECURRENT_ATTENTION) {
-                w = Mat.of(param.apply(SimpleRnnParamInitializer.WEIGHT_KEY));
-                rw = Mat.of(param.apply(SimpleRnnParamInitializer.RECURRENT_WEIGHT_KEY));
+                w = Mat.of(params.get(SimpleRnnParamInitializer.WEIGHT_KEY));
+                rw = Mat.of(params.get(SimpleRnnParamInitializer.RECURRENT_WEIGHT_KEY));
                 RecurrentAttentionLayer ra = (RecurrentAttentionLayer) conf;
-                bias = ra.isHasBias() ? Mat.flat(param.apply(SimpleRnnParamInitializer.BIAS_KEY)) : null;
+                bias = ra.isHasBias() ? Mat.flat(params.get(SimpleRnnParamInitializer.BIAS_KEY)) : null;
                 act = ra.getActivation().getActivationFunction();
             }
             return new Weights(h, hs, tau, wq, wk, wv, wo, w, rw, bias, act);
@@ -509,7 +603,7 @@ public final class AttentionExtractor {
          * Per-head Q, K, V {@code [T, d]} from the query, key and value inputs {@code [T, nIn]}: projected by
          * {@code Wq[h]} etc., or the inputs themselves (one head) without projection.
          */
-        Sequence project(Weights w, double[][] xq, double[][] xk, double[][] xv) {
+        private Sequence project(Weights w, double[][] xq, double[][] xk, double[][] xv) {
             if (!site.projectInput) {
                 return new Sequence(Collections.singletonList(xq), Collections.singletonList(xk),
                         Collections.singletonList(xv));
@@ -529,7 +623,7 @@ public final class AttentionExtractor {
         }
 
         /** Concatenated per-head attention outputs {@code [Tq, H*hs]} (or {@code [Tq, nIn]} unprojected). */
-        double[][] heads(Weights w, Sequence s, boolean[] keyVisible) {
+        private static double[][] heads(Weights w, Sequence s, boolean[] keyVisible) {
             double[][][] outs = new double[s.q.size()][][];
             for (int h = 0; h < outs.length; h++) {
                 outs[h] = Mat.attend(s.q.get(h), s.k.get(h), s.v.get(h), w.scale, keyVisible, null);
@@ -538,7 +632,7 @@ public final class AttentionExtractor {
         }
 
         /** {@code h_t = act(x_t W + b + attn(h_{t-1}) R)}, with the actual {@code h_{t-1}} as query. */
-        double[][] recurrent(Weights w, double[][] heads, double[][] x, DataType type) {
+        private double[][] recurrent(Weights w, double[][] heads, double[][] x, DataType type) {
             double[][] att = site.projectInput ? Mat.mul(heads, w.wo) : heads;
             double[][] z = Mat.mul(x, w.w);                                   // [T, nOut]
             double[][] shifted = Mat.mul(att, w.rw);
@@ -562,11 +656,13 @@ public final class AttentionExtractor {
         return m;
     }
 
-    /** The rows of a {@code [mb, C, T]} array, detached. */
+    /** The rows of a batch-first array ({@code [mb, C, T]}, a mask {@code [mb, T]}), detached. */
     private static INDArray gather(INDArray a, int[] rows) {
+        long[] shape = a.shape().clone();
+        shape[0] = 1;
         INDArray[] slices = new INDArray[rows.length];
         for (int i = 0; i < rows.length; i++) {
-            slices[i] = a.slice(rows[i]).dup('c').reshape(1, a.size(1), a.size(2));
+            slices[i] = a.slice(rows[i]).dup('c').reshape('c', shape);
         }
         return rows.length == 1 ? slices[0] : Nd4j.concat(0, slices);
     }

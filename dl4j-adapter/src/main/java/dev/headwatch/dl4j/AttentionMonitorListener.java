@@ -4,8 +4,8 @@ import dev.headwatch.core.HeadInput;
 import dev.headwatch.core.LayerInput;
 import dev.headwatch.core.Monitor;
 import dev.headwatch.core.MonitorSettings;
-import dev.headwatch.core.MonitorStats;
-import dev.headwatch.core.StopSignal;
+import dev.headwatch.core.MonitoredListener;
+import dev.headwatch.dl4j.AttentionExtractor.Capture;
 import dev.headwatch.dl4j.AttentionExtractor.LayerExtraction;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -34,15 +34,16 @@ import java.util.concurrent.ConcurrentHashMap;
  * monitor.close();   // flushes the queue and closes the sinks
  * }</pre>
  * On the first forward pass it finds the attention layers by itself ({@link AttentionExtractor}), logs
- * them once, and lists the layers it skips with the reason. At every observed iteration it reads the
- * sampled sequences' Q, K, V per head from the layer inputs of that same forward pass (no extra forward
- * pass), measures {@code reconstructionError} against the layer outputs, and hands the result to its
- * {@link Monitor}. Options and defaults are those of {@link MonitorSettings}. Nothing thrown inside
+ * them once, and lists the layers it skips with the reason. At every observed iteration it copies the
+ * sampled sequences' rows of the layer inputs and outputs of that same forward pass (no extra forward
+ * pass) and the layers' parameters, and hands them to its {@link Monitor}, which rebuilds Q, K, V per
+ * head, measures {@code reconstructionError} against the layer outputs and computes the metrics, on its
+ * background thread unless {@code background(false)}. Options and defaults are those of {@link MonitorSettings}. Nothing thrown inside
  * reaches {@code fit()}: a layer that cannot be read is logged once and skipped from then on. The one
  * exception is opt-in: built with {@code stopOn(engine, alerts...)}, the listener throws
  * {@link HeadwatchStopException} from {@code fit()} at the end of the iteration after a chosen alert fired.
  */
-public final class AttentionMonitorListener extends BaseTrainingListener implements AutoCloseable {
+public final class AttentionMonitorListener extends BaseTrainingListener implements MonitoredListener {
 
     private static final Logger LOG = LoggerFactory.getLogger(AttentionMonitorListener.class);
 
@@ -95,17 +96,11 @@ public final class AttentionMonitorListener extends BaseTrainingListener impleme
             INDArray first = list != null ? list.get(0) : map.values().iterator().next();
             int[] rows = monitor.sample((int) first.size(0));
             AttentionExtractor.Forward f = list != null ? AttentionExtractor.of(list) : AttentionExtractor.of(map);
-            List<LayerExtraction> extracted = ex.run(f, rows,
+            // Only copies here; the extraction runs with the metrics, off the training thread by default.
+            List<Capture> captured = ex.capture(f, rows,
                     name -> monitor.observesLayer(name) && !failedLayers.contains(name), this::layerFailed);
-            List<LayerInput> layers = new ArrayList<>();
-            for (LayerExtraction e : extracted) {
-                LayerInput in = observed(e);
-                if (in != null) {
-                    layers.add(in);
-                }
-            }
-            if (!layers.isEmpty()) {
-                monitor.submit(step, epoch(model), layers);
+            if (!captured.isEmpty()) {
+                monitor.submit(step, epoch(model), () -> layers(captured));
             }
         } catch (Throwable t) {
             if (!loggedFailure) {
@@ -113,6 +108,17 @@ public final class AttentionMonitorListener extends BaseTrainingListener impleme
                 LOG.warn("headwatch: could not observe this iteration; training goes on, later failures are not logged", t);
             }
         }
+    }
+
+    private List<LayerInput> layers(List<Capture> captured) {
+        List<LayerInput> layers = new ArrayList<>();
+        for (LayerExtraction e : AttentionExtractor.extract(captured, this::layerFailed)) {
+            LayerInput in = observed(e);
+            if (in != null) {
+                layers.add(in);
+            }
+        }
+        return layers;
     }
 
     /** The observed heads of one extraction, or null when none is observed or nothing was visible. */
@@ -179,24 +185,8 @@ public final class AttentionMonitorListener extends BaseTrainingListener impleme
         }
     }
 
-    /** The counters of the underlying monitor (observations, dropped, sink failures). */
-    public MonitorStats stats() {
-        return monitor.stats();
-    }
-
-    /** The stop signal shared with alert rules. */
-    public StopSignal stopSignal() {
-        return monitor.stopSignal();
-    }
-
-    /** The underlying pipeline. */
+    @Override
     public Monitor monitor() {
         return monitor;
-    }
-
-    /** Finishes the queued observations and closes the sinks. */
-    @Override
-    public void close() {
-        monitor.close();
     }
 }

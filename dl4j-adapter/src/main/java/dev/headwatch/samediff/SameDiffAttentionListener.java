@@ -4,8 +4,8 @@ import dev.headwatch.core.HeadInput;
 import dev.headwatch.core.LayerInput;
 import dev.headwatch.core.Monitor;
 import dev.headwatch.core.MonitorSettings;
-import dev.headwatch.core.MonitorStats;
-import dev.headwatch.core.StopSignal;
+import dev.headwatch.core.MonitoredListener;
+import dev.headwatch.dl4j.AttentionExtractor.Capture;
 import dev.headwatch.dl4j.AttentionExtractor.LayerExtraction;
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.listeners.At;
@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Watches the attention heads of a SameDiff model while it trains.
@@ -54,7 +55,7 @@ import java.util.Set;
  * Options and defaults are those of {@link MonitorSettings}. Only training iterations are observed.
  * Nothing thrown inside reaches {@code fit()}.
  */
-public final class SameDiffAttentionListener extends BaseListener implements AutoCloseable {
+public final class SameDiffAttentionListener extends BaseListener implements MonitoredListener {
 
     private static final Logger LOG = LoggerFactory.getLogger(SameDiffAttentionListener.class);
 
@@ -65,10 +66,11 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
 
     /** Arrays and extractions gathered during the current iteration. */
     private final Map<String, List<INDArray>> captured = new HashMap<>();
-    private final Map<String, LayerInput> fused = new LinkedHashMap<>();
+    private final Map<String, Capture> fused = new LinkedHashMap<>();
     private int[] rows;
     private long rowsStep = -1;
-    private final Set<String> reported = new HashSet<>();
+    /** Keys of what was logged once; written from the training and the background thread. */
+    private final Set<String> reported = ConcurrentHashMap.newKeySet();
 
     private SameDiffAttentionListener(Builder b) {
         this.monitor = b.monitor();
@@ -188,17 +190,15 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
                 }
             }
             int[] r = rows(at.iteration(), in.get(0).size(0));
-            LayerExtraction e = SameDiffExtraction.fused(name, fn, in, outputs[0], r);
-            if (e != null) {
-                LayerInput li = observed(name, e);
-                if (li != null) {
-                    fused.put(name, li);
-                }
-            }
+            fused.put(name, SameDiffExtraction.capture(name, fn, in, outputs[0], r));
         } catch (Throwable t) {
-            reported.add("fail:" + name);
-            warnOnce("op:" + name, "cannot read attention op " + name + "; skipping it from now on", t);
+            opFailed(name, t);
         }
+    }
+
+    private void opFailed(String name, Throwable t) {
+        reported.add("fail:" + name);
+        warnOnce("op:" + name, "cannot read attention op " + name + "; skipping it from now on", t);
     }
 
     /**
@@ -221,22 +221,17 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
             if (!observing(at)) {
                 return;
             }
-            List<LayerInput> layers = new ArrayList<>(fused.values());
+            List<Capture> ops = new ArrayList<>(fused.values());
+            List<AttentionVariables> layers = new ArrayList<>();
             for (AttentionVariables d : declared) {
-                if (!monitor.observesLayer(d.layer())) {
-                    continue;
-                }
-                try {
-                    LayerInput li = declaredLayer(d);
-                    if (li != null) {
-                        layers.add(li);
-                    }
-                } catch (RuntimeException e) {
-                    warnOnce("declared:" + d.layer(), "cannot read declared layer " + d.layer(), e);
+                if (monitor.observesLayer(d.layer()) && delivered(d)) {
+                    layers.add(d);
                 }
             }
-            if (!layers.isEmpty()) {
-                monitor.submit(at.iteration(), at.epoch(), layers);
+            if (!ops.isEmpty() || !layers.isEmpty()) {
+                // The captured rows and weights are copies: extraction and metrics run off the training thread.
+                Map<String, List<INDArray>> variables = new HashMap<>(captured);
+                monitor.submit(at.iteration(), at.epoch(), () -> extract(ops, layers, variables));
             }
         } catch (Throwable t) {
             warnOnce("iteration", "could not observe this iteration; training goes on", t);
@@ -246,21 +241,45 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
         }
     }
 
-    /** One declared layer from the captured variables, or null when they were not all delivered. */
-    private LayerInput declaredLayer(AttentionVariables d) {
-        List<INDArray> qs = captured.get(d.q());
-        List<INDArray> ks = captured.get(d.k());
-        if (qs == null || ks == null) {
-            for (String missing : new String[]{qs == null ? d.q() : null, ks == null ? d.k() : null}) {
-                if (missing != null && reported.add("missing:" + missing)) {
+    private List<LayerInput> extract(List<Capture> ops, List<AttentionVariables> layers,
+                                     Map<String, List<INDArray>> variables) {
+        List<LayerInput> out = new ArrayList<>();
+        for (Capture c : ops) {
+            try {
+                add(out, observed(c.site().name(), c.extract()));
+            } catch (RuntimeException e) {
+                opFailed(c.site().name(), e);
+            }
+        }
+        for (AttentionVariables d : layers) {
+            try {
+                add(out, observed(d.layer(), SameDiffExtraction.declared(d, variables)));
+            } catch (RuntimeException e) {
+                warnOnce("declared:" + d.layer(), "cannot read declared layer " + d.layer(), e);
+            }
+        }
+        return out;
+    }
+
+    private static void add(List<LayerInput> layers, LayerInput layer) {
+        if (layer != null) {
+            layers.add(layer);
+        }
+    }
+
+    /** Whether q and k of a declared layer were delivered this iteration; warns once per missing variable. */
+    private boolean delivered(AttentionVariables d) {
+        boolean ok = true;
+        for (String v : new String[]{d.q(), d.k()}) {
+            if (!captured.containsKey(v)) {
+                ok = false;
+                if (reported.add("missing:" + v)) {
                     LOG.warn("headwatch: variable {} of layer {} was not computed in training; check its name",
-                            missing, d.layer());
+                            v, d.layer());
                 }
             }
-            return null;
         }
-        LayerExtraction e = SameDiffExtraction.declared(d, captured);
-        return observed(d.layer(), e);
+        return ok;
     }
 
     private LayerInput observed(String layer, LayerExtraction e) {
@@ -292,24 +311,8 @@ public final class SameDiffAttentionListener extends BaseListener implements Aut
         }
     }
 
-    /** The counters of the underlying monitor. */
-    public MonitorStats stats() {
-        return monitor.stats();
-    }
-
-    /** The stop signal shared with alert rules. */
-    public StopSignal stopSignal() {
-        return monitor.stopSignal();
-    }
-
-    /** The underlying pipeline. */
+    @Override
     public Monitor monitor() {
         return monitor;
-    }
-
-    /** Finishes the queued observations and closes the sinks. */
-    @Override
-    public void close() {
-        monitor.close();
     }
 }

@@ -3,6 +3,7 @@ package dev.headwatch.samediff;
 import dev.headwatch.core.HeadInput;
 import dev.headwatch.core.Visibility;
 import dev.headwatch.dl4j.AttentionExtractor;
+import dev.headwatch.dl4j.AttentionExtractor.Capture;
 import dev.headwatch.dl4j.AttentionExtractor.Kind;
 import dev.headwatch.dl4j.AttentionExtractor.LayerExtraction;
 import dev.headwatch.dl4j.AttentionExtractor.Site;
@@ -57,28 +58,38 @@ public final class SameDiffExtraction {
      * @param fn an op for which {@link #isFusedAttention} holds
      */
     public static LayerExtraction fused(String name, DifferentialFunction fn, List<INDArray> in, INDArray out, int[] rows) {
+        return capture(name, fn, in, out, rows).extract();
+    }
+
+    /**
+     * As {@link #fused}, split: copies out the given rows and the op's weights now (training changes them
+     * afterwards), so that {@link Capture#extract()} can run later on another thread.
+     *
+     * @param fn an op for which {@link #isFusedAttention} holds
+     */
+    public static Capture capture(String name, DifferentialFunction fn, List<INDArray> in, INDArray out, int[] rows) {
         boolean scaled = scaled(fn);
         return fn.getClass() == MultiHeadDotProductAttention.class ? fusedMulti(name, in, out, scaled, rows)
                 : fusedPlain(name, in, out, scaled, rows);
     }
 
-    private static LayerExtraction fusedMulti(String name, List<INDArray> in, INDArray out, boolean scaled, int[] r) {
+    private static Capture fusedMulti(String name, List<INDArray> in, INDArray out, boolean scaled, int[] r) {
         INDArray wq = in.get(3);
         Site site = new Site(name, Kind.SAMEDIFF_OP, (int) wq.size(0), (int) wq.size(1), true);
         Map<String, INDArray> w = Map.of("Wq", in.get(3), "Wk", in.get(4), "Wv", in.get(5), "Wo", in.get(6));
         INDArray mask = in.size() > 7 ? in.get(7) : null;
         double scale = scaled ? Double.NaN : 1.0;
-        return AttentionExtractor.extractArrays(site, in.get(0), in.get(1), in.get(2), out, mask, w, scale, r);
+        return AttentionExtractor.capture(site, in.get(0), in.get(1), in.get(2), out, mask, w, scale, r);
     }
 
-    private static LayerExtraction fusedPlain(String name, List<INDArray> in, INDArray out, boolean scaled, int[] r) {
+    private static Capture fusedPlain(String name, List<INDArray> in, INDArray out, boolean scaled, int[] r) {
         INDArray q = in.get(0);
         INDArray k = in.get(1);
         INDArray v = in.get(2);
         INDArray mask = in.size() > 3 ? in.get(3) : null;
         if (q.rank() == 3) {
             Site site = new Site(name, Kind.SAMEDIFF_OP, 1, (int) q.size(1), false);
-            return AttentionExtractor.extractArrays(site, q, k, v, out, mask, Map.of(), scaled ? Double.NaN : 1.0, r);
+            return AttentionExtractor.capture(site, q, k, v, out, mask, Map.of(), scaled ? Double.NaN : 1.0, r);
         }
         // [mb, H, d, T]: heads stacked along the feature axis with identity projections (exact in float).
         int h = (int) q.size(1);
@@ -91,7 +102,7 @@ public final class SameDiffExtraction {
         Map<String, INDArray> w = Map.of("Wq", eye.reshape(h, d, h * d), "Wk", eye.reshape(h, d, h * d),
                 "Wv", eye.reshape(h, d, h * d), "Wo", eye);
         Site site = new Site(name, Kind.SAMEDIFF_OP, h, d, true);
-        return AttentionExtractor.extractArrays(site, stack(q), stack(k), stack(v), stack(out), mask, w,
+        return AttentionExtractor.capture(site, stack(q), stack(k), stack(v), stack(out), mask, w,
                 scaled ? Double.NaN : 1.0, r);
     }
 

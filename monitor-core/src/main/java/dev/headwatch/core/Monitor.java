@@ -18,11 +18,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntPredicate;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
  * The framework-independent observation pipeline. A training listener asks {@link #shouldObserve(long)}
  * and {@link #sample(int)}, extracts the sampled sequences' {@link HeadInput}s and hands them to
- * {@link #submit(long, int, List)}; the monitor computes the metrics (per sequence with the
+ * {@link #submit(long, int, List)} (or copies out what the extraction reads and hands over the extraction
+ * itself, {@link #submit(long, int, Supplier)}); the monitor computes the metrics (per sequence with the
  * {@link LayerAnalyzer}, then {@link HeadMetrics#aggregate(List)} over sequences), builds an
  * {@link Observation} and hands it to every {@link ObservationSink} in the order they were added.
  *
@@ -165,11 +167,23 @@ public final class Monitor implements AutoCloseable {
      * throws. The arrays must not be workspace-attached: the caller detaches or dups them.
      */
     public void submit(long step, int epoch, List<LayerInput> layers) {
+        List<LayerInput> copy = List.copyOf(layers);
+        submit(step, epoch, () -> copy);
+    }
+
+    /**
+     * As {@link #submit(long, int, List)}, with the extraction deferred too: {@code extraction} runs where the
+     * metrics run (on the background thread, or before returning without it), so the training thread pays
+     * only for copying out what the extraction reads. It must read only such copies, never arrays that
+     * training changes afterwards. What it throws is counted as an analysis failure; when it returns no
+     * layer, nothing is written.
+     */
+    public void submit(long step, int epoch, Supplier<List<LayerInput>> extraction) {
         if (closed.get()) {
             return;
         }
         submitted.incrementAndGet();
-        Step item = new Step(step, epoch, clock.instant(), List.copyOf(layers));
+        Step item = new Step(step, epoch, clock.instant(), extraction);
         if (queue == null) {
             process(item);
         } else if (!queue.offer(item)) {
@@ -195,7 +209,11 @@ public final class Monitor implements AutoCloseable {
     private void process(Step step) {
         Observation observation;
         try {
-            observation = observe(step);
+            List<LayerInput> layers = step.layers.get();
+            if (layers.isEmpty()) {
+                return;
+            }
+            observation = observe(step, layers);
         } catch (Throwable t) {
             if (analysisFailures.getAndIncrement() == 0) {
                 LOG.warn("headwatch: could not compute the metrics of step {}; later failures are counted only",
@@ -209,9 +227,9 @@ public final class Monitor implements AutoCloseable {
         }
     }
 
-    private Observation observe(Step step) {
+    private Observation observe(Step step, List<LayerInput> layers) {
         List<HeadRecord> records = new ArrayList<>();
-        for (LayerInput layer : step.layers) {
+        for (LayerInput layer : layers) {
             if (layer.sequences().isEmpty() || layer.heads().isEmpty()) {
                 continue;
             }
@@ -282,7 +300,7 @@ public final class Monitor implements AutoCloseable {
         }
     }
 
-    private record Step(long step, int epoch, Instant time, List<LayerInput> layers) {
+    private record Step(long step, int epoch, Instant time, Supplier<List<LayerInput>> layers) {
     }
 
     /** Wraps a sink so that what it throws is logged once, counted, and repeated failures switch it off. */
