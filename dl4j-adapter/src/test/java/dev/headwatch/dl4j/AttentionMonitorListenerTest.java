@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.headwatch.core.HeadField;
 import dev.headwatch.core.HeadRecord;
+import dev.headwatch.core.LayerAnalyzer;
 import dev.headwatch.core.WeightAnalysis;
 import dev.headwatch.core.WeightLayerMetrics;
 import dev.headwatch.core.Observation;
@@ -17,6 +18,8 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.Reader;
 import java.nio.file.Files;
@@ -25,6 +28,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -101,12 +105,20 @@ class AttentionMonitorListenerTest {
         }
     }
 
-    @Test
-    void fit_reportsQkSpectralNorm_ofTheWeightsEachForwardPassUsed() {
+    @ParameterizedTest(name = "background={0}")
+    @ValueSource(booleans = {false, true})
+    void fit_reportsQkSpectralNorm_ofTheWeightsEachForwardPassUsed(boolean background) {
         MultiLayerNetwork net = TestNets.mln();
-        List<Observation> seen = new ArrayList<>();
-        AttentionMonitorListener listener = AttentionMonitorListener.builder().background(false)
-                .sink(seen::add).build();
+        List<Observation> seen = Collections.synchronizedList(new ArrayList<>());
+        // In the background, step 0's metrics wait until every fit is done, so steps 1 and 2 are extracted after
+        // the optimizer has moved the weights: the listener must have copied the weights each pass used.
+        CountDownLatch trained = new CountDownLatch(background ? 1 : 0);
+        LayerAnalyzer standard = LayerAnalyzer.standard();
+        AttentionMonitorListener listener = AttentionMonitorListener.builder().background(background)
+                .queueCapacity(8).analyzer(heads -> {
+                    await(trained);
+                    return standard.analyze(heads);
+                }).sink(seen::add).build();
         net.setListeners(listener);
         List<WeightLayerMetrics> expected = new ArrayList<>();
         List<WeightLayerMetrics> expectedRecurrent = new ArrayList<>();
@@ -117,6 +129,7 @@ class AttentionMonitorListenerTest {
                     Double.NaN));
             net.fit(TestNets.data(2, i, false));
         }
+        trained.countDown();
         listener.close();
 
         assertThat(seen).hasSize(3);
@@ -140,6 +153,14 @@ class AttentionMonitorListenerTest {
                 .isNotEqualTo(expected.get(0).heads().get(0).qkSpectralNorm());
         assertThat(seen.get(0).heads()).filteredOn(r -> r.layer().equals("layer0"))
                 .allSatisfy(r -> assertThat(r.qkSpectralNorm()).isPositive());
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Test

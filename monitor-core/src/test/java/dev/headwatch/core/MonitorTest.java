@@ -113,6 +113,40 @@ class MonitorTest {
     }
 
     @Test
+    void deferredExtraction_runsOnTheBackgroundThread_timeStampedAtSubmit() {
+        List<String> threads = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Observation> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+        Monitor m = Monitor.builder().analyzer(FAKE).sink(seen::add).clock(Clock.fixed(T0, ZoneOffset.UTC)).build();
+        m.submit(3, 0, () -> {
+            threads.add(Thread.currentThread().getName());
+            return List.of(layer("att", 4));
+        });
+        m.close();
+        assertThat(threads).containsExactly("headwatch-monitor");
+        assertThat(seen).singleElement().satisfies(o -> {
+            assertThat(o.step()).isEqualTo(3);
+            assertThat(o.time()).isEqualTo(T0);
+            assertThat(o.heads()).hasSize(2);
+        });
+    }
+
+    @Test
+    void deferredExtraction_emptyWritesNothing_throwingIsCounted() {
+        List<Observation> seen = new ArrayList<>();
+        try (Monitor m = Monitor.builder().background(false).analyzer(FAKE).sink(seen::add).build()) {
+            m.submit(0, 0, List::of);
+            m.submit(1, 0, () -> {
+                throw new IllegalStateException("layer gone");
+            });
+            m.submit(2, 0, () -> List.of(layer("att", 3)));
+            assertThat(m.stats().submitted()).isEqualTo(3);
+            assertThat(m.stats().analysisFailures()).isEqualTo(1);
+            assertThat(m.stats().observations()).isEqualTo(1);
+        }
+        assertThat(seen).extracting(Observation::step).containsExactly(2L);
+    }
+
+    @Test
     void sample_isSortedDistinctAndBounded() {
         try (Monitor m = Monitor.builder().background(false).maxSequences(3).seed(5).build()) {
             for (int trial = 0; trial < 50; trial++) {
