@@ -12,7 +12,12 @@ import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -31,8 +36,8 @@ import java.util.function.Supplier;
  * <p>Nothing the metrics or the sinks throw escapes {@code submit}: an analysis failure is logged once
  * and counted; a sink that throws is logged once, counted, and disabled after
  * {@code maxSinkFailures} consecutive failures. With {@code background(true)} (the default) the work
- * runs on one daemon thread fed by a bounded queue; a step that finds the queue full is dropped and
- * counted, so training never waits. {@link #stats()} reads the counters.
+ * runs on one daemon thread fed by a bounded queue, on one core at most (the metrics' parallel loops
+ * stay on that thread); a step that finds the queue full is dropped and counted, so training never waits. {@link #stats()} reads the counters.
  *
  * <p>Extension point: an alert engine is a sink added after the metrics sinks it should precede or
  * follow; it may call {@link StopSignal#request(String)} on {@link #stopSignal()}, which listeners check
@@ -56,7 +61,8 @@ public final class Monitor implements AutoCloseable {
     private final SplittableRandom random;
 
     private final BlockingQueue<Step> queue;
-    private final Thread worker;
+    private final ForkJoinPool worker;
+    private final Future<?> draining;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private final AtomicLong submitted = new AtomicLong();
@@ -82,12 +88,18 @@ public final class Monitor implements AutoCloseable {
         }
         if (s.background) {
             queue = new ArrayBlockingQueue<>(s.queueCapacity);
-            worker = new Thread(this::drain, "headwatch-monitor");
-            worker.setDaemon(true);
-            worker.start();
+            // Parallel streams in the metrics run in the pool of the thread that starts them: a pool of one
+            // keeps the background work on one core, so it never takes more than one core from training.
+            worker = new ForkJoinPool(1, pool -> {
+                ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+                t.setName("headwatch-monitor");
+                return t;
+            }, null, false);
+            draining = worker.submit(this::drain);
         } else {
             queue = null;
             worker = null;
+            draining = null;
         }
     }
 
@@ -290,10 +302,13 @@ public final class Monitor implements AutoCloseable {
         }
         if (worker != null) {
             try {
-                worker.join(TimeUnit.SECONDS.toMillis(CLOSE_WAIT_SECONDS));
+                draining.get(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException e) {
+                LOG.warn("headwatch: the background thread did not finish the queued steps", e);
             }
+            worker.shutdown();
         }
         for (SafeSink sink : sinks) {
             sink.close();

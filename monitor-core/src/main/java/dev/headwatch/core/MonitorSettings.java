@@ -40,7 +40,8 @@ import java.util.function.Predicate;
  * </table>
  *
  * <p>The defaults (every iteration, one sampled sequence, background thread) keep the training-thread
- * cost to the extraction of a few small matrices per layer.
+ * cost to copying a few small arrays per layer (the sampled rows and the attention weights); extraction
+ * and metrics run on the background thread, on one core.
  *
  * @param <B> the concrete builder
  */
@@ -147,7 +148,7 @@ public abstract class MonitorSettings<B extends MonitorSettings<B>> {
         return self();
     }
 
-    /** Whether metrics are computed on a background thread (true) or on the training thread. */
+    /** Whether extraction and metrics run on a background thread (true) or on the training thread. */
     public B background(boolean on) {
         this.background = on;
         return self();

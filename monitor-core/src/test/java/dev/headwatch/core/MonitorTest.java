@@ -131,6 +131,20 @@ class MonitorTest {
     }
 
     @Test
+    void background_parallelLoopsInTheMetrics_stayOnTheMonitorThread() {
+        java.util.Set<String> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        LayerAnalyzer parallel = heads -> {
+            java.util.stream.IntStream.range(0, 256).parallel().forEach(i -> threads.add(Thread.currentThread().getName()));
+            return FAKE.analyze(heads);
+        };
+        Monitor m = Monitor.builder().analyzer(parallel).build();
+        m.submit(0, 0, List.of(layer("att", 3)));
+        m.close();
+        assertThat(m.stats().observations()).isEqualTo(1);
+        assertThat(threads).containsExactly("headwatch-monitor");
+    }
+
+    @Test
     void deferredExtraction_emptyWritesNothing_throwingIsCounted() {
         List<Observation> seen = new ArrayList<>();
         try (Monitor m = Monitor.builder().background(false).analyzer(FAKE).sink(seen::add).build()) {
