@@ -28,7 +28,7 @@ final class Lapack {
             INDArray m = Native.create(a, rows, cols, DataType.DOUBLE, 'f');
             INDArray r = Nd4j.create(DataType.DOUBLE, new long[] {cols, cols}, 'f');
             Nd4j.getBlasWrapper().lapack().geqrf(m, r);
-            double[] full = r.data().asDouble();
+            double[] full = r.data().asDouble(); // column-major
             // keep the upper triangle only: below it the buffer may hold reflector data
             for (int j = 0; j < cols; j++) {
                 java.util.Arrays.fill(full, j * cols + j + 1, (j + 1) * cols, 0.0);
@@ -56,9 +56,9 @@ final class Lapack {
             Nd4j.getBlasWrapper().lapack().gesvd(m, s, null, vt);
             if (v != null) {
                 // row c of V^T is the c-th right singular vector: column c of V, i.e. V^T read row-major
-                System.arraycopy(vt.dup('c').data().asDouble(), 0, v, 0, cols * cols);
+                System.arraycopy(Native.toDoubles(vt), 0, v, 0, cols * cols);
             }
-            return java.util.Arrays.copyOf(s.data().asDouble(), cols);
+            return java.util.Arrays.copyOf(Native.toDoubles(s), cols);
         }
     }
 
@@ -68,8 +68,8 @@ final class Lapack {
             return Dense.multiply(a, rows, inner, b, cols);
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            return Native.create(a, rows, inner, DataType.DOUBLE, 'c')
-                    .mmul(Native.create(b, inner, cols, DataType.DOUBLE, 'c')).dup('c').data().asDouble();
+            return Native.toDoubles(Native.create(a, rows, inner, DataType.DOUBLE, 'c')
+                    .mmul(Native.create(b, inner, cols, DataType.DOUBLE, 'c')));
         }
     }
 }

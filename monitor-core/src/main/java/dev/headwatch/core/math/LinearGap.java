@@ -48,7 +48,7 @@ public final class LinearGap {
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             DataType type = single ? DataType.FLOAT : DataType.DOUBLE;
             INDArray av = Native.create(a, m, m, type, 'c').mmul(Native.create(vc, m, dv, type, 'c'));
-            oc = av.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+            oc = Native.toDoubles(av);
         }
         // m C^T = Kc^T Vc (d x dv), then the linear predictions tau Q C^T: two tall native products.
         double[] kcT = new double[d * m];

@@ -30,4 +30,29 @@ final class Native {
         }
         return out;
     }
+
+    /**
+     * The elements of a float or double array in row-major order, widened to double: a bulk copy when
+     * the array is a whole row-major buffer, ND4J's own copy otherwise.
+     */
+    static double[] toDoubles(INDArray a) {
+        if (a.ordering() != 'c' || a.isView() || a.length() != a.data().length()) {
+            a = a.dup('c');
+        }
+        int n = (int) a.length();
+        double[] out = new double[n];
+        java.nio.ByteBuffer buffer = a.data().asNio().order(ByteOrder.nativeOrder());
+        if (a.dataType() == DataType.DOUBLE) {
+            buffer.asDoubleBuffer().get(out);
+        } else if (a.dataType() == DataType.FLOAT) {
+            float[] f = new float[n];
+            buffer.asFloatBuffer().get(f);
+            for (int i = 0; i < n; i++) {
+                out[i] = f[i];
+            }
+        } else {
+            return a.data().asDouble();
+        }
+        return out;
+    }
 }
