@@ -45,20 +45,19 @@ public final class Entropy {
 
     /** As {@link #jensenShannon(double[], int, double[], int, int)} with both {@code sum p ln p} given. */
     public static double jensenShannon(double[] p, int po, double pLogP, double[] q, int qo, double qLogQ, int len) {
-        // two partial sums: the additions of consecutive entries do not wait on each other
-        double even = 0, odd = 0;
+        // four partial sums: the entries do not wait on each other's additions
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int j = 0;
-        for (; j + 1 < len; j += 2) {
-            double m0 = 0.5 * (p[po + j] + q[qo + j]);
-            double m1 = 0.5 * (p[po + j + 1] + q[qo + j + 1]);
-            even += m0 > 0 ? m0 * FastLog.log(m0) : 0;
-            odd += m1 > 0 ? m1 * FastLog.log(m1) : 0;
+        for (; j + 3 < len; j += 4) {
+            s0 += FastLog.xLogX(0.5 * (p[po + j] + q[qo + j]));
+            s1 += FastLog.xLogX(0.5 * (p[po + j + 1] + q[qo + j + 1]));
+            s2 += FastLog.xLogX(0.5 * (p[po + j + 2] + q[qo + j + 2]));
+            s3 += FastLog.xLogX(0.5 * (p[po + j + 3] + q[qo + j + 3]));
         }
-        if (j < len) {
-            double m = 0.5 * (p[po + j] + q[qo + j]);
-            even += m > 0 ? m * FastLog.log(m) : 0;
+        for (; j < len; j++) {
+            s0 += FastLog.xLogX(0.5 * (p[po + j] + q[qo + j]));
         }
-        double mLogM = even + odd;
+        double mLogM = (s0 + s1) + (s2 + s3);
         double jsd = 0.5 * (pLogP + qLogQ) - mLogM;
         return Math.max(0.0, jsd);
     }

@@ -33,7 +33,25 @@ final class FastLog {
         if (exponent == 0 || exponent >= 0x7FF) {
             return Math.log(x); // zero, subnormal, negative, infinite or NaN
         }
-        int bin = 2 * ((int) (bits >>> (52 - BITS)) & ((1 << BITS) - 1));
+        return normalLog(bits, exponent);
+    }
+
+    /**
+     * {@code x ln x}, with {@code 0 ln 0 = 0}. The common case runs without a data-dependent branch, so
+     * that consecutive calls in a loop overlap.
+     */
+    static double xLogX(double x) {
+        long bits = Double.doubleToRawLongBits(x);
+        int exponent = (int) (bits >>> 52);
+        double l = normalLog(bits, exponent);
+        if (exponent == 0 || exponent >= 0x7FF) {
+            return x == 0 ? 0 : x * Math.log(x);
+        }
+        return x * l;
+    }
+
+    private static double normalLog(long bits, int exponent) {
+        int bin = (int) (bits >>> (51 - BITS)) & (((1 << BITS) - 1) << 1);
         double m = Double.longBitsToDouble((bits & 0xFFFFFFFFFFFFFL) | 0x3FF0000000000000L);
         double r = m * TABLE[bin] - 1;
         double series = r - r * r * (0.5 - r * (1.0 / 3 - r * 0.25));

@@ -36,7 +36,7 @@ final class Native {
      * the array is a whole row-major buffer, ND4J's own copy otherwise.
      */
     static double[] toDoubles(INDArray a) {
-        if (a.ordering() != 'c' || a.isView() || a.length() != a.data().length()) {
+        if (!isWholeRowMajor(a)) {
             a = a.dup('c');
         }
         int n = (int) a.length();
@@ -54,5 +54,11 @@ final class Native {
             return a.data().asDouble();
         }
         return out;
+    }
+
+    /** Whether the array is its whole buffer in row-major order (so the buffer can be copied as is). */
+    static boolean isWholeRowMajor(INDArray a) {
+        return a.ordering() == 'c' && a.offset() == 0 && a.length() == a.data().length()
+                && java.util.Arrays.equals(a.stride(), org.nd4j.common.util.ArrayUtil.calcStrides(a.shape()));
     }
 }

@@ -44,10 +44,7 @@ public final class Redundancy {
         }
         double ab = 0;
         for (int i = 0; i < rows; i++) {
-            int end = i * stride + (lowerOnly ? i + 1 : stride);
-            for (int j = i * stride; j < end; j++) {
-                ab += a[j] * b[j];
-            }
+            ab += Dense.dot(a, i * stride, b, i * stride, lowerOnly ? i + 1 : stride);
         }
         return Math.max(-1.0, Math.min(1.0, ab / Math.sqrt(aa * bb)));
     }

@@ -198,6 +198,9 @@ public final class Spectrum {
         if (a.length() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("array of " + a.length() + " elements is too large for a Java array");
         }
+        if (Native.isWholeRowMajor(a)) {
+            return Native.toDoubles(a); // a whole row-major buffer: one bulk copy
+        }
         DataBuffer data = a.data();
         long[] shape = a.shape();
         long[] stride = a.stride();

@@ -39,6 +39,19 @@ class FastLogTest {
     }
 
     @Test
+    void xLogXIsXTimesTheLogarithm() {
+        SplittableRandom random = new SplittableRandom(11);
+        for (int i = 0; i < 100_000; i++) {
+            double x = Math.exp(random.nextDouble(-700, 2));
+            assertThat(FastLog.xLogX(x)).isEqualTo(x * FastLog.log(x));
+        }
+        assertThat(FastLog.xLogX(0.0)).isZero();
+        assertThat(FastLog.xLogX(Double.MIN_VALUE)).isEqualTo(Double.MIN_VALUE * Math.log(Double.MIN_VALUE));
+        assertThat(FastLog.xLogX(Double.NaN)).isNaN();
+        assertThat(FastLog.xLogX(-0.5)).isNaN();
+    }
+
+    @Test
     void specialValuesAreMathLogs() {
         assertThat(FastLog.log(0.0)).isEqualTo(Double.NEGATIVE_INFINITY);
         assertThat(FastLog.log(Double.MIN_VALUE)).isEqualTo(Math.log(Double.MIN_VALUE));
