@@ -53,6 +53,9 @@ final class Native {
         } else {
             return a.data().asDouble();
         }
+        // The NIO view does not keep the native memory alive: the array must stay reachable until here, or
+        // the collector may free its buffer during the copy.
+        java.lang.ref.Reference.reachabilityFence(a);
         return out;
     }
 
