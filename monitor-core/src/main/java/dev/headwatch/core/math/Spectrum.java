@@ -103,12 +103,16 @@ public final class Spectrum {
         double[] w = new double[n * r];
         double[] p = new double[r * r];
         double[] keySum = new double[d];
+        double[] v = new double[r];
+        v[d] = 1;
         for (int i = 0; i < n; i++) {
             int ki = i * d;
+            System.arraycopy(k, ki, v, 0, d);
             for (int a = 0; a < r; a++) {
-                double va = a < d ? k[ki + a] : 1;
-                for (int b = 0; b < r; b++) {
-                    p[a * r + b] += va * (b < d ? k[ki + b] : 1);
+                double va = v[a];
+                int row = a * r;
+                for (int b = 0; b < r; b++) { // a plain axpy: the compiler vectorises it
+                    p[row + b] += va * v[b];
                 }
             }
             double mean = 0;
