@@ -33,9 +33,7 @@ import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.deeplearning4j.nn.graph.vertex.impl.LayerVertex;
 import org.deeplearning4j.nn.layers.samediff.SameDiffGraphVertex;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -91,6 +89,7 @@ public final class CheckpointAnalyzer {
     private final boolean plots;
     private final List<DeclaredAttention> declared;
     private final Clock clock;
+    private final boolean directRead;
 
     private CheckpointAnalyzer(Builder b) {
         this.loader = b.loader;
@@ -103,6 +102,7 @@ public final class CheckpointAnalyzer {
         this.plots = b.plots;
         this.declared = List.copyOf(b.declared);
         this.clock = b.clock;
+        this.directRead = b.directRead;
     }
 
     /** A builder: standard loader, no probe (weight-only), alert defaults with {@code persist = 1} (see {@link Builder#alerts}). */
@@ -128,7 +128,7 @@ public final class CheckpointAnalyzer {
             progress.starting(i, refs.size(), ref);
             Analysed a;
             try {
-                a = analyze(loader.load(ref), plots && i == refs.size() - 1);
+                a = analyze(ref, plots && i == refs.size() - 1);
             } catch (CheckpointException e) {
                 failed.add(failure(ref.file(), ref.label(), e.problem()));
                 continue;
@@ -137,8 +137,9 @@ public final class CheckpointAnalyzer {
                 LOG.debug("analysis of {} failed", ref.file(), e);
                 continue;
             }
-            long step = ref.iteration() >= 0 ? ref.iteration() : i;
-            for (AlertEvent ev : engine.evaluate(new Observation(step, Math.max(ref.epoch(), 0), mtime(ref.file()), a.records))) {
+            long step = a.result.iteration() >= 0 ? a.result.iteration() : i;
+            for (AlertEvent ev : engine.evaluate(new Observation(step, Math.max(a.result.epoch(), 0), mtime(ref.file()),
+                    a.records))) {
                 events.add(new CheckpointAlert(ref.label(), ev));
             }
             results.add(a.result);
@@ -169,23 +170,38 @@ public final class CheckpointAnalyzer {
     private record Analysed(CheckpointResult result, List<HeadRecord> records) {
     }
 
-    private Analysed analyze(LoadedModel m, boolean plots) throws CheckpointException {
+    /**
+     * One checkpoint. Weight-only analysis of a SameDiff file reads its FlatBuffers directly when it can
+     * ({@link CheckpointLoader#storedGraph}); everything else loads the model. The iteration and epoch are the
+     * series' (from {@code checkpointInfo.txt}) or else the counters the model was saved with.
+     */
+    private Analysed analyze(CheckpointRef ref, boolean plots) throws CheckpointException {
         List<LayerResult> layers = new ArrayList<>();
         List<CheckpointResult.SkippedLayer> skipped = new ArrayList<>();
         List<HeadRecord> records = new ArrayList<>();
-        if (m.network() != null) {
-            network(m, plots, layers, skipped, records);
+        java.util.Optional<StoredGraph> direct = probe == null && directRead
+                ? loader.storedGraph(ref, declared) : java.util.Optional.empty();
+        LoadedModel.Format format;
+        long[] counters;
+        if (direct.isPresent()) {
+            format = LoadedModel.Format.SAMEDIFF;
+            counters = sameDiff(ref, direct.get(), null, plots, layers, skipped, records);
         } else {
-            sameDiff(m, plots, layers, skipped, records);
+            LoadedModel m = loader.load(ref);
+            format = m.format();
+            counters = m.network() != null ? network(m, plots, layers, skipped, records)
+                    : sameDiff(ref, StoredGraph.of(m.sameDiff()), m.sameDiff(), plots, layers, skipped, records);
         }
-        CheckpointRef ref = m.ref();
-        CheckpointResult result = new CheckpointResult(ref.label(), ref.file().toString(), ref.iteration(), ref.epoch(),
-                m.format().label(), layers, skipped);
+        long iteration = ref.iteration() >= 0 ? ref.iteration() : counters[0];
+        int epoch = ref.epoch() >= 0 ? ref.epoch() : (int) counters[1];
+        CheckpointResult result = new CheckpointResult(ref.label(), ref.file().toString(), iteration, epoch,
+                format.label(), layers, skipped);
         return new Analysed(result, records);
     }
 
-    private void network(LoadedModel m, boolean plots, List<LayerResult> layers, List<CheckpointResult.SkippedLayer> skipped,
-                         List<HeadRecord> records) throws CheckpointException {
+    /** A MultiLayerNetwork or ComputationGraph; returns its saved {iteration, epoch} counters. */
+    private long[] network(LoadedModel m, boolean plots, List<LayerResult> layers, List<CheckpointResult.SkippedLayer> skipped,
+                           List<HeadRecord> records) throws CheckpointException {
         Model model = m.network();
         AttentionExtractor extractor = AttentionExtractor.of(model);
         extractor.skipped().forEach(s -> skipped.add(new CheckpointResult.SkippedLayer(s.name(), s.reason())));
@@ -220,6 +236,9 @@ public final class CheckpointAnalyzer {
             }
             layers.add(layer(site.name(), site.kind().name(), site.nHeads(), site.headSize(), weights[i], x, plots, records));
         }
+        return model instanceof MultiLayerNetwork net
+                ? new long[] {net.getIterationCount(), net.getEpochCount()}
+                : new long[] {((ComputationGraph) model).getIterationCount(), ((ComputationGraph) model).getEpochCount()};
     }
 
     /** Weight metrics from {@code qk} (Wq, Wk as {@code [H, hs, nIn]}), or null when there are none or their shapes differ. */
@@ -317,28 +336,23 @@ public final class CheckpointAnalyzer {
     /**
      * SameDiff: every fused attention op (found by itself) and every declared layer. Weight metrics from the
      * fused op's {@code Wq, Wk} or the declared projection variables; with a probe, data metrics through
-     * {@link SameDiffExtraction}, the code the live {@code SameDiffAttentionListener} reads with.
+     * {@link SameDiffExtraction}, the code the live {@code SameDiffAttentionListener} reads with, on the loaded
+     * graph {@code sd} (null without a probe). Returns the saved {iteration, epoch} counters.
      */
-    private void sameDiff(LoadedModel m, boolean plots, List<LayerResult> layers, List<CheckpointResult.SkippedLayer> skipped,
-                          List<HeadRecord> records) throws CheckpointException {
-        SameDiff sd = m.sameDiff();
+    private long[] sameDiff(CheckpointRef ref, StoredGraph g, SameDiff sd, boolean plots, List<LayerResult> layers,
+                            List<CheckpointResult.SkippedLayer> skipped, List<HeadRecord> records) throws CheckpointException {
         if (probe != null && probe.placeholders() == null) {
-            throw new CheckpointException(m.ref().file(), "the file is a SameDiff model: give its probe data as "
+            throw new CheckpointException(ref.file(), "the file is a SameDiff model: give its probe data as "
                     + "--input NAME=FILE.npy per placeholder");
         }
-        List<SameDiffOp> fusedOps = new ArrayList<>();
-        for (SameDiffOp op : sd.getOps().values()) {
-            if (SameDiffExtraction.isFusedAttention(op.getOp())) {
-                fusedOps.add(op);
-            }
-        }
+        List<StoredGraph.FusedAttention> fusedOps = g.fusedAttention();
         if (fusedOps.isEmpty() && declared.isEmpty()) {
             skipped.add(new CheckpointResult.SkippedLayer("(model)", "no fused attention op found; declare "
                     + "hand-written attention layers (--attention, or CheckpointAnalyzer.Builder.declare)"));
         }
         List<DeclaredAttention> present = new ArrayList<>();
         for (DeclaredAttention d : declared) {
-            String missing = missingVariable(sd, d);
+            String missing = missingVariable(g, d);
             if (missing != null) {
                 skipped.add(new CheckpointResult.SkippedLayer(d.layer(), "declared variable " + missing
                         + " is not in the model"));
@@ -346,25 +360,25 @@ public final class CheckpointAnalyzer {
                 present.add(d);
             }
         }
-        Map<String, INDArray> values = probe == null ? Map.of() : probeValues(m, sd, fusedOps, present);
+        Map<String, INDArray> values = probe == null ? Map.of() : probeValues(ref, sd, fusedOps, present);
         int[] rows = probe == null ? new int[0] : probeRows(values);
-        for (SameDiffOp op : fusedOps) {
-            DifferentialFunction f = op.getOp();
-            String name = SameDiffExtraction.layerName(op);
-            List<String> in = op.getInputsToOp();
+        for (StoredGraph.FusedAttention op : fusedOps) {
+            String name = op.layer();
+            List<String> in = op.inputs();
             boolean multi = in.size() > 6;
             WeightLayerMetrics weights = null;
             if (multi) {
-                INDArray wq = sd.getArrForVarName(in.get(3));
-                INDArray wk = sd.getArrForVarName(in.get(4));
+                INDArray wq = g.array(in.get(3));
+                INDArray wk = g.array(in.get(4));
                 if (wq != null && wk != null && wq.rank() == 3) {
-                    weights = weights(new INDArray[] {wq, wk}, SameDiffExtraction.scaled(f) ? 1.0 / Math.sqrt(wq.size(1)) : 1.0);
+                    weights = weights(new INDArray[] {wq, wk}, op.scaled() ? 1.0 / Math.sqrt(wq.size(1)) : 1.0);
                 }
             }
             AttentionExtractor.LayerExtraction x = null;
             if (probe != null) {
                 List<INDArray> arrays = in.stream().map(values::get).toList();
-                x = extraction(m, name, () -> SameDiffExtraction.fused(name, f, arrays, values.get(name), rows));
+                x = extraction(ref, name, () -> SameDiffExtraction.fused(name, op.multiHead(), op.scaled(), arrays,
+                        values.get(name), rows));
             }
             if (weights == null && x == null) {
                 skipped.add(new CheckpointResult.SkippedLayer(name, multi
@@ -373,7 +387,7 @@ public final class CheckpointAnalyzer {
                 continue;
             }
             int nHeads = x != null ? x.site().nHeads() : weights.heads().size();
-            int hs = x != null ? x.site().headSize() : (int) sd.getArrForVarName(in.get(3)).size(1);
+            int hs = x != null ? x.site().headSize() : (int) g.array(in.get(3)).size(1);
             String kind = multi ? "MULTI_HEAD_DOT_PRODUCT_ATTENTION" : "DOT_PRODUCT_ATTENTION";
             layers.add(layer(name, kind, nHeads, hs, weights, x, plots, records));
         }
@@ -382,13 +396,13 @@ public final class CheckpointAnalyzer {
             int hs = 0;
             if (d.wq() != null) {
                 try {
-                    INDArray wq = d.headsFirst(d.wq(), sd.getArrForVarName(d.wq()));
-                    INDArray wk = d.headsFirst(d.wk(), sd.getArrForVarName(d.wk()));
+                    INDArray wq = d.headsFirst(d.wq(), g.array(d.wq()));
+                    INDArray wk = d.headsFirst(d.wk(), g.array(d.wk()));
                     hs = (int) wq.size(1);
                     double scale = d.variables().scale();
                     weights = weights(new INDArray[] {wq, wk}, Double.isNaN(scale) ? 1.0 / Math.sqrt(hs) : scale);
                 } catch (IllegalArgumentException e) {
-                    throw new CheckpointException(m.ref().file(), "declared layer " + d.layer() + ": " + e.getMessage(), e);
+                    throw new CheckpointException(ref.file(), "declared layer " + d.layer() + ": " + e.getMessage(), e);
                 }
             }
             AttentionExtractor.LayerExtraction x = null;
@@ -400,7 +414,7 @@ public final class CheckpointAnalyzer {
                         captured.put(var, SameDiffExtraction.rows(values.get(var), rows));
                     }
                 }
-                x = extraction(m, d.layer(), () -> SameDiffExtraction.declared(v, captured));
+                x = extraction(ref, d.layer(), () -> SameDiffExtraction.declared(v, captured));
             }
             if (weights == null && x == null) {
                 skipped.add(new CheckpointResult.SkippedLayer(d.layer(), "declared without wq, wk: give probe data "
@@ -413,13 +427,14 @@ public final class CheckpointAnalyzer {
             }
             layers.add(layer(d.layer(), "DECLARED", nHeads, hs, weights, x, plots, records));
         }
+        return new long[] {g.iteration(), g.epoch()};
     }
 
     /** The first variable a declared layer names that the model does not hold, or null. */
-    private static String missingVariable(SameDiff sd, DeclaredAttention d) {
+    private static String missingVariable(StoredGraph g, DeclaredAttention d) {
         AttentionVariables v = d.variables();
         for (String var : java.util.Arrays.asList(v.q(), v.k(), v.v(), v.output(), d.wq(), d.wk())) {
-            if (var != null && !sd.hasVariable(var)) {
+            if (var != null && !g.hasVariable(var)) {
                 return var;
             }
         }
@@ -430,12 +445,12 @@ public final class CheckpointAnalyzer {
      * Every array the extractions read, by variable name: placeholders from the probe, stored variables and
      * constants from the model, and op outputs from one inference pass on the probe.
      */
-    private Map<String, INDArray> probeValues(LoadedModel m, SameDiff sd, List<SameDiffOp> fusedOps,
+    private Map<String, INDArray> probeValues(CheckpointRef ref, SameDiff sd, List<StoredGraph.FusedAttention> fusedOps,
                                               List<DeclaredAttention> present) throws CheckpointException {
         java.util.Set<String> wanted = new java.util.LinkedHashSet<>();
-        for (SameDiffOp op : fusedOps) {
-            wanted.addAll(op.getInputsToOp());
-            wanted.add(SameDiffExtraction.layerName(op));
+        for (StoredGraph.FusedAttention op : fusedOps) {
+            wanted.addAll(op.inputs());
+            wanted.add(op.layer());
         }
         for (DeclaredAttention d : present) {
             AttentionVariables v = d.variables();
@@ -453,7 +468,7 @@ public final class CheckpointAnalyzer {
             if (given != null) {
                 values.put(name, given);
             } else if (type == org.nd4j.autodiff.samediff.VariableType.PLACEHOLDER) {
-                throw new CheckpointException(m.ref().file(), "the probe gives no value for placeholder " + name
+                throw new CheckpointException(ref.file(), "the probe gives no value for placeholder " + name
                         + " (give --input " + name + "=FILE.npy)");
             } else if (type == org.nd4j.autodiff.samediff.VariableType.ARRAY) {
                 computed.add(name);
@@ -465,7 +480,7 @@ public final class CheckpointAnalyzer {
             try {
                 values.putAll(sd.output(probe.placeholders(), computed.toArray(String[]::new)));
             } catch (RuntimeException e) {
-                throw new CheckpointException(m.ref().file(), "the probe does not fit this model ("
+                throw new CheckpointException(ref.file(), "the probe does not fit this model ("
                         + CheckpointLoader.rootMessage(e) + ")", e);
             }
         }
@@ -480,12 +495,12 @@ public final class CheckpointAnalyzer {
         return rows;
     }
 
-    private static AttentionExtractor.LayerExtraction extraction(LoadedModel m, String layer,
+    private static AttentionExtractor.LayerExtraction extraction(CheckpointRef ref, String layer,
             java.util.function.Supplier<AttentionExtractor.LayerExtraction> read) throws CheckpointException {
         try {
             return read.get();
         } catch (RuntimeException e) {
-            throw new CheckpointException(m.ref().file(), "cannot read attention layer " + layer + " on the probe ("
+            throw new CheckpointException(ref.file(), "cannot read attention layer " + layer + " on the probe ("
                     + CheckpointLoader.rootMessage(e) + ")", e);
         }
     }
@@ -524,6 +539,7 @@ public final class CheckpointAnalyzer {
         private boolean plots = true;
         private final List<DeclaredAttention> declared = new ArrayList<>();
         private Clock clock = Clock.systemUTC();
+        private boolean directRead = true;
 
         private Builder() {
         }
@@ -590,6 +606,15 @@ public final class CheckpointAnalyzer {
         /** The clock for the report time and alert events (default system UTC). */
         public Builder clock(Clock clock) {
             this.clock = require(clock, "clock");
+            return this;
+        }
+
+        /**
+         * Whether weight-only analysis may read SameDiff files directly (default true); false always loads the
+         * whole graph, which the direct reader is tested against.
+         */
+        Builder directRead(boolean direct) {
+            this.directRead = direct;
             return this;
         }
 

@@ -10,13 +10,14 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -25,7 +26,9 @@ import java.util.Set;
  * {@code vertices} and {@code networkInputs}), rebuilt with {@code MultiLayerConfiguration.fromJson} or
  * {@code ComputationGraphConfiguration.fromJson} and initialised with the parameters of
  * {@code coefficients.bin}, as {@code ModelSerializer} does; {@code objects/*}, {@code preprocessor.bin}
- * and the updater state are never read. Anything else is tried as a SameDiff FlatBuffers file.
+ * and the updater state are never read. Anything else is tried as a SameDiff FlatBuffers file: rebuilt with
+ * {@code SameDiff.fromFlatBuffers} ({@link #load}), or, for weight-only analysis, read directly by
+ * {@link FlatGraphFile}, which converts only the arrays it measures.
  * Every failure is a {@link CheckpointException} naming the file and the problem.
  */
 public final class CheckpointLoader {
@@ -58,22 +61,44 @@ public final class CheckpointLoader {
     /** Reads one file. */
     public LoadedModel load(CheckpointRef ref) throws CheckpointException {
         Path file = ref.file();
+        try {
+            return isZip(file) ? loadZip(ref) : loadSameDiff(ref, sameDiffBytes(file));
+        } catch (CheckpointException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new CheckpointException(file, "cannot read file (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /**
+     * What weight-only analysis reads of a SameDiff file, straight from its FlatBuffers ({@link FlatGraphFile});
+     * empty when the file is a zip, or when the reader needs the whole graph loaded ({@link #load}).
+     *
+     * @param declared the declared attention layers whose variables are looked up
+     */
+    Optional<StoredGraph> storedGraph(CheckpointRef ref, Collection<DeclaredAttention> declared) throws CheckpointException {
+        Path file = ref.file();
+        try {
+            return isZip(file) ? Optional.empty() : FlatGraphFile.read(file, sameDiffBytes(file), declared);
+        } catch (CheckpointException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new CheckpointException(file, "cannot read file (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** Whether a file that exists and is not empty is a zip. */
+    private static boolean isZip(Path file) throws IOException {
         if (!Files.exists(file)) {
             throw new CheckpointException(file, "no such file");
         }
         if (!Files.isRegularFile(file)) {
             throw new CheckpointException(file, "not a regular file");
         }
-        try {
-            if (Files.size(file) == 0) {
-                throw new CheckpointException(file, "empty file");
-            }
-            return SafeZip.looksLikeZip(file) ? loadZip(ref) : loadSameDiff(ref);
-        } catch (CheckpointException e) {
-            throw e;
-        } catch (IOException e) {
-            throw new CheckpointException(file, "cannot read file (" + e.getMessage() + ")", e);
+        if (Files.size(file) == 0) {
+            throw new CheckpointException(file, "empty file");
         }
+        return SafeZip.looksLikeZip(file);
     }
 
     private LoadedModel loadZip(CheckpointRef ref) throws CheckpointException {
@@ -132,26 +157,28 @@ public final class CheckpointLoader {
                 + " describes neither a MultiLayerNetwork (confs) nor a ComputationGraph (vertices)");
     }
 
-    private LoadedModel loadSameDiff(CheckpointRef ref) throws IOException {
-        Path file = ref.file();
+    /** The bytes of a file that may be a SameDiff FlatBuffers file: within the size bound, its root offset inside it. */
+    private byte[] sameDiffBytes(Path file) throws IOException {
         long size = Files.size(file);
         if (size > limits.maxEntryBytes()) {
             throw new CheckpointException(file, "file of " + size + " bytes exceeds the " + limits.maxEntryBytes()
                     + "-byte bound for a SameDiff file");
         }
+        byte[] bytes = Files.readAllBytes(file);
         // A FlatBuffers file starts with the little-endian offset of its root table, inside the file.
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] head = in.readNBytes(8);
-            long root = head.length < 8 ? -1 : Integer.toUnsignedLong(ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getInt());
-            if (root < 8 || root >= size || root % 4 != 0) {
-                throw new CheckpointException(file, "unrecognised file: neither a DL4J model zip nor a SameDiff FlatBuffers file");
-            }
+        long root = bytes.length < 8 ? -1 : Integer.toUnsignedLong(ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getInt());
+        if (root < 8 || root >= bytes.length || root % 4 != 0) {
+            throw new CheckpointException(file, "unrecognised file: neither a DL4J model zip nor a SameDiff FlatBuffers file");
         }
+        return bytes;
+    }
+
+    private static LoadedModel loadSameDiff(CheckpointRef ref, byte[] bytes) throws CheckpointException {
         try {
-            SameDiff sd = SameDiff.fromFlatFile(file.toFile(), false);
+            SameDiff sd = SameDiff.fromFlatBuffers(ByteBuffer.wrap(bytes), false);
             return new LoadedModel(ref, LoadedModel.Format.SAMEDIFF, null, sd);
         } catch (Exception | OutOfMemoryError | StackOverflowError e) {
-            throw new CheckpointException(file, "not a readable SameDiff FlatBuffers file (corrupt, truncated or "
+            throw new CheckpointException(ref.file(), "not a readable SameDiff FlatBuffers file (corrupt, truncated or "
                     + "unrecognised: " + rootMessage(e) + ")", e);
         }
     }

@@ -138,7 +138,12 @@ final class HtmlReport {
             return;
         }
         b.append("<h2>Trends across checkpoints</h2>\n");
-        boolean byIteration = r.checkpoints().stream().allMatch(c -> c.iteration() >= 0);
+        // By iteration when every checkpoint knows it and they come in training order, else by position.
+        boolean byIteration = true;
+        for (int i = 0; i < r.checkpoints().size(); i++) {
+            long it = r.checkpoints().get(i).iteration();
+            byIteration &= it >= 0 && (i == 0 || it >= r.checkpoints().get(i - 1).iteration());
+        }
         double[] x = new double[r.checkpoints().size()];
         for (int i = 0; i < x.length; i++) {
             x[i] = byIteration ? r.checkpoints().get(i).iteration() : i;

@@ -58,7 +58,16 @@ public final class SameDiffExtraction {
      * @param fn an op for which {@link #isFusedAttention} holds
      */
     public static LayerExtraction fused(String name, DifferentialFunction fn, List<INDArray> in, INDArray out, int[] rows) {
-        return capture(name, fn, in, out, rows).extract();
+        return fused(name, fn.getClass() == MultiHeadDotProductAttention.class, scaled(fn), in, out, rows);
+    }
+
+    /**
+     * The same, for an op known by its kind ({@code multi_head_dot_product_attention} or
+     * {@code dot_product_attention}) and {@link #scaled scaling}.
+     */
+    public static LayerExtraction fused(String name, boolean multiHead, boolean scaled, List<INDArray> in, INDArray out,
+                                        int[] rows) {
+        return capture(name, multiHead, scaled, in, out, rows).extract();
     }
 
     /**
@@ -68,9 +77,12 @@ public final class SameDiffExtraction {
      * @param fn an op for which {@link #isFusedAttention} holds
      */
     public static Capture capture(String name, DifferentialFunction fn, List<INDArray> in, INDArray out, int[] rows) {
-        boolean scaled = scaled(fn);
-        return fn.getClass() == MultiHeadDotProductAttention.class ? fusedMulti(name, in, out, scaled, rows)
-                : fusedPlain(name, in, out, scaled, rows);
+        return capture(name, fn.getClass() == MultiHeadDotProductAttention.class, scaled(fn), in, out, rows);
+    }
+
+    private static Capture capture(String name, boolean multiHead, boolean scaled, List<INDArray> in, INDArray out,
+                                   int[] rows) {
+        return multiHead ? fusedMulti(name, in, out, scaled, rows) : fusedPlain(name, in, out, scaled, rows);
     }
 
     private static Capture fusedMulti(String name, List<INDArray> in, INDArray out, boolean scaled, int[] r) {

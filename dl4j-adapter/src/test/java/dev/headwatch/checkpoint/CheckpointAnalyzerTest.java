@@ -170,6 +170,27 @@ class CheckpointAnalyzerTest {
     }
 
     @Test
+    void singleFiles_reportTheIterationAndEpochTheModelWasSavedWith() throws IOException {
+        Report listed = CheckpointAnalyzer.builder().build().analyze(List.of(mlnDir));
+        List<Path> files = new java.util.ArrayList<>(listed.checkpoints().stream().map(c -> Path.of(c.file())).toList());
+        files.add(graphZip);
+        files.add(sameDiffFile);
+
+        Report report = CheckpointAnalyzer.builder().build().analyze(files);
+
+        // Files named one by one: the counters saved in the model, the same CheckpointListener lists.
+        int n = listed.checkpoints().size();
+        for (int i = 0; i < n; i++) {
+            assertThat(report.checkpoints().get(i).iteration()).isEqualTo(listed.checkpoints().get(i).iteration());
+            assertThat(report.checkpoints().get(i).epoch()).isEqualTo(listed.checkpoints().get(i).epoch());
+        }
+        // The graph and the SameDiff model were each fitted on 3 single minibatches before saving.
+        assertThat(report.checkpoints().get(n).iteration()).isEqualTo(3);
+        assertThat(report.checkpoints().get(n + 1).iteration()).isEqualTo(3);
+        assertThat(report.checkpoints().get(n + 1).epoch()).isEqualTo(sameDiff.getTrainingConfig().getEpochCount());
+    }
+
+    @Test
     void reportFiles_holdMetricNames_escapeModelNames_andLeaveNoTemporaryFiles() throws IOException {
         Report report = CheckpointAnalyzer.builder().probe(Probe.of(probe)).build().analyze(List.of(mlnDir));
         Path out = tmp.resolve("report-out");

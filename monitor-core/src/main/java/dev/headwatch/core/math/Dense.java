@@ -70,24 +70,36 @@ final class Dense {
     }
 
     /**
-     * The explicit thin Q factor ({@code rows x min(rows, cols)}, column-major) of a Householder QR of a
-     * column-major matrix; R (as {@link #qrR}) goes to {@code rOut[0]}. The input is not modified.
+     * A thin Householder QR of a column-major {@code rows x cols} matrix ({@code p = min(rows, cols)}), Q kept
+     * as its reflectors: {@code R} as {@link #qrR} gives it, and {@link #timesQ} applies the
+     * {@code rows x p} thin Q to a vector without forming Q, which costs {@code O(rows p)} per vector instead
+     * of {@code O(rows p^2)} for Q itself.
      */
-    static double[] qrQ(double[] a0, int rows, int cols, double[][] rOut) {
-        double[] a = a0.clone();
-        int p = Math.min(rows, cols);
-        double[][] vs = householder(a, rows, cols);
-        rOut[0] = upperR(a, rows, cols);
-        double[] q = new double[rows * p];
-        for (int j = 0; j < p; j++) {
-            q[j * rows + j] = 1;
-            for (int k = Math.min(j, p - 1); k >= 0; k--) {
-                if (vs[k] != null) {
-                    reflect(vs[k], q, j * rows, k, rows);
+    static final class Qr {
+        final double[] r;
+        private final double[][] reflectors;
+        private final int rows;
+        private final int p;
+
+        Qr(double[] a0, int rows, int cols) {
+            double[] a = a0.clone();
+            this.rows = rows;
+            this.p = Math.min(rows, cols);
+            this.reflectors = householder(a, rows, cols);
+            this.r = upperR(a, rows, cols);
+        }
+
+        /** {@code Q x} for {@code x} of length p: the reflectors applied last to first. */
+        double[] timesQ(double[] x) {
+            double[] y = new double[rows];
+            System.arraycopy(x, 0, y, 0, p);
+            for (int k = p - 1; k >= 0; k--) {
+                if (reflectors[k] != null) {
+                    reflect(reflectors[k], y, 0, k, rows);
                 }
             }
+            return y;
         }
-        return q;
     }
 
     /**
@@ -125,11 +137,38 @@ final class Dense {
                 v[i] *= scale;
             }
             vs[k] = v;
-            for (int j = k; j < cols; j++) {
+            int j = k;
+            for (; j + 3 < cols; j += 4) {
+                reflect4(v, a, j * rows, rows, k);
+            }
+            for (; j < cols; j++) {
                 reflect(v, a, j * rows, k, rows);
             }
         }
         return vs;
+    }
+
+    /**
+     * {@link #reflect} on four adjacent columns at once: one accumulator per column, each summing in the
+     * same order as {@code reflect} (so the same numbers), four independent chains of additions instead of one.
+     */
+    private static void reflect4(double[] v, double[] x, int offset, int rows, int k) {
+        int o0 = offset, o1 = offset + rows, o2 = offset + 2 * rows, o3 = offset + 3 * rows;
+        double d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+        for (int i = k; i < rows; i++) {
+            double vi = v[i];
+            d0 += vi * x[o0 + i];
+            d1 += vi * x[o1 + i];
+            d2 += vi * x[o2 + i];
+            d3 += vi * x[o3 + i];
+        }
+        for (int i = k; i < rows; i++) {
+            double vi = v[i];
+            x[o0 + i] -= d0 * vi;
+            x[o1 + i] -= d1 * vi;
+            x[o2 + i] -= d2 * vi;
+            x[o3 + i] -= d3 * vi;
+        }
     }
 
     /** The upper-trapezoidal {@code min(rows, cols) x cols} part of a reduced column-major matrix. */
@@ -210,24 +249,29 @@ final class Dense {
      * roots of Gram eigenvalues.
      */
     static double[] jacobi(double[] a, int rows, int cols, double[] v) {
+        // Each column in its own array: a rotation then reads and writes the same index of two arrays, which
+        // the JIT vectorises (not so two offsets into one array); the arithmetic is the same.
+        double[][] ac = columns(a, rows, cols);
+        double[][] vc = v == null ? null : columns(v, cols, cols);
         double tol = 1e-15;
         double[] norm2 = new double[cols];
         for (int sweep = 0; sweep < 80; sweep++) {
             // squared column norms, refreshed every sweep and updated exactly by each rotation in between
             for (int j = 0; j < cols; j++) {
+                double[] col = ac[j];
                 double s = 0;
-                for (int i = j * rows; i < (j + 1) * rows; i++) {
-                    s += a[i] * a[i];
+                for (int i = 0; i < rows; i++) {
+                    s += col[i] * col[i];
                 }
                 norm2[j] = s;
             }
             boolean rotated = false;
             for (int p = 0; p < cols - 1; p++) {
-                int cp = p * rows;
+                double[] ap = ac[p];
                 for (int q = p + 1; q < cols; q++) {
-                    int cq = q * rows;
+                    double[] aq = ac[q];
                     double alpha = norm2[p], beta = norm2[q];
-                    double gamma = dot(a, cp, a, cq, rows);
+                    double gamma = dot(ap, 0, aq, 0, rows);
                     if (gamma == 0 || Math.abs(gamma) <= tol * Math.sqrt(alpha * beta)) {
                         continue;
                     }
@@ -236,20 +280,11 @@ final class Dense {
                     double t = (zeta >= 0 ? 1.0 : -1.0) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
                     double c = 1 / Math.sqrt(1 + t * t);
                     double s = c * t;
-                    for (int i = 0; i < rows; i++) {
-                        double x = a[cp + i], y = a[cq + i];
-                        a[cp + i] = c * x - s * y;
-                        a[cq + i] = s * x + c * y;
-                    }
+                    rotate(ap, aq, c, s, rows);
                     norm2[p] = Math.max(0, alpha - t * gamma);
                     norm2[q] = beta + t * gamma;
-                    if (v != null) {
-                        int vp = p * cols, vq = q * cols;
-                        for (int i = 0; i < cols; i++) {
-                            double x = v[vp + i], y = v[vq + i];
-                            v[vp + i] = c * x - s * y;
-                            v[vq + i] = s * x + c * y;
-                        }
+                    if (vc != null) {
+                        rotate(vc[p], vc[q], c, s, cols);
                     }
                 }
             }
@@ -259,13 +294,36 @@ final class Dense {
         }
         double[] sigma = new double[cols];
         for (int j = 0; j < cols; j++) {
+            double[] col = ac[j];
             double s = 0;
             for (int i = 0; i < rows; i++) {
-                s += a[j * rows + i] * a[j * rows + i];
+                s += col[i] * col[i];
             }
             sigma[j] = Math.sqrt(s);
+            System.arraycopy(col, 0, a, j * rows, rows);
+            if (vc != null) {
+                System.arraycopy(vc[j], 0, v, j * cols, cols);
+            }
         }
         return sigma;
+    }
+
+    /** The columns of a column-major {@code rows x cols} matrix, each copied into its own array. */
+    private static double[][] columns(double[] a, int rows, int cols) {
+        double[][] out = new double[cols][];
+        for (int j = 0; j < cols; j++) {
+            out[j] = java.util.Arrays.copyOfRange(a, j * rows, (j + 1) * rows);
+        }
+        return out;
+    }
+
+    /** {@code (x, y) <- (c x - s y, s x + c y)} elementwise over the first n entries. */
+    private static void rotate(double[] x, double[] y, double c, double s, int n) {
+        for (int i = 0; i < n; i++) {
+            double xi = x[i], yi = y[i];
+            x[i] = c * xi - s * yi;
+            y[i] = s * xi + c * yi;
+        }
     }
 
     /** {@code x[xo..xo+len) . y[yo..yo+len)} with four partial sums (instruction-level parallelism). */

@@ -84,11 +84,9 @@ public final class WeightSpectra {
         }
         int p = Math.min(hs, nIn);
         // A row-major [hs, nIn] buffer is the column-major [nIn, hs] layout of its transpose.
-        double[][] ra = new double[1][];
-        double[][] rb = new double[1][];
-        double[] qa = Dense.qrQ(wq, nIn, hs, ra);
-        double[] qb = Dense.qrQ(wk, nIn, hs, rb);
-        double[] core = Dense.multiplyTransposed(ra[0], p, rb[0], p, hs);
+        Dense.Qr qa = new Dense.Qr(wq, nIn, hs);
+        Dense.Qr qb = new Dense.Qr(wk, nIn, hs);
+        double[] core = Dense.multiplyTransposed(qa.r, p, qb.r, p, hs);
         for (int i = 0; i < core.length; i++) {
             core[i] *= tau;
         }
@@ -98,20 +96,19 @@ public final class WeightSpectra {
         int k = Math.min(p, OVERLAP_DIRECTIONS);
         double[] left = new double[k * nIn];
         double[] right = new double[k * nIn];
+        double[] uc = new double[p];
         for (int t = 0; t < k; t++) {
             int col = order[t];
             double s = sigma[col];
             if (s == 0) {
                 continue;
             }
+            // Only k singular vectors of M are needed: Q_a u_c and Q_b v_c through the reflectors, Q never formed.
             for (int c = 0; c < p; c++) {
-                double uc = core[col * p + c] / s;
-                double vc = v[col * p + c];
-                for (int i = 0; i < nIn; i++) {
-                    left[t * nIn + i] += qa[c * nIn + i] * uc;
-                    right[t * nIn + i] += qb[c * nIn + i] * vc;
-                }
+                uc[c] = core[col * p + c] / s;
             }
+            System.arraycopy(qa.timesQ(uc), 0, left, t * nIn, nIn);
+            System.arraycopy(qb.timesQ(java.util.Arrays.copyOfRange(v, col * p, (col + 1) * p)), 0, right, t * nIn, nIn);
         }
         double[] sorted = new double[p];
         for (int t = 0; t < p; t++) {

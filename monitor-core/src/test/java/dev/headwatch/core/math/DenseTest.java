@@ -1,0 +1,201 @@
+package dev.headwatch.core.math;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/**
+ * The QR and Jacobi kernels against plain one-column-at-a-time references: the blocked and vectorisable loops
+ * must give the very same doubles (they keep the order of every sum), and Q applied through its reflectors must
+ * be orthonormal and rebuild A.
+ */
+class DenseTest {
+
+    private static final int[][] SHAPES = {{1, 1}, {5, 1}, {1, 5}, {7, 3}, {8, 8}, {64, 16}, {128, 32}, {3, 9}, {33, 13}};
+
+    @Test
+    void qrR_equalsOneColumnAtATimeHouseholder_exactly() {
+        Random rnd = new Random(3);
+        for (int[] s : SHAPES) {
+            for (boolean deficient : new boolean[] {false, true}) {
+                double[] a = matrix(rnd, s[0], s[1], deficient);
+
+                double[] r = Dense.qrR(a.clone(), s[0], s[1]);
+
+                assertThat(r).as("%dx%d", s[0], s[1]).containsExactly(referenceR(a.clone(), s[0], s[1]));
+            }
+        }
+    }
+
+    @Test
+    void jacobi_equalsSingleArrayRotations_exactly() {
+        Random rnd = new Random(5);
+        for (int[] s : SHAPES) {
+            int rows = s[0];
+            int cols = s[1];
+            double[] a = matrix(rnd, rows, cols, false);
+            double[] a2 = a.clone();
+            double[] v = Dense.identity(cols);
+            double[] v2 = Dense.identity(cols);
+
+            double[] sigma = Dense.jacobi(a, rows, cols, v);
+
+            assertThat(sigma).containsExactly(referenceJacobi(a2, rows, cols, v2));
+            assertThat(a).containsExactly(a2);
+            assertThat(v).containsExactly(v2);
+        }
+    }
+
+    @Test
+    void qrTimesQ_isOrthonormal_andRebuildsA() {
+        Random rnd = new Random(7);
+        for (int[] s : SHAPES) {
+            int rows = s[0];
+            int cols = s[1];
+            int p = Math.min(rows, cols);
+            for (boolean deficient : new boolean[] {false, true}) {
+                double[] a = matrix(rnd, rows, cols, deficient);
+                Dense.Qr qr = new Dense.Qr(a, rows, cols);
+                double[][] q = new double[p][];
+                for (int j = 0; j < p; j++) {
+                    double[] e = new double[p];
+                    e[j] = 1;
+                    q[j] = qr.timesQ(e);
+                }
+                for (int i = 0; i < p; i++) {
+                    for (int j = 0; j < p; j++) {
+                        assertThat(Dense.dot(q[i], 0, q[j], 0, rows)).isCloseTo(i == j ? 1 : 0, within(1e-12));
+                    }
+                }
+                for (int j = 0; j < cols; j++) {   // column j of A is Q times column j of R
+                    double[] rebuilt = qr.timesQ(java.util.Arrays.copyOfRange(qr.r, j * p, (j + 1) * p));
+                    for (int i = 0; i < rows; i++) {
+                        assertThat(rebuilt[i]).isCloseTo(a[j * rows + i], within(1e-12));
+                    }
+                }
+            }
+        }
+    }
+
+    /** Column-major rows x cols; rank 1 when deficient (so some reflections are skipped or tiny). */
+    private static double[] matrix(Random rnd, int rows, int cols, boolean deficient) {
+        double[] a = new double[rows * cols];
+        double[] u = new double[rows];
+        for (int i = 0; i < rows; i++) {
+            u[i] = rnd.nextGaussian();
+        }
+        for (int j = 0; j < cols; j++) {
+            double c = rnd.nextGaussian();
+            for (int i = 0; i < rows; i++) {
+                a[j * rows + i] = deficient ? (j % 2 == 0 ? c * u[i] : 0) : rnd.nextGaussian();
+            }
+        }
+        return a;
+    }
+
+    /** Householder QR applying each reflection to one column at a time, one running sum per dot product. */
+    private static double[] referenceR(double[] a, int rows, int cols) {
+        int p = Math.min(rows, cols);
+        for (int k = 0; k < p; k++) {
+            double norm2 = 0;
+            for (int i = k; i < rows; i++) {
+                norm2 += a[k * rows + i] * a[k * rows + i];
+            }
+            double norm = Math.sqrt(norm2);
+            if (norm == 0) {
+                continue;
+            }
+            double[] v = new double[rows];
+            for (int i = k; i < rows; i++) {
+                v[i] = a[k * rows + i];
+            }
+            v[k] -= a[k * rows + k] > 0 ? -norm : norm;
+            double vnorm2 = 0;
+            for (int i = k; i < rows; i++) {
+                vnorm2 += v[i] * v[i];
+            }
+            if (vnorm2 == 0) {
+                continue;
+            }
+            double scale = Math.sqrt(2.0 / vnorm2);
+            for (int i = k; i < rows; i++) {
+                v[i] *= scale;
+            }
+            for (int j = k; j < cols; j++) {
+                double dot = 0;
+                for (int i = k; i < rows; i++) {
+                    dot += v[i] * a[j * rows + i];
+                }
+                for (int i = k; i < rows; i++) {
+                    a[j * rows + i] -= dot * v[i];
+                }
+            }
+        }
+        double[] r = new double[p * cols];
+        for (int j = 0; j < cols; j++) {
+            for (int i = 0; i <= Math.min(j, p - 1); i++) {
+                r[j * p + i] = a[j * rows + i];
+            }
+        }
+        return r;
+    }
+
+    /** One-sided Jacobi rotating columns in place in the single column-major array. */
+    private static double[] referenceJacobi(double[] a, int rows, int cols, double[] v) {
+        double[] norm2 = new double[cols];
+        for (int sweep = 0; sweep < 80; sweep++) {
+            for (int j = 0; j < cols; j++) {
+                double s = 0;
+                for (int i = j * rows; i < (j + 1) * rows; i++) {
+                    s += a[i] * a[i];
+                }
+                norm2[j] = s;
+            }
+            boolean rotated = false;
+            for (int p = 0; p < cols - 1; p++) {
+                for (int q = p + 1; q < cols; q++) {
+                    double alpha = norm2[p];
+                    double beta = norm2[q];
+                    double gamma = Dense.dot(a, p * rows, a, q * rows, rows);
+                    if (gamma == 0 || Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) {
+                        continue;
+                    }
+                    rotated = true;
+                    double zeta = (beta - alpha) / (2 * gamma);
+                    double t = (zeta >= 0 ? 1.0 : -1.0) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+                    double c = 1 / Math.sqrt(1 + t * t);
+                    double s = c * t;
+                    for (int i = 0; i < rows; i++) {
+                        double x = a[p * rows + i];
+                        double y = a[q * rows + i];
+                        a[p * rows + i] = c * x - s * y;
+                        a[q * rows + i] = s * x + c * y;
+                    }
+                    norm2[p] = Math.max(0, alpha - t * gamma);
+                    norm2[q] = beta + t * gamma;
+                    for (int i = 0; i < cols; i++) {
+                        double x = v[p * cols + i];
+                        double y = v[q * cols + i];
+                        v[p * cols + i] = c * x - s * y;
+                        v[q * cols + i] = s * x + c * y;
+                    }
+                }
+            }
+            if (!rotated) {
+                break;
+            }
+        }
+        double[] sigma = new double[cols];
+        for (int j = 0; j < cols; j++) {
+            double s = 0;
+            for (int i = 0; i < rows; i++) {
+                s += a[j * rows + i] * a[j * rows + i];
+            }
+            sigma[j] = Math.sqrt(s);
+        }
+        return sigma;
+    }
+}
