@@ -76,14 +76,39 @@ final class Mat {
         int m = b.length;
         double[][] out = new double[n][m];
         for (int i = 0; i < n; i++) {
-            for (int j = 0; j < m; j++) {
+            double[] ai = a[i];
+            double[] oi = out[i];
+            int j = 0;
+            // Four dot products at once: independent sums keep the FPU busy, and each one still adds its
+            // terms in order, so the result is the same to the last bit as one product at a time.
+            for (; j + 3 < m; j += 4) {
+                double[] b0 = b[j];
+                double[] b1 = b[j + 1];
+                double[] b2 = b[j + 2];
+                double[] b3 = b[j + 3];
+                double s0 = 0;
+                double s1 = 0;
+                double s2 = 0;
+                double s3 = 0;
+                for (int l = 0; l < ai.length; l++) {
+                    double x = ai[l];
+                    s0 += x * b0[l];
+                    s1 += x * b1[l];
+                    s2 += x * b2[l];
+                    s3 += x * b3[l];
+                }
+                oi[j] = s0;
+                oi[j + 1] = s1;
+                oi[j + 2] = s2;
+                oi[j + 3] = s3;
+            }
+            for (; j < m; j++) {
                 double s = 0;
-                double[] ai = a[i];
                 double[] bj = b[j];
                 for (int l = 0; l < ai.length; l++) {
                     s += ai[l] * bj[l];
                 }
-                out[i][j] = s;
+                oi[j] = s;
             }
         }
         return out;
