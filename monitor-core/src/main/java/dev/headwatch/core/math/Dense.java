@@ -89,13 +89,26 @@ final class Dense {
             this.r = upperR(a, rows, cols);
         }
 
-        /** {@code Q x} for {@code x} of length p: the reflectors applied last to first. */
-        double[] timesQ(double[] x) {
-            double[] y = new double[rows];
-            System.arraycopy(x, 0, y, 0, p);
+        /**
+         * {@code Q X} for a column-major {@code p x count} matrix X: the reflectors applied last to first, to
+         * four columns at a time (each column gets the same arithmetic as on its own).
+         */
+        double[] timesQ(double[] x, int count) {
+            double[] y = new double[rows * count];
+            for (int j = 0; j < count; j++) {
+                System.arraycopy(x, j * p, y, j * rows, p);
+            }
             for (int k = p - 1; k >= 0; k--) {
-                if (reflectors[k] != null) {
-                    reflect(reflectors[k], y, 0, k, rows);
+                double[] v = reflectors[k];
+                if (v == null) {
+                    continue;
+                }
+                int j = 0;
+                for (; j + 3 < count; j += 4) {
+                    reflect4(v, y, j * rows, rows, k);
+                }
+                for (; j < count; j++) {
+                    reflect(v, y, j * rows, k, rows);
                 }
             }
             return y;

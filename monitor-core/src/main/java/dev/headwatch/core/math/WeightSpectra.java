@@ -94,22 +94,22 @@ public final class WeightSpectra {
         double[] sigma = Dense.jacobi(core, p, p, v);
         int[] order = Dense.descendingOrder(sigma);
         int k = Math.min(p, OVERLAP_DIRECTIONS);
-        double[] left = new double[k * nIn];
-        double[] right = new double[k * nIn];
-        double[] uc = new double[p];
+        // Only k singular vectors of M are kept: Q_a u_c and Q_b v_c through the reflectors, Q never formed.
+        double[] uk = new double[p * k];
+        double[] vk = new double[p * k];
         for (int t = 0; t < k; t++) {
             int col = order[t];
             double s = sigma[col];
             if (s == 0) {
-                continue;
+                continue;           // a zero singular value has no direction: its vectors stay zero
             }
-            // Only k singular vectors of M are needed: Q_a u_c and Q_b v_c through the reflectors, Q never formed.
             for (int c = 0; c < p; c++) {
-                uc[c] = core[col * p + c] / s;
+                uk[t * p + c] = core[col * p + c] / s;
+                vk[t * p + c] = v[col * p + c];
             }
-            System.arraycopy(qa.timesQ(uc), 0, left, t * nIn, nIn);
-            System.arraycopy(qb.timesQ(java.util.Arrays.copyOfRange(v, col * p, (col + 1) * p)), 0, right, t * nIn, nIn);
         }
+        double[] left = qa.timesQ(uk, k);
+        double[] right = qb.timesQ(vk, k);
         double[] sorted = new double[p];
         for (int t = 0; t < p; t++) {
             sorted[t] = sigma[order[t]];
