@@ -137,7 +137,7 @@ final class HeadPass {
         } else if (!causal) {
             sigma = Spectrum.lowRank(q, keys, tau);
         } else if (allFinite(e)) {
-            sigma = denseOrNull(e, n);
+            sigma = spectrumOrNull(isDouble ? () -> Spectrum.dense(e, n) : () -> Spectrum.causal(q, k, n, d, tau), n);
         } else {
             sigma = null;
         }
@@ -208,11 +208,11 @@ final class HeadPass {
     }
 
     /** LAPACK reports non-convergence by throwing: the spectrum is then undefined, never an exception. */
-    private static double[] denseOrNull(double[] e, int n) {
+    private static double[] spectrumOrNull(java.util.function.Supplier<double[]> spectrum, int n) {
         try {
-            return Spectrum.dense(e, n);
+            return spectrum.get();
         } catch (RuntimeException ex) {
-            LOG.warn("dense SVD of a {} x {} energy field failed: {}", n, n, ex.toString());
+            LOG.warn("spectrum of a {} x {} energy field failed: {}", n, n, ex.toString());
             return null;
         }
     }

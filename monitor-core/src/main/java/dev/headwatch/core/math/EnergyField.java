@@ -2,9 +2,7 @@ package dev.headwatch.core.math;
 
 import dev.headwatch.core.HeadInput;
 import dev.headwatch.core.Visibility;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -41,19 +39,7 @@ public final class EnergyField {
      */
     public static double[] logits(HeadInput in) {
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            INDArray s = in.q().mul(in.scale()).mmul(in.k().transpose());
-            if (s.ordering() != 'c' || s.isView()) {
-                s = s.dup('c');
-            }
-            if (s.dataType() == DataType.DOUBLE) {
-                return s.data().asDouble();
-            }
-            float[] f = s.data().asFloat();
-            double[] out = new double[f.length];
-            for (int i = 0; i < f.length; i++) {
-                out[i] = f[i];
-            }
-            return out;
+            return Native.toDoubles(in.q().mul(in.scale()).mmul(in.k().transpose()));
         }
     }
 

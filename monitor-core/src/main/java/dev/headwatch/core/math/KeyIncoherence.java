@@ -38,8 +38,8 @@ public final class KeyIncoherence {
         if (m < 2) {
             return Double.NaN;
         }
-        double[] v = Dense.identity(d);
-        double[] sigma = Dense.jacobi(keys.r.clone(), keys.p, d, v);
+        double[] v = new double[d * d];
+        double[] sigma = Lapack.svd(keys.r, keys.p, d, v);
         double smax = 0;
         for (double s : sigma) {
             smax = Math.max(smax, s);
@@ -80,7 +80,7 @@ public final class KeyIncoherence {
                 kc[i * d + c] = keys.keys[(keys.from + i) * d + c] - mean[c];
             }
         }
-        double[] projected = Dense.multiply(kc, m, d, w, rank);
+        double[] projected = Lapack.multiply(kc, m, d, w, rank);
         double max = 0;
         for (int i = 0; i < m; i++) {
             double l = 0;

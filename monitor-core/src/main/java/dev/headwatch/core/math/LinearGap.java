@@ -48,26 +48,23 @@ public final class LinearGap {
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             DataType type = single ? DataType.FLOAT : DataType.DOUBLE;
             INDArray av = Native.create(a, m, m, type, 'c').mmul(Native.create(vc, m, dv, type, 'c'));
-            oc = av.castTo(DataType.DOUBLE).dup('c').data().asDouble();
+            oc = Native.toDoubles(av);
         }
-        double[] cm = new double[dv * d];
+        // m C^T = Kc^T Vc (d x dv), then the linear predictions tau Q C^T: two tall native products.
+        double[] kcT = new double[d * m];
         for (int j = 0; j < m; j++) {
-            for (int r = 0; r < dv; r++) {
-                double vr = vc[j * dv + r];
-                for (int col = 0; col < d; col++) {
-                    cm[r * d + col] += vr * (k[j * d + col] - kbar[col]);
-                }
+            for (int col = 0; col < d; col++) {
+                kcT[col * m + j] = k[j * d + col] - kbar[col];
             }
         }
+        double[] ct = Lapack.multiply(kcT, d, m, vc, dv);
+        double[] lin = Lapack.multiply(q, m, d, ct, dv);
         double num = 0, den = 0;
-        for (int i = 0; i < m; i++) {
-            for (int r = 0; r < dv; r++) {
-                double lin = Dense.dot(cm, r * d, q, i * d, d);
-                double oi = oc[i * dv + r];
-                double diff = oi - tau * lin / m;
-                num += diff * diff;
-                den += oi * oi;
-            }
+        for (int i = 0; i < m * dv; i++) {
+            double oi = oc[i];
+            double diff = oi - tau * lin[i] / m;
+            num += diff * diff;
+            den += oi * oi;
         }
         return den == 0 ? Double.NaN : num / den;
     }

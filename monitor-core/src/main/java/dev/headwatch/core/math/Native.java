@@ -30,4 +30,38 @@ final class Native {
         }
         return out;
     }
+
+    /**
+     * The elements of a float or double array in row-major order, widened to double: a bulk copy when
+     * the array is a whole row-major buffer, ND4J's own copy otherwise.
+     */
+    static double[] toDoubles(INDArray a) {
+        if (!isWholeRowMajor(a)) {
+            a = a.dup('c');
+        }
+        int n = (int) a.length();
+        double[] out = new double[n];
+        java.nio.ByteBuffer buffer = a.data().asNio().order(ByteOrder.nativeOrder());
+        if (a.dataType() == DataType.DOUBLE) {
+            buffer.asDoubleBuffer().get(out);
+        } else if (a.dataType() == DataType.FLOAT) {
+            float[] f = new float[n];
+            buffer.asFloatBuffer().get(f);
+            for (int i = 0; i < n; i++) {
+                out[i] = f[i];
+            }
+        } else {
+            return a.data().asDouble();
+        }
+        // The NIO view does not keep the native memory alive: the array must stay reachable until here, or
+        // the collector may free its buffer during the copy.
+        java.lang.ref.Reference.reachabilityFence(a);
+        return out;
+    }
+
+    /** Whether the array is its whole buffer in row-major order (so the buffer can be copied as is). */
+    static boolean isWholeRowMajor(INDArray a) {
+        return a.ordering() == 'c' && a.offset() == 0 && a.length() == a.data().length()
+                && java.util.Arrays.equals(a.stride(), org.nd4j.common.util.ArrayUtil.calcStrides(a.shape()));
+    }
 }

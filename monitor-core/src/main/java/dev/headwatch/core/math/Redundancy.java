@@ -21,33 +21,18 @@ public final class Redundancy {
         if (a.length != b.length) {
             throw new IllegalArgumentException("matrices differ in size: " + a.length + " and " + b.length);
         }
-        double ab = 0, aa = 0, bb = 0;
-        for (int i = 0; i < a.length; i++) {
-            ab += a[i] * b[i];
-            aa += a[i] * a[i];
-            bb += b[i] * b[i];
-        }
-        if (aa == 0 || bb == 0) {
-            return Double.NaN;
-        }
-        return Math.max(-1.0, Math.min(1.0, ab / Math.sqrt(aa * bb)));
+        return correlation(inner(a, 0, b, 0, a.length), inner(a, 0, a, 0, a.length), inner(b, 0, b, 0, b.length));
     }
 
-    /**
-     * {@code <a, b> / sqrt(aa bb)} clipped to {@code [-1, 1]}, given the squared norms; NaN when either is 0.
-     * Only the first {@code len} entries of each row of the row-major {@code rows x stride} matrices are
-     * read (the rest are zero, as off a causal mask).
-     */
-    public static double correlation(double[] a, double aa, double[] b, double bb, int rows, int stride, boolean lowerOnly) {
+    /** {@code x[xo..xo+len) . y[yo..yo+len)}: one row's share of {@code <E^h, E^g>_F}. */
+    public static double inner(double[] x, int xo, double[] y, int yo, int len) {
+        return Dense.dot(x, xo, y, yo, len);
+    }
+
+    /** {@code ab / sqrt(aa bb)} clipped to {@code [-1, 1]}, from the inner product and both squared norms; NaN when either norm is 0. */
+    public static double correlation(double ab, double aa, double bb) {
         if (aa == 0 || bb == 0) {
             return Double.NaN;
-        }
-        double ab = 0;
-        for (int i = 0; i < rows; i++) {
-            int end = i * stride + (lowerOnly ? i + 1 : stride);
-            for (int j = i * stride; j < end; j++) {
-                ab += a[j] * b[j];
-            }
         }
         return Math.max(-1.0, Math.min(1.0, ab / Math.sqrt(aa * bb)));
     }
