@@ -1,10 +1,10 @@
 package dev.headwatch.checkpoint;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Enumeration;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -84,24 +84,37 @@ final class SafeZip {
 
     private static byte[] inflate(Path file, ZipFile zip, ZipEntry entry, long bound) throws IOException {
         try (InputStream in = zip.getInputStream(entry)) {
-            ByteArrayOutputStream buf = new ByteArrayOutputStream((int) Math.min(bound, 1 << 16));
-            byte[] chunk = new byte[1 << 16];
-            long total = 0;
-            int r;
-            while ((r = in.read(chunk)) > 0) {
-                total += r;
-                if (total > bound) {
-                    throw new CheckpointException(file, "zip entry '" + printable(entry.getName())
-                            + "' inflates beyond " + bound + " bytes (" + entry.getCompressedSize()
-                            + " compressed): possible zip bomb; refused");
+            // The declared size sizes the buffer (untrusted, so capped by the bound): one read, no regrowing.
+            long declared = entry.getSize();
+            byte[] buf = new byte[(int) Math.min(bound, declared >= 0 ? declared : 1 << 16)];
+            int n = 0;
+            while (true) {
+                if (n == buf.length) {
+                    int next = in.read();
+                    if (next < 0) {
+                        return buf;
+                    }
+                    if (n + 1L > bound) {
+                        throw tooLarge(file, entry, bound);
+                    }
+                    buf = Arrays.copyOf(buf, (int) Math.min(bound, Math.max(2L * n, 1 << 16)));
+                    buf[n++] = (byte) next;
                 }
-                buf.write(chunk, 0, r);
+                int r = in.read(buf, n, buf.length - n);
+                if (r < 0) {
+                    return Arrays.copyOf(buf, n);
+                }
+                n += r;
             }
-            return buf.toByteArray();
         } catch (ZipException | java.io.EOFException e) {
             throw new CheckpointException(file, "zip entry '" + printable(entry.getName())
                     + "' is corrupt or truncated (" + e.getMessage() + ")", e);
         }
+    }
+
+    private static CheckpointException tooLarge(Path file, ZipEntry entry, long bound) {
+        return new CheckpointException(file, "zip entry '" + printable(entry.getName()) + "' inflates beyond " + bound
+                + " bytes (" + entry.getCompressedSize() + " compressed): possible zip bomb; refused");
     }
 
     /** Why a name could escape an extraction directory, or null when it is safe. */

@@ -20,6 +20,7 @@ import java.util.Enumeration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
@@ -109,6 +110,27 @@ class HostileCheckpointTest {
         }
         assertThat(Files.size(file)).isLessThan(1L << 20);
         assertThat(problemOf(file)).contains("coefficients.bin").contains("possible zip bomb");
+    }
+
+    @Test
+    void declaredEntrySizesThatLie_neitherCutTheDataNorLiftTheBound() throws IOException {
+        Path lying = zip("lying.zip", entries);
+        byte[] bytes = Files.readAllBytes(lying);
+        // Central directory headers (PK 1 2): the uncompressed size sits 24 bytes in. Claim 10 bytes for every entry.
+        for (int i = 0; i + 46 < bytes.length; i++) {
+            if (bytes[i] == 'P' && bytes[i + 1] == 'K' && bytes[i + 2] == 1 && bytes[i + 3] == 2) {
+                java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(i + 24, 10);
+            }
+        }
+        Files.write(lying, bytes);
+
+        Map<String, byte[]> read = SafeZip.read(lying, entries.keySet(), ZipLimits.DEFAULT);
+        assertThat(read.get(CheckpointLoader.COEFFICIENTS)).isEqualTo(entries.get(CheckpointLoader.COEFFICIENTS));
+        assertThat(read.get(CheckpointLoader.CONFIGURATION)).isEqualTo(entries.get(CheckpointLoader.CONFIGURATION));
+        int size = entries.get(CheckpointLoader.COEFFICIENTS).length;
+        assertThatThrownBy(() -> SafeZip.read(lying, Set.of(CheckpointLoader.COEFFICIENTS),
+                new ZipLimits(100, size - 1, 1, 0)))
+                .isInstanceOf(CheckpointException.class).hasMessageContaining("possible zip bomb");
     }
 
     @Test

@@ -89,16 +89,25 @@ final class Dense {
             this.r = upperR(a, rows, cols);
         }
 
-        /** {@code Q x} for {@code x} of length p: the reflectors applied last to first. */
-        double[] timesQ(double[] x) {
-            double[] y = new double[rows];
-            System.arraycopy(x, 0, y, 0, p);
+        /**
+         * {@code Q X} for a column-major {@code p x count} matrix X: the reflectors applied last to first, to
+         * four columns at a time (each column gets the same arithmetic as on its own).
+         */
+        double[] timesQ(double[] x, int count) {
+            double[][] y = new double[count][rows];
+            for (int j = 0; j < count; j++) {
+                System.arraycopy(x, j * p, y[j], 0, p);
+            }
             for (int k = p - 1; k >= 0; k--) {
                 if (reflectors[k] != null) {
-                    reflect(reflectors[k], y, 0, k, rows);
+                    reflectAll(reflectors[k], y, 0, count, k, rows);
                 }
             }
-            return y;
+            double[] out = new double[rows * count];
+            for (int j = 0; j < count; j++) {
+                System.arraycopy(y[j], 0, out, j * rows, rows);
+            }
+            return out;
         }
     }
 
@@ -109,20 +118,21 @@ final class Dense {
     private static double[][] householder(double[] a, int rows, int cols) {
         int p = Math.min(rows, cols);
         double[][] vs = new double[p][];
+        double[][] c = columns(a, rows, cols);   // separate arrays: the reflection updates vectorise
         for (int k = 0; k < p; k++) {
-            int ck = k * rows;
+            double[] ck = c[k];
             double norm2 = 0;
             for (int i = k; i < rows; i++) {
-                norm2 += a[ck + i] * a[ck + i];
+                norm2 += ck[i] * ck[i];
             }
             double norm = Math.sqrt(norm2);
             if (norm == 0) {
                 continue;
             }
-            double alpha = a[ck + k] > 0 ? -norm : norm;
+            double alpha = ck[k] > 0 ? -norm : norm;
             double[] v = new double[rows];
             for (int i = k; i < rows; i++) {
-                v[i] = a[ck + i];
+                v[i] = ck[i];
             }
             v[k] -= alpha;
             double vnorm2 = 0;
@@ -137,37 +147,41 @@ final class Dense {
                 v[i] *= scale;
             }
             vs[k] = v;
-            int j = k;
-            for (; j + 3 < cols; j += 4) {
-                reflect4(v, a, j * rows, rows, k);
-            }
-            for (; j < cols; j++) {
-                reflect(v, a, j * rows, k, rows);
-            }
+            reflectAll(v, c, k, cols, k, rows);
+        }
+        for (int j = 0; j < cols; j++) {
+            System.arraycopy(c[j], 0, a, j * rows, rows);
         }
         return vs;
     }
 
     /**
-     * {@link #reflect} on four adjacent columns at once: one accumulator per column, each summing in the
-     * same order as {@code reflect} (so the same numbers), four independent chains of additions instead of one.
+     * Applies {@code I - v v^T} (rows k.. only) to the columns {@code from .. to-1}, four at a time: one
+     * accumulator per column, each summing in the same order as {@link #reflect} (so the same numbers), four
+     * independent chains of additions instead of one.
      */
-    private static void reflect4(double[] v, double[] x, int offset, int rows, int k) {
-        int o0 = offset, o1 = offset + rows, o2 = offset + 2 * rows, o3 = offset + 3 * rows;
-        double d0 = 0, d1 = 0, d2 = 0, d3 = 0;
-        for (int i = k; i < rows; i++) {
-            double vi = v[i];
-            d0 += vi * x[o0 + i];
-            d1 += vi * x[o1 + i];
-            d2 += vi * x[o2 + i];
-            d3 += vi * x[o3 + i];
+    private static void reflectAll(double[] v, double[][] c, int from, int to, int k, int rows) {
+        int j = from;
+        for (; j + 3 < to; j += 4) {
+            double[] x0 = c[j], x1 = c[j + 1], x2 = c[j + 2], x3 = c[j + 3];
+            double d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+            for (int i = k; i < rows; i++) {
+                double vi = v[i];
+                d0 += vi * x0[i];
+                d1 += vi * x1[i];
+                d2 += vi * x2[i];
+                d3 += vi * x3[i];
+            }
+            for (int i = k; i < rows; i++) {
+                double vi = v[i];
+                x0[i] -= d0 * vi;
+                x1[i] -= d1 * vi;
+                x2[i] -= d2 * vi;
+                x3[i] -= d3 * vi;
+            }
         }
-        for (int i = k; i < rows; i++) {
-            double vi = v[i];
-            x[o0 + i] -= d0 * vi;
-            x[o1 + i] -= d1 * vi;
-            x[o2 + i] -= d2 * vi;
-            x[o3 + i] -= d3 * vi;
+        for (; j < to; j++) {
+            reflect(v, c[j], 0, k, rows);
         }
     }
 

@@ -94,22 +94,22 @@ public final class WeightSpectra {
         double[] sigma = Dense.jacobi(core, p, p, v);
         int[] order = Dense.descendingOrder(sigma);
         int k = Math.min(p, OVERLAP_DIRECTIONS);
-        double[] left = new double[k * nIn];
-        double[] right = new double[k * nIn];
-        double[] uc = new double[p];
+        // Only k singular vectors of M are kept: Q_a u_c and Q_b v_c through the reflectors, Q never formed.
+        double[] uk = new double[p * k];
+        double[] vk = new double[p * k];
         for (int t = 0; t < k; t++) {
             int col = order[t];
             double s = sigma[col];
             if (s == 0) {
-                continue;
+                continue;           // a zero singular value has no direction: its vectors stay zero
             }
-            // Only k singular vectors of M are needed: Q_a u_c and Q_b v_c through the reflectors, Q never formed.
             for (int c = 0; c < p; c++) {
-                uc[c] = core[col * p + c] / s;
+                uk[t * p + c] = core[col * p + c] / s;
+                vk[t * p + c] = v[col * p + c];
             }
-            System.arraycopy(qa.timesQ(uc), 0, left, t * nIn, nIn);
-            System.arraycopy(qb.timesQ(java.util.Arrays.copyOfRange(v, col * p, (col + 1) * p)), 0, right, t * nIn, nIn);
         }
+        double[] left = qa.timesQ(uk, k);
+        double[] right = qb.timesQ(vk, k);
         double[] sorted = new double[p];
         for (int t = 0; t < p; t++) {
             sorted[t] = sigma[order[t]];
@@ -130,15 +130,39 @@ public final class WeightSpectra {
         if (k == 0) {
             return Double.NaN;
         }
+        int n = h.nIn;
+        double[] lu = new double[k];
+        double[] rv = new double[k];
         double sum = 0;
         for (int a = 0; a < k; a++) {
-            for (int b = 0; b < k; b++) {
-                double lu = 0, rv = 0;
-                for (int i = 0; i < h.nIn; i++) {
-                    lu += h.left[a * h.nIn + i] * g.left[b * g.nIn + i];
-                    rv += h.right[a * h.nIn + i] * g.right[b * g.nIn + i];
+            int b = 0;
+            for (; b + 1 < k; b += 2) {
+                // two directions of g at once: four independent sums, each in the order of one at a time
+                double l0 = 0, r0 = 0, l1 = 0, r1 = 0;
+                int ha = a * n, g0 = b * n, g1 = (b + 1) * n;
+                for (int i = 0; i < n; i++) {
+                    double hl = h.left[ha + i], hr = h.right[ha + i];
+                    l0 += hl * g.left[g0 + i];
+                    r0 += hr * g.right[g0 + i];
+                    l1 += hl * g.left[g1 + i];
+                    r1 += hr * g.right[g1 + i];
                 }
-                sum += lu * lu + rv * rv;
+                lu[b] = l0;
+                rv[b] = r0;
+                lu[b + 1] = l1;
+                rv[b + 1] = r1;
+            }
+            for (; b < k; b++) {
+                double l = 0, r = 0;
+                for (int i = 0; i < n; i++) {
+                    l += h.left[a * n + i] * g.left[b * n + i];
+                    r += h.right[a * n + i] * g.right[b * n + i];
+                }
+                lu[b] = l;
+                rv[b] = r;
+            }
+            for (b = 0; b < k; b++) {
+                sum += lu[b] * lu[b] + rv[b] * rv[b];
             }
         }
         return Math.min(1.0, sum / (2.0 * k));

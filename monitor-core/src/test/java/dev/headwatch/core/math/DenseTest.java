@@ -59,11 +59,14 @@ class DenseTest {
             for (boolean deficient : new boolean[] {false, true}) {
                 double[] a = matrix(rnd, rows, cols, deficient);
                 Dense.Qr qr = new Dense.Qr(a, rows, cols);
+                double[] identity = Dense.identity(p);
+                double[] all = qr.timesQ(identity, p);
                 double[][] q = new double[p][];
                 for (int j = 0; j < p; j++) {
-                    double[] e = new double[p];
-                    e[j] = 1;
-                    q[j] = qr.timesQ(e);
+                    q[j] = java.util.Arrays.copyOfRange(all, j * rows, (j + 1) * rows);
+                    // one column on its own gets the very same numbers as in a batch
+                    assertThat(qr.timesQ(java.util.Arrays.copyOfRange(identity, j * p, (j + 1) * p), 1))
+                            .containsExactly(q[j]);
                 }
                 for (int i = 0; i < p; i++) {
                     for (int j = 0; j < p; j++) {
@@ -71,7 +74,7 @@ class DenseTest {
                     }
                 }
                 for (int j = 0; j < cols; j++) {   // column j of A is Q times column j of R
-                    double[] rebuilt = qr.timesQ(java.util.Arrays.copyOfRange(qr.r, j * p, (j + 1) * p));
+                    double[] rebuilt = qr.timesQ(java.util.Arrays.copyOfRange(qr.r, j * p, (j + 1) * p), 1);
                     for (int i = 0; i < rows; i++) {
                         assertThat(rebuilt[i]).isCloseTo(a[j * rows + i], within(1e-12));
                     }
