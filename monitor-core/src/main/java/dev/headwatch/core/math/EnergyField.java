@@ -33,14 +33,41 @@ public final class EnergyField {
     }
 
     /**
-     * Every logit {@code S_ij = tau q_i . k_j} (visible or not), row-major {@code n x n}. Computed by one
-     * ND4J matrix product in the input's data type, so float32 inputs carry float32 rounding, as in the
-     * model itself; the values are returned widened to double.
+     * Below this many multiply-adds the logits are computed in Java. A native product costs call overhead,
+     * and its BLAS threads compete for the cores with the training job that live monitoring runs beside.
+     */
+    static final long NATIVE_MIN_WORK = 1L << 21;
+
+    /**
+     * Every logit {@code S_ij = tau q_i . k_j} (visible or not), row-major {@code n x n}, computed in the
+     * input's data type (float32 inputs carry float32 rounding, as in the model itself) and returned
+     * widened to double: by one ND4J matrix product for large heads, in Java for small ones.
      */
     public static double[] logits(HeadInput in) {
+        int n = in.n();
+        int d = in.d();
+        if ((long) n * n * d < NATIVE_MIN_WORK) {
+            return javaLogits(Spectrum.rowMajor(in.q()), Spectrum.rowMajor(in.k()), n, d, in.scale(), !in.isDouble());
+        }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             return Native.toDoubles(in.q().mul(in.scale()).mmul(in.k().transpose()));
         }
+    }
+
+    /** As the ND4J path: queries scaled in the input precision, then each dot product rounded to it. */
+    private static double[] javaLogits(double[] q, double[] k, int n, int d, double tau, boolean single) {
+        float tauSingle = (float) tau;
+        for (int i = 0; i < q.length; i++) {
+            q[i] = single ? (float) (q[i] * tauSingle) : q[i] * tau;
+        }
+        double[] s = new double[n * n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                double dot = Dense.dot(q, i * d, k, j * d, d);
+                s[i * n + j] = single ? (float) dot : dot;
+            }
+        }
+        return s;
     }
 
     /** The attention matrix {@code A} ({@code n x n}, zeros off the visible set). */

@@ -45,10 +45,14 @@ public final class LinearGap {
         }
         // o_i - vbar = sum_j A_ij (v_j - vbar) since rows of A sum to 1: exact zeros for constant V.
         double[] oc;
-        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            DataType type = single ? DataType.FLOAT : DataType.DOUBLE;
-            INDArray av = Native.create(a, m, m, type, 'c').mmul(Native.create(vc, m, dv, type, 'c'));
-            oc = Native.toDoubles(av);
+        if ((long) m * m * dv < EnergyField.NATIVE_MIN_WORK) {
+            oc = javaProduct(a, vc, m, dv, single);
+        } else {
+            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                DataType type = single ? DataType.FLOAT : DataType.DOUBLE;
+                INDArray av = Native.create(a, m, m, type, 'c').mmul(Native.create(vc, m, dv, type, 'c'));
+                oc = Native.toDoubles(av);
+            }
         }
         // m C^T = Kc^T Vc (d x dv), then the linear predictions tau Q C^T: two tall native products.
         double[] kcT = new double[d * m];
@@ -67,6 +71,31 @@ public final class LinearGap {
             den += oi * oi;
         }
         return den == 0 ? Double.NaN : num / den;
+    }
+
+    /** {@code A Vc} as the native product forms it: inputs and each result rounded to float32 when single. */
+    private static double[] javaProduct(double[] a, double[] vc, int m, int dv, boolean single) {
+        double[] out = new double[m * dv];
+        double[] v = single ? new double[vc.length] : vc;
+        if (single) {
+            for (int i = 0; i < vc.length; i++) {
+                v[i] = (float) vc[i];
+            }
+        }
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < m; j++) {
+                double aij = single ? (float) a[i * m + j] : a[i * m + j];
+                for (int r = 0; r < dv; r++) {
+                    out[i * dv + r] += aij * v[j * dv + r];
+                }
+            }
+            if (single) {
+                for (int r = 0; r < dv; r++) {
+                    out[i * dv + r] = (float) out[i * dv + r];
+                }
+            }
+        }
+        return out;
     }
 
     private static double[] columnMeans(double[] x, int rows, int cols) {
