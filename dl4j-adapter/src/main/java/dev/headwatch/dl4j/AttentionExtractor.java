@@ -2,7 +2,6 @@ package dev.headwatch.dl4j;
 
 import dev.headwatch.core.HeadInput;
 import dev.headwatch.core.WeightAnalysis;
-import dev.headwatch.core.WeightHeadMetrics;
 import dev.headwatch.core.Visibility;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
@@ -567,8 +566,8 @@ public final class AttentionExtractor {
             if (!site.projectInput) {
                 return null;
             }
-            return WeightAnalysis.compute(params.get("Wq"), params.get("Wk"), w.scale).heads().stream()
-                    .map(WeightHeadMetrics::qkSpectralNorm).toList();
+            return java.util.Arrays.stream(WeightAnalysis.spectralNorms(params.get("Wq"), params.get("Wk"), w.scale))
+                    .boxed().toList();
         }
 
         private Weights weights() {

@@ -27,6 +27,32 @@ public final class WeightAnalysis {
      * @throws IllegalArgumentException when the shapes are not as above or differ
      */
     public static WeightLayerMetrics compute(INDArray wq, INDArray wk, double scale) {
+        Heads w = split(wq, wk);
+        return compute(w.q, w.k, w.hs, w.nIn, scale);
+    }
+
+    /**
+     * Only each head's {@code qkSpectralNorm}, equal to the one {@link #compute(INDArray, INDArray, double)}
+     * reports, without the singular vectors and the overlaps: what live monitoring needs at every
+     * observation.
+     *
+     * @throws IllegalArgumentException as {@link #compute(INDArray, INDArray, double)}
+     */
+    public static double[] spectralNorms(INDArray wq, INDArray wk, double scale) {
+        Heads w = split(wq, wk);
+        double tau = tau(scale, w.hs);
+        double[] norms = new double[w.q.length];
+        for (int h = 0; h < norms.length; h++) {
+            norms[h] = WeightSpectra.spectralNorm(w.q[h], w.k[h], w.hs, w.nIn, tau);
+        }
+        return norms;
+    }
+
+    /** Per-head row-major {@code [hs, nIn]} weights. */
+    private record Heads(double[][] q, double[][] k, int hs, int nIn) {
+    }
+
+    private static Heads split(INDArray wq, INDArray wk) {
         if (wq == null || wk == null) {
             throw new IllegalArgumentException("Wq and Wk must not be null");
         }
@@ -49,7 +75,7 @@ public final class WeightAnalysis {
             qs[h] = java.util.Arrays.copyOfRange(q, h * hs * nIn, (h + 1) * hs * nIn);
             ks[h] = java.util.Arrays.copyOfRange(k, h * hs * nIn, (h + 1) * hs * nIn);
         }
-        return compute(qs, ks, hs, nIn, scale);
+        return new Heads(qs, ks, hs, nIn);
     }
 
     /**
@@ -86,10 +112,7 @@ public final class WeightAnalysis {
 
     /** Per-head row-major {@code [hs, nIn]} weights, shapes already checked. */
     private static WeightLayerMetrics compute(double[][] wq, double[][] wk, int hs, int nIn, double scale) {
-        if (!(Double.isNaN(scale) || (scale > 0 && Double.isFinite(scale)))) {
-            throw new IllegalArgumentException("scale must be positive and finite (or NaN for 1/sqrt(headSize)) but was " + scale);
-        }
-        double tau = Double.isNaN(scale) ? 1.0 / Math.sqrt(hs) : scale;
+        double tau = tau(scale, hs);
         int count = wq.length;
         // Heads are independent: factor them in parallel, as LayerAnalysis does.
         WeightSpectra.QkFactors[] factors = IntStream.range(0, count).parallel()
@@ -108,5 +131,12 @@ public final class WeightAnalysis {
             }
         }
         return new WeightLayerMetrics(heads, overlap, sigma);
+    }
+
+    private static double tau(double scale, int hs) {
+        if (!(Double.isNaN(scale) || (scale > 0 && Double.isFinite(scale)))) {
+            throw new IllegalArgumentException("scale must be positive and finite (or NaN for 1/sqrt(headSize)) but was " + scale);
+        }
+        return Double.isNaN(scale) ? 1.0 / Math.sqrt(hs) : scale;
     }
 }

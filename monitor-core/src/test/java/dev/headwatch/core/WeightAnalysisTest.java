@@ -151,4 +151,30 @@ class WeightAnalysisTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("[2, 3, 5]").hasMessageContaining("[2, 3, 6]");
     }
+
+    @Test
+    void spectralNorms_equalTheFullAnalysisBitForBit() {
+        Random random = new Random(5);
+        for (int[] shape : new int[][] {{4, 16, 16}, {2, 8, 32}, {3, 32, 8}, {1, 1, 1}, {2, 5, 5}}) {
+            INDArray wq = Nd4j.randn(random.nextLong(), new long[] {shape[0], shape[1], shape[2]}).castTo(DataType.FLOAT);
+            INDArray wk = Nd4j.randn(random.nextLong(), new long[] {shape[0], shape[1], shape[2]}).castTo(DataType.FLOAT);
+            if (shape[0] > 1) {
+                wk.get(org.nd4j.linalg.indexing.NDArrayIndex.point(1)).assign(0); // a dead head
+                wq.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0)).getRow(0).assign(wq.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0)).getRow(1)); // rank-deficient
+            }
+            for (double scale : new double[] {Double.NaN, 0.3}) {
+                double[] fast = WeightAnalysis.spectralNorms(wq, wk, scale);
+                WeightLayerMetrics full = WeightAnalysis.compute(wq, wk, scale);
+                assertThat(fast).hasSize(shape[0]);
+                for (int h = 0; h < shape[0]; h++) {
+                    assertThat(fast[h]).as("head %d of %s", h, java.util.Arrays.toString(shape))
+                            .isEqualTo(full.heads().get(h).qkSpectralNorm());
+                }
+            }
+        }
+        INDArray nan = Nd4j.createFromArray(new double[][] {{Double.NaN, 1}, {0, 1}});
+        assertThat(WeightAnalysis.spectralNorms(nan, nan, Double.NaN)[0]).isNaN();
+        assertThatThrownBy(() -> WeightAnalysis.spectralNorms(nan, Nd4j.ones(3, 2), 1.0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[2, 2]");
+    }
 }

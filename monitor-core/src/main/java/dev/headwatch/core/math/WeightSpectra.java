@@ -118,6 +118,27 @@ public final class WeightSpectra {
     }
 
     /**
+     * {@code sigma_1(tau Wq^T Wk)} alone, equal to {@code factor(...).spectralNorm()} (the same R factors and
+     * the same rotations, without accumulating singular vectors).
+     */
+    public static double spectralNorm(double[] wq, double[] wk, int hs, int nIn, double tau) {
+        if (wq.length != hs * nIn || wk.length != hs * nIn) {
+            throw new IllegalArgumentException("Wq and Wk must hold hs x nIn = " + hs + " x " + nIn
+                    + " values but held " + wq.length + " and " + wk.length);
+        }
+        int p = Math.min(hs, nIn);
+        double[] core = Dense.multiplyTransposed(Dense.qrR(wq.clone(), nIn, hs), p, Dense.qrR(wk.clone(), nIn, hs), p, hs);
+        for (int i = 0; i < core.length; i++) {
+            core[i] *= tau;
+        }
+        double max = 0;
+        for (double sigma : Dense.jacobi(core, p, p, null)) {
+            max = Math.max(max, sigma);
+        }
+        return max;
+    }
+
+    /**
      * {@code (|U_h^T U_g|_F^2 + |R_h^T R_g|_F^2) / (2k)} in {@code [0, 1]}: how much the top-k left and
      * right singular subspaces of two heads' {@code M} coincide ({@code k} the smaller of the two heads'
      * direction counts). 1 for identical subspaces, 0 for orthogonal ones, NaN when k = 0.
