@@ -40,14 +40,12 @@ final class Lapack {
     /**
      * As {@link Dense#jacobi}: the singular values of a column-major {@code rows x cols} matrix (length
      * {@code cols}, zeros past {@code min(rows, cols)}) and, when {@code v} is not null, the matching right
-     * singular vectors written into it as columns (column-major {@code cols x cols}).
+     * singular vectors written into it as columns (column-major {@code cols x cols}; only those of nonzero
+     * singular values are guaranteed).
      */
     static double[] svd(double[] a, int rows, int cols, double[] v) {
-        if ((long) rows * cols * cols < MIN_WORK || rows == 0 || cols == 0) {
-            if (v != null) {
-                System.arraycopy(Dense.identity(cols), 0, v, 0, cols * cols);
-            }
-            return Dense.jacobi(a.clone(), rows, cols, v);
+        if (rows == 0 || cols == 0 || (long) rows * cols * cols < MIN_WORK) {
+            return v == null || rows > cols ? smallSvd(a, rows, cols, v) : transposedSvd(a, rows, cols, v);
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             INDArray m = Native.create(a, rows, cols, DataType.DOUBLE, 'f');
@@ -60,6 +58,38 @@ final class Lapack {
             }
             return java.util.Arrays.copyOf(Native.toDoubles(s), cols);
         }
+    }
+
+    private static double[] smallSvd(double[] a, int rows, int cols, double[] v) {
+        if (v != null) {
+            System.arraycopy(Dense.identity(cols), 0, v, 0, cols * cols);
+        }
+        return Dense.jacobi(a.clone(), rows, cols, v);
+    }
+
+    /**
+     * Jacobi on the rows of A ({@code rows <= cols}, as the R factor of a thin QR): one-sided Jacobi on
+     * {@code A^T = V S U^T} turns its columns into {@code V S}, so the right singular vectors of A come out
+     * of the rotated columns without accumulating rotations, and the rows of an R factor make Jacobi
+     * converge in fewer sweeps than its columns do. Columns of v whose singular value is 0 are 0.
+     */
+    private static double[] transposedSvd(double[] a, int rows, int cols, double[] v) {
+        double[] t = new double[cols * rows];
+        for (int i = 0; i < rows; i++) {
+            for (int c = 0; c < cols; c++) {
+                t[i * cols + c] = a[c * rows + i];
+            }
+        }
+        double[] sigma = Dense.jacobi(t, cols, rows, null);
+        java.util.Arrays.fill(v, 0, cols * cols, 0.0);
+        for (int i = 0; i < rows; i++) {
+            if (sigma[i] > 0) {
+                for (int c = 0; c < cols; c++) {
+                    v[i * cols + c] = t[i * cols + c] / sigma[i];
+                }
+            }
+        }
+        return java.util.Arrays.copyOf(sigma, cols);
     }
 
     /** As {@link Dense#multiply}: {@code A B} for row-major {@code A (rows x inner)}, {@code B (inner x cols)}. */
