@@ -50,6 +50,11 @@ public class LayerBenchmark {
 
     @Setup
     public void setUp() {
+        // As the offline commands do: headwatch spreads the heads over the cores, so ND4J gets one thread
+        // (its BLAS and op threads under parallel heads oversubscribe a small machine). ND4J's attention
+        // below runs with the same setting.
+        Nd4j.factory().blas().setMaxThreads(1);
+        Nd4j.getEnvironment().setMaxThreads(1);
         boolean causal = shape.startsWith("causal");
         int n = Integer.parseInt(shape.substring(shape.indexOf('-') + 1));
         Nd4j.getRandom().setSeed(42);

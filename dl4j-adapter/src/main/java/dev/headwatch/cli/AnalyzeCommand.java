@@ -95,6 +95,7 @@ final class AnalyzeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Headwatch.singleThreadedNd4j();
         Set<ReportWriter.Format> chosen = EnumSet.noneOf(ReportWriter.Format.class);
         try {
             formats.forEach(f -> chosen.add(ReportWriter.Format.parse(f)));

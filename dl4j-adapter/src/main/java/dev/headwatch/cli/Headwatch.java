@@ -72,6 +72,16 @@ public final class Headwatch implements Runnable {
         return cl;
     }
 
+    /**
+     * The offline commands measure the heads of a layer on all cores themselves; ND4J's own threads (BLAS
+     * and its op pool) on top of that oversubscribe the cores (on 2 cores a layer's metrics took twice as
+     * long), so they give ND4J one thread. Training commands keep ND4J's setting.
+     */
+    static void singleThreadedNd4j() {
+        org.nd4j.linalg.factory.Nd4j.factory().blas().setMaxThreads(1);
+        org.nd4j.linalg.factory.Nd4j.getEnvironment().setMaxThreads(1);
+    }
+
     /** The exception a subcommand throws for bad input: exit code 2 and {@code message} on one line. */
     public static ParameterException badInput(CommandSpec spec, String message) {
         return new ParameterException(spec.commandLine(), message);

@@ -75,6 +75,7 @@ final class QkCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws JsonProcessingException {
+        Headwatch.singleThreadedNd4j();
         List<List<HeadInput>> sequences = load();
         int passes = repeat == null ? 1 : repeat;
         List<HeadMetrics> heads = null;
