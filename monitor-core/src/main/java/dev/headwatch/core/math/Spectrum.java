@@ -126,6 +126,16 @@ public final class Spectrum {
                 w[i * r + a] = Dense.dot(p, a * r, u, i * r, r);
             }
         }
+        if ((long) n * n * n < EnergyField.NATIVE_MIN_WORK) {
+            // small heads stay in Java: no native call from the monitor's thread while training runs
+            double[] gram = new double[n * n];
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j <= i; j++) {
+                    gram[i * n + j] = Dense.dot(u, i * r, w, j * r, r);
+                }
+            }
+            return rootsDescending(SymmetricEigen.eigenvalues(gram, n));
+        }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             // G_ik = u_i . w_k holds E E^T on and below the diagonal: the triangle LAPACK is told to read
             INDArray gram = Native.create(u, n, r, DataType.DOUBLE, 'c')
@@ -135,12 +145,16 @@ public final class Spectrum {
             if (info != 0) {
                 throw new IllegalStateException("LAPACK syev did not converge (info " + info + ")");
             }
-            double[] sigma = lambda.toDoubleVector();
-            for (int i = 0; i < n; i++) {
-                sigma[i] = Math.sqrt(Math.max(0, sigma[i])); // rounding can leave tiny negative eigenvalues
-            }
-            return Dense.sortDescending(sigma);
+            return rootsDescending(lambda.toDoubleVector());
         }
+    }
+
+    /** Singular values from the eigenvalues of a Gram matrix (rounding can leave tiny negative ones). */
+    private static double[] rootsDescending(double[] lambda) {
+        for (int i = 0; i < lambda.length; i++) {
+            lambda[i] = Math.sqrt(Math.max(0, lambda[i]));
+        }
+        return Dense.sortDescending(lambda);
     }
 
     /** Roy-Vetterli effective rank {@code exp(-sum p_k ln p_k)}, {@code p_k = sigma_k / sum sigma}; 0 when all are 0. */

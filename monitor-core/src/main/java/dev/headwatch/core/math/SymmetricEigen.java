@@ -1,0 +1,134 @@
+package dev.headwatch.core.math;
+
+/**
+ * Eigenvalues of a small symmetric matrix in Java: Householder reduction to tridiagonal form, then the
+ * implicit QL iteration with Wilkinson shifts (the EISPACK {@code tred1}/{@code tql1} pair, as in Numerical
+ * Recipes' {@code tred2}/{@code tqli} without eigenvectors; {@code 4/3 n^3} operations, backward stable like
+ * LAPACK's {@code syev}). Live monitoring of small causal heads uses it so that the background thread
+ * makes no native call while training runs its own.
+ */
+final class SymmetricEigen {
+
+    private SymmetricEigen() {
+    }
+
+    /**
+     * The eigenvalues (unsorted) of the symmetric {@code n x n} matrix whose lower triangle
+     * ({@code a[i * n + k]}, {@code k <= i}) is given row-major; the upper triangle is not read. The array is
+     * overwritten.
+     *
+     * @throws IllegalStateException when the QL iteration does not converge (a NaN in the input)
+     */
+    static double[] eigenvalues(double[] a, int n) {
+        double[] d = new double[n];
+        double[] e = new double[n];
+        for (int i = n - 1; i > 0; i--) {
+            int l = i - 1;
+            double h = 0;
+            if (l > 0) {
+                double scale = 0;
+                for (int k = 0; k <= l; k++) {
+                    scale += Math.abs(a[i * n + k]);
+                }
+                if (scale == 0) {
+                    e[i] = a[i * n + l];
+                } else {
+                    for (int k = 0; k <= l; k++) {
+                        a[i * n + k] /= scale;
+                        h += a[i * n + k] * a[i * n + k];
+                    }
+                    double f = a[i * n + l];
+                    double g = f >= 0 ? -Math.sqrt(h) : Math.sqrt(h);
+                    e[i] = scale * g;
+                    h -= f * g;
+                    a[i * n + l] = f - g;
+                    f = 0;
+                    for (int j = 0; j <= l; j++) {
+                        g = 0;
+                        for (int k = 0; k <= j; k++) {
+                            g += a[j * n + k] * a[i * n + k];
+                        }
+                        for (int k = j + 1; k <= l; k++) {
+                            g += a[k * n + j] * a[i * n + k];
+                        }
+                        e[j] = g / h;
+                        f += e[j] * a[i * n + j];
+                    }
+                    double hh = f / (h + h);
+                    for (int j = 0; j <= l; j++) {
+                        f = a[i * n + j];
+                        g = e[j] - hh * f;
+                        e[j] = g;
+                        for (int k = 0; k <= j; k++) {
+                            a[j * n + k] -= f * e[k] + g * a[i * n + k];
+                        }
+                    }
+                }
+            } else {
+                e[i] = a[i * n + l];
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            d[i] = a[i * n + i];
+        }
+        ql(d, e, n);
+        return d;
+    }
+
+    /** Implicit QL with shifts on the tridiagonal (d diagonal, e[i] the entry between i - 1 and i). */
+    private static void ql(double[] d, double[] e, int n) {
+        for (int i = 1; i < n; i++) {
+            e[i - 1] = e[i];
+        }
+        if (n > 0) {
+            e[n - 1] = 0;
+        }
+        double eps = Math.ulp(1.0);
+        for (int l = 0; l < n; l++) {
+            int iterations = 0;
+            int m;
+            do {
+                for (m = l; m < n - 1; m++) {
+                    double dd = Math.abs(d[m]) + Math.abs(d[m + 1]);
+                    if (Math.abs(e[m]) <= eps * dd) {
+                        break;
+                    }
+                }
+                if (m != l) {
+                    if (iterations++ == 60 || !Double.isFinite(d[l] + e[l])) {
+                        throw new IllegalStateException("tridiagonal QL iteration did not converge");
+                    }
+                    double g = (d[l + 1] - d[l]) / (2 * e[l]);
+                    double r = Math.hypot(g, 1);
+                    g = d[m] - d[l] + e[l] / (g + Math.copySign(r, g));
+                    double s = 1, c = 1, p = 0;
+                    int i;
+                    for (i = m - 1; i >= l; i--) {
+                        double f = s * e[i];
+                        double b = c * e[i];
+                        r = Math.hypot(f, g);
+                        e[i + 1] = r;
+                        if (r == 0) {
+                            d[i + 1] -= p;
+                            e[m] = 0;
+                            break;
+                        }
+                        s = f / r;
+                        c = g / r;
+                        g = d[i + 1] - p;
+                        r = (d[i] - g) * s + 2 * c * b;
+                        p = s * r;
+                        d[i + 1] = g + p;
+                        g = c * r - b;
+                    }
+                    if (r == 0 && i >= l) {
+                        continue;
+                    }
+                    d[l] -= p;
+                    e[l] = g;
+                    e[m] = 0;
+                }
+            } while (m != l);
+        }
+    }
+}
