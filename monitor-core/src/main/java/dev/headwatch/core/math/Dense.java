@@ -208,22 +208,11 @@ final class Dense {
         }
     }
 
-    /** A native call pays off only for large products (measured against the Java loop). */
-    static final long NATIVE_MULTIPLY_MIN_SIZE = 1L << 26;
-
     /**
-     * {@code A B} for row-major {@code A (rows x inner)} and {@code B (inner x cols)}, row-major result; a
-     * native product for large sizes, a Java loop for small ones.
+     * {@code A B} for row-major {@code A (rows x inner)} and {@code B (inner x cols)}, row-major result, in
+     * Java ({@link Lapack#multiply} sends large products to BLAS).
      */
     static double[] multiply(double[] a, int rows, int inner, double[] b, int cols) {
-        if ((long) rows * inner * cols >= NATIVE_MULTIPLY_MIN_SIZE) {
-            try (org.nd4j.linalg.api.memory.MemoryWorkspace ignored =
-                         org.nd4j.linalg.factory.Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                org.nd4j.linalg.api.buffer.DataType type = org.nd4j.linalg.api.buffer.DataType.DOUBLE;
-                return Native.create(a, rows, inner, type, 'c').mmul(Native.create(b, inner, cols, type, 'c'))
-                        .dup('c').data().asDouble();
-            }
-        }
         double[] out = new double[rows * cols];
         for (int i = 0; i < rows; i++) {
             for (int k = 0; k < inner; k++) {
