@@ -7,8 +7,10 @@ package dev.headwatch.core.math;
  * {@code l_j = kc_j^T G^+ kc_j} (pseudo-inverse with the numerical-rank tolerance
  * {@code s_1 max(m, d) eps}) and {@code r = rank(Kc)}, {@code keyCoherence = (m / r) max_j l_j} in
  * {@code [1, m/r]}: near 1 no position is special; large when a few keys span directions nobody else
- * does. The leverages are the squared row norms of {@code Kc V_r S_r^-1}, with {@code S, V} from a
- * Jacobi SVD of the {@code R} factor of a thin QR of the centred keys ({@code O(m d^2)}).
+ * does. With {@code R} the factor of a thin QR of the centred keys ({@code G = R^T R}), the rank comes
+ * from R's singular values; at full rank the leverages are {@code |R^-T kc_j|^2} (a triangular solve per
+ * key), otherwise the squared row norms of {@code Kc V_r S_r^-1} with {@code S, V} from an SVD of R
+ * ({@code O(m d^2)} either way).
  * NaN when {@code r = 0} (all keys equal, or a single key).
  *
  * <p>Proven bound (FULL): {@code s_j <= l_j / stableRank(E)}, so incoherent keys force delocalised
@@ -38,33 +40,76 @@ public final class KeyIncoherence {
         if (m < 2) {
             return Double.NaN;
         }
-        double[] v = new double[d * d];
-        double[] sigma = Lapack.svd(keys.r, keys.p, d, v);
-        double smax = 0;
-        for (double s : sigma) {
-            smax = Math.max(smax, s);
+        int rank = rank(Lapack.svd(keys.r, keys.p, d, null), m, d, eps);
+        if (rank == 0) {
+            return Double.NaN;
         }
-        double tol = smax * Math.max(m, d) * eps;
+        double[] kc = centred(keys);
+        double max = 0;
+        if (rank == d) {
+            // Full rank: G = R^T R is invertible and l_j = |R^{-T} kc_j|^2, one triangular solve per key.
+            double[] r = keys.r;
+            double[] y = new double[d];
+            for (int i = 0; i < m; i++) {
+                double l = 0;
+                for (int c = 0; c < d; c++) {
+                    double x = kc[i * d + c] - Dense.dot(r, c * d, y, 0, c);
+                    y[c] = x / r[c * d + c];
+                    l += y[c] * y[c];
+                }
+                max = Math.max(max, l);
+            }
+        } else {
+            // l_j = |kc_j^T V_r S_r^-1|^2: one (m x d) x (d x r) product.
+            double[] v = new double[d * d];
+            double[] s = Lapack.svd(keys.r, keys.p, d, v);
+            double tol = max(s) * Math.max(m, d) * eps;
+            rank = rank(s, m, d, eps);  // of these values, which may differ from the first ones in the last bit
+            if (rank == 0) {
+                return Double.NaN;
+            }
+            double[] w = new double[d * rank];
+            int t = 0;
+            for (int c = 0; c < d; c++) {
+                if (s[c] > tol) {
+                    for (int i = 0; i < d; i++) {
+                        w[i * rank + t] = v[c * d + i] / s[c];
+                    }
+                    t++;
+                }
+            }
+            double[] projected = Lapack.multiply(kc, m, d, w, rank);
+            for (int i = 0; i < m; i++) {
+                max = Math.max(max, Dense.dot(projected, i * rank, projected, i * rank, rank));
+            }
+        }
+        return m / (double) rank * max;
+    }
+
+    /** The number of singular values above {@code max(sigma) max(m, d) eps}. */
+    private static int rank(double[] sigma, int m, int d, double eps) {
+        double tol = max(sigma) * Math.max(m, d) * eps;
         int rank = 0;
         for (double s : sigma) {
             if (s > tol) {
                 rank++;
             }
         }
-        if (rank == 0) {
-            return Double.NaN;
+        return rank;
+    }
+
+    private static double max(double[] x) {
+        double max = 0;
+        for (double v : x) {
+            max = Math.max(max, v);
         }
-        // l_j = |kc_j^T V_r S_r^-1|^2: one (m x d) x (d x r) product.
-        double[] w = new double[d * rank];
-        int t = 0;
-        for (int c = 0; c < d; c++) {
-            if (sigma[c] > tol) {
-                for (int i = 0; i < d; i++) {
-                    w[i * rank + t] = v[c * d + i] / sigma[c];
-                }
-                t++;
-            }
-        }
+        return max;
+    }
+
+    /** The keys centred over their positions, row-major {@code m x d}. */
+    private static double[] centred(CentredKeys keys) {
+        int m = keys.m;
+        int d = keys.d;
         double[] kc = new double[m * d];
         double[] mean = new double[d];
         for (int i = 0; i < m; i++) {
@@ -80,16 +125,6 @@ public final class KeyIncoherence {
                 kc[i * d + c] = keys.keys[(keys.from + i) * d + c] - mean[c];
             }
         }
-        double[] projected = Lapack.multiply(kc, m, d, w, rank);
-        double max = 0;
-        for (int i = 0; i < m; i++) {
-            double l = 0;
-            for (int c = 0; c < rank; c++) {
-                double x = projected[i * rank + c];
-                l += x * x;
-            }
-            max = Math.max(max, l);
-        }
-        return m / (double) rank * max;
+        return kc;
     }
 }

@@ -38,14 +38,18 @@ final class Lapack {
     }
 
     /**
-     * As {@link Dense#jacobi}: the singular values of a column-major {@code rows x cols} matrix (length
-     * {@code cols}, zeros past {@code min(rows, cols)}) and, when {@code v} is not null, the matching right
-     * singular vectors written into it as columns (column-major {@code cols x cols}; only those of nonzero
-     * singular values are guaranteed).
+     * The singular values of a column-major {@code rows x cols} matrix (length {@code cols}, zeros past
+     * {@code min(rows, cols)}; descending when {@code v} is null) and, when {@code v} is not null, the
+     * matching right singular vectors written into it as columns (column-major {@code cols x cols}; only
+     * those of nonzero singular values are guaranteed). Small matrices stay in Java: values alone by
+     * {@link GolubKahan}, with vectors by {@link Dense#jacobi}.
      */
     static double[] svd(double[] a, int rows, int cols, double[] v) {
         if (rows == 0 || cols == 0 || (long) rows * cols * cols < MIN_WORK) {
-            return v == null || rows > cols ? smallSvd(a, rows, cols, v) : transposedSvd(a, rows, cols, v);
+            if (v == null) {
+                return java.util.Arrays.copyOf(GolubKahan.singularValues(a, rows, cols), cols);
+            }
+            return rows > cols ? smallSvd(a, rows, cols, v) : transposedSvd(a, rows, cols, v);
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             INDArray m = Native.create(a, rows, cols, DataType.DOUBLE, 'f');
@@ -61,9 +65,7 @@ final class Lapack {
     }
 
     private static double[] smallSvd(double[] a, int rows, int cols, double[] v) {
-        if (v != null) {
-            System.arraycopy(Dense.identity(cols), 0, v, 0, cols * cols);
-        }
+        System.arraycopy(Dense.identity(cols), 0, v, 0, cols * cols);
         return Dense.jacobi(a.clone(), rows, cols, v);
     }
 

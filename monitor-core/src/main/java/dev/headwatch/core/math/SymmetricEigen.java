@@ -133,7 +133,7 @@ final class SymmetricEigen {
     }
 
     /** {@code sqrt(x^2 + y^2)} without overflow; {@link Math#hypot} is several times slower. */
-    private static double hypot(double x, double y) {
+    static double hypot(double x, double y) {
         double a = Math.abs(x);
         double b = Math.abs(y);
         if (a < b) {

@@ -6,7 +6,7 @@ package dev.headwatch.core.math;
  *
  * <p>Never forms an {@code nIn x nIn} matrix: with thin QR factorisations {@code Wq^T = Q_a R_a},
  * {@code Wk^T = Q_b R_b}, {@code M = Q_a (tau R_a R_b^T) Q_b^T}, so the singular values of M are those of
- * the {@code hs x hs} core (one-sided Jacobi) and its singular vectors are {@code Q_a U_c}, {@code Q_b V_c}.
+ * the {@code hs x hs} core (bidiagonal SVD; one-sided Jacobi where the vectors are needed) and its singular vectors are {@code Q_a U_c}, {@code Q_b V_c}.
  * Cost {@code O(nIn hs^2 + hs^3)}.
  *
  * <p>{@code S_ij = x_i^T M x_j}, so {@code sigma_1(M)} bounds every logit by
@@ -90,6 +90,8 @@ public final class WeightSpectra {
         for (int i = 0; i < core.length; i++) {
             core[i] *= tau;
         }
+        // the singular values as spectralNorm computes them, so live and offline qkSpectralNorm are one number
+        double[] values = GolubKahan.singularValues(core, p, p);
         double[] v = Dense.identity(p);
         double[] sigma = Dense.jacobi(core, p, p, v);
         int[] order = Dense.descendingOrder(sigma);
@@ -110,16 +112,12 @@ public final class WeightSpectra {
         }
         double[] left = qa.timesQ(uk, k);
         double[] right = qb.timesQ(vk, k);
-        double[] sorted = new double[p];
-        for (int t = 0; t < p; t++) {
-            sorted[t] = sigma[order[t]];
-        }
-        return new QkFactors(sorted, left, right, nIn, k);
+        return new QkFactors(values, left, right, nIn, k);
     }
 
     /**
      * {@code sigma_1(tau Wq^T Wk)} alone, equal to {@code factor(...).spectralNorm()} (the same R factors and
-     * the same rotations, without accumulating singular vectors).
+     * the same values-only SVD of the core, without the singular vectors).
      */
     public static double spectralNorm(double[] wq, double[] wk, int hs, int nIn, double tau) {
         if (wq.length != hs * nIn || wk.length != hs * nIn) {
@@ -131,11 +129,7 @@ public final class WeightSpectra {
         for (int i = 0; i < core.length; i++) {
             core[i] *= tau;
         }
-        double max = 0;
-        for (double sigma : Dense.jacobi(core, p, p, null)) {
-            max = Math.max(max, sigma);
-        }
-        return max;
+        return p == 0 ? 0 : GolubKahan.singularValues(core, p, p)[0];
     }
 
     /**
