@@ -65,7 +65,21 @@ final class Dense {
      * column-major {@code min(rows, cols) x cols} upper-trapezoidal matrix. The input is overwritten.
      */
     static double[] qrR(double[] a, int rows, int cols) {
-        householder(a, rows, cols);
+        householder(a, rows, cols, null);
+        return upperR(a, rows, cols);
+    }
+
+    /**
+     * As {@link #qrR}, with column pivoting: {@code A P = Q T}, each step taking the remaining column of
+     * largest norm (below the rows already reduced), so the trailing block of T is small when A is close to
+     * rank-deficient. {@code perm} (length cols) receives the column order: column k of T comes from column
+     * {@code perm[k]} of A. The input is overwritten.
+     */
+    static double[] pivotedQrR(double[] a, int rows, int cols, int[] perm) {
+        for (int j = 0; j < cols; j++) {
+            perm[j] = j;
+        }
+        householder(a, rows, cols, perm);
         return upperR(a, rows, cols);
     }
 
@@ -85,7 +99,7 @@ final class Dense {
             double[] a = a0.clone();
             this.rows = rows;
             this.p = Math.min(rows, cols);
-            this.reflectors = householder(a, rows, cols);
+            this.reflectors = householder(a, rows, cols, null);
             this.r = upperR(a, rows, cols);
         }
 
@@ -113,18 +127,34 @@ final class Dense {
 
     /**
      * Householder reflections that make the column-major {@code rows x cols} matrix upper-trapezoidal in
-     * place; returns the reflectors (scaled by sqrt(2)/|v|; null where a column needed none).
+     * place; returns the reflectors (scaled by sqrt(2)/|v|; null where a column needed none). With a
+     * {@code perm} (the identity on entry), each step first swaps in the remaining column of largest norm
+     * below row k and records the swap in {@code perm}.
      */
-    private static double[][] householder(double[] a, int rows, int cols) {
+    private static double[][] householder(double[] a, int rows, int cols, int[] perm) {
         int p = Math.min(rows, cols);
         double[][] vs = new double[p][];
         double[][] c = columns(a, rows, cols);   // separate arrays: the reflection updates vectorise
         for (int k = 0; k < p; k++) {
-            double[] ck = c[k];
-            double norm2 = 0;
-            for (int i = k; i < rows; i++) {
-                norm2 += ck[i] * ck[i];
+            if (perm != null) {
+                int best = k;
+                double bestNorm2 = -1;
+                for (int j = k; j < cols; j++) {
+                    double n2 = partialNorm2(c[j], k, rows);
+                    if (n2 > bestNorm2) {
+                        best = j;
+                        bestNorm2 = n2;
+                    }
+                }
+                double[] t = c[k];
+                c[k] = c[best];
+                c[best] = t;
+                int pk = perm[k];
+                perm[k] = perm[best];
+                perm[best] = pk;
             }
+            double[] ck = c[k];
+            double norm2 = partialNorm2(ck, k, rows);
             double norm = Math.sqrt(norm2);
             if (norm == 0) {
                 continue;
@@ -153,6 +183,15 @@ final class Dense {
             System.arraycopy(c[j], 0, a, j * rows, rows);
         }
         return vs;
+    }
+
+    /** {@code sum_{i >= k} x_i^2}. */
+    private static double partialNorm2(double[] x, int k, int rows) {
+        double s = 0;
+        for (int i = k; i < rows; i++) {
+            s += x[i] * x[i];
+        }
+        return s;
     }
 
     /**

@@ -7,10 +7,10 @@ package dev.headwatch.core.math;
  * {@code l_j = kc_j^T G^+ kc_j} (pseudo-inverse with the numerical-rank tolerance
  * {@code s_1 max(m, d) eps}) and {@code r = rank(Kc)}, {@code keyCoherence = (m / r) max_j l_j} in
  * {@code [1, m/r]}: near 1 no position is special; large when a few keys span directions nobody else
- * does. With {@code R} the factor of a thin QR of the centred keys ({@code G = R^T R}), the rank comes
- * from R's singular values; at full rank the leverages are {@code |R^-T kc_j|^2} (a triangular solve per
- * key), otherwise the squared row norms of {@code Kc V_r S_r^-1} with {@code S, V} from an SVD of R
- * ({@code O(m d^2)} either way).
+ * does. With {@code R} the factor of a thin QR of the centred keys ({@code G = R^T R}), a column-pivoted
+ * QR of R proves the rank and gives the leverages in {@code O(d^3)} plus a product, whenever the rank is
+ * clear-cut (see {@link #byPivotedQr}); otherwise they are the squared row norms of {@code Kc V_r S_r^-1}
+ * with {@code S, V} from an SVD of R. Cost {@code O(m d^2)} either way.
  * NaN when {@code r = 0} (all keys equal, or a single key).
  *
  * <p>Proven bound (FULL): {@code s_j <= l_j / stableRank(E)}, so incoherent keys force delocalised
@@ -20,6 +20,9 @@ package dev.headwatch.core.math;
  * positions traced to key incoherence).
  */
 public final class KeyIncoherence {
+
+    /** Largest {@code |T22|_F |T11^-1|_F} for which the pivoted-QR leverages stand in for the SVD's. */
+    static final double MAX_GAP = 1e-12;
 
     private KeyIncoherence() {
     }
@@ -35,55 +38,106 @@ public final class KeyIncoherence {
 
     /** As {@link #coherence(double[], int, int, int, double)}, with the keys already factored. */
     public static double coherence(CentredKeys keys, double eps) {
-        int m = keys.m;
-        int d = keys.d;
-        if (m < 2) {
-            return Double.NaN;
-        }
-        int rank = rank(Lapack.svd(keys.r, keys.p, d, null), m, d, eps);
-        if (rank == 0) {
+        if (keys.m < 2) {
             return Double.NaN;
         }
         double[] kc = centred(keys);
-        double max = 0;
-        if (rank == d) {
-            // Full rank: G = R^T R is invertible and l_j = |R^{-T} kc_j|^2, one triangular solve per key.
-            double[] r = keys.r;
-            double[] y = new double[d];
-            for (int i = 0; i < m; i++) {
-                double l = 0;
-                for (int c = 0; c < d; c++) {
-                    double x = kc[i * d + c] - Dense.dot(r, c * d, y, 0, c);
-                    y[c] = x / r[c * d + c];
-                    l += y[c] * y[c];
+        double c = byPivotedQr(keys, kc, eps);
+        return Double.isNaN(c) ? bySvd(keys, kc, eps) : c;
+    }
+
+    /**
+     * Key coherence from a column-pivoted QR of R, {@code R P = Q T}, when it proves the numerical rank r:
+     * with {@code T11} its leading {@code r x r} block and {@code T22} the trailing one,
+     * {@code sigma_{r+1} <= |T22|_F} and {@code sigma_r >= 1 / |T11^-1|_F}, so r is the rank when the first
+     * is below and the second above every value the tolerance can take ({@code sigma_1} lies in
+     * {@code [|R|_F / sqrt(p), |R|_F]}). The leverages are then those of the r pivoted key columns,
+     * {@code |kc_j,P T11^-1|^2}, exact at full rank and within {@code 2 |T22| |T11^-1|} (the angle between the
+     * two r-dimensional ranges) below it, a gap required to be under {@link #MAX_GAP}. NaN when the rank is not
+     * that clear-cut.
+     */
+    private static double byPivotedQr(CentredKeys keys, double[] kc, double eps) {
+        int m = keys.m;
+        int d = keys.d;
+        int p = keys.p;
+        double fro2 = Dense.dot(keys.r, 0, keys.r, 0, keys.r.length);
+        if (!(fro2 > 0) || Double.isInfinite(fro2)) {
+            return Double.NaN;
+        }
+        int[] perm = new int[d];
+        double[] t = Dense.pivotedQrR(keys.r.clone(), p, d, perm);   // p x d, column-major
+        double scaledEps = Math.max(m, d) * eps;
+        double tolLow2 = fro2 / p * scaledEps * scaledEps;
+        // tail2[k]: squared Frobenius norm of T's rows k.. (the block T22 when the rank is k)
+        double[] tail2 = new double[p + 1];
+        for (int i = p - 1; i >= 0; i--) {
+            double row = 0;
+            for (int j = i; j < d; j++) {
+                row += t[j * p + i] * t[j * p + i];
+            }
+            tail2[i] = tail2[i + 1] + row;
+        }
+        int rank = 0;
+        while (rank < p && tail2[rank] > tolLow2) {
+            rank++;
+        }
+        // X = T11^-1, upper triangular, row-major r x r, by back substitution column by column
+        double[] x = new double[rank * rank];
+        double inv2 = 0;
+        for (int col = 0; col < rank; col++) {
+            for (int i = col; i >= 0; i--) {
+                double sum = i == col ? 1 : 0;
+                for (int j = i + 1; j <= col; j++) {
+                    sum -= t[j * p + i] * x[j * rank + col];
                 }
-                max = Math.max(max, l);
-            }
-        } else {
-            // l_j = |kc_j^T V_r S_r^-1|^2: one (m x d) x (d x r) product.
-            double[] v = new double[d * d];
-            double[] s = Lapack.svd(keys.r, keys.p, d, v);
-            double tol = max(s) * Math.max(m, d) * eps;
-            rank = rank(s, m, d, eps);  // of these values, which may differ from the first ones in the last bit
-            if (rank == 0) {
-                return Double.NaN;
-            }
-            double[] w = new double[d * rank];
-            int t = 0;
-            for (int c = 0; c < d; c++) {
-                if (s[c] > tol) {
-                    for (int i = 0; i < d; i++) {
-                        w[i * rank + t] = v[c * d + i] / s[c];
-                    }
-                    t++;
-                }
-            }
-            double[] projected = Lapack.multiply(kc, m, d, w, rank);
-            for (int i = 0; i < m; i++) {
-                max = Math.max(max, Dense.dot(projected, i * rank, projected, i * rank, rank));
+                x[i * rank + col] = sum / t[i * p + i];
+                inv2 += x[i * rank + col] * x[i * rank + col];
             }
         }
-        return m / (double) rank * max;
+        boolean rankProven = rank > 0 && inv2 * fro2 * scaledEps * scaledEps < 1
+                && tail2[rank] * inv2 <= MAX_GAP * MAX_GAP;
+        if (!rankProven) {
+            return Double.NaN;
+        }
+        double[] pivoted = new double[m * rank];
+        for (int i = 0; i < m; i++) {
+            for (int c = 0; c < rank; c++) {
+                pivoted[i * rank + c] = kc[i * d + perm[c]];
+            }
+        }
+        return m / (double) rank * maxRowNorm2(Lapack.multiply(pivoted, m, rank, x, rank), m, rank);
+    }
+
+    /** Key coherence by the definition: an SVD of R, {@code l_j = |kc_j^T V_r S_r^-1|^2}. */
+    private static double bySvd(CentredKeys keys, double[] kc, double eps) {
+        int m = keys.m;
+        int d = keys.d;
+        double[] v = new double[d * d];
+        double[] s = Lapack.svd(keys.r, keys.p, d, v);
+        double tol = max(s) * Math.max(m, d) * eps;
+        int rank = rank(s, m, d, eps);
+        if (rank == 0) {
+            return Double.NaN;
+        }
+        double[] w = new double[d * rank];
+        int t = 0;
+        for (int c = 0; c < d; c++) {
+            if (s[c] > tol) {
+                for (int i = 0; i < d; i++) {
+                    w[i * rank + t] = v[c * d + i] / s[c];
+                }
+                t++;
+            }
+        }
+        return m / (double) rank * maxRowNorm2(Lapack.multiply(kc, m, d, w, rank), m, rank);
+    }
+
+    private static double maxRowNorm2(double[] a, int rows, int cols) {
+        double max = 0;
+        for (int i = 0; i < rows; i++) {
+            max = Math.max(max, Dense.dot(a, i * cols, a, i * cols, cols));
+        }
+        return max;
     }
 
     /** The number of singular values above {@code max(sigma) max(m, d) eps}. */
