@@ -249,19 +249,82 @@ final class Dense {
 
     /**
      * {@code A B} for row-major {@code A (rows x inner)} and {@code B (inner x cols)}, row-major result, in
-     * Java ({@link Lapack#multiply} sends large products to BLAS).
+     * Java ({@link Lapack#multiply} sends large products to BLAS). Each entry sums its terms in order of
+     * {@code inner}.
      */
     static double[] multiply(double[] a, int rows, int inner, double[] b, int cols) {
-        double[] out = new double[rows * cols];
-        for (int i = 0; i < rows; i++) {
-            for (int k = 0; k < inner; k++) {
-                double x = a[i * inner + k];
-                for (int j = 0; j < cols; j++) {
-                    out[i * cols + j] += x * b[k * cols + j];
+        return product(a, rows, inner, b, cols, false);
+    }
+
+    /**
+     * {@code A B^T} for row-major {@code A (rows x inner)} and {@code B (cols x inner)}, row-major
+     * {@code rows x cols}; each entry sums its terms in order of {@code inner}.
+     */
+    static double[] multiplyByTranspose(double[] a, int rows, int inner, double[] b, int cols) {
+        return product(a, rows, inner, b, cols, true);
+    }
+
+    /**
+     * The products above in blocks of 4 x 4 entries: sixteen independent sums in registers, eight loads per
+     * sixteen multiply-adds. Loops this short (inner and cols of 16 or 32) are left scalar by the JIT's
+     * vectoriser, so register blocking is what makes them fast, about twice the speed of dot products.
+     */
+    private static double[] product(double[] a, int rows, int inner, double[] b, int cols, boolean transposed) {
+        double[] c = new double[rows * cols];
+        // B[k][j] is b[k * kStride + j * jStride]
+        int kStride = transposed ? 1 : cols;
+        int jStride = transposed ? inner : 1;
+        int i = 0;
+        for (; i + 3 < rows; i += 4) {
+            int a0 = i * inner;
+            int a1 = a0 + inner;
+            int a2 = a1 + inner;
+            int a3 = a2 + inner;
+            int j = 0;
+            for (; j + 3 < cols; j += 4) {
+                int b0 = j * jStride;
+                int b1 = b0 + jStride;
+                int b2 = b1 + jStride;
+                int b3 = b2 + jStride;
+                double c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+                double c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+                for (int k = 0, bk = 0; k < inner; k++, bk += kStride) {
+                    double x0 = a[a0 + k], x1 = a[a1 + k], x2 = a[a2 + k], x3 = a[a3 + k];
+                    double y0 = b[b0 + bk], y1 = b[b1 + bk], y2 = b[b2 + bk], y3 = b[b3 + bk];
+                    c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
+                    c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
+                    c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
+                    c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
+                }
+                int o = i * cols + j;
+                c[o] = c00; c[o + 1] = c01; c[o + 2] = c02; c[o + 3] = c03;
+                o += cols;
+                c[o] = c10; c[o + 1] = c11; c[o + 2] = c12; c[o + 3] = c13;
+                o += cols;
+                c[o] = c20; c[o + 1] = c21; c[o + 2] = c22; c[o + 3] = c23;
+                o += cols;
+                c[o] = c30; c[o + 1] = c31; c[o + 2] = c32; c[o + 3] = c33;
+            }
+            for (int r = i; r < i + 4; r++) {
+                for (int jj = j; jj < cols; jj++) {
+                    c[r * cols + jj] = entry(a, r, inner, b, jj, kStride, jStride);
                 }
             }
         }
-        return out;
+        for (; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                c[i * cols + j] = entry(a, i, inner, b, j, kStride, jStride);
+            }
+        }
+        return c;
+    }
+
+    private static double entry(double[] a, int i, int inner, double[] b, int j, int kStride, int jStride) {
+        double sum = 0;
+        for (int k = 0; k < inner; k++) {
+            sum += a[i * inner + k] * b[k * kStride + j * jStride];
+        }
+        return sum;
     }
 
     /** {@code A B^T} for column-major {@code A (ra x c)} and {@code B (rb x c)}; column-major {@code ra x rb}. */

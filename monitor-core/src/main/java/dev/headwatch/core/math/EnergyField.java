@@ -60,11 +60,10 @@ public final class EnergyField {
         for (int i = 0; i < q.length; i++) {
             q[i] = single ? (float) (q[i] * tauSingle) : q[i] * tau;
         }
-        double[] s = new double[n * n];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < n; j++) {
-                double dot = Dense.dot(q, i * d, k, j * d, d);
-                s[i * n + j] = single ? (float) dot : dot;
+        double[] s = Dense.multiplyByTranspose(q, n, d, k, n);
+        if (single) {
+            for (int i = 0; i < s.length; i++) {
+                s[i] = (float) s[i];
             }
         }
         return s;

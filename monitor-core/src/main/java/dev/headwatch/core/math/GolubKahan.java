@@ -140,6 +140,12 @@ final class GolubKahan {
         return norm;
     }
 
+    /** {@code sqrt(x^2 + y^2)}: directly unless the squares over- or underflow. */
+    private static double hypot(double x, double y) {
+        double h = Math.sqrt(x * x + y * y);
+        return h > 0x1p-500 && h < 0x1p500 ? h : SymmetricEigen.hypot(x, y);
+    }
+
     /** Diagonalises the bidiagonal (s, e) of order p in place; s ends non-negative. */
     private static void qrSweeps(double[] s, double[] e, int p) {
         int passes = 0;
@@ -182,7 +188,7 @@ final class GolubKahan {
                     double f = e[p - 2];
                     e[p - 2] = 0;
                     for (int j = p - 2; j >= k; j--) {
-                        double t = SymmetricEigen.hypot(s[j], f);
+                        double t = hypot(s[j], f);
                         double cs = s[j] / t;
                         double sn = f / t;
                         s[j] = t;
@@ -196,7 +202,7 @@ final class GolubKahan {
                     double f = e[k - 1];
                     e[k - 1] = 0;
                     for (int j = k; j < p; j++) {
-                        double t = SymmetricEigen.hypot(s[j], f);
+                        double t = hypot(s[j], f);
                         double cs = s[j] / t;
                         double sn = f / t;
                         s[j] = t;
@@ -226,9 +232,10 @@ final class GolubKahan {
                     double f = (sk + sp) * (sk - sp) + shift;
                     double g = sk * ek;
                     for (int j = k; j < p - 1; j++) {
-                        double t = SymmetricEigen.hypot(f, g);
-                        double cs = f / t;
-                        double sn = g / t;
+                        double t = hypot(f, g);
+                        double inv = 1 / t;
+                        double cs = f * inv;
+                        double sn = g * inv;
                         if (j != k) {
                             e[j - 1] = t;
                         }
@@ -236,9 +243,10 @@ final class GolubKahan {
                         e[j] = cs * e[j] - sn * s[j];
                         g = sn * s[j + 1];
                         s[j + 1] = cs * s[j + 1];
-                        t = SymmetricEigen.hypot(f, g);
-                        cs = f / t;
-                        sn = g / t;
+                        t = hypot(f, g);
+                        inv = 1 / t;
+                        cs = f * inv;
+                        sn = g * inv;
                         s[j] = t;
                         f = cs * e[j] + sn * s[j + 1];
                         s[j + 1] = -sn * e[j] + cs * s[j + 1];

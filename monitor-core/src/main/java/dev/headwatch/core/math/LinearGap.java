@@ -75,25 +75,20 @@ public final class LinearGap {
 
     /** {@code A Vc} as the native product forms it: inputs and each result rounded to float32 when single. */
     private static double[] javaProduct(double[] a, double[] vc, int m, int dv, boolean single) {
-        double[] out = new double[m * dv];
-        double[] v = single ? new double[vc.length] : vc;
-        if (single) {
-            for (int i = 0; i < vc.length; i++) {
-                v[i] = (float) vc[i];
-            }
+        if (!single) {
+            return Dense.multiply(a, m, m, vc, dv);
         }
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < m; j++) {
-                double aij = single ? (float) a[i * m + j] : a[i * m + j];
-                for (int r = 0; r < dv; r++) {
-                    out[i * dv + r] += aij * v[j * dv + r];
-                }
-            }
-            if (single) {
-                for (int r = 0; r < dv; r++) {
-                    out[i * dv + r] = (float) out[i * dv + r];
-                }
-            }
+        double[] out = Dense.multiply(toFloat(a), m, m, toFloat(vc), dv);
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) out[i];
+        }
+        return out;
+    }
+
+    private static double[] toFloat(double[] x) {
+        double[] out = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = (float) x[i];
         }
         return out;
     }
