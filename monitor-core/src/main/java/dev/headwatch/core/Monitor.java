@@ -47,6 +47,8 @@ public final class Monitor implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Monitor.class);
     private static final long CLOSE_WAIT_SECONDS = 60;
+    /** The name of the background thread (for profilers and CPU accounting). */
+    public static final String BACKGROUND_THREAD_NAME = "headwatch-monitor";
 
     private final int every;
     private final int maxSequences;
@@ -92,7 +94,7 @@ public final class Monitor implements AutoCloseable {
             // keeps the background work on one core, so it never takes more than one core from training.
             worker = new ForkJoinPool(1, pool -> {
                 ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
-                t.setName("headwatch-monitor");
+                t.setName(BACKGROUND_THREAD_NAME);
                 return t;
             }, null, false);
             draining = worker.submit(this::drain);

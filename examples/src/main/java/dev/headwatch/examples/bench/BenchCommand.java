@@ -31,10 +31,11 @@ public final class BenchCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--warmup", defaultValue = "20", description = "Untimed steps per way (default ${DEFAULT-VALUE}).")
+        @Option(names = "--warmup", defaultValue = "100",
+                description = "Untimed steps per way, so the JIT has compiled the training code (default ${DEFAULT-VALUE}).")
         int warmup;
 
-        @Option(names = "--rounds", defaultValue = "10", description = "Interleaved rounds (default ${DEFAULT-VALUE}).")
+        @Option(names = "--rounds", defaultValue = "20", description = "Interleaved rounds (default ${DEFAULT-VALUE}).")
         int rounds;
 
         @Option(names = "--steps", defaultValue = "10", description = "Timed steps per way and round (default ${DEFAULT-VALUE}).")
@@ -61,6 +62,8 @@ public final class BenchCommand implements Runnable {
             out.flush();
             OverheadBenchmark.Result r = OverheadBenchmark.run(shape, warmup, rounds, steps, out);
             out.println(r.monitorLine());
+            out.println(r.cpuLine());
+            out.println(r.intervalLine());
             out.println(r.line());
             out.flush();
         }

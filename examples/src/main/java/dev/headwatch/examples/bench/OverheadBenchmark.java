@@ -1,5 +1,6 @@
 package dev.headwatch.examples.bench;
 
+import dev.headwatch.core.Monitor;
 import dev.headwatch.core.MonitorStats;
 import dev.headwatch.dl4j.AttentionMonitorListener;
 import dev.headwatch.examples.layerapi.ReversalTask;
@@ -9,21 +10,32 @@ import org.deeplearning4j.ui.model.stats.StatsListener;
 import org.nd4j.linalg.dataset.DataSet;
 
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.SplittableRandom;
 
 /**
  * Trains {@link ReversalTask}'s model three ways, interleaved in one run so that machine load hits them
  * alike: without a listener, with headwatch at its defaults, and with DL4J's {@link StatsListener} on an
  * {@link InMemoryStatsStorage}. Each way has its own network built from the same seed and sees the same
- * minibatches. The result is the median step time of each, and their ratios to the unmonitored one.
+ * minibatches. The result is the median step time of each, and their ratios to the unmonitored one. After
+ * each block of headwatch steps the benchmark waits, untimed, for the background thread to finish, so that
+ * its work is not charged to the next way's steps (its last observation of a block is then not charged at
+ * all: one step in {@code steps}).
  */
 public final class OverheadBenchmark {
 
-    /** The measured medians (nanoseconds per step) and ratios. */
-    public record Result(double plainNanos, double headwatchNanos, double statsNanos, MonitorStats headwatch) {
+    /**
+     * The measured medians (nanoseconds per step), their ratios, 95% bootstrap intervals of the ratios
+     * ({@code [low, high]} for headwatch, then for StatsListener), and the background thread's CPU time per
+     * observation over the timed rounds.
+     */
+    public record Result(double plainNanos, double headwatchNanos, double statsNanos, double[] intervals,
+                         MonitorStats headwatch, double cpuNanosPerObservation) {
         public double headwatchRatio() {
             return headwatchNanos / plainNanos;
         }
@@ -36,6 +48,21 @@ public final class OverheadBenchmark {
         public String monitorLine() {
             return String.format(Locale.ROOT, "headwatch: %d observations, %d dropped (queue full), %d sink failures",
                     headwatch.observations(), headwatch.dropped(), headwatch.sinkFailures());
+        }
+
+        /**
+         * The background thread's CPU time per observation, a figure far steadier than step times on a busy
+         * machine, and its share of the unmonitored median step.
+         */
+        public String cpuLine() {
+            return String.format(Locale.ROOT, "headwatch background thread: %.2f ms CPU per observation (%.1f%% of "
+                    + "the unmonitored median step)", cpuNanosPerObservation / 1e6, 100 * cpuNanosPerObservation / plainNanos);
+        }
+
+        /** The ratios' 95% bootstrap intervals. */
+        public String intervalLine() {
+            return String.format(Locale.ROOT, "95%% intervals: headwatch %.3f-%.3fx statslistener %.3f-%.3fx",
+                    intervals[0], intervals[1], intervals[2], intervals[3]);
         }
 
         /** The final line: {@code overhead: headwatch=<x>x statslistener=<y>x}. */
@@ -64,6 +91,8 @@ public final class OverheadBenchmark {
         stats.setListeners(new StatsListener(new InMemoryStatsStorage()));
         MultiLayerNetwork[] nets = {plain, watched, stats};
         List<List<Long>> times = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        long cpu;
+        long observed;
         try {
             ReversalTask data = new ReversalTask(shape, 7);
             for (int i = 0; i < warmup; i++) {
@@ -72,6 +101,9 @@ public final class OverheadBenchmark {
                     net.fit(ds);
                 }
             }
+            awaitBackground(headwatch);
+            cpu = -backgroundCpuNanos();
+            observed = -headwatch.stats().observations();
             for (int r = 0; r < rounds; r++) {
                 List<DataSet> batches = new ArrayList<>();
                 for (int i = 0; i < steps; i++) {
@@ -84,6 +116,9 @@ public final class OverheadBenchmark {
                         nets[way].fit(ds);
                         times.get(way).add(System.nanoTime() - t0);
                     }
+                    if (way == 1) {
+                        awaitBackground(headwatch); // its last observation must not slow the next way's steps
+                    }
                 }
                 if (log != null) {
                     log.printf(Locale.ROOT, "round %d/%d: median ms/step none=%.2f headwatch=%.2f statslistener=%.2f%n",
@@ -92,10 +127,68 @@ public final class OverheadBenchmark {
                     log.flush();
                 }
             }
+            cpu += backgroundCpuNanos();
+            observed += headwatch.stats().observations();
         } finally {
             headwatch.close();
         }
-        return new Result(median(times.get(0)), median(times.get(1)), median(times.get(2)), headwatch.stats());
+        return new Result(median(times.get(0)), median(times.get(1)), median(times.get(2)),
+                intervals(times, new SplittableRandom(1)), headwatch.stats(), cpu / (double) Math.max(1, observed));
+    }
+
+    /** CPU time used so far by the monitor's background thread (0 when it cannot be read). */
+    private static long backgroundCpuNanos() {
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        long sum = 0;
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().equals(Monitor.BACKGROUND_THREAD_NAME)) {
+                sum += Math.max(0, mx.getThreadCpuTime(t.getId()));
+            }
+        }
+        return sum;
+    }
+
+    /** Waits (untimed, at most a few seconds) until the background thread has finished every submitted step. */
+    private static void awaitBackground(AttentionMonitorListener listener) {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            MonitorStats s = listener.stats();
+            if (s.observations() + s.dropped() + s.analysisFailures() >= s.submitted()) {
+                return;
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** 95% percentile-bootstrap intervals of the two median ratios: each way's steps resampled 1,000 times. */
+    static double[] intervals(List<List<Long>> times, SplittableRandom random) {
+        int draws = 1000;
+        double[][] ratios = new double[2][draws];
+        for (int b = 0; b < draws; b++) {
+            double plain = median(resample(times.get(0), random));
+            ratios[0][b] = median(resample(times.get(1), random)) / plain;
+            ratios[1][b] = median(resample(times.get(2), random)) / plain;
+        }
+        double[] out = new double[4];
+        for (int w = 0; w < 2; w++) {
+            Arrays.sort(ratios[w]);
+            out[2 * w] = ratios[w][(int) (0.025 * draws)];
+            out[2 * w + 1] = ratios[w][(int) (0.975 * draws) - 1];
+        }
+        return out;
+    }
+
+    private static List<Long> resample(List<Long> values, SplittableRandom random) {
+        List<Long> out = new ArrayList<>(values.size());
+        for (int i = 0; i < values.size(); i++) {
+            out.add(values.get(random.nextInt(values.size())));
+        }
+        return out;
     }
 
     static double median(List<Long> values) {

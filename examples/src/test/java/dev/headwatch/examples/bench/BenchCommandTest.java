@@ -6,8 +6,13 @@ import picocli.CommandLine;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 class BenchCommandTest {
 
@@ -29,6 +34,34 @@ class BenchCommandTest {
         String[] lines = r[1].strip().split("\\R");
         assertThat(lines[lines.length - 1]).matches("overhead: headwatch=\\d+\\.\\d{3}x statslistener=\\d+\\.\\d{3}x");
         assertThat(r[1]).containsPattern("headwatch: [1-9]\\d* observations");
+        assertThat(lines[lines.length - 3]).matches(
+                "headwatch background thread: \\d+\\.\\d{2} ms CPU per observation \\(\\d+\\.\\d% of the unmonitored median step\\)");
+        assertThat(lines[lines.length - 2]).matches(
+                "95% intervals: headwatch \\d+\\.\\d{3}-\\d+\\.\\d{3}x statslistener \\d+\\.\\d{3}-\\d+\\.\\d{3}x");
+    }
+
+    @Test
+    void intervals_areExactForConstantTimes_andHoldTheMedianRatio() {
+        List<List<Long>> constant = List.of(Collections.nCopies(50, 100L), Collections.nCopies(50, 110L),
+                Collections.nCopies(50, 90L));
+        assertThat(OverheadBenchmark.intervals(constant, new SplittableRandom(3)))
+                .containsExactly(new double[] {1.1, 1.1, 0.9, 0.9}, within(1e-12));
+        SplittableRandom random = new SplittableRandom(4);
+        List<List<Long>> noisy = new ArrayList<>();
+        for (long base : new long[] {100_000, 103_000, 98_000}) {
+            List<Long> way = new ArrayList<>();
+            for (int i = 0; i < 201; i++) {
+                way.add(base + random.nextLong(-5_000, 5_000));
+            }
+            noisy.add(way);
+        }
+        double[] ci = OverheadBenchmark.intervals(noisy, new SplittableRandom(5));
+        double h = OverheadBenchmark.median(noisy.get(1)) / OverheadBenchmark.median(noisy.get(0));
+        double st = OverheadBenchmark.median(noisy.get(2)) / OverheadBenchmark.median(noisy.get(0));
+        assertThat(ci[0]).isLessThan(h).isGreaterThan(1.0);
+        assertThat(ci[1]).isGreaterThan(h).isLessThan(1.06);
+        assertThat(ci[2]).isLessThan(st).isGreaterThan(0.94);
+        assertThat(ci[3]).isGreaterThan(st).isLessThan(1.0);
     }
 
     @Test
