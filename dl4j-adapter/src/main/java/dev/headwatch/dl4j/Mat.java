@@ -50,68 +50,66 @@ final class Mat {
 
     /** {@code a b}. */
     static double[][] mul(double[][] a, double[][] b) {
+        return mulT(a, t(b));
+    }
+
+    /**
+     * {@code a b^T}, in blocks of 4 x 4 entries: sixteen independent sums in registers, eight loads per sixteen
+     * multiply-adds. Each entry still adds its terms in order, so the result is the same to the last bit as
+     * one dot product at a time.
+     */
+    static double[][] mulT(double[][] a, double[][] b) {
         int n = a.length;
-        int k = b.length;
-        int m = k == 0 ? 0 : b[0].length;
+        int m = b.length;
         double[][] out = new double[n][m];
-        for (int i = 0; i < n; i++) {
-            double[] oi = out[i];
-            double[] ai = a[i];
-            for (int l = 0; l < k; l++) {
-                double x = ai[l];
-                if (x != 0) {
-                    double[] bl = b[l];
-                    for (int j = 0; j < m; j++) {
-                        oi[j] += x * bl[j];
-                    }
+        int i = 0;
+        for (; i + 3 < n; i += 4) {
+            double[] a0 = a[i], a1 = a[i + 1], a2 = a[i + 2], a3 = a[i + 3];
+            int j = 0;
+            for (; j + 3 < m; j += 4) {
+                double[] b0 = b[j], b1 = b[j + 1], b2 = b[j + 2], b3 = b[j + 3];
+                double c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+                double c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+                for (int l = 0; l < a0.length; l++) {
+                    double x0 = a0[l], x1 = a1[l], x2 = a2[l], x3 = a3[l];
+                    double y0 = b0[l], y1 = b1[l], y2 = b2[l], y3 = b3[l];
+                    c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
+                    c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
+                    c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
+                    c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
                 }
+                store(out[i], j, c00, c01, c02, c03);
+                store(out[i + 1], j, c10, c11, c12, c13);
+                store(out[i + 2], j, c20, c21, c22, c23);
+                store(out[i + 3], j, c30, c31, c32, c33);
+            }
+            for (int r = i; r < i + 4; r++) {
+                for (int jj = j; jj < m; jj++) {
+                    out[r][jj] = dot(a[r], b[jj]);
+                }
+            }
+        }
+        for (; i < n; i++) {
+            for (int j = 0; j < m; j++) {
+                out[i][j] = dot(a[i], b[j]);
             }
         }
         return out;
     }
 
-    /** {@code a b^T}. */
-    static double[][] mulT(double[][] a, double[][] b) {
-        int n = a.length;
-        int m = b.length;
-        double[][] out = new double[n][m];
-        for (int i = 0; i < n; i++) {
-            double[] ai = a[i];
-            double[] oi = out[i];
-            int j = 0;
-            // Four dot products at once: independent sums keep the FPU busy, and each one still adds its
-            // terms in order, so the result is the same to the last bit as one product at a time.
-            for (; j + 3 < m; j += 4) {
-                double[] b0 = b[j];
-                double[] b1 = b[j + 1];
-                double[] b2 = b[j + 2];
-                double[] b3 = b[j + 3];
-                double s0 = 0;
-                double s1 = 0;
-                double s2 = 0;
-                double s3 = 0;
-                for (int l = 0; l < ai.length; l++) {
-                    double x = ai[l];
-                    s0 += x * b0[l];
-                    s1 += x * b1[l];
-                    s2 += x * b2[l];
-                    s3 += x * b3[l];
-                }
-                oi[j] = s0;
-                oi[j + 1] = s1;
-                oi[j + 2] = s2;
-                oi[j + 3] = s3;
-            }
-            for (; j < m; j++) {
-                double s = 0;
-                double[] bj = b[j];
-                for (int l = 0; l < ai.length; l++) {
-                    s += ai[l] * bj[l];
-                }
-                oi[j] = s;
-            }
+    private static void store(double[] row, int j, double x0, double x1, double x2, double x3) {
+        row[j] = x0;
+        row[j + 1] = x1;
+        row[j + 2] = x2;
+        row[j + 3] = x3;
+    }
+
+    private static double dot(double[] x, double[] y) {
+        double s = 0;
+        for (int l = 0; l < x.length; l++) {
+            s += x[l] * y[l];
         }
-        return out;
+        return s;
     }
 
     /** Columns {@code from .. from+count-1}. */
