@@ -13,7 +13,7 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p>FULL and PADDED heads: {@code E = (tau Q) Kc^T} with keys centred over the visible positions, so
  * the nonzero singular values are those of the small core {@code R_q R_k^T} of two thin Householder QR
- * factorisations ({@code O(n d^2)}), computed by one-sided Jacobi (accurate down to rounding, unlike the
+ * factorisations ({@code O(n d^2)}), computed by a bidiagonal SVD (accurate down to rounding, unlike the
  * square roots of Gram eigenvalues, which resolve only {@code sqrt(eps) sigma_1}). CAUSAL heads have no
  * such structure: their spectrum is dense ({@code O(n^3)}, exact). For float64 inputs it comes from a
  * dense SVD of E. For float32 inputs it comes from the eigenvalues of {@code E E^T} in float64

@@ -6,7 +6,8 @@ package dev.headwatch.core.math;
  *
  * <p>Never forms an {@code nIn x nIn} matrix: with thin QR factorisations {@code Wq^T = Q_a R_a},
  * {@code Wk^T = Q_b R_b}, {@code M = Q_a (tau R_a R_b^T) Q_b^T}, so the singular values of M are those of
- * the {@code hs x hs} core (bidiagonal SVD; one-sided Jacobi where the vectors are needed) and its singular vectors are {@code Q_a U_c}, {@code Q_b V_c}.
+ * the {@code hs x hs} core (a values-only bidiagonal SVD; one-sided Jacobi for the vectors) and its singular
+ * vectors are {@code Q_a U_c}, {@code Q_b V_c}.
  * Cost {@code O(nIn hs^2 + hs^3)}.
  *
  * <p>{@code S_ij = x_i^T M x_j}, so {@code sigma_1(M)} bounds every logit by
