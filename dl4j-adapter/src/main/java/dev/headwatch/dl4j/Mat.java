@@ -176,8 +176,6 @@ final class Mat {
     static double[][] attend(double[][] q, double[][] k, double[][] v, double scale, boolean[] keyVisible,
                              boolean[][] visible) {
         double[][] s = mulT(q, k);
-        int dv = v[0].length;
-        double[][] out = new double[q.length][dv];
         for (int i = 0; i < q.length; i++) {
             double max = Double.NEGATIVE_INFINITY;
             for (int j = 0; j < k.length; j++) {
@@ -187,6 +185,7 @@ final class Mat {
                 }
             }
             if (max == Double.NEGATIVE_INFINITY) {
+                java.util.Arrays.fill(s[i], 0.0);   // sees no key
                 continue;
             }
             double sum = 0;
@@ -196,16 +195,10 @@ final class Mat {
                 sum += p;
             }
             for (int j = 0; j < k.length; j++) {
-                double p = s[i][j] / sum;
-                if (p != 0) {
-                    double[] vj = v[j];
-                    for (int c = 0; c < dv; c++) {
-                        out[i][c] += p * vj[c];
-                    }
-                }
+                s[i][j] /= sum;
             }
         }
-        return out;
+        return mul(s, v);   // A V in register blocks
     }
 
     private static boolean sees(boolean[][] visible, boolean[] keyVisible, int i, int j) {
