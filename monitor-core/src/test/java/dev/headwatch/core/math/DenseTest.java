@@ -84,6 +84,68 @@ class DenseTest {
     }
 
     /** Column-major rows x cols; rank 1 when deficient (so some reflections are skipped or tiny). */
+    @Test
+    void products_equalTheSumsInOrder_exactly() {
+        Random rnd = new Random(7);
+        for (int rows = 1; rows <= 9; rows++) {               // every remainder of the 4 x 4 blocks
+            for (int cols = 1; cols <= 9; cols++) {
+                for (int inner : new int[] {1, 3, 16}) {
+                    double[] a = matrix(rnd, rows, inner, false);
+                    double[] b = matrix(rnd, inner, cols, false);       // row-major inner x cols
+                    double[] bt = matrix(rnd, cols, inner, false);      // row-major cols x inner
+                    double[] ab = Dense.multiply(a, rows, inner, b, cols);
+                    double[] abt = Dense.multiplyByTranspose(a, rows, inner, bt, cols);
+                    for (int i = 0; i < rows; i++) {
+                        for (int j = 0; j < cols; j++) {
+                            double s = 0;
+                            double t = 0;
+                            for (int k = 0; k < inner; k++) {
+                                s += a[i * inner + k] * b[k * cols + j];
+                                t += a[i * inner + k] * bt[j * inner + k];
+                            }
+                            assertThat(ab[i * cols + j]).as("A B %dx%dx%d (%d, %d)", rows, inner, cols, i, j).isEqualTo(s);
+                            assertThat(abt[i * cols + j]).as("A B^T %dx%dx%d (%d, %d)", rows, inner, cols, i, j).isEqualTo(t);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void pivotedQr_rebuildsThePermutedColumns_withNonIncreasingDiagonal() {
+        Random rnd = new Random(9);
+        for (int[] s : SHAPES) {
+            for (boolean deficient : new boolean[] {false, true}) {
+                int rows = s[0];
+                int cols = s[1];
+                double[] a = matrix(rnd, rows, cols, deficient);
+                int[] perm = new int[cols];
+                double[] t = Dense.pivotedQrR(a.clone(), rows, cols, perm);
+                int p = Math.min(rows, cols);
+                assertThat(java.util.Arrays.stream(perm).sorted().toArray()).as("a permutation")
+                        .containsExactly(java.util.stream.IntStream.range(0, cols).toArray());
+                // T^T T = (A P)^T (A P): column norms and inner products of the permuted columns
+                for (int x = 0; x < cols; x++) {
+                    for (int y = 0; y < cols; y++) {
+                        double tt = 0;
+                        double aa = 0;
+                        for (int i = 0; i < p; i++) {
+                            tt += t[x * p + i] * t[y * p + i];
+                        }
+                        for (int i = 0; i < rows; i++) {
+                            aa += a[perm[x] * rows + i] * a[perm[y] * rows + i];
+                        }
+                        assertThat(tt).as("%dx%d (%d, %d)", rows, cols, x, y).isCloseTo(aa, within(1e-12 * (1 + Math.abs(aa))));
+                    }
+                }
+                for (int i = 1; i < p; i++) {
+                    assertThat(Math.abs(t[i * p + i])).as("|T_ii| non-increasing").isLessThanOrEqualTo(Math.abs(t[(i - 1) * p + i - 1]) * (1 + 1e-12));
+                }
+            }
+        }
+    }
+
     private static double[] matrix(Random rnd, int rows, int cols, boolean deficient) {
         double[] a = new double[rows * cols];
         double[] u = new double[rows];
