@@ -1,5 +1,6 @@
 package dev.headwatch.dl4j;
 
+import dev.headwatch.core.math.Spectrum;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -30,9 +31,12 @@ final class Mat {
         return m;
     }
 
-    /** The values of any array in C order (one copy, which also detaches views and workspace arrays). */
+    /**
+     * The values of any array in C order (one copy, which also detaches views and workspace arrays), read on
+     * the Java side: no native op from the monitor's thread.
+     */
     static double[] flat(INDArray a) {
-        return a.dup('c').data().asDouble();
+        return Spectrum.rowMajor(a);
     }
 
     /** The transpose. */
