@@ -60,6 +60,29 @@ class KeyCoherenceRankTest {
         return k;
     }
 
+    @ParameterizedTest
+    @EnumSource(Keys.class)
+    void keyCoherence_doesNotDependOnTheKeysScale(Keys kind) {
+        Random random = new Random(11);
+        int d = 16;
+        int m = kind == Keys.WIDE ? 9 : 32;
+        double[][] k = keys(kind, m, d, random);
+        double[] flat = new double[m * d];
+        for (int i = 0; i < m; i++) {
+            System.arraycopy(k[i], 0, flat, i * d, d);
+        }
+        double eps = Spectrum.unitRoundoff(true);
+        double reference = KeyIncoherence.coherence(flat, 0, m, d, eps);
+        for (double scale : new double[] {1e-30, 1e30}) {    // the range of float32 keys, and more
+            double[] scaled = flat.clone();
+            for (int i = 0; i < scaled.length; i++) {
+                scaled[i] *= scale;
+            }
+            assertThat(KeyIncoherence.coherence(scaled, 0, m, d, eps)).as("%s at scale %g", kind, scale)
+                    .isCloseTo(reference, within(1e-9 * reference));
+        }
+    }
+
     private static double[][] gaussian(int rows, int cols, Random random) {
         double[][] g = new double[rows][cols];
         for (double[] row : g) {

@@ -20,24 +20,40 @@ final class GolubKahan {
      * {@code rows x cols} matrix, all NaN when it holds NaN or infinity. The argument is not modified.
      */
     static double[] singularValues(double[] a, int rows, int cols) {
+        double maxAbs = 0;
         for (double x : a) {
             if (!Double.isFinite(x)) {
                 double[] nan = new double[Math.min(rows, cols)];
                 java.util.Arrays.fill(nan, Double.NaN);
                 return nan;
             }
+            maxAbs = Math.max(maxAbs, Math.abs(x));
         }
+        if (maxAbs == 0) {
+            return new double[Math.min(rows, cols)];
+        }
+        // Work on the matrix scaled by a power of two to a largest entry in [1, 2): exact, and the
+        // negligibility tests and the rotations then neither underflow nor overflow at any magnitude.
+        int exponent = Math.getExponent(maxAbs);
+        double down = Math.scalb(1.0, -exponent);
+        double[] t = new double[rows * cols];
         if (rows < cols) {
             // the transpose has the same singular values: a column-major A is a row-major A^T
-            double[] t = new double[rows * cols];
             for (int j = 0; j < cols; j++) {
                 for (int i = 0; i < rows; i++) {
-                    t[i * cols + j] = a[j * rows + i];
+                    t[i * cols + j] = a[j * rows + i] * down;
                 }
             }
-            return tall(t, cols, rows);
+        } else {
+            for (int i = 0; i < t.length; i++) {
+                t[i] = a[i] * down;
+            }
         }
-        return tall(a.clone(), rows, cols);
+        double[] sigma = rows < cols ? tall(t, cols, rows) : tall(t, rows, cols);
+        for (int i = 0; i < sigma.length; i++) {
+            sigma[i] = Math.scalb(sigma[i], exponent);
+        }
+        return sigma;
     }
 
     /** {@code m >= n}; {@code a} column-major, overwritten. */

@@ -96,6 +96,22 @@ class GolubKahanTest {
     }
 
     @Test
+    void extremeScales_giveScaledValues() {
+        double[] a = random(12, 7, 21);
+        double[] sigma = GolubKahan.singularValues(a, 12, 7);
+        for (double scale : new double[] {1e-300, 1e-160, 1e160, 1e300}) {
+            double[] scaled = a.clone();
+            for (int i = 0; i < scaled.length; i++) {
+                scaled[i] *= scale;
+            }
+            double[] values = GolubKahan.singularValues(scaled, 12, 7);
+            for (int i = 0; i < sigma.length; i++) {
+                assertThat(values[i] / scale).as("sigma_%d at scale %g", i, scale).isCloseTo(sigma[i], within(1e-12 * sigma[0]));
+            }
+        }
+    }
+
+    @Test
     void nonFiniteInput_givesNaNValues() {
         double[] a = random(4, 3, 9);
         a[5] = Double.NaN;
