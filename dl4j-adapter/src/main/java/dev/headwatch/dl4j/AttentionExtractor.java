@@ -2,7 +2,7 @@ package dev.headwatch.dl4j;
 
 import dev.headwatch.core.HeadInput;
 import dev.headwatch.core.Visibility;
-import dev.headwatch.core.math.WeightSpectra;
+import dev.headwatch.core.WeightAnalysis;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
@@ -108,7 +108,7 @@ public final class AttentionExtractor {
      * @param reconstructionError {@code |y - y_hat|_F / |y|_F} over the unmasked query positions of the
      *                            sampled sequences (METRICS.md item 4); NaN when nothing was visible
      * @param qkSpectralNorms     per head, the weight-only {@code qkSpectralNorm} of the weights this
-     *                            forward pass used ({@link dev.headwatch.core.WeightAnalysis}); NaN without projection weights
+     *                            forward pass used ({@link WeightAnalysis}); NaN without projection weights
      */
     public record LayerExtraction(Site site, List<List<HeadInput>> sequences, INDArray output,
                                   double reconstructionError, List<Double> qkSpectralNorms) {
@@ -566,14 +566,15 @@ public final class AttentionExtractor {
             if (!site.projectInput) {
                 return null;
             }
-            // the weights already read for the extraction, head h in rows h*hs .. (h+1)*hs-1, as WeightAnalysis splits them
-            int nIn = w.wq[0].length;
-            List<Double> norms = new ArrayList<>(w.heads);
+            // the weights already read for the extraction: head h is rows h*hs .. (h+1)*hs-1
+            double[][] qs = new double[w.heads][];
+            double[][] ks = new double[w.heads][];
             for (int h = 0; h < w.heads; h++) {
-                norms.add(WeightSpectra.spectralNorm(rows(w.wq, h * w.headSize, w.headSize),
-                        rows(w.wk, h * w.headSize, w.headSize), w.headSize, nIn, w.scale));
+                qs[h] = Mat.flatRows(w.wq, h * w.headSize, w.headSize);
+                ks[h] = Mat.flatRows(w.wk, h * w.headSize, w.headSize);
             }
-            return norms;
+            return java.util.Arrays.stream(WeightAnalysis.spectralNorms(qs, ks, w.headSize, w.wq[0].length, w.scale))
+                    .boxed().toList();
         }
 
         private Weights weights() {
@@ -659,16 +660,6 @@ public final class AttentionExtractor {
             System.arraycopy(f, i * cols, m[i], 0, cols);
         }
         return m;
-    }
-
-    /** Rows {@code from .. from+count-1} of a matrix, flattened row-major. */
-    private static double[] rows(double[][] m, int from, int count) {
-        int cols = m[from].length;
-        double[] out = new double[count * cols];
-        for (int i = 0; i < count; i++) {
-            System.arraycopy(m[from + i], 0, out, i * cols, cols);
-        }
-        return out;
     }
 
     /** The rows of a batch-first array ({@code [mb, C, T]}, a mask {@code [mb, T]}), detached. */

@@ -152,16 +152,22 @@ final class Mat {
         return out;
     }
 
+    /** Rows {@code from .. from+count-1}, flattened row-major. */
+    static double[] flatRows(double[][] a, int from, int count) {
+        int cols = a[from].length;
+        double[] out = new double[count * cols];
+        for (int i = 0; i < count; i++) {
+            System.arraycopy(a[from + i], 0, out, i * cols, cols);
+        }
+        return out;
+    }
+
     /** An ND4J matrix of the given type holding {@code a}. */
     static INDArray nd(double[][] a, DataType type) {
         int r = a.length;
         int c = a[0].length;
         if (type == DataType.DOUBLE) {
-            double[] flat = new double[r * c];
-            for (int i = 0; i < r; i++) {
-                System.arraycopy(a[i], 0, flat, i * c, c);
-            }
-            return Nd4j.create(flat, new long[]{r, c}, DataType.DOUBLE);
+            return Nd4j.create(flatRows(a, 0, r), new long[]{r, c}, DataType.DOUBLE);
         }
         float[] flat = new float[r * c];
         for (int i = 0; i < r; i++) {

@@ -40,10 +40,20 @@ public final class WeightAnalysis {
      */
     public static double[] spectralNorms(INDArray wq, INDArray wk, double scale) {
         Heads w = split(wq, wk);
-        double tau = tau(scale, w.hs);
-        double[] norms = new double[w.q.length];
+        return spectralNorms(w.q, w.k, w.hs, w.nIn, scale);
+    }
+
+    /**
+     * As {@link #spectralNorms(INDArray, INDArray, double)}, from weights already read: per head h,
+     * {@code wq[h]} and {@code wk[h]} row-major {@code [headSize, nIn]}.
+     *
+     * @throws IllegalArgumentException when the scale is invalid or a head's arrays are not {@code hs * nIn}
+     */
+    public static double[] spectralNorms(double[][] wq, double[][] wk, int hs, int nIn, double scale) {
+        double tau = tau(scale, hs);
+        double[] norms = new double[wq.length];
         for (int h = 0; h < norms.length; h++) {
-            norms[h] = WeightSpectra.spectralNorm(w.q[h], w.k[h], w.hs, w.nIn, tau);
+            norms[h] = WeightSpectra.spectralNorm(wq[h], wk[h], hs, nIn, tau);
         }
         return norms;
     }
