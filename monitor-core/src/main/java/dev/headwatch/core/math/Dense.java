@@ -165,10 +165,7 @@ final class Dense {
                 v[i] = ck[i];
             }
             v[k] -= alpha;
-            double vnorm2 = 0;
-            for (int i = k; i < rows; i++) {
-                vnorm2 += v[i] * v[i];
-            }
+            double vnorm2 = partialNorm2(v, k, rows);
             if (vnorm2 == 0) {
                 continue;
             }
@@ -325,6 +322,14 @@ final class Dense {
             sum += a[i * inner + k] * b[k * kStride + j * jStride];
         }
         return sum;
+    }
+
+    /** Rounds every entry to float32 precision, in place; returns {@code x}. */
+    static double[] roundToFloat(double[] x) {
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) x[i];
+        }
+        return x;
     }
 
     /** {@code A B^T} for column-major {@code A (ra x c)} and {@code B (rb x c)}; column-major {@code ra x rb}. */

@@ -61,12 +61,7 @@ public final class EnergyField {
             q[i] = single ? (float) (q[i] * tauSingle) : q[i] * tau;
         }
         double[] s = Dense.multiplyByTranspose(q, n, d, k, n);
-        if (single) {
-            for (int i = 0; i < s.length; i++) {
-                s[i] = (float) s[i];
-            }
-        }
-        return s;
+        return single ? Dense.roundToFloat(s) : s;
     }
 
     /** The attention matrix {@code A} ({@code n x n}, zeros off the visible set). */

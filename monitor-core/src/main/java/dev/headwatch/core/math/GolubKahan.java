@@ -58,9 +58,6 @@ final class GolubKahan {
 
     /** {@code m >= n}; {@code a} column-major, overwritten. */
     private static double[] tall(double[] a, int m, int n) {
-        if (n == 0) {
-            return new double[0];
-        }
         double[] s = new double[n];
         double[] e = new double[n];
         double[] work = new double[m];

@@ -115,7 +115,12 @@ public final class KeyIncoherence {
         double[] v = new double[d * d];
         double[] s = Lapack.svd(keys.r, keys.p, d, v);
         double tol = max(s) * Math.max(m, d) * eps;
-        int rank = rank(s, m, d, eps);
+        int rank = 0;
+        for (double sigma : s) {
+            if (sigma > tol) {
+                rank++;
+            }
+        }
         if (rank == 0) {
             return Double.NaN;
         }
@@ -138,18 +143,6 @@ public final class KeyIncoherence {
             max = Math.max(max, Dense.dot(a, i * cols, a, i * cols, cols));
         }
         return max;
-    }
-
-    /** The number of singular values above {@code max(sigma) max(m, d) eps}. */
-    private static int rank(double[] sigma, int m, int d, double eps) {
-        double tol = max(sigma) * Math.max(m, d) * eps;
-        int rank = 0;
-        for (double s : sigma) {
-            if (s > tol) {
-                rank++;
-            }
-        }
-        return rank;
     }
 
     private static double max(double[] x) {

@@ -78,19 +78,8 @@ public final class LinearGap {
         if (!single) {
             return Dense.multiply(a, m, m, vc, dv);
         }
-        double[] out = Dense.multiply(toFloat(a), m, m, toFloat(vc), dv);
-        for (int i = 0; i < out.length; i++) {
-            out[i] = (float) out[i];
-        }
-        return out;
-    }
-
-    private static double[] toFloat(double[] x) {
-        double[] out = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            out[i] = (float) x[i];
-        }
-        return out;
+        double[] product = Dense.multiply(Dense.roundToFloat(a.clone()), m, m, Dense.roundToFloat(vc.clone()), dv);
+        return Dense.roundToFloat(product);
     }
 
     private static double[] columnMeans(double[] x, int rows, int cols) {
