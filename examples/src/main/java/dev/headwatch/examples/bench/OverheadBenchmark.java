@@ -91,8 +91,7 @@ public final class OverheadBenchmark {
         stats.setListeners(new StatsListener(new InMemoryStatsStorage()));
         MultiLayerNetwork[] nets = {plain, watched, stats};
         List<List<Long>> times = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
-        long cpu;
-        long observed;
+        double cpuPerObservation;
         try {
             ReversalTask data = new ReversalTask(shape, 7);
             for (int i = 0; i < warmup; i++) {
@@ -102,8 +101,8 @@ public final class OverheadBenchmark {
                 }
             }
             awaitBackground(headwatch);
-            cpu = -backgroundCpuNanos();
-            observed = -headwatch.stats().observations();
+            long cpuStart = backgroundCpuNanos();
+            long observedStart = headwatch.stats().observations();
             for (int r = 0; r < rounds; r++) {
                 List<DataSet> batches = new ArrayList<>();
                 for (int i = 0; i < steps; i++) {
@@ -116,7 +115,7 @@ public final class OverheadBenchmark {
                         nets[way].fit(ds);
                         times.get(way).add(System.nanoTime() - t0);
                     }
-                    if (way == 1) {
+                    if (nets[way] == watched) {
                         awaitBackground(headwatch); // its last observation must not slow the next way's steps
                     }
                 }
@@ -127,13 +126,13 @@ public final class OverheadBenchmark {
                     log.flush();
                 }
             }
-            cpu += backgroundCpuNanos();
-            observed += headwatch.stats().observations();
+            cpuPerObservation = (backgroundCpuNanos() - cpuStart)
+                    / (double) Math.max(1, headwatch.stats().observations() - observedStart);
         } finally {
             headwatch.close();
         }
         return new Result(median(times.get(0)), median(times.get(1)), median(times.get(2)),
-                intervals(times, new SplittableRandom(1)), headwatch.stats(), cpu / (double) Math.max(1, observed));
+                intervals(times, new SplittableRandom(1)), headwatch.stats(), cpuPerObservation);
     }
 
     /** CPU time used so far by the monitor's background thread (0 when it cannot be read). */
