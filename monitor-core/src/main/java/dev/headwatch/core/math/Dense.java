@@ -324,6 +324,20 @@ final class Dense {
         return sum;
     }
 
+    /** The means over rows {@code from .. from+rows-1} of each column of a row-major {@code [*, cols]} matrix. */
+    static double[] columnMeans(double[] x, int from, int rows, int cols) {
+        double[] mean = new double[cols];
+        for (int i = from; i < from + rows; i++) {
+            for (int c = 0; c < cols; c++) {
+                mean[c] += x[i * cols + c];
+            }
+        }
+        for (int c = 0; c < cols; c++) {
+            mean[c] /= rows;
+        }
+        return mean;
+    }
+
     /** Rounds every entry to float32 precision, in place; returns {@code x}. */
     static double[] roundToFloat(double[] x) {
         for (int i = 0; i < x.length; i++) {

@@ -158,15 +158,7 @@ public final class KeyIncoherence {
         int m = keys.m;
         int d = keys.d;
         double[] kc = new double[m * d];
-        double[] mean = new double[d];
-        for (int i = 0; i < m; i++) {
-            for (int c = 0; c < d; c++) {
-                mean[c] += keys.keys[(keys.from + i) * d + c];
-            }
-        }
-        for (int c = 0; c < d; c++) {
-            mean[c] /= m;
-        }
+        double[] mean = Dense.columnMeans(keys.keys, keys.from, m, d);
         for (int i = 0; i < m; i++) {
             for (int c = 0; c < d; c++) {
                 kc[i * d + c] = keys.keys[(keys.from + i) * d + c] - mean[c];

@@ -35,8 +35,8 @@ public final class LinearGap {
      */
     public static double gap(double[] a, double[] q, double[] k, double[] v, int m, int d, int dv, double tau,
                              boolean single) {
-        double[] vbar = columnMeans(v, m, dv);
-        double[] kbar = columnMeans(k, m, d);
+        double[] vbar = Dense.columnMeans(v, 0, m, dv);
+        double[] kbar = Dense.columnMeans(k, 0, m, d);
         double[] vc = new double[m * dv];
         for (int j = 0; j < m; j++) {
             for (int r = 0; r < dv; r++) {
@@ -80,18 +80,5 @@ public final class LinearGap {
         }
         double[] product = Dense.multiply(Dense.roundToFloat(a.clone()), m, m, Dense.roundToFloat(vc.clone()), dv);
         return Dense.roundToFloat(product);
-    }
-
-    private static double[] columnMeans(double[] x, int rows, int cols) {
-        double[] mean = new double[cols];
-        for (int i = 0; i < rows; i++) {
-            for (int c = 0; c < cols; c++) {
-                mean[c] += x[i * cols + c];
-            }
-        }
-        for (int c = 0; c < cols; c++) {
-            mean[c] /= rows;
-        }
-        return mean;
     }
 }
