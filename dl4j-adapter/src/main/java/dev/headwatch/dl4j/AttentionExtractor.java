@@ -739,7 +739,8 @@ public final class AttentionExtractor {
                 k = Mat.rows(k, keep);
                 v = Mat.rows(v, keep);
             }
-            out.add(HeadInput.of(Mat.nd(q, type), Mat.nd(k, type), Mat.nd(v, type), vis, scale));
+            out.add(HeadInput.of(Mat.flatRows(q, 0, q.length), Mat.flatRows(k, 0, k.length), Mat.flatRows(v, 0, v.length),
+                    q[0].length, type, vis, scale));
         }
         return out;
     }

@@ -1,26 +1,39 @@
 package dev.headwatch.core;
 
+import dev.headwatch.core.math.Spectrum;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * One head on one sequence: projected queries {@code Q [n, d]}, keys {@code K [n, d]}, optional values
  * {@code V [n, dv]}, the visibility and the logit scale {@code tau}. Validated on creation; shape
- * errors name both shapes. The arrays are referenced, not copied: callers that hand in workspace
- * arrays must {@code dup()} or {@code detach()} them first.
+ * errors name both shapes. Given as ND4J arrays or as row-major Java arrays; the metrics read the Java
+ * form, so each form is derived from the other once, when first asked for. The arrays are referenced,
+ * not copied: callers that hand in workspace arrays must {@code dup()} or {@code detach()} them first,
+ * and no caller may modify an array afterwards.
  */
 public final class HeadInput {
 
-    private final INDArray q;
-    private final INDArray k;
-    private final INDArray v;
+    private final int n;
+    private final int d;
+    private final int dv;
+    private final DataType type;
     private final Visibility visibility;
     private final double scale;
+    private INDArray q;
+    private INDArray k;
+    private INDArray v;
+    private double[] qRows;
+    private double[] kRows;
+    private double[] vRows;
 
-    private HeadInput(INDArray q, INDArray k, INDArray v, Visibility visibility, double scale) {
-        this.q = q;
-        this.k = k;
-        this.v = v;
+    private HeadInput(int n, int d, int dv, DataType type, Visibility visibility, double scale) {
+        this.n = n;
+        this.d = d;
+        this.dv = dv;
+        this.type = type;
         this.visibility = visibility;
         this.scale = scale;
     }
@@ -36,9 +49,6 @@ public final class HeadInput {
         if (q == null || k == null) {
             throw new IllegalArgumentException("queries and keys must not be null");
         }
-        if (visibility == null) {
-            throw new IllegalArgumentException("visibility must not be null");
-        }
         if (q.rank() != 2 || k.rank() != 2) {
             throw new IllegalArgumentException("Q and K must be [n, d] but were "
                     + shape(q) + " and " + shape(k));
@@ -46,10 +56,7 @@ public final class HeadInput {
         if (q.size(0) != k.size(0) || q.size(1) != k.size(1)) {
             throw new IllegalArgumentException("Q and K shapes differ: Q " + shape(q) + ", K " + shape(k));
         }
-        if (q.size(0) < 1 || q.size(1) < 1) {
-            throw new IllegalArgumentException("Q must have n >= 1 and d >= 1 but was " + shape(q));
-        }
-        if (!isFloating(q) || q.dataType() != k.dataType()) {
+        if (!isFloating(q.dataType()) || q.dataType() != k.dataType()) {
             throw new IllegalArgumentException("Q and K must both be FLOAT or DOUBLE but were "
                     + q.dataType() + " and " + k.dataType());
         }
@@ -63,36 +70,162 @@ public final class HeadInput {
                         + " differs from Q data type " + q.dataType());
             }
         }
-        if (visibility.kind() == Visibility.Kind.PADDED && visibility.length() > q.size(0)) {
+        HeadInput in = create(q.size(0), q.size(1), v == null ? 0 : v.size(1), q.dataType(), visibility, scale);
+        in.q = q;
+        in.k = k;
+        in.v = v;
+        return in;
+    }
+
+    /**
+     * As {@link #of(INDArray, INDArray, INDArray, Visibility, double)}, from row-major Java arrays: queries
+     * and keys of {@code n * d} values, values of {@code n * dv} or {@code null}. For FLOAT every value is
+     * rounded to float32 (into a copy), so the metrics see exactly what a FLOAT array would hold.
+     *
+     * @param d    head dimension (n is {@code q.length / d})
+     * @param type FLOAT or DOUBLE, the precision the head computes in
+     */
+    public static HeadInput of(double[] q, double[] k, double[] v, int d, DataType type, Visibility visibility,
+                               double scale) {
+        if (q == null || k == null) {
+            throw new IllegalArgumentException("queries and keys must not be null");
+        }
+        if (d < 1 || q.length % d != 0) {
+            throw new IllegalArgumentException("Q of " + q.length + " values is not [n, d] with d = " + d);
+        }
+        int n = q.length / d;
+        if (k.length != q.length) {
+            throw new IllegalArgumentException("Q and K shapes differ: Q [" + n + ", " + d + "], K of "
+                    + k.length + " values");
+        }
+        if (v != null && (n == 0 || v.length == 0 || v.length % n != 0)) {
+            throw new IllegalArgumentException("V must be [n, dv] with n = " + n + " but held " + v.length
+                    + " values (Q [" + n + ", " + d + "])");
+        }
+        if (!isFloating(type)) {
+            throw new IllegalArgumentException("the data type must be FLOAT or DOUBLE but was " + type);
+        }
+        HeadInput in = create(n, d, v == null ? 0 : v.length / n, type, visibility, scale);
+        boolean single = type == DataType.FLOAT;
+        in.qRows = single ? toFloat(q) : q;
+        in.kRows = single ? toFloat(k) : k;
+        in.vRows = v == null ? null : single ? toFloat(v) : v;
+        return in;
+    }
+
+    /** The checks both forms share, on the sizes. */
+    private static HeadInput create(long n, long d, long dv, DataType type, Visibility visibility, double scale) {
+        if (visibility == null) {
+            throw new IllegalArgumentException("visibility must not be null");
+        }
+        if (n < 1 || d < 1) {
+            throw new IllegalArgumentException("Q must have n >= 1 and d >= 1 but was [" + n + ", " + d + "]");
+        }
+        if (n * Math.max(d, dv) > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("Q [" + n + ", " + d + "] is too large for a Java array");
+        }
+        if (visibility.kind() == Visibility.Kind.PADDED && visibility.length() > n) {
             throw new IllegalArgumentException("padded length " + visibility.length()
-                    + " exceeds sequence length n = " + q.size(0) + " (Q " + shape(q) + ")");
+                    + " exceeds sequence length n = " + n + " (Q [" + n + ", " + d + "])");
         }
         if (!(Double.isNaN(scale) || (scale > 0 && Double.isFinite(scale)))) {
             throw new IllegalArgumentException("scale must be positive and finite (or NaN for 1/sqrt(d)) but was " + scale);
         }
-        double tau = Double.isNaN(scale) ? 1.0 / Math.sqrt(q.size(1)) : scale;
-        return new HeadInput(q, k, v, visibility, tau);
+        double tau = Double.isNaN(scale) ? 1.0 / Math.sqrt(d) : scale;
+        return new HeadInput((int) n, (int) d, (int) dv, type, visibility, tau);
     }
 
-    private static boolean isFloating(INDArray a) {
-        return a.dataType() == DataType.FLOAT || a.dataType() == DataType.DOUBLE;
+    private static double[] toFloat(double[] a) {
+        double[] out = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = (float) a[i];
+        }
+        return out;
+    }
+
+    private static boolean isFloating(DataType type) {
+        return type == DataType.FLOAT || type == DataType.DOUBLE;
     }
 
     static String shape(INDArray a) {
         return java.util.Arrays.toString(a.shape());
     }
 
-    public INDArray q() { return q; }
-    public INDArray k() { return k; }
+    /** The shape of Q, as {@code [n, d]}. */
+    String queryShape() {
+        return "[" + n + ", " + d + "]";
+    }
+
+    public synchronized INDArray q() {
+        if (q == null) {
+            q = array(qRows, d);
+        }
+        return q;
+    }
+
+    public synchronized INDArray k() {
+        if (k == null) {
+            k = array(kRows, d);
+        }
+        return k;
+    }
+
     /** The values, or {@code null} when not given. */
-    public INDArray v() { return v; }
+    public synchronized INDArray v() {
+        if (v == null && vRows != null) {
+            v = array(vRows, dv);
+        }
+        return v;
+    }
+
+    /** Q row-major, widened to double: shared, not a copy, so it must not be modified. */
+    public synchronized double[] queryRows() {
+        if (qRows == null) {
+            qRows = Spectrum.rowMajor(q);
+        }
+        return qRows;
+    }
+
+    /** K row-major, widened to double: shared, not a copy, so it must not be modified. */
+    public synchronized double[] keyRows() {
+        if (kRows == null) {
+            kRows = Spectrum.rowMajor(k);
+        }
+        return kRows;
+    }
+
+    /** V row-major, widened to double, or {@code null}: shared, not a copy, so it must not be modified. */
+    public synchronized double[] valueRows() {
+        if (vRows == null && v != null) {
+            vRows = Spectrum.rowMajor(v);
+        }
+        return vRows;
+    }
+
+    private INDArray array(double[] rows, int cols) {
+        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+            if (type == DataType.DOUBLE) {
+                return Nd4j.create(rows, new long[] {n, cols}, 'c');
+            }
+            float[] f = new float[rows.length];
+            for (int i = 0; i < f.length; i++) {
+                f[i] = (float) rows[i];
+            }
+            return Nd4j.create(f, new long[] {n, cols}, 'c');
+        }
+    }
+
     public Visibility visibility() { return visibility; }
     /** The logit scale tau actually used (the default already applied). */
     public double scale() { return scale; }
     /** Sequence length n (rows of Q). */
-    public int n() { return (int) q.size(0); }
+    public int n() { return n; }
     /** Head dimension d (columns of Q). */
-    public int d() { return (int) q.size(1); }
+    public int d() { return d; }
+    /** Value dimension dv (columns of V), 0 when there are no values. */
+    public int dv() { return dv; }
+    /** FLOAT or DOUBLE. */
+    public DataType dataType() { return type; }
     /** Whether the input is float64 (else float32). */
-    public boolean isDouble() { return q.dataType() == DataType.DOUBLE; }
+    public boolean isDouble() { return type == DataType.DOUBLE; }
 }

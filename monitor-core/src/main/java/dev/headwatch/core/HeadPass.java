@@ -5,10 +5,7 @@ import dev.headwatch.core.math.EnergyField;
 import dev.headwatch.core.math.KeyIncoherence;
 import dev.headwatch.core.math.LinearGap;
 import dev.headwatch.core.math.Spectrum;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
+import java.util.Arrays;
 
 /**
  * One head on one sequence, measured in a single pass over its logits: every per-head field of
@@ -127,8 +124,8 @@ final class HeadPass {
         delocalisation(b, c, n, causal);
         sinks(b, colA, n, causal);
 
-        double[] q = Spectrum.rowMajor(in.q());
-        double[] k = Spectrum.rowMajor(in.k());
+        double[] q = in.queryRows();
+        double[] k = in.keyRows();
         boolean finiteKeys = allFinite(k);
         CentredKeys keys = finiteKeys ? CentredKeys.of(k, 0, n, d) : null;
         double[] sigma;
@@ -152,19 +149,16 @@ final class HeadPass {
             b.set(HeadField.KEY_COHERENCE, KeyIncoherence.coherence(keys, eps));
             b.set(HeadField.KEY_COHERENCE_NO_FIRST, KeyIncoherence.coherence(k, 1, n - 1, d, eps));
         }
-        if (!causal && in.v() != null) {
-            b.set(HeadField.LINEAR_GAP, LinearGap.gap(s, q, k, Spectrum.rowMajor(in.v()), n, d, (int) in.v().size(1), tau, !isDouble));
+        if (!causal && in.valueRows() != null) {
+            b.set(HeadField.LINEAR_GAP, LinearGap.gap(s, q, k, in.valueRows(), n, d, in.dv(), tau, !isDouble));
         }
         return new HeadPass(n, causal, b, s, plogp, keepEnergy ? e : null);
     }
 
     private static HeadInput firstPositions(HeadInput in, int len) {
-        try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            INDArray q = in.q().get(NDArrayIndex.interval(0, len), NDArrayIndex.all());
-            INDArray k = in.k().get(NDArrayIndex.interval(0, len), NDArrayIndex.all());
-            INDArray v = in.v() == null ? null : in.v().get(NDArrayIndex.interval(0, len), NDArrayIndex.all());
-            return HeadInput.of(q, k, v, Visibility.FULL, in.scale());
-        }
+        double[] v = in.valueRows();
+        return HeadInput.of(Arrays.copyOf(in.queryRows(), len * in.d()), Arrays.copyOf(in.keyRows(), len * in.d()),
+                v == null ? null : Arrays.copyOf(v, len * in.dv()), in.d(), in.dataType(), Visibility.FULL, in.scale());
     }
 
     /** Item 7: {@code c_j = (1/w_j) sum_i E_ij^2}, {@code s_j = c_j / sum c}. */

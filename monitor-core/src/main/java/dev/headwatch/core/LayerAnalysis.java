@@ -33,8 +33,8 @@ public final class LayerAnalysis {
         for (int h = 1; h < heads.size(); h++) {
             HeadInput in = heads.get(h);
             if (in.n() != first.n()) {
-                throw new IllegalArgumentException("head " + h + " has Q " + HeadInput.shape(in.q())
-                        + " but head 0 has Q " + HeadInput.shape(first.q()) + ": sequence lengths differ");
+                throw new IllegalArgumentException("head " + h + " has Q " + in.queryShape()
+                        + " but head 0 has Q " + first.queryShape() + ": sequence lengths differ");
             }
             if (!in.visibility().equals(first.visibility())) {
                 throw new IllegalArgumentException("head " + h + " has visibility " + in.visibility()

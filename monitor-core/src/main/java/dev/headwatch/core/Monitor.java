@@ -275,17 +275,13 @@ public final class Monitor implements AutoCloseable {
         return new Observation(step.step, step.epoch, step.time, records);
     }
 
-    /** Whether Q, K or V holds NaN or infinity. */
+    /** Whether Q, K or V holds NaN or infinity: read in the Java form the metrics already read. */
     private static boolean nonFinite(HeadInput in) {
-        return !finite(in.q()) || !finite(in.k()) || (in.v() != null && !finite(in.v()));
+        return !finite(in.queryRows()) || !finite(in.keyRows()) || (in.valueRows() != null && !finite(in.valueRows()));
     }
 
-    /** Read in Java: a native reduction per array costs a dispatch, which adds up on a busy machine. */
-    private static boolean finite(org.nd4j.linalg.api.ndarray.INDArray a) {
-        if (a.isView() || a.ordering() != 'c' || a.data().length() != a.length()) {
-            return Double.isFinite(a.sumNumber().doubleValue());
-        }
-        for (double x : a.data().asDouble()) {
+    private static boolean finite(double[] a) {
+        for (double x : a) {
             if (!Double.isFinite(x)) {
                 return false;
             }

@@ -47,7 +47,7 @@ public final class EnergyField {
         int n = in.n();
         int d = in.d();
         if ((long) n * n * d < NATIVE_MIN_WORK) {
-            return javaLogits(Spectrum.rowMajor(in.q()), Spectrum.rowMajor(in.k()), n, d, in.scale(), !in.isDouble());
+            return javaLogits(in.queryRows(), in.keyRows(), n, d, in.scale(), !in.isDouble());
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             return Native.toDoubles(in.q().mul(in.scale()).mmul(in.k().transpose()));
@@ -57,10 +57,11 @@ public final class EnergyField {
     /** As the ND4J path: queries scaled in the input precision, then each dot product rounded to it. */
     private static double[] javaLogits(double[] q, double[] k, int n, int d, double tau, boolean single) {
         float tauSingle = (float) tau;
-        for (int i = 0; i < q.length; i++) {
-            q[i] = single ? (float) (q[i] * tauSingle) : q[i] * tau;
+        double[] scaled = new double[n * d];
+        for (int i = 0; i < scaled.length; i++) {
+            scaled[i] = single ? (float) (q[i] * tauSingle) : q[i] * tau;
         }
-        double[] s = Dense.multiplyByTranspose(q, n, d, k, n);
+        double[] s = Dense.multiplyByTranspose(scaled, n, d, k, n);
         return single ? Dense.roundToFloat(s) : s;
     }
 

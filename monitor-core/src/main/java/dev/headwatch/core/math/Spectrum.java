@@ -39,10 +39,10 @@ public final class Spectrum {
         if (in.visibility().kind() == Visibility.Kind.CAUSAL) {
             sigma = in.isDouble()
                     ? dense(EnergyField.centre(EnergyField.logits(in), in.visibility(), n), n)
-                    : causal(rowMajor(in.q()), rowMajor(in.k()), n, in.d(), in.scale());
+                    : causal(in.queryRows(), in.keyRows(), n, in.d(), in.scale());
         } else {
             int m = in.visibility().kind() == Visibility.Kind.PADDED ? in.visibility().length() : n;
-            sigma = lowRank(rowMajor(in.q()), rowMajor(in.k()), m, in.d(), in.scale());
+            sigma = lowRank(in.queryRows(), in.keyRows(), m, in.d(), in.scale());
         }
         return java.util.Arrays.copyOf(sigma, n);
     }
