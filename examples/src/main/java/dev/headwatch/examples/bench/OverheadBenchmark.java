@@ -22,10 +22,12 @@ import java.util.SplittableRandom;
  * Trains {@link ReversalTask}'s model three ways, interleaved in one run so that machine load hits them
  * alike: without a listener, with headwatch at its defaults, and with DL4J's {@link StatsListener} on an
  * {@link InMemoryStatsStorage}. Each way has its own network built from the same seed and sees the same
- * minibatches. The result is the median step time of each, and their ratios to the unmonitored one. After
- * each block of headwatch steps the benchmark waits, untimed, for the background thread to finish, so that
- * its work is not charged to the next way's steps (its last observation of a block is then not charged at
- * all: one step in {@code steps}).
+ * minibatches. The result is the median step time of each, and their ratios to the unmonitored one.
+ *
+ * <p>Each round runs one block per way, in one of the six orders in turn, so no way always follows another.
+ * A block starts with one untimed step, so that every timed headwatch step runs beside the background work
+ * of the step before it, as in a long run; after the block the benchmark waits, untimed, for the background
+ * thread, so that headwatch's work is not charged to the next way.
  */
 public final class OverheadBenchmark {
 
@@ -72,14 +74,17 @@ public final class OverheadBenchmark {
         }
     }
 
+    /** The six orders of the three ways (none, headwatch, StatsListener), one per round in turn. */
+    static final int[][] ORDERS = {{0, 1, 2}, {1, 2, 0}, {2, 0, 1}, {0, 2, 1}, {2, 1, 0}, {1, 0, 2}};
+
     private OverheadBenchmark() {
     }
 
     /**
      * @param shape  model and batch sizes
      * @param warmup untimed steps per way before measuring
-     * @param rounds rounds; each runs {@code steps} timed steps of every way, in a rotating order
-     * @param steps  timed steps per way and round
+     * @param rounds rounds; each runs a block of every way, in the next of the six orders
+     * @param steps  timed steps per way and round (each block has one untimed step before them)
      * @param log    progress lines (one per round), or null
      */
     public static Result run(ReversalTask.Shape shape, int warmup, int rounds, int steps, PrintWriter log) {
@@ -105,12 +110,12 @@ public final class OverheadBenchmark {
             long observedStart = headwatch.stats().observations();
             for (int r = 0; r < rounds; r++) {
                 List<DataSet> batches = new ArrayList<>();
-                for (int i = 0; i < steps; i++) {
+                for (int i = 0; i <= steps; i++) {
                     batches.add(data.next());
                 }
-                for (int j = 0; j < nets.length; j++) {
-                    int way = (r + j) % nets.length;
-                    for (DataSet ds : batches) {
+                for (int way : ORDERS[r % ORDERS.length]) {
+                    nets[way].fit(batches.get(0)); // untimed: the first timed step then has work beside it too
+                    for (DataSet ds : batches.subList(1, batches.size())) {
                         long t0 = System.nanoTime();
                         nets[way].fit(ds);
                         times.get(way).add(System.nanoTime() - t0);

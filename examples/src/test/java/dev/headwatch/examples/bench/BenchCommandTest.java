@@ -65,6 +65,21 @@ class BenchCommandTest {
     }
 
     @Test
+    void orders_areTheSixPermutations_soEachWayFollowsEveryOtherEquallyOften() {
+        java.util.Set<List<Integer>> orders = new java.util.HashSet<>();
+        int[][] follows = new int[3][3];
+        for (int[] order : OverheadBenchmark.ORDERS) {
+            orders.add(java.util.Arrays.stream(order).boxed().toList());
+            for (int i = 1; i < order.length; i++) {
+                follows[order[i]][order[i - 1]]++;
+            }
+        }
+        assertThat(orders).containsExactlyInAnyOrder(List.of(0, 1, 2), List.of(0, 2, 1), List.of(1, 0, 2),
+                List.of(1, 2, 0), List.of(2, 0, 1), List.of(2, 1, 0));
+        assertThat(follows).isDeepEqualTo(new int[][] {{0, 2, 2}, {2, 0, 2}, {2, 2, 0}});
+    }
+
+    @Test
     void overhead_badValue_exitsWithTwoNamingIt() {
         String[] r = run("bench", "overhead", "--rounds", "0");
         assertThat(r[0]).isEqualTo("2");
