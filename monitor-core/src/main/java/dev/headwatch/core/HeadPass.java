@@ -146,8 +146,9 @@ final class HeadPass {
         }
         b.set(HeadField.RANK_BOUND, Spectrum.rankBound(visibility, input.n(), d));
         if (finiteKeys) {
-            b.set(HeadField.KEY_COHERENCE, KeyIncoherence.coherence(keys, eps));
-            b.set(HeadField.KEY_COHERENCE_NO_FIRST, KeyIncoherence.coherence(k, 1, n - 1, d, eps));
+            double[] coherence = KeyIncoherence.coherenceWithAndWithoutFirst(keys, eps);
+            b.set(HeadField.KEY_COHERENCE, coherence[0]);
+            b.set(HeadField.KEY_COHERENCE_NO_FIRST, coherence[1]);
         }
         if (!causal && in.valueRows() != null) {
             b.set(HeadField.LINEAR_GAP, LinearGap.gap(s, q, k, in.valueRows(), n, d, in.dv(), tau, !isDouble));

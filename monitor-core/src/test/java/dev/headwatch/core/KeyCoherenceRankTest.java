@@ -3,6 +3,7 @@ package dev.headwatch.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.headwatch.core.math.CentredKeys;
 import dev.headwatch.core.math.KeyIncoherence;
 import dev.headwatch.core.math.Spectrum;
 import java.util.Random;
@@ -111,6 +112,10 @@ class KeyCoherenceRankTest {
                 assertThat(KeyIncoherence.coherence(rowMajor, 0, m, d, eps)).as(what)
                         .isCloseTo(ref.keyCoherence(0, m), within(1e-9 * ref.keyCoherence(0, m)));
                 assertThat(KeyIncoherence.coherence(rowMajor, 1, m - 1, d, eps)).as(what + " without key 0")
+                        .isCloseTo(ref.keyCoherence(1, m - 1), within(1e-9 * ref.keyCoherence(1, m - 1)));
+                double[] both = KeyIncoherence.coherenceWithAndWithoutFirst(CentredKeys.of(rowMajor, 0, m, d), eps);
+                assertThat(both[0]).as(what + ", both").isCloseTo(ref.keyCoherence(0, m), within(1e-9 * ref.keyCoherence(0, m)));
+                assertThat(both[1]).as(what + ", both, without key 0")
                         .isCloseTo(ref.keyCoherence(1, m - 1), within(1e-9 * ref.keyCoherence(1, m - 1)));
             }
         }

@@ -42,8 +42,83 @@ public final class KeyIncoherence {
             return Double.NaN;
         }
         double[] kc = centred(keys);
-        double c = byPivotedQr(keys, kc, eps);
-        return Double.isNaN(c) ? bySvd(keys, kc, eps) : c;
+        Pivoted f = byPivotedQr(keys, kc, eps);
+        return f != null ? f.coherence() : bySvd(keys, kc, eps);
+    }
+
+    /**
+     * The key coherence of all m keys and of keys {@code 1 .. m-1} ({@code keyCoherenceNoFirst}, the second
+     * centred over its own positions), as {@code {all, withoutFirst}}, each equal to
+     * {@link #coherence(double[], int, int, int, double)} on its keys. The second usually comes from the first's
+     * factorisation in {@code O(m r)}: with {@code w_j} the rows of {@code Kc_P T11^-1} ({@code l_j = |w_j|^2}),
+     * deleting key 0 changes the hat matrix of {@code [1, K]} by the rank-one update
+     * {@code h'_jk = h_jk + h_j0 h_k0 / (1 - h_00)} with {@code h_jk = 1/m + w_j . w_k}, so
+     * {@code l'_j = h'_jj - 1/(m-1)}. The deletion scales the pivoted block's squared singular values by at
+     * least {@code 1 - m l_0 / (m-1)} and cannot raise the trailing ones, so the first factorisation's bounds
+     * prove the rank of the second as well, unless key 0 alone spans a direction (an attention-sink key, where
+     * that factor nears 0): then, or whenever the bounds fall short, the second is computed afresh.
+     */
+    public static double[] coherenceWithAndWithoutFirst(CentredKeys keys, double eps) {
+        int m = keys.m;
+        if (m < 2) {
+            return new double[] {Double.NaN, Double.NaN};
+        }
+        double[] kc = centred(keys);
+        Pivoted f = byPivotedQr(keys, kc, eps);
+        double all = f != null ? f.coherence() : bySvd(keys, kc, eps);
+        double withoutFirst = f != null && m > 2 ? f.withoutFirst(kc, eps) : Double.NaN;
+        if (Double.isNaN(withoutFirst)) {
+            withoutFirst = coherence(keys.keys, keys.from + 1, m - 1, keys.d, eps);
+        }
+        return new double[] {all, withoutFirst};
+    }
+
+    /** The coherence of keys 1..m-1 by the deletion update alone, NaN where it does not apply (for tests). */
+    static double withoutFirstByUpdate(CentredKeys keys, double eps) {
+        double[] kc = centred(keys);
+        Pivoted f = keys.m > 2 ? byPivotedQr(keys, kc, eps) : null;
+        return f == null ? Double.NaN : f.withoutFirst(kc, eps);
+    }
+
+    /** Below this factor {@code 1 - m l_0 / (m-1)} the keys without key 0 are factored afresh. */
+    static final double MIN_SHRINK = 1.0 / 16;
+
+    /**
+     * A proven-rank factorisation of m centred keys: {@code w = Kc_P T11^-1} (row-major {@code m x rank}),
+     * {@code |R|_F^2}, {@code |T22|_F^2} and {@code |T11^-1|_F^2}.
+     */
+    private record Pivoted(int m, int d, int rank, double[] w, double fro2, double tail2, double inv2) {
+
+        double coherence() {
+            return m / (double) rank * maxRowNorm2(w, m, rank);
+        }
+
+        /** The coherence of keys 1..m-1 from this factorisation, or NaN when it cannot be proven here. */
+        double withoutFirst(double[] kc, double eps) {
+            double l0 = Dense.dot(w, 0, w, 0, rank);
+            double alpha = m / (m - 1.0);
+            double shrink = 1 - alpha * l0;
+            if (!(shrink >= MIN_SHRINK)) {
+                return Double.NaN;
+            }
+            double scaledEps = Math.max(m - 1, d) * eps;
+            double fro2Rest = fro2 - alpha * Dense.dot(kc, 0, kc, 0, d);   // |Kc'|_F^2, the scatter without key 0
+            int pRest = Math.min(m - 2, d);
+            boolean rankProven = tail2 * pRest <= fro2Rest * scaledEps * scaledEps
+                    && shrink > inv2 * fro2 * scaledEps * scaledEps
+                    && tail2 * inv2 <= MAX_GAP * MAX_GAP * shrink;
+            if (!rankProven) {
+                return Double.NaN;
+            }
+            double inside = 1.0 / m - 1.0 / (m - 1);
+            double outside = 1 - 1.0 / m - l0;                            // 1 - h_00
+            double max = 0;
+            for (int j = 1; j < m; j++) {
+                double h0 = 1.0 / m + Dense.dot(w, j * rank, w, 0, rank);
+                max = Math.max(max, Dense.dot(w, j * rank, w, j * rank, rank) + inside + h0 * h0 / outside);
+            }
+            return (m - 1) / (double) rank * max;
+        }
     }
 
     /**
@@ -53,16 +128,16 @@ public final class KeyIncoherence {
      * is below and the second above every value the tolerance can take ({@code sigma_1} lies in
      * {@code [|R|_F / sqrt(p), |R|_F]}). The leverages are then those of the r pivoted key columns,
      * {@code |kc_j,P T11^-1|^2}, exact at full rank and within {@code 2 |T22| |T11^-1|} (the angle between the
-     * two r-dimensional ranges) below it, a gap required to be under {@link #MAX_GAP}. NaN when the rank is not
+     * two r-dimensional ranges) below it, a gap required to be under {@link #MAX_GAP}. Null when the rank is not
      * that clear-cut.
      */
-    private static double byPivotedQr(CentredKeys keys, double[] kc, double eps) {
+    private static Pivoted byPivotedQr(CentredKeys keys, double[] kc, double eps) {
         int m = keys.m;
         int d = keys.d;
         int p = keys.p;
         double fro2 = Dense.dot(keys.r, 0, keys.r, 0, keys.r.length);
         if (!(fro2 > 0) || Double.isInfinite(fro2)) {
-            return Double.NaN;
+            return null;
         }
         int[] perm = new int[d];
         double[] t = Dense.pivotedQrR(keys.r.clone(), p, d, perm);   // p x d, column-major
@@ -97,7 +172,7 @@ public final class KeyIncoherence {
         boolean rankProven = rank > 0 && inv2 * fro2 * scaledEps * scaledEps < 1
                 && tail2[rank] * inv2 <= MAX_GAP * MAX_GAP;
         if (!rankProven) {
-            return Double.NaN;
+            return null;
         }
         double[] pivoted = new double[m * rank];
         for (int i = 0; i < m; i++) {
@@ -105,7 +180,7 @@ public final class KeyIncoherence {
                 pivoted[i * rank + c] = kc[i * d + perm[c]];
             }
         }
-        return m / (double) rank * maxRowNorm2(Lapack.multiply(pivoted, m, rank, x, rank), m, rank);
+        return new Pivoted(m, d, rank, Lapack.multiply(pivoted, m, rank, x, rank), fro2, tail2[rank], inv2);
     }
 
     /** Key coherence by the definition: an SVD of R, {@code l_j = |kc_j^T V_r S_r^-1|^2}. */
