@@ -35,7 +35,7 @@ public final class BenchCommand implements Runnable {
                 description = "Untimed steps per way, so the JIT has compiled the training code (default ${DEFAULT-VALUE}).")
         int warmup;
 
-        @Option(names = "--rounds", defaultValue = "20", description = "Interleaved rounds (default ${DEFAULT-VALUE}).")
+        @Option(names = "--rounds", defaultValue = "50", description = "Interleaved rounds (default ${DEFAULT-VALUE}).")
         int rounds;
 
         @Option(names = "--steps", defaultValue = "10", description = "Timed steps per way and round (default ${DEFAULT-VALUE}).")
