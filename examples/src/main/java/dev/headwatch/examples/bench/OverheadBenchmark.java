@@ -7,6 +7,9 @@ import dev.headwatch.examples.layerapi.ReversalTask;
 import org.deeplearning4j.ui.model.storage.InMemoryStatsStorage;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.ui.model.stats.StatsListener;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.optimize.api.TrainingListener;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 
 import java.io.PrintWriter;
@@ -16,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -33,11 +37,13 @@ public final class OverheadBenchmark {
 
     /**
      * The measured medians (nanoseconds per step), their ratios, 95% bootstrap intervals of the ratios
-     * ({@code [low, high]} for headwatch, then for StatsListener), and the background thread's CPU time per
-     * observation over the timed rounds.
+     * ({@code [low, high]} for headwatch, then for StatsListener), and the CPU time the listeners used per
+     * step over the timed rounds: headwatch's on the training thread and on its background thread, and
+     * StatsListener's (all on the training thread).
      */
     public record Result(double plainNanos, double headwatchNanos, double statsNanos, double[] intervals,
-                         MonitorStats headwatch, double cpuNanosPerObservation) {
+                         MonitorStats headwatch, double headwatchTrainingCpu, double headwatchBackgroundCpu,
+                         double statsCpu) {
         public double headwatchRatio() {
             return headwatchNanos / plainNanos;
         }
@@ -53,12 +59,15 @@ public final class OverheadBenchmark {
         }
 
         /**
-         * The background thread's CPU time per observation, a figure far steadier than step times on a busy
-         * machine, and its share of the unmonitored median step.
+         * The listeners' CPU time per step, figures far steadier than step times on a busy machine, with their
+         * shares of the unmonitored median step.
          */
         public String cpuLine() {
-            return String.format(Locale.ROOT, "headwatch background thread: %.2f ms CPU per observation (%.1f%% of "
-                    + "the unmonitored median step)", cpuNanosPerObservation / 1e6, 100 * cpuNanosPerObservation / plainNanos);
+            double headwatchCpu = headwatchTrainingCpu + headwatchBackgroundCpu;
+            return String.format(Locale.ROOT, "listener CPU per step: headwatch %.2f ms on the training thread + %.2f ms "
+                    + "in the background = %.2f ms (%.1f%% of the unmonitored median step); statslistener %.2f ms (%.1f%%)",
+                    headwatchTrainingCpu / 1e6, headwatchBackgroundCpu / 1e6, headwatchCpu / 1e6,
+                    100 * headwatchCpu / plainNanos, statsCpu / 1e6, 100 * statsCpu / plainNanos);
         }
 
         /** The ratios' 95% bootstrap intervals. */
@@ -92,11 +101,14 @@ public final class OverheadBenchmark {
         MultiLayerNetwork watched = ReversalTask.network(shape, 42);
         MultiLayerNetwork stats = ReversalTask.network(shape, 42);
         AttentionMonitorListener headwatch = AttentionMonitorListener.builder().build();
-        watched.setListeners(headwatch);
-        stats.setListeners(new StatsListener(new InMemoryStatsStorage()));
+        CpuTimed headwatchTimed = new CpuTimed(headwatch);
+        CpuTimed statsTimed = new CpuTimed(new StatsListener(new InMemoryStatsStorage()));
+        watched.setListeners(headwatchTimed);
+        stats.setListeners(statsTimed);
         MultiLayerNetwork[] nets = {plain, watched, stats};
         List<List<Long>> times = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
-        double cpuPerObservation;
+        double backgroundCpu;
+        long fitsPerWay = (long) rounds * (steps + 1);
         try {
             ReversalTask data = new ReversalTask(shape, 7);
             for (int i = 0; i < warmup; i++) {
@@ -107,7 +119,8 @@ public final class OverheadBenchmark {
             }
             awaitBackground(headwatch);
             long cpuStart = backgroundCpuNanos();
-            long observedStart = headwatch.stats().observations();
+            headwatchTimed.reset();
+            statsTimed.reset();
             for (int r = 0; r < rounds; r++) {
                 List<DataSet> batches = new ArrayList<>();
                 for (int i = 0; i <= steps; i++) {
@@ -131,13 +144,69 @@ public final class OverheadBenchmark {
                     log.flush();
                 }
             }
-            cpuPerObservation = (backgroundCpuNanos() - cpuStart)
-                    / (double) Math.max(1, headwatch.stats().observations() - observedStart);
+            backgroundCpu = (backgroundCpuNanos() - cpuStart) / (double) fitsPerWay;
         } finally {
             headwatch.close();
         }
         return new Result(median(times.get(0)), median(times.get(1)), median(times.get(2)),
-                intervals(times, new SplittableRandom(1)), headwatch.stats(), cpuPerObservation);
+                intervals(times, new SplittableRandom(1)), headwatch.stats(), headwatchTimed.nanos / (double) fitsPerWay,
+                backgroundCpu, statsTimed.nanos / (double) fitsPerWay);
+    }
+
+    /** A listener that adds up the CPU time its delegate takes on the calling (training) thread. */
+    static final class CpuTimed implements TrainingListener {
+        private static final ThreadMXBean MX = ManagementFactory.getThreadMXBean();
+        private final TrainingListener delegate;
+        long nanos;
+
+        CpuTimed(TrainingListener delegate) {
+            this.delegate = delegate;
+        }
+
+        void reset() {
+            nanos = 0;
+        }
+
+        private void time(Runnable call) {
+            long t0 = MX.getCurrentThreadCpuTime();
+            call.run();
+            nanos += MX.getCurrentThreadCpuTime() - t0;
+        }
+
+        @Override
+        public void iterationDone(Model model, int iteration, int epoch) {
+            time(() -> delegate.iterationDone(model, iteration, epoch));
+        }
+
+        @Override
+        public void onEpochStart(Model model) {
+            time(() -> delegate.onEpochStart(model));
+        }
+
+        @Override
+        public void onEpochEnd(Model model) {
+            time(() -> delegate.onEpochEnd(model));
+        }
+
+        @Override
+        public void onForwardPass(Model model, List<INDArray> activations) {
+            time(() -> delegate.onForwardPass(model, activations));
+        }
+
+        @Override
+        public void onForwardPass(Model model, Map<String, INDArray> activations) {
+            time(() -> delegate.onForwardPass(model, activations));
+        }
+
+        @Override
+        public void onGradientCalculation(Model model) {
+            time(() -> delegate.onGradientCalculation(model));
+        }
+
+        @Override
+        public void onBackwardPass(Model model) {
+            time(() -> delegate.onBackwardPass(model));
+        }
     }
 
     /** CPU time used so far by the monitor's background thread (0 when it cannot be read). */

@@ -35,7 +35,15 @@ class BenchCommandTest {
         assertThat(lines[lines.length - 1]).matches("overhead: headwatch=\\d+\\.\\d{3}x statslistener=\\d+\\.\\d{3}x");
         assertThat(r[1]).containsPattern("headwatch: [1-9]\\d* observations");
         assertThat(lines[lines.length - 3]).matches(
-                "headwatch background thread: \\d+\\.\\d{2} ms CPU per observation \\(\\d+\\.\\d% of the unmonitored median step\\)");
+                "listener CPU per step: headwatch \\d+\\.\\d{2} ms on the training thread \\+ \\d+\\.\\d{2} ms in the background "
+                        + "= \\d+\\.\\d{2} ms \\(\\d+\\.\\d% of the unmonitored median step\\); statslistener \\d+\\.\\d{2} ms \\(\\d+\\.\\d%\\)");
+        java.util.regex.Matcher cpu = java.util.regex.Pattern.compile(
+                "headwatch (\\S+) ms on the training thread \\+ (\\S+) ms in the background.*statslistener (\\S+) ms")
+                .matcher(lines[lines.length - 3]);
+        assertThat(cpu.find()).isTrue();
+        for (int g = 1; g <= 3; g++) {
+            assertThat(Double.parseDouble(cpu.group(g))).as("CPU figure %d", g).isPositive();
+        }
         assertThat(lines[lines.length - 2]).matches(
                 "95% intervals: headwatch \\d+\\.\\d{3}-\\d+\\.\\d{3}x statslistener \\d+\\.\\d{3}-\\d+\\.\\d{3}x");
     }
@@ -62,6 +70,48 @@ class BenchCommandTest {
         assertThat(ci[1]).isGreaterThan(h).isLessThan(1.06);
         assertThat(ci[2]).isLessThan(st).isGreaterThan(0.94);
         assertThat(ci[3]).isGreaterThan(st).isLessThan(1.0);
+    }
+
+    @Test
+    void cpuTimed_passesEveryCallOn_andAddsUpItsCpuTime() {
+        List<String> calls = new ArrayList<>();
+        org.deeplearning4j.optimize.api.TrainingListener busy = new org.deeplearning4j.optimize.api.BaseTrainingListener() {
+            @Override
+            public void iterationDone(org.deeplearning4j.nn.api.Model model, int iteration, int epoch) {
+                calls.add("iterationDone " + iteration + " " + epoch);
+                java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+                long end = mx.getCurrentThreadCpuTime() + 20_000_000;
+                double x = 0;
+                while (mx.getCurrentThreadCpuTime() < end) {
+                    x += Math.sqrt(x + 1);                     // 20 ms of this thread's CPU time
+                }
+                calls.add(x > 0 ? "worked" : "");
+            }
+
+            @Override
+            public void onEpochStart(org.deeplearning4j.nn.api.Model model) {
+                calls.add("onEpochStart");
+            }
+
+            @Override
+            public void onForwardPass(org.deeplearning4j.nn.api.Model model, List<org.nd4j.linalg.api.ndarray.INDArray> a) {
+                calls.add("onForwardPass " + a.size());
+            }
+
+            @Override
+            public void onBackwardPass(org.deeplearning4j.nn.api.Model model) {
+                calls.add("onBackwardPass");
+            }
+        };
+        OverheadBenchmark.CpuTimed timed = new OverheadBenchmark.CpuTimed(busy);
+        timed.onEpochStart(null);
+        timed.onForwardPass(null, List.of());
+        timed.onBackwardPass(null);
+        timed.iterationDone(null, 7, 2);
+        assertThat(calls).containsExactly("onEpochStart", "onForwardPass 0", "onBackwardPass", "iterationDone 7 2", "worked");
+        assertThat(timed.nanos).isGreaterThanOrEqualTo(20_000_000L);
+        timed.reset();
+        assertThat(timed.nanos).isZero();
     }
 
     @Test
