@@ -41,6 +41,10 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--steps", defaultValue = "10", description = "Timed steps per way and round (default ${DEFAULT-VALUE}).")
         int steps;
 
+        @Option(names = "--every", defaultValue = "1",
+                description = "headwatch observes every N-th iteration (default ${DEFAULT-VALUE}, its own default).")
+        int every;
+
         @Option(names = "--batch", defaultValue = "32", description = "Sequences per minibatch (default ${DEFAULT-VALUE}).")
         int batch;
 
@@ -52,15 +56,17 @@ public final class BenchCommand implements Runnable {
             check(warmup >= 0, "--warmup must be >= 0 but was " + warmup);
             check(rounds >= 1, "--rounds must be >= 1 but was " + rounds);
             check(steps >= 1, "--steps must be >= 1 but was " + steps);
+            check(every >= 1, "--every must be >= 1 but was " + every);
             check(batch >= 1, "--batch must be >= 1 but was " + batch);
             check(length >= 2, "--length must be >= 2 but was " + length);
             ReversalTask.Shape d = ReversalTask.Shape.DEFAULT;
             ReversalTask.Shape shape = new ReversalTask.Shape(d.vocab(), length, d.width(), d.heads(), batch);
             PrintWriter out = spec.commandLine().getOut();
             out.printf("bench overhead: reversal model, %d attention layers x %d heads, batch %d, length %d; "
-                    + "%d warmup, %d rounds x %d steps per way%n", 2, shape.heads(), batch, length, warmup, rounds, steps);
+                    + "%d warmup, %d rounds x %d steps per way; headwatch observes every %s%n", 2, shape.heads(), batch,
+                    length, warmup, rounds, steps, every == 1 ? "iteration" : every + " iterations");
             out.flush();
-            OverheadBenchmark.Result r = OverheadBenchmark.run(shape, warmup, rounds, steps, out);
+            OverheadBenchmark.Result r = OverheadBenchmark.run(shape, warmup, rounds, steps, every, out);
             out.println(r.monitorLine());
             out.println(r.cpuLine());
             out.println(r.intervalLine());

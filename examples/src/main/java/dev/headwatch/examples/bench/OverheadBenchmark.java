@@ -94,13 +94,14 @@ public final class OverheadBenchmark {
      * @param warmup untimed steps per way before measuring
      * @param rounds rounds; each runs a block of every way, in the next of the six orders
      * @param steps  timed steps per way and round (each block has one untimed step before them)
+     * @param every  headwatch observes every N-th iteration (1, its default, for the overhead target)
      * @param log    progress lines (one per round), or null
      */
-    public static Result run(ReversalTask.Shape shape, int warmup, int rounds, int steps, PrintWriter log) {
+    public static Result run(ReversalTask.Shape shape, int warmup, int rounds, int steps, int every, PrintWriter log) {
         MultiLayerNetwork plain = ReversalTask.network(shape, 42);
         MultiLayerNetwork watched = ReversalTask.network(shape, 42);
         MultiLayerNetwork stats = ReversalTask.network(shape, 42);
-        AttentionMonitorListener headwatch = AttentionMonitorListener.builder().build();
+        AttentionMonitorListener headwatch = AttentionMonitorListener.builder().every(every).build();
         CpuTimed headwatchTimed = new CpuTimed(headwatch);
         CpuTimed statsTimed = new CpuTimed(new StatsListener(new InMemoryStatsStorage()));
         watched.setListeners(headwatchTimed);

@@ -34,6 +34,7 @@ class BenchCommandTest {
         String[] lines = r[1].strip().split("\\R");
         assertThat(lines[lines.length - 1]).matches("overhead: headwatch=\\d+\\.\\d{3}x statslistener=\\d+\\.\\d{3}x");
         assertThat(r[1]).containsPattern("headwatch: [1-9]\\d* observations");
+        assertThat(r[1]).contains("headwatch observes every iteration");
         assertThat(lines[lines.length - 3]).matches(
                 "listener CPU per step: headwatch \\d+\\.\\d{2} ms on the training thread \\+ \\d+\\.\\d{2} ms in the background "
                         + "= \\d+\\.\\d{2} ms \\(\\d+\\.\\d% of the unmonitored median step\\); statslistener \\d+\\.\\d{2} ms \\(\\d+\\.\\d%\\)");
@@ -134,5 +135,17 @@ class BenchCommandTest {
         String[] r = run("bench", "overhead", "--rounds", "0");
         assertThat(r[0]).isEqualTo("2");
         assertThat(r[2]).contains("--rounds must be >= 1 but was 0");
+        r = run("bench", "overhead", "--every", "0");
+        assertThat(r[0]).isEqualTo("2");
+        assertThat(r[2]).contains("--every must be >= 1 but was 0");
+    }
+
+    @Test
+    void overhead_every_observesOnlyEveryNthIteration() {
+        // 1 warmup step and 1 round of 1 untimed + 3 timed steps: iterations 0..4, of which 0, 2 and 4 observed
+        String[] r = run("bench", "overhead", "--warmup", "1", "--rounds", "1", "--steps", "3", "--every", "2",
+                "--batch", "4", "--length", "8");
+        assertThat(r[0]).isEqualTo("0");
+        assertThat(r[1]).contains("headwatch observes every 2 iterations").contains("headwatch: 3 observations");
     }
 }
