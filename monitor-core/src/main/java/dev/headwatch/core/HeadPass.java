@@ -212,7 +212,7 @@ final class HeadPass {
         }
     }
 
-    private static boolean allFinite(double[] x) {
+    static boolean allFinite(double[] x) {
         for (double v : x) {
             if (!Double.isFinite(v)) {
                 return false;

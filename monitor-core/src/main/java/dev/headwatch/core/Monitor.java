@@ -277,16 +277,8 @@ public final class Monitor implements AutoCloseable {
 
     /** Whether Q, K or V holds NaN or infinity: read in the Java form the metrics already read. */
     private static boolean nonFinite(HeadInput in) {
-        return !finite(in.queryRows()) || !finite(in.keyRows()) || (in.valueRows() != null && !finite(in.valueRows()));
-    }
-
-    private static boolean finite(double[] a) {
-        for (double x : a) {
-            if (!Double.isFinite(x)) {
-                return false;
-            }
-        }
-        return true;
+        return !HeadPass.allFinite(in.queryRows()) || !HeadPass.allFinite(in.keyRows())
+                || (in.valueRows() != null && !HeadPass.allFinite(in.valueRows()));
     }
 
     /**
