@@ -361,7 +361,6 @@ public final class CheckpointAnalyzer {
             }
         }
         Map<String, INDArray> values = probe == null ? Map.of() : probeValues(ref, sd, fusedOps, present);
-        int[] rows = probe == null ? new int[0] : probeRows(values);
         for (StoredGraph.FusedAttention op : fusedOps) {
             String name = op.layer();
             List<String> in = op.inputs();
@@ -377,6 +376,7 @@ public final class CheckpointAnalyzer {
             AttentionExtractor.LayerExtraction x = null;
             if (probe != null) {
                 List<INDArray> arrays = in.stream().map(values::get).toList();
+                int[] rows = probeRows(arrays.get(0));
                 x = extraction(ref, name, () -> SameDiffExtraction.fused(name, op.multiHead(), op.scaled(), arrays,
                         values.get(name), rows));
             }
@@ -409,6 +409,7 @@ public final class CheckpointAnalyzer {
             if (probe != null) {
                 AttentionVariables v = d.variables();
                 Map<String, List<INDArray>> captured = new java.util.HashMap<>();
+                int[] rows = probeRows(values.get(v.q()));
                 for (String var : java.util.Arrays.asList(v.q(), v.k(), v.v(), v.output())) {
                     if (var != null) {
                         captured.put(var, SameDiffExtraction.rows(values.get(var), rows));
@@ -487,9 +488,12 @@ public final class CheckpointAnalyzer {
         return values;
     }
 
-    /** The analysed rows: the first {@code maxSequences} of the probe batch. */
-    private int[] probeRows(Map<String, INDArray> values) {
-        long batch = probe.placeholders().values().iterator().next().size(0);
+    /**
+     * The analysed rows: the first {@code maxSequences} sequences of a layer's queries. Taken from the queries, not
+     * from the probe's placeholders, which may have other leading sizes (labels flattened to {@code [mb*T, V]}).
+     */
+    private int[] probeRows(INDArray queries) {
+        long batch = queries.size(0);
         int[] rows = new int[(int) Math.min(batch, maxSequences)];
         Arrays.setAll(rows, i -> i);
         return rows;

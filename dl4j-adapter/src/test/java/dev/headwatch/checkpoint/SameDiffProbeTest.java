@@ -97,6 +97,30 @@ class SameDiffProbeTest {
     }
 
     @Test
+    void probePlaceholders_areBoundByName_whateverTheirOrderAndLeadingSizes() {
+        Path file = tmp.resolve("hand-order.fb");
+        Models.handWritten().save(file.toFile(), false);
+        DeclaredAttention declared = DeclaredAttention.of(AttentionVariables.of("block", "q", "k", "v")
+                .heads(Models.HAND_HEADS).causal().output("out"));
+        INDArray x = Models.sequences(BATCH, 83);
+        // The label placeholder has another leading size (as a label flattened to [mb*T, ...]) and comes first.
+        INDArray y = Models.sequences(3 * BATCH, 84);
+        for (boolean labelFirst : new boolean[] {true, false}) {
+            Map<String, INDArray> placeholders = new java.util.LinkedHashMap<>();
+            if (labelFirst) {
+                placeholders.put("y", y);
+            }
+            placeholders.put("x", x);
+            placeholders.putIfAbsent("y", y);
+            Report report = CheckpointAnalyzer.builder().declare(declared).maxSequences(2 * BATCH)
+                    .probe(Probe.sameDiff(placeholders)).build().analyze(List.of(file));
+            LayerResult layer = only(report);
+            assertThat(layer.heads()).as("label first: %s", labelFirst).hasSize(Models.HAND_HEADS)
+                    .allSatisfy(h -> assertThat(h.metrics().reconstructionError()).isLessThan(1e-5));
+        }
+    }
+
+    @Test
     void sameDiffCheckpointListenerDirectory_isOrderedByIteration_andDeclaredWeightsAreAnalysed() throws Exception {
         SameDiff sd = Models.handWritten();
         java.io.File dir = tmp.resolve("sd-checkpoints").toFile();

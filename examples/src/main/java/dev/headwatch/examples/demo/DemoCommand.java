@@ -2,6 +2,7 @@ package dev.headwatch.examples.demo;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -58,6 +59,9 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (Files.exists(out) && !Files.isDirectory(out)) {
+            throw Headwatch.badInput(spec, "--out " + out + " is a file, not a directory");
+        }
         DemoRun.Options options;
         try {
             options = DemoRun.Options.defaults(steps, out, layers, heads, context, seed,

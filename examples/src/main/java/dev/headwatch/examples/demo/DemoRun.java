@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -16,6 +17,7 @@ import java.util.SplittableRandom;
 import org.nd4j.autodiff.listeners.Listener;
 import org.nd4j.autodiff.listeners.checkpoint.CheckpointListener;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 import dev.headwatch.checkpoint.CheckpointAnalyzer;
 import dev.headwatch.checkpoint.DeclaredAttention;
@@ -215,24 +217,29 @@ public final class DemoRun {
      */
     public static String report(Options o) {
         try {
-            var probe = TinyGpt.batch(corpora()[1].windows(PROBE_SEQUENCES, o.model().context(),
-                    new SplittableRandom(o.seed() + 1)), ByteCorpus.VOCAB);
-            CheckpointAnalyzer.Builder analyzer = CheckpointAnalyzer.builder();
-            for (int l = 0; l < o.model().layers(); l++) {
-                // Wq and Wk are [dModel, dModel] with each head's projection a block of columns.
-                analyzer.declare(DeclaredAttention.of(attention(o.model(), l))
-                        .weights(TinyGpt.var(l, "Wq"), TinyGpt.var(l, "Wk"), DeclaredAttention.WeightLayout.COLUMNS));
-            }
-            Report report = analyzer
-                    .probe(Probe.sameDiff(Map.of(TinyGpt.INPUT, probe.getFeatures(0), TinyGpt.LABEL,
-                            probe.getLabels(0))))
-                    .build()
-                    .analyze(CheckpointListener.availableCheckpoints(o.out().resolve("checkpoints").toFile()).stream()
-                            .map(c -> o.out().resolve("checkpoints").resolve(c.getFilename())).toList());
-            return ReportWriter.write(report, o.out(), EnumSet.of(ReportWriter.Format.HTML)).get(0).toString();
+            return ReportWriter.write(analyze(o), o.out(), EnumSet.of(ReportWriter.Format.HTML)).get(0).toString();
         } catch (IOException | RuntimeException e) {
             return "report not written: " + e.getMessage();
         }
+    }
+
+    /** Every checkpoint of the run analysed on the held-out probe batch, each block declared as the monitor does. */
+    static Report analyze(Options o) {
+        var probe = TinyGpt.batch(corpora()[1].windows(PROBE_SEQUENCES, o.model().context(),
+                new SplittableRandom(o.seed() + 1)), ByteCorpus.VOCAB);
+        CheckpointAnalyzer.Builder analyzer = CheckpointAnalyzer.builder();
+        for (int l = 0; l < o.model().layers(); l++) {
+            // Wq and Wk are [dModel, dModel] with each head's projection a block of columns.
+            analyzer.declare(DeclaredAttention.of(attention(o.model(), l))
+                    .weights(TinyGpt.var(l, "Wq"), TinyGpt.var(l, "Wk"), DeclaredAttention.WeightLayout.COLUMNS));
+        }
+        Map<String, INDArray> placeholders = new LinkedHashMap<>();
+        placeholders.put(TinyGpt.INPUT, probe.getFeatures(0));
+        placeholders.put(TinyGpt.LABEL, probe.getLabels(0));
+        Path checkpoints = o.out().resolve("checkpoints");
+        return analyzer.probe(Probe.sameDiff(placeholders)).build()
+                .analyze(CheckpointListener.availableCheckpoints(checkpoints.toFile()).stream()
+                        .map(c -> checkpoints.resolve(c.getFilename())).toList());
     }
 
     /** The per-layer table of heads printed at the end of the demo. */

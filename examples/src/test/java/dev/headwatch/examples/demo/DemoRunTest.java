@@ -19,6 +19,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.headwatch.examples.text.ByteCorpus;
+import dev.headwatch.report.CheckpointResult;
+import dev.headwatch.report.Report;
 
 /** The demo runs a few steps: every output exists, the loss is finite, the monitor recorded every head. */
 class DemoRunTest {
@@ -26,15 +28,16 @@ class DemoRunTest {
     @TempDir
     static Path dir;
 
+    static DemoRun.Options options;
     static DemoRun.Result run;
     static String console;
 
     @BeforeAll
     static void trainFewSteps() {
         GptConfig model = new GptConfig(1, 2, 16, 16, ByteCorpus.VOCAB);
-        DemoRun.Options o = new DemoRun.Options(6, dir, model, 3, Induce.DEAD_HEAD, 4, 3e-3, 3);
+        options = new DemoRun.Options(6, dir, model, 3, Induce.DEAD_HEAD, 4, 3e-3, 3);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        run = DemoRun.train(o, new PrintStream(bytes, true, StandardCharsets.UTF_8), false, List.of());
+        run = DemoRun.train(options, new PrintStream(bytes, true, StandardCharsets.UTF_8), false, List.of());
         console = bytes.toString(StandardCharsets.UTF_8);
     }
 
@@ -78,6 +81,17 @@ class DemoRunTest {
         // Head 0 owns columns [0, headDim) of Wq; head 1 is untouched.
         assertThat(wq.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 8)).amaxNumber().doubleValue()).isZero();
         assertThat(wq.get(NDArrayIndex.all(), NDArrayIndex.interval(8, 16)).amaxNumber().doubleValue()).isPositive();
+    }
+
+    @Test
+    void analyze_readsEveryCheckpointOfTheRun_withEveryHeadRebuiltExactly() {
+        Report report = DemoRun.analyze(options);
+        assertThat(report.failed()).isEmpty();
+        assertThat(report.checkpoints()).extracting(CheckpointResult::iteration).containsExactly(2L, 5L);
+        assertThat(report.checkpoints()).allSatisfy(c -> assertThat(c.layers()).singleElement().satisfies(l -> {
+            assertThat(l.heads()).hasSize(2);
+            assertThat(l.heads()).allSatisfy(h -> assertThat(h.metrics().reconstructionError()).isLessThan(1e-4));
+        }));
     }
 
     @Test
