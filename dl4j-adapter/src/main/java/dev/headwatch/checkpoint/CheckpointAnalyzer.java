@@ -19,13 +19,6 @@ import dev.headwatch.core.math.Spectrum;
 import dev.headwatch.dl4j.AttentionExtractor;
 import dev.headwatch.samediff.AttentionVariables;
 import dev.headwatch.samediff.SameDiffExtraction;
-import dev.headwatch.report.CheckpointAlert;
-import dev.headwatch.report.CheckpointResult;
-import dev.headwatch.report.FailedCheckpoint;
-import dev.headwatch.report.HeadPlots;
-import dev.headwatch.report.HeadResult;
-import dev.headwatch.report.LayerResult;
-import dev.headwatch.report.Report;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -49,7 +42,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Analyses a series of checkpoints into a {@link Report}. Per checkpoint and attention layer: the
+ * Analyses a series of checkpoints into a {@link CheckpointAnalysis}. Per checkpoint and attention layer: the
  * weight-only metrics of every head ({@link WeightAnalysis}); with a {@link Probe}, every per-head and
  * per-layer metric, extracted by the same {@link AttentionExtractor} the live listener uses (the network
  * is run forward on the probe) and computed by {@link LayerAnalysis} per sequence, then aggregated with
@@ -61,7 +54,7 @@ import java.util.Map;
  * at all with {@code plots(false)}.
  *
  * <pre>{@code
- * Report report = CheckpointAnalyzer.builder().probe(Probe.of(probeBatch)).build()
+ * CheckpointAnalysis report = CheckpointAnalyzer.builder().probe(Probe.of(probeBatch)).build()
  *         .analyze(List.of(Path.of("checkpoints")));
  * ReportWriter.write(report, Path.of("headwatch-report"));
  * }</pre>
@@ -111,12 +104,12 @@ public final class CheckpointAnalyzer {
     }
 
     /** Resolves the paths ({@link CheckpointSeries}) and analyses them. */
-    public Report analyze(List<Path> paths) {
+    public CheckpointAnalysis analyze(List<Path> paths) {
         return analyze(CheckpointSeries.resolve(paths));
     }
 
     /** Analyses a resolved series. */
-    public Report analyze(CheckpointSeries series) {
+    public CheckpointAnalysis analyze(CheckpointSeries series) {
         List<FailedCheckpoint> failed = new ArrayList<>();
         series.problems().forEach(p -> failed.add(failure(p.file(), p.file().getFileName() + "", p.problem())));
         AlertEngine engine = AlertEngine.of(alerts, clock);
@@ -151,7 +144,7 @@ public final class CheckpointAnalyzer {
             }
         }
         alerts.userRules().forEach(r -> rules.add(r.name()));
-        return new Report(clock.instant(), probe == null ? null : probe.description(), results, failed, rules, events);
+        return new CheckpointAnalysis(clock.instant(), probe == null ? null : probe.description(), results, failed, rules, events);
     }
 
     private static FailedCheckpoint failure(Path file, String label, String problem) {

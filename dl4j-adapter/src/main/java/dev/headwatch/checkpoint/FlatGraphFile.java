@@ -1,7 +1,7 @@
 package dev.headwatch.checkpoint;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import org.nd4j.shade.jackson.databind.JsonNode;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
 import dev.headwatch.samediff.AttentionVariables;
 import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.serde.FlatBuffersMapper;

@@ -1,7 +1,5 @@
 package dev.headwatch.checkpoint;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.headwatch.core.HeadField;
 import dev.headwatch.core.HeadInput;
 import dev.headwatch.core.HeadMetrics;
@@ -9,12 +7,6 @@ import dev.headwatch.core.LayerAnalysis;
 import dev.headwatch.core.WeightAnalysis;
 import dev.headwatch.core.WeightLayerMetrics;
 import dev.headwatch.dl4j.AttentionExtractor;
-import dev.headwatch.io.Npy;
-import dev.headwatch.report.CheckpointResult;
-import dev.headwatch.report.HeadResult;
-import dev.headwatch.report.LayerResult;
-import dev.headwatch.report.Report;
-import dev.headwatch.report.ReportWriter;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.listeners.CheckpointListener;
@@ -66,13 +58,13 @@ class CheckpointAnalyzerTest {
         probe = Models.features(3, 99);
     }
 
-    private static CheckpointResult last(Report report) {
+    private static CheckpointResult last(CheckpointAnalysis report) {
         return report.checkpoints().get(report.checkpoints().size() - 1);
     }
 
     @Test
     void checkpointDirectory_isOrderedByIteration_andWeightMetricsMatchTheSavedWeights() throws IOException {
-        Report report = CheckpointAnalyzer.builder().build().analyze(List.of(mlnDir));
+        CheckpointAnalysis report = CheckpointAnalyzer.builder().build().analyze(List.of(mlnDir));
 
         assertThat(report.failed()).isEmpty();
         assertThat(report.checkpoints()).hasSize(CheckpointListener.availableCheckpoints(mlnDir.toFile()).size())
@@ -104,7 +96,7 @@ class CheckpointAnalyzerTest {
 
     @Test
     void probe_metricsEqualTheSharedExtractionOnDl4jsOwnRestore() throws IOException {
-        Report report = CheckpointAnalyzer.builder().probe(Probe.of(probe)).build().analyze(List.of(mlnDir));
+        CheckpointAnalysis report = CheckpointAnalyzer.builder().probe(Probe.of(probe)).build().analyze(List.of(mlnDir));
 
         CheckpointResult last = last(report);
         MultiLayerNetwork restored = ModelSerializer.restoreMultiLayerNetwork(Path.of(last.file()).toFile());
@@ -133,7 +125,7 @@ class CheckpointAnalyzerTest {
 
     @Test
     void computationGraphZip_isToldApartFromItsConfiguration_andAnalysedWithProbe() {
-        Report report = CheckpointAnalyzer.builder().probe(Probe.of(probe)).build().analyze(List.of(graphZip));
+        CheckpointAnalysis report = CheckpointAnalyzer.builder().probe(Probe.of(probe)).build().analyze(List.of(graphZip));
 
         assertThat(report.failed()).isEmpty();
         CheckpointResult c = report.checkpoints().get(0);
@@ -153,7 +145,7 @@ class CheckpointAnalyzerTest {
 
     @Test
     void sameDiffFile_weightMetricsOfTheFusedAttentionOp() {
-        Report report = CheckpointAnalyzer.builder().build().analyze(List.of(sameDiffFile));
+        CheckpointAnalysis report = CheckpointAnalyzer.builder().build().analyze(List.of(sameDiffFile));
 
         assertThat(report.failed()).isEmpty();
         CheckpointResult c = report.checkpoints().get(0);
@@ -171,12 +163,12 @@ class CheckpointAnalyzerTest {
 
     @Test
     void singleFiles_reportTheIterationAndEpochTheModelWasSavedWith() throws IOException {
-        Report listed = CheckpointAnalyzer.builder().build().analyze(List.of(mlnDir));
+        CheckpointAnalysis listed = CheckpointAnalyzer.builder().build().analyze(List.of(mlnDir));
         List<Path> files = new java.util.ArrayList<>(listed.checkpoints().stream().map(c -> Path.of(c.file())).toList());
         files.add(graphZip);
         files.add(sameDiffFile);
 
-        Report report = CheckpointAnalyzer.builder().build().analyze(files);
+        CheckpointAnalysis report = CheckpointAnalyzer.builder().build().analyze(files);
 
         // Files named one by one: the counters saved in the model, the same CheckpointListener lists.
         int n = listed.checkpoints().size();
@@ -191,36 +183,6 @@ class CheckpointAnalyzerTest {
     }
 
     @Test
-    void reportFiles_holdMetricNames_escapeModelNames_andLeaveNoTemporaryFiles() throws IOException {
-        Report report = CheckpointAnalyzer.builder().probe(Probe.of(probe)).build().analyze(List.of(mlnDir));
-        Path out = tmp.resolve("report-out");
-
-        List<Path> written = ReportWriter.write(report, out);
-
-        assertThat(written).extracting(p -> p.getFileName().toString())
-                .containsExactly("report.json", "metrics.csv", "report.html");
-        JsonNode json = new ObjectMapper().readTree(out.resolve("report.json").toFile());
-        int count = report.checkpoints().size();
-        JsonNode head = json.at("/checkpoints/" + (count - 1) + "/layers/0/heads/0");
-        for (String field : Report.fieldNames()) {
-            assertThat(head.has(field)).as(field).isTrue();
-        }
-        assertThat(head.get("layer").asText()).isEqualTo(Models.HOSTILE_NAME);
-        assertThat(json.at("/alerts/firstFiring").has("ENTROPY_COLLAPSE")).isTrue();
-        assertThat(json.get("trends").size()).isPositive();
-        List<String> csv = Files.readAllLines(out.resolve("metrics.csv"));
-        assertThat(csv.get(0)).startsWith("checkpoint,iteration,epoch,format,layer,head,n,d,mask,qkSpectralNorm");
-        assertThat(csv).hasSize(1 + count * (2 + 4));
-        String html = Files.readString(out.resolve("report.html"));
-        assertThat(html).doesNotContain("<script").contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;")
-                .contains("data:image/png;base64,").doesNotContain("http://").doesNotContain("https://");
-        try (Stream<Path> files = Files.list(out)) {
-            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder(
-                    "report.json", "metrics.csv", "report.html");
-        }
-    }
-
-    @Test
     void truncatedCheckpointInSeries_isListed_andTheOthersAreStillAnalysed() throws IOException {
         Path dir = Files.createDirectory(tmp.resolve("with-bad"));
         try (Stream<Path> files = Files.list(mlnDir)) {
@@ -228,28 +190,17 @@ class CheckpointAnalyzerTest {
                 Files.copy(f, dir.resolve(f.getFileName()));
             }
         }
-        Report good = CheckpointAnalyzer.builder().build().analyze(List.of(dir));
+        CheckpointAnalysis good = CheckpointAnalyzer.builder().build().analyze(List.of(dir));
         Path victim = Path.of(good.checkpoints().get(1).file());
         byte[] bytes = Files.readAllBytes(victim);
         Files.write(victim, java.util.Arrays.copyOf(bytes, bytes.length / 2));
 
-        Report report = CheckpointAnalyzer.builder().build().analyze(List.of(dir));
+        CheckpointAnalysis report = CheckpointAnalyzer.builder().build().analyze(List.of(dir));
 
         assertThat(report.checkpoints()).hasSize(good.checkpoints().size() - 1);
         assertThat(report.failed()).singleElement().satisfies(f -> {
             assertThat(f.file()).isEqualTo(victim.toString());
             assertThat(f.problem()).contains("corrupt or truncated zip");
         });
-    }
-
-    @Test
-    void probeFile_throughNpy_givesTheSameMetricsAsTheArray() throws IOException {
-        Path npy = tmp.resolve("probe.npy");
-        Npy.write(npy, probe);
-        Report fromFile = CheckpointAnalyzer.builder().probe(Probe.of(Npy.read(npy))).build().analyze(List.of(graphZip));
-        Report fromArray = CheckpointAnalyzer.builder().probe(Probe.of(probe)).build().analyze(List.of(graphZip));
-
-        assertThat(fromFile.checkpoints().get(0).layers().get(0).heads().get(0).metrics())
-                .isEqualTo(fromArray.checkpoints().get(0).layers().get(0).heads().get(0).metrics());
     }
 }

@@ -1,9 +1,5 @@
 package dev.headwatch.checkpoint;
 
-import dev.headwatch.report.CheckpointResult;
-import dev.headwatch.report.HeadResult;
-import dev.headwatch.report.LayerResult;
-import dev.headwatch.report.Report;
 import dev.headwatch.samediff.AttentionVariables;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -65,7 +61,7 @@ class FlatGraphFileTest {
         CheckpointAnalyzer.Builder direct = CheckpointAnalyzer.builder().declare(BLOCK);
         CheckpointAnalyzer.Builder loaded = CheckpointAnalyzer.builder().declare(BLOCK).directRead(false);
 
-        Report report = direct.build().analyze(checkpoints());
+        CheckpointAnalysis report = direct.build().analyze(checkpoints());
 
         assertThat(report.checkpoints()).allSatisfy(c -> assertThat(c.layers()).hasSize(1));
         assertSameReport(report, loaded.build().analyze(checkpoints()));
@@ -82,7 +78,7 @@ class FlatGraphFileTest {
             assertThat(g.iteration()).isEqualTo(3);
         });
 
-        Report report = CheckpointAnalyzer.builder().build().analyze(List.of(fused));
+        CheckpointAnalysis report = CheckpointAnalyzer.builder().build().analyze(List.of(fused));
 
         assertThat(report.checkpoints().get(0).layers()).hasSize(1);
         assertSameReport(report, CheckpointAnalyzer.builder().directRead(false).build().analyze(List.of(fused)));
@@ -91,7 +87,7 @@ class FlatGraphFileTest {
     @Test
     void singleSameDiffFiles_reportTheIterationAndEpochTheyWereSavedAt() {
         List<Path> files = checkpoints();
-        Report report = CheckpointAnalyzer.builder().declare(BLOCK).build().analyze(files);
+        CheckpointAnalysis report = CheckpointAnalyzer.builder().declare(BLOCK).build().analyze(files);
 
         assertThat(report.failed()).isEmpty();
         assertThat(report.checkpoints()).hasSize(files.size()).hasSizeGreaterThanOrEqualTo(2);
@@ -111,7 +107,7 @@ class FlatGraphFileTest {
                 .weights("Wq", "Wk", DeclaredAttention.WeightLayout.COLUMNS);
         List<Path> one = checkpoints().subList(0, 1);
 
-        Report direct = CheckpointAnalyzer.builder().declare(missing).build().analyze(one);
+        CheckpointAnalysis direct = CheckpointAnalyzer.builder().declare(missing).build().analyze(one);
 
         assertThat(direct.checkpoints().get(0).skipped()).singleElement()
                 .satisfies(s -> assertThat(s.reason()).contains("nope"));
@@ -127,7 +123,7 @@ class FlatGraphFileTest {
         ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).putLong(firstDim, 1L << 40);
         Path forged = Files.write(tmp.resolve("forged.fb"), bytes);
 
-        Report report = CheckpointAnalyzer.builder().build().analyze(List.of(forged));
+        CheckpointAnalysis report = CheckpointAnalyzer.builder().build().analyze(List.of(forged));
 
         assertThat(report.failed()).singleElement().satisfies(f ->
                 assertThat(f.problem()).startsWith("not a readable SameDiff FlatBuffers file").contains("Wq")
@@ -139,7 +135,7 @@ class FlatGraphFileTest {
         byte[] bytes = Files.readAllBytes(checkpoints().get(0));
         Path cut = Files.write(tmp.resolve("cut.fb"), java.util.Arrays.copyOf(bytes, bytes.length * 2 / 3));
 
-        Report report = CheckpointAnalyzer.builder().declare(BLOCK).build().analyze(List.of(cut));
+        CheckpointAnalysis report = CheckpointAnalyzer.builder().declare(BLOCK).build().analyze(List.of(cut));
 
         assertThat(report.failed()).singleElement().satisfies(f ->
                 assertThat(f.problem()).contains("SameDiff FlatBuffers").doesNotContain("\n"));
@@ -193,7 +189,7 @@ class FlatGraphFileTest {
     }
 
     /** Equal reports: every value the same double, the plots' singular values too (records with arrays compare by identity). */
-    private static void assertSameReport(Report actual, Report expected) {
+    private static void assertSameReport(CheckpointAnalysis actual, CheckpointAnalysis expected) {
         assertThat(actual.failed()).isEqualTo(expected.failed()).isEmpty();
         assertThat(actual.alerts()).isEqualTo(expected.alerts());
         assertThat(actual.checkpoints()).hasSameSizeAs(expected.checkpoints());

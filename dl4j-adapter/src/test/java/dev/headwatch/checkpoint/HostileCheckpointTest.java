@@ -1,6 +1,5 @@
 package dev.headwatch.checkpoint;
 
-import dev.headwatch.report.Report;
 import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -146,7 +145,7 @@ class HostileCheckpointTest {
         Path file = zip("objects.zip", content);
         Tripwire.TRIPPED.set(false);
 
-        Report report = CheckpointAnalyzer.builder().build().analyze(List.of(file));
+        CheckpointAnalysis report = CheckpointAnalyzer.builder().build().analyze(List.of(file));
 
         assertThat(report.failed()).isEmpty();
         assertThat(report.checkpoints()).hasSize(1);

@@ -4,10 +4,6 @@ import dev.headwatch.core.HeadRecord;
 import dev.headwatch.core.Observation;
 import dev.headwatch.core.sink.ObservationSink;
 import dev.headwatch.dl4j.AttentionMonitorListener;
-import dev.headwatch.report.CheckpointResult;
-import dev.headwatch.report.HeadResult;
-import dev.headwatch.report.LayerResult;
-import dev.headwatch.report.Report;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -66,7 +62,7 @@ class LiveAndOfflineAgreeTest {
 
         assertThat(sink.seen).hasSize(1);
         List<HeadRecord> live = sink.seen.get(0).heads();
-        Report report = CheckpointAnalyzer.builder().probe(Probe.of(batch.getFeatures())).build().analyze(List.of(file));
+        CheckpointAnalysis report = CheckpointAnalyzer.builder().probe(Probe.of(batch.getFeatures())).build().analyze(List.of(file));
         assertThat(report.failed()).isEmpty();
         CheckpointResult offline = report.checkpoints().get(0);
         List<HeadResult> heads = new ArrayList<>();

@@ -5,10 +5,6 @@ import dev.headwatch.core.Observation;
 import dev.headwatch.core.WeightAnalysis;
 import dev.headwatch.core.WeightLayerMetrics;
 import dev.headwatch.core.sink.ObservationSink;
-import dev.headwatch.report.CheckpointResult;
-import dev.headwatch.report.HeadResult;
-import dev.headwatch.report.LayerResult;
-import dev.headwatch.report.Report;
 import dev.headwatch.samediff.AttentionVariables;
 import dev.headwatch.samediff.SameDiffAttentionListener;
 import org.junit.jupiter.api.Test;
@@ -47,7 +43,7 @@ class SameDiffProbeTest {
         DataSet batch = new DataSet(Models.features(BATCH, 31), Models.features(BATCH, 32));
         List<HeadRecord> live = live(sd, SameDiffAttentionListener.builder(), batch);
 
-        Report report = CheckpointAnalyzer.builder()
+        CheckpointAnalysis report = CheckpointAnalyzer.builder()
                 .probe(Probe.sameDiff(Map.of("input", batch.getFeatures(), "label", batch.getLabels())))
                 .build().analyze(List.of(file));
         LayerResult layer = only(report);
@@ -77,7 +73,7 @@ class SameDiffProbeTest {
 
         DeclaredAttention declared = DeclaredAttention.of(vars.heads(Models.HAND_HEADS))
                 .weights("Wq", "Wk", DeclaredAttention.WeightLayout.COLUMNS);
-        Report withProbe = CheckpointAnalyzer.builder().declare(declared)
+        CheckpointAnalysis withProbe = CheckpointAnalyzer.builder().declare(declared)
                 .probe(Probe.sameDiff(Map.of("x", batch.getFeatures(), "y", batch.getLabels())))
                 .build().analyze(List.of(file));
         LayerResult layer = only(withProbe);
@@ -86,7 +82,7 @@ class SameDiffProbeTest {
         assertThat(layer.heads().get(0).metrics().reconstructionError()).isLessThan(1e-3);
         assertThat(layer.heads().get(1).mask().label()).isEqualTo("causal");
 
-        Report weightOnly = CheckpointAnalyzer.builder().declare(declared).build().analyze(List.of(file));
+        CheckpointAnalysis weightOnly = CheckpointAnalyzer.builder().declare(declared).build().analyze(List.of(file));
         for (LayerResult l : List.of(layer, only(weightOnly))) {
             for (HeadResult h : l.heads()) {
                 assertThat(h.weights()).isEqualTo(expected.heads().get(h.head()));
@@ -112,7 +108,7 @@ class SameDiffProbeTest {
             }
             placeholders.put("x", x);
             placeholders.putIfAbsent("y", y);
-            Report report = CheckpointAnalyzer.builder().declare(declared).maxSequences(2 * BATCH)
+            CheckpointAnalysis report = CheckpointAnalyzer.builder().declare(declared).maxSequences(2 * BATCH)
                     .probe(Probe.sameDiff(placeholders)).build().analyze(List.of(file));
             LayerResult layer = only(report);
             assertThat(layer.heads()).as("label first: %s", labelFirst).hasSize(Models.HAND_HEADS)
@@ -132,7 +128,7 @@ class SameDiffProbeTest {
         DeclaredAttention declared = DeclaredAttention.of(AttentionVariables.of("block", "q", "k", null)
                 .heads(Models.HAND_HEADS)).weights("Wq", "Wk", DeclaredAttention.WeightLayout.COLUMNS);
 
-        Report report = CheckpointAnalyzer.builder().declare(declared).build().analyze(List.of(dir.toPath()));
+        CheckpointAnalysis report = CheckpointAnalyzer.builder().declare(declared).build().analyze(List.of(dir.toPath()));
 
         assertThat(report.failed()).isEmpty();
         long saved;
@@ -160,7 +156,7 @@ class SameDiffProbeTest {
 
         DeclaredAttention threeHeads = DeclaredAttention.of(AttentionVariables.of("block", "q", "k", null).heads(3))
                 .weights("Wq", "Wk", DeclaredAttention.WeightLayout.COLUMNS);
-        Report report = CheckpointAnalyzer.builder().declare(threeHeads).build().analyze(List.of(file));
+        CheckpointAnalysis report = CheckpointAnalyzer.builder().declare(threeHeads).build().analyze(List.of(file));
         assertThat(report.failed()).singleElement()
                 .satisfies(f -> assertThat(f.problem()).contains("does not split into 3 heads").contains("[8, 8]"));
     }
@@ -193,7 +189,7 @@ class SameDiffProbeTest {
         return sink.seen.get(0).heads();
     }
 
-    private static LayerResult only(Report report) {
+    private static LayerResult only(CheckpointAnalysis report) {
         assertThat(report.failed()).isEmpty();
         assertThat(report.checkpoints()).hasSize(1);
         assertThat(report.checkpoints().get(0).layers()).hasSize(1);

@@ -1,5 +1,5 @@
 /**
- * Runnable examples and the {@code ./headwatch} launcher's main class,
- * {@link dev.headwatch.examples.HeadwatchMain}, which registers this module's subcommands.
+ * Runnable examples, added to the {@code ./headwatch} command line by
+ * {@link dev.headwatch.examples.ExampleSubcommands}: the demo, the papers' reproductions and the benchmarks.
  */
 package dev.headwatch.examples;

@@ -23,14 +23,14 @@ import dev.headwatch.checkpoint.CheckpointAnalyzer;
 import dev.headwatch.checkpoint.DeclaredAttention;
 import dev.headwatch.checkpoint.Probe;
 import dev.headwatch.core.HeadMetrics;
-import dev.headwatch.report.Report;
+import dev.headwatch.checkpoint.CheckpointAnalysis;
 import dev.headwatch.report.ReportWriter;
 import dev.headwatch.core.alert.AlertEngine;
 import dev.headwatch.samediff.AttentionVariables;
 import dev.headwatch.core.sink.ObservationSink;
 import dev.headwatch.samediff.SameDiffAttentionListener;
-import dev.headwatch.sink.AlertJsonlSink;
-import dev.headwatch.sink.JsonLinesSink;
+import dev.headwatch.core.sink.AlertJsonlSink;
+import dev.headwatch.core.sink.JsonLinesSink;
 import dev.headwatch.examples.text.ByteCorpus;
 import dev.headwatch.examples.text.Europarl;
 
@@ -224,7 +224,7 @@ public final class DemoRun {
     }
 
     /** Every checkpoint of the run analysed on the held-out probe batch, each block declared as the monitor does. */
-    static Report analyze(Options o) {
+    static CheckpointAnalysis analyze(Options o) {
         var probe = TinyGpt.batch(corpora()[1].windows(PROBE_SEQUENCES, o.model().context(),
                 new SplittableRandom(o.seed() + 1)), ByteCorpus.VOCAB);
         CheckpointAnalyzer.Builder analyzer = CheckpointAnalyzer.builder();

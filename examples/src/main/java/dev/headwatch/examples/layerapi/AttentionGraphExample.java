@@ -25,7 +25,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
 import dev.headwatch.core.alert.AlertEngine;
 import dev.headwatch.core.alert.AlertState;
 import dev.headwatch.dl4j.AttentionMonitorListener;
-import dev.headwatch.sink.JsonLinesSink;
+import dev.headwatch.core.sink.JsonLinesSink;
 
 /**
  * A {@link ComputationGraph} with one four-head {@link SelfAttentionLayer} learns a sequence task (does token

@@ -1,6 +1,6 @@
 package dev.headwatch.examples.bench;
 
-import dev.headwatch.examples.HeadwatchMain;
+import dev.headwatch.cli.Headwatch;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -17,7 +17,7 @@ import static org.assertj.core.api.Assertions.within;
 class BenchCommandTest {
 
     private static String[] run(String... args) {
-        CommandLine cl = HeadwatchMain.commandLine();
+        CommandLine cl = Headwatch.commandLine();
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         cl.setOut(new PrintWriter(out));

@@ -19,8 +19,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.headwatch.examples.text.ByteCorpus;
-import dev.headwatch.report.CheckpointResult;
-import dev.headwatch.report.Report;
+import dev.headwatch.checkpoint.CheckpointResult;
+import dev.headwatch.checkpoint.CheckpointAnalysis;
 
 /** The demo runs a few steps: every output exists, the loss is finite, the monitor recorded every head. */
 class DemoRunTest {
@@ -85,7 +85,7 @@ class DemoRunTest {
 
     @Test
     void analyze_readsEveryCheckpointOfTheRun_withEveryHeadRebuiltExactly() {
-        Report report = DemoRun.analyze(options);
+        CheckpointAnalysis report = DemoRun.analyze(options);
         assertThat(report.failed()).isEmpty();
         assertThat(report.checkpoints()).extracting(CheckpointResult::iteration).containsExactly(2L, 5L);
         assertThat(report.checkpoints()).allSatisfy(c -> assertThat(c.layers()).singleElement().satisfies(l -> {

@@ -1,0 +1,137 @@
+package dev.headwatch.checkpoint;
+
+import dev.headwatch.core.HeadField;
+import dev.headwatch.core.WeightField;
+import dev.headwatch.core.alert.AlertState;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The result of analysing a series of checkpoints: what each checkpoint measured, what could not be
+ * read, and the alert transitions found by feeding the checkpoints to the alert engine in order (one
+ * observation per checkpoint). Immutable.
+ *
+ * @param created     when the analysis ran
+ * @param probe       a description of the probe data, or null for a weight-only analysis
+ * @param checkpoints the analysed checkpoints, in series order
+ * @param failed      the checkpoints that could not be analysed
+ * @param rules       the names of the alert rules that were evaluated
+ * @param alerts      every alert transition, in order
+ */
+public record CheckpointAnalysis(Instant created, String probe, List<CheckpointResult> checkpoints, List<FailedCheckpoint> failed,
+                     List<String> rules, List<CheckpointAlert> alerts) {
+
+    public CheckpointAnalysis {
+        if (created == null || checkpoints == null || failed == null || rules == null || alerts == null) {
+            throw new IllegalArgumentException("created, checkpoints, failed, rules and alerts must not be null");
+        }
+        checkpoints = List.copyOf(checkpoints);
+        failed = List.copyOf(failed);
+        rules = List.copyOf(rules);
+        alerts = List.copyOf(alerts);
+    }
+
+    /** A head of a layer, as reports name it. */
+    public record HeadKey(String layer, int head) {
+    }
+
+    /** Every head seen in any checkpoint, in order of first appearance. */
+    public List<HeadKey> heads() {
+        Set<HeadKey> keys = new LinkedHashSet<>();
+        for (CheckpointResult c : checkpoints) {
+            for (LayerResult l : c.layers()) {
+                for (HeadResult h : l.heads()) {
+                    keys.add(new HeadKey(l.layer(), h.head()));
+                }
+            }
+        }
+        return List.copyOf(keys);
+    }
+
+    /** One metric of one head across the checkpoints, NaN where a checkpoint lacks it. */
+    public double[] trend(HeadKey key, String field) {
+        double[] out = new double[checkpoints.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = find(checkpoints.get(i), key).map(h -> value(h, field)).orElse(Double.NaN);
+        }
+        return out;
+    }
+
+    /** The checkpoint's result for one head, if it has that head. */
+    public static Optional<HeadResult> find(CheckpointResult c, HeadKey key) {
+        for (LayerResult l : c.layers()) {
+            if (l.layer().equals(key.layer())) {
+                for (HeadResult h : l.heads()) {
+                    if (h.head() == key.head()) {
+                        return Optional.of(h);
+                    }
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** A weight-only or data field of a head by its output name, NaN when absent. */
+    public static double value(HeadResult h, String field) {
+        for (WeightField f : WeightField.values()) {
+            if (f.fieldName().equals(field)) {
+                return h.weights() == null ? Double.NaN : h.weights().get(f);
+            }
+        }
+        for (HeadField f : HeadField.values()) {
+            if (f.fieldName().equals(field)) {
+                return h.metrics() == null ? Double.NaN : h.metrics().get(f);
+            }
+        }
+        throw new IllegalArgumentException("unknown field '" + field + "'");
+    }
+
+    /** Every field name in output order: the weight-only fields, then METRICS.md's per-head fields. */
+    public static List<String> fieldNames() {
+        List<String> names = new ArrayList<>();
+        for (WeightField f : WeightField.values()) {
+            names.add(f.fieldName());
+        }
+        for (HeadField f : HeadField.values()) {
+            names.add(f.fieldName());
+        }
+        return names;
+    }
+
+    /** Per rule, the first transition to FIRING on any head (empty when the rule never fired). */
+    public Map<String, Optional<CheckpointAlert>> firstFiring() {
+        Map<String, Optional<CheckpointAlert>> out = new LinkedHashMap<>();
+        for (String rule : rules) {
+            out.put(rule, Optional.empty());
+        }
+        for (CheckpointAlert a : alerts) {
+            if (a.event().state() == AlertState.FIRING && out.getOrDefault(a.event().alert(), Optional.empty()).isEmpty()) {
+                out.put(a.event().alert(), Optional.of(a));
+            }
+        }
+        return out;
+    }
+
+    /** The alerts still firing after the last checkpoint, per head. */
+    public Map<HeadKey, List<String>> firingAtEnd() {
+        Map<String, CheckpointAlert> last = new LinkedHashMap<>();
+        for (CheckpointAlert a : alerts) {
+            last.put(a.event().alert() + '\0' + a.event().layer() + '\0' + a.event().head(), a);
+        }
+        Map<HeadKey, List<String>> out = new LinkedHashMap<>();
+        for (CheckpointAlert a : last.values()) {
+            if (a.event().state() == AlertState.FIRING) {
+                out.computeIfAbsent(new HeadKey(a.event().layer(), a.event().head()), k -> new ArrayList<>())
+                        .add(a.event().alert());
+            }
+        }
+        return out;
+    }
+}
