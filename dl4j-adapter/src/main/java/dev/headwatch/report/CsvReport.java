@@ -31,8 +31,8 @@ final class CsvReport {
                             c.epoch() < 0 ? "" : c.epoch(), c.format(), l.layer(), h.head(), h.n(), h.d(),
                             h.mask().label()));
                     for (String f : Report.fieldNames()) {
-                        double v = Report.value(h, f);
-                        row.add(Double.isNaN(v) ? "" : v);
+                        Number v = Report.output(h, f);
+                        row.add(v == null ? "" : v);
                     }
                     csv.printRecord(row);
                 }

@@ -97,7 +97,7 @@ final class JsonReport {
         hm.put("d", h.d());
         hm.put("mask", h.mask().label());
         for (String f : Report.fieldNames()) {
-            hm.put(f, number(Report.value(h, f)));
+            hm.put(f, finite(Report.output(h, f)));
         }
         return hm;
     }
@@ -166,6 +166,10 @@ final class JsonReport {
     }
 
     /** JSON has no NaN or infinity: both become null. */
+    private static Number finite(Number v) {
+        return v == null || Double.isFinite(v.doubleValue()) ? v : null;
+    }
+
     static Double number(double v) {
         return Double.isFinite(v) ? v : null;
     }
