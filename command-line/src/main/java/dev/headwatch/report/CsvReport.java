@@ -36,8 +36,8 @@ final class CsvReport {
                             c.epoch() < 0 ? "" : c.epoch(), c.format(), l.layer(), h.head(), h.n(), h.d(),
                             h.mask().label()));
                     for (String f : CheckpointAnalysis.fieldNames()) {
-                        double v = CheckpointAnalysis.value(h, f);
-                        row.add(Double.isNaN(v) ? "" : v);
+                        Number v = CheckpointAnalysis.output(h, f);
+                        row.add(v == null ? "" : v);
                     }
                     csv.printRecord(row);
                 }

@@ -104,7 +104,7 @@ final class JsonReport {
         hm.put("d", h.d());
         hm.put("mask", h.mask().label());
         for (String f : CheckpointAnalysis.fieldNames()) {
-            hm.put(f, number(CheckpointAnalysis.value(h, f)));
+            hm.put(f, finite(CheckpointAnalysis.output(h, f)));
         }
         return hm;
     }
@@ -173,6 +173,10 @@ final class JsonReport {
     }
 
     /** JSON has no NaN or infinity: both become null. */
+    private static Number finite(Number v) {
+        return v == null || Double.isFinite(v.doubleValue()) ? v : null;
+    }
+
     static Double number(double v) {
         return Double.isFinite(v) ? v : null;
     }

@@ -93,6 +93,20 @@ public record CheckpointAnalysis(Instant created, String probe, List<CheckpointR
         throw new IllegalArgumentException("unknown field '" + field + "'");
     }
 
+    /**
+     * A field of a head as the outputs write it: {@code null} when absent, a {@link Long} for an integer
+     * field ({@link HeadField#isInteger()}), else a {@link Double}.
+     */
+    public static Number output(HeadResult h, String field) {
+        double v = value(h, field);
+        for (HeadField f : HeadField.values()) {
+            if (f.fieldName().equals(field)) {
+                return f.output(v);
+            }
+        }
+        return Double.isNaN(v) ? null : v;
+    }
+
     /** Every field name in output order: the weight-only fields, then METRICS.md's per-head fields. */
     public static List<String> fieldNames() {
         List<String> names = new ArrayList<>();

@@ -234,9 +234,13 @@ public final class CheckpointAnalyzer {
                 : new long[] {((ComputationGraph) model).getIterationCount(), ((ComputationGraph) model).getEpochCount()};
     }
 
-    /** Weight metrics from {@code qk} (Wq, Wk as {@code [H, hs, nIn]}), or null when there are none or their shapes differ. */
+    /**
+     * Weight metrics from {@code qk} (Wq, Wk as {@code [H, hs, nInQ]} and {@code [H, hs, nInK]}), or null when
+     * there are none or they differ in heads or head size.
+     */
     private static WeightLayerMetrics weights(INDArray[] qk, double tau) {
-        if (qk != null && Arrays.equals(qk[0].shape(), qk[1].shape()) && qk[0].rank() == 3) {
+        if (qk != null && qk[0].rank() == 3 && qk[1].rank() == 3 && qk[0].size(0) == qk[1].size(0)
+                && qk[0].size(1) == qk[1].size(1)) {
             return WeightAnalysis.compute(qk[0], qk[1], tau);
         }
         return null;

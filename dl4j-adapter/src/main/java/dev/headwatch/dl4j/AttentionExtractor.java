@@ -573,7 +573,7 @@ public final class AttentionExtractor {
                 qs[h] = Mat.flatRows(w.wq, h * w.headSize, w.headSize);
                 ks[h] = Mat.flatRows(w.wk, h * w.headSize, w.headSize);
             }
-            return java.util.Arrays.stream(WeightAnalysis.spectralNorms(qs, ks, w.headSize, w.wq[0].length, w.scale))
+            return java.util.Arrays.stream(WeightAnalysis.spectralNorms(qs, ks, w.headSize, w.wq[0].length, w.wk[0].length, w.scale))
                     .boxed().toList();
         }
 

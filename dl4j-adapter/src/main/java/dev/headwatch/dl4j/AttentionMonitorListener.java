@@ -103,6 +103,7 @@ public final class AttentionMonitorListener extends BaseTrainingListener impleme
                 monitor.submit(step, epoch(model), () -> layers(captured));
             }
         } catch (Throwable t) {
+            monitor.propagateIfFatal(t);
             if (!loggedFailure) {
                 loggedFailure = true;
                 LOG.warn("headwatch: could not observe this iteration; training goes on, later failures are not logged", t);

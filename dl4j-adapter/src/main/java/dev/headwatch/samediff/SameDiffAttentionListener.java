@@ -163,6 +163,7 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
             }
             captured.put(varName, SameDiffExtraction.rows(activation, rows(at.iteration(), activation.size(0))));
         } catch (Throwable t) {
+            monitor.propagateIfFatal(t);
             warnOnce("capture:" + varName, "could not capture variable " + varName, t);
         }
     }
@@ -192,6 +193,7 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
             int[] r = rows(at.iteration(), in.get(0).size(0));
             fused.put(name, SameDiffExtraction.capture(name, fn, in, outputs[0], r));
         } catch (Throwable t) {
+            monitor.propagateIfFatal(t);
             opFailed(name, t);
         }
     }
@@ -234,6 +236,7 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
                 monitor.submit(at.iteration(), at.epoch(), () -> extract(ops, layers, variables));
             }
         } catch (Throwable t) {
+            monitor.propagateIfFatal(t);
             warnOnce("iteration", "could not observe this iteration; training goes on", t);
         } finally {
             captured.clear();

@@ -2,9 +2,10 @@ package dev.headwatch.core;
 
 /**
  * The per-head fields of METRICS.md, in output order. {@link #fieldName()} is the exact name used in
- * every output (JSON Lines, CSV, HTML, TensorBoard tags). Every value is a {@code double}; integer
- * valued fields (ranks, positions, head indices) hold whole numbers, or their mean over sequences
- * when several sequences are aggregated. Undefined values are {@code NaN} (JSON {@code null}).
+ * every output (JSON Lines, CSV, HTML, TensorBoard tags). Every value is held as a {@code double};
+ * the {@link #isInteger() integer} fields (ranks, positions, head indices) hold whole numbers, also when
+ * several sequences are aggregated (their most frequent value), and are written as integers
+ * ({@link #output(double)}). Undefined values are {@code NaN} (JSON {@code null}).
  */
 public enum HeadField {
     /** Item 1: max visible {@code S_ij = tau q_i . k_j}. */
@@ -22,9 +23,9 @@ public enum HeadField {
     /** Item 6: {@code sigma_1^2 / sum sigma^2}, 0 when E = 0. */
     TOP_ENERGY("topEnergy"),
     /** Item 6: count of {@code sigma_k > sigma_1 max(n, d) eps}. */
-    NUMERICAL_RANK("numericalRank"),
+    NUMERICAL_RANK("numericalRank", true),
     /** Item 6: {@code min(d, n-1)} (FULL), {@code min(d, len-1)} (PADDED), NaN for CAUSAL. */
-    RANK_BOUND("rankBound"),
+    RANK_BOUND("rankBound", true),
     /** Item 7: {@code (1 / sum s_j^2) / m} in (0, 1]; NaN when E = 0. */
     PARTICIPATION("participation"),
     /** Item 7: {@code max_j s_j}; NaN when E = 0. */
@@ -38,7 +39,7 @@ public enum HeadField {
     /** Item 10: max mean attention received by a key seen by at least half the rows. */
     SINK_MAX("sinkMax"),
     /** Item 10: position of {@code sinkMax} (lowest on ties). */
-    SINK_POSITION("sinkPosition"),
+    SINK_POSITION("sinkPosition", true),
     /** Item 10: {@code alpha_0}, the mean attention on key 0. */
     FIRST_KEY_MASS("firstKeyMass"),
     /** Item 11: relative gap to the large-prompt linear predictor; NaN without V or for CAUSAL. */
@@ -46,12 +47,34 @@ public enum HeadField {
     /** Item 12: max energy correlation with another head of the layer; NaN for a single head. */
     MAX_REDUNDANCY("maxRedundancy"),
     /** Item 12: the head attaining {@code maxRedundancy}; NaN for a single head. */
-    REDUNDANCY_PARTNER("redundancyPartner");
+    REDUNDANCY_PARTNER("redundancyPartner", true);
 
     private final String fieldName;
+    private final boolean integer;
 
     HeadField(String fieldName) {
+        this(fieldName, false);
+    }
+
+    HeadField(String fieldName, boolean integer) {
         this.fieldName = fieldName;
+        this.integer = integer;
+    }
+
+    /** Whether the field counts or indexes something: a whole number, aggregated as the most frequent value. */
+    public boolean isInteger() {
+        return integer;
+    }
+
+    /**
+     * A value of this field as every output writes it: {@code null} when undefined (NaN), a {@link Long}
+     * for an {@link #isInteger() integer} field, else the {@link Double}.
+     */
+    public Number output(double value) {
+        if (Double.isNaN(value)) {
+            return null;
+        }
+        return integer ? (Number) Math.round(value) : (Number) value;
     }
 
     /** The field's name in every output. */

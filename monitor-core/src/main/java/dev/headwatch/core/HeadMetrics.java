@@ -37,12 +37,14 @@ public final class HeadMetrics {
         return values[field.ordinal()];
     }
 
-    /** Every field by its output name, in {@link HeadField} order; undefined values map to {@code null}. */
-    public Map<String, Double> toMap() {
-        Map<String, Double> map = new LinkedHashMap<>();
+    /**
+     * Every field by its output name, in {@link HeadField} order, as outputs write it
+     * ({@link HeadField#output(double)}: integer fields as {@link Long}, undefined values as {@code null}).
+     */
+    public Map<String, Number> toMap() {
+        Map<String, Number> map = new LinkedHashMap<>();
         for (HeadField f : FIELDS) {
-            double v = values[f.ordinal()];
-            map.put(f.fieldName(), Double.isNaN(v) ? null : v);
+            map.put(f.fieldName(), f.output(values[f.ordinal()]));
         }
         return map;
     }
@@ -78,11 +80,11 @@ public final class HeadMetrics {
     public double redundancyPartner() { return get(HeadField.REDUNDANCY_PARTNER); }
 
     /**
-     * Aggregates one head's metrics over several sequences. Each field is the mean of its defined
-     * (non-NaN) values, so one sequence where a figure is undefined (say participation when E = 0) does
-     * not hide the others; a field NaN in every input stays NaN. {@code sinkPosition} and
-     * {@code redundancyPartner} are positions, not quantities: they take the most frequent defined value
-     * (the lowest on ties).
+     * Aggregates one head's metrics over several sequences. Each real-valued field is the mean of its
+     * defined (non-NaN) values, so one sequence where a figure is undefined (say participation when E = 0)
+     * does not hide the others; a field NaN in every input stays NaN. The {@link HeadField#isInteger()
+     * integer} fields (ranks, positions, head indices) take their most frequent defined value, the lowest
+     * on ties (METRICS.md, "Several sequences in one record").
      *
      * @throws IllegalArgumentException when the list is empty
      */
@@ -103,7 +105,7 @@ public final class HeadMetrics {
             }
             if (defined == 0) {
                 out[i] = Double.NaN;
-            } else if (f == HeadField.SINK_POSITION || f == HeadField.REDUNDANCY_PARTNER) {
+            } else if (f.isInteger()) {
                 out[i] = mode(x, defined);
             } else {
                 double sum = 0;
@@ -117,7 +119,7 @@ public final class HeadMetrics {
     }
 
     /** The most frequent of the first {@code count} values, the lowest on ties. */
-    private static double mode(double[] x, int count) {
+    static double mode(double[] x, int count) {
         double[] sorted = Arrays.copyOf(x, count);
         Arrays.sort(sorted);
         double best = sorted[0];

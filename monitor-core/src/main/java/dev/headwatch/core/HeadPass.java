@@ -11,26 +11,30 @@ import java.util.Arrays;
  * One head on one sequence, measured in a single pass over its logits: every per-head field of
  * METRICS.md items 1-11, plus the attention rows (and, on request, the dense energy field) that the
  * layer metrics need. A PADDED head is a FULL head on its first {@code len} positions, so the pass only
- * knows FULL and CAUSAL; {@link #n} is the number of existing positions.
+ * knows FULL and CAUSAL; {@link #n} is the number of existing query positions and {@link #keys} the number
+ * of keys (equal but for cross-attention, which is FULL).
  */
 final class HeadPass {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HeadPass.class);
 
-    /** Existing positions (n, or len for PADDED). */
+    /** Existing query positions (n, or len for PADDED). */
     final int n;
+    /** Keys (nk, or len for PADDED): the row length of {@link #attention} and {@link #energy}. */
+    final int keys;
     final boolean causal;
     final HeadMetrics.Builder metrics;
-    /** Attention, row-major {@code n x n}, zeros off the visible set. */
+    /** Attention, row-major {@code n x keys}, zeros off the visible set. */
     final double[] attention;
     /** {@code sum_j A_ij ln A_ij} per row. */
     final double[] plogp;
-    /** Energy field, row-major {@code n x n}, or null when not kept. */
+    /** Energy field, row-major {@code n x keys}, or null when not kept. */
     final double[] energy;
 
-    private HeadPass(int n, boolean causal, HeadMetrics.Builder metrics, double[] attention, double[] plogp,
-                     double[] energy) {
+    private HeadPass(int n, int keys, boolean causal, HeadMetrics.Builder metrics, double[] attention,
+                     double[] plogp, double[] energy) {
         this.n = n;
+        this.keys = keys;
         this.causal = causal;
         this.metrics = metrics;
         this.attention = attention;
@@ -38,9 +42,9 @@ final class HeadPass {
         this.energy = energy;
     }
 
-    /** Visible keys of row i in the pass (FULL or CAUSAL over {@link #n} positions). */
+    /** Visible keys of row i in the pass (FULL over {@link #keys} keys, or CAUSAL). */
     int rowLength(int i) {
-        return causal ? i + 1 : n;
+        return causal ? i + 1 : keys;
     }
 
     static HeadPass run(HeadInput input, boolean keepEnergy) {
@@ -48,15 +52,16 @@ final class HeadPass {
         HeadInput in = visibility.kind() == Visibility.Kind.PADDED ? firstPositions(input, visibility.length()) : input;
         boolean causal = visibility.kind() == Visibility.Kind.CAUSAL;
         int n = in.n();
+        int nk = in.nk();
         int d = in.d();
         double tau = in.scale();
         boolean isDouble = in.isDouble();
         double eps = Spectrum.unitRoundoff(isDouble);
 
         double[] s = EnergyField.logits(in);
-        double[] e = causal || keepEnergy ? new double[n * n] : null;
-        double[] c = new double[n];
-        double[] colA = new double[n];
+        double[] e = causal || keepEnergy ? new double[n * nk] : null;
+        double[] c = new double[nk];
+        double[] colA = new double[nk];
         double[] plogp = new double[n];
         double maxLogit = Double.NEGATIVE_INFINITY;
         double residual = 0;
@@ -65,8 +70,8 @@ final class HeadPass {
         int entropyRows = 0;
         long visible = 0;
         for (int i = 0; i < n; i++) {
-            int len = causal ? i + 1 : n;
-            int base = i * n;
+            int len = causal ? i + 1 : nk;
+            int base = i * nk;
             visible += len;
             double max = Double.NEGATIVE_INFINITY, sum = 0, sumAbs = 0;
             for (int j = base; j < base + len; j++) {
@@ -107,7 +112,7 @@ final class HeadPass {
                 s[base + j] = a;
                 colA[j] += a;
             }
-            java.util.Arrays.fill(s, base + len, base + n, 0.0);
+            java.util.Arrays.fill(s, base + len, base + nk, 0.0);
             // sum_j A ln A = sum_j A (S_ij - max) - ln z
             plogp[i] = t * inv - Math.log(z);
             if (len >= 2) {
@@ -127,12 +132,12 @@ final class HeadPass {
         double[] q = in.queryRows();
         double[] k = in.keyRows();
         boolean finiteKeys = allFinite(k);
-        CentredKeys keys = finiteKeys ? CentredKeys.of(k, 0, n, d) : null;
+        CentredKeys keys = finiteKeys ? CentredKeys.of(k, 0, nk, d) : null;
         double[] sigma;
         if (!finiteKeys || !allFinite(q)) {
             sigma = null;
         } else if (!causal) {
-            sigma = Spectrum.lowRank(q, keys, tau);
+            sigma = Spectrum.lowRank(q, n, keys, tau);
         } else if (allFinite(e)) {
             sigma = spectrumOrNull(isDouble ? () -> Spectrum.dense(e, n) : () -> Spectrum.causal(q, k, n, d, tau), n);
         } else {
@@ -142,18 +147,18 @@ final class HeadPass {
             b.set(HeadField.EFFECTIVE_RANK, Spectrum.effectiveRank(sigma));
             b.set(HeadField.STABLE_RANK, Spectrum.stableRank(sigma));
             b.set(HeadField.TOP_ENERGY, Spectrum.topEnergy(sigma));
-            b.set(HeadField.NUMERICAL_RANK, Spectrum.numericalRank(sigma, n, d, eps));
+            b.set(HeadField.NUMERICAL_RANK, Spectrum.numericalRank(sigma, Math.max(n, nk), d, eps));
         }
-        b.set(HeadField.RANK_BOUND, Spectrum.rankBound(visibility, input.n(), d));
+        b.set(HeadField.RANK_BOUND, Spectrum.rankBound(visibility, input.n(), input.nk(), d));
         if (finiteKeys) {
             double[] coherence = KeyIncoherence.coherenceWithAndWithoutFirst(keys, eps);
             b.set(HeadField.KEY_COHERENCE, coherence[0]);
             b.set(HeadField.KEY_COHERENCE_NO_FIRST, coherence[1]);
         }
         if (!causal && in.valueRows() != null) {
-            b.set(HeadField.LINEAR_GAP, LinearGap.gap(s, q, k, in.valueRows(), n, d, in.dv(), tau, !isDouble));
+            b.set(HeadField.LINEAR_GAP, LinearGap.gap(s, q, n, k, in.valueRows(), nk, d, in.dv(), tau, !isDouble));
         }
-        return new HeadPass(n, causal, b, s, plogp, keepEnergy ? e : null);
+        return new HeadPass(n, nk, causal, b, s, plogp, keepEnergy ? e : null);
     }
 
     private static HeadInput firstPositions(HeadInput in, int len) {
@@ -162,10 +167,14 @@ final class HeadPass {
                 v == null ? null : Arrays.copyOf(v, len * in.dv()), in.d(), in.dataType(), Visibility.FULL, in.scale());
     }
 
-    /** Item 7: {@code c_j = (1/w_j) sum_i E_ij^2}, {@code s_j = c_j / sum c}. */
+    /**
+     * Item 7: {@code c_j = (1/w_j) sum_i E_ij^2}, {@code s_j = c_j / sum c}, over the {@code c.length} keys;
+     * {@code w_j} of n rows is {@code n - j} (CAUSAL) or n.
+     */
     private static void delocalisation(HeadMetrics.Builder b, double[] c, int n, boolean causal) {
+        int m = c.length;
         double total = 0;
-        for (int j = 0; j < n; j++) {
+        for (int j = 0; j < m; j++) {
             c[j] /= causal ? n - j : n;
             total += c[j];
         }
@@ -173,20 +182,20 @@ final class HeadPass {
             return;
         }
         double sumSq = 0, max = 0;
-        for (int j = 0; j < n; j++) {
+        for (int j = 0; j < m; j++) {
             double share = c[j] / total;
             sumSq += share * share;
             max = Math.max(max, share);
         }
-        b.set(HeadField.PARTICIPATION, 1 / sumSq / n);
+        b.set(HeadField.PARTICIPATION, 1 / sumSq / m);
         b.set(HeadField.MAX_KEY_SHARE, max);
     }
 
-    /** Item 10: mean attention received by the keys seen by at least half the rows. */
+    /** Item 10: mean attention received by the keys ({@code colA.length}) seen by at least half of the n rows. */
     private static void sinks(HeadMetrics.Builder b, double[] colA, int n, boolean causal) {
         double best = Double.NaN;
         int position = -1;
-        for (int j = 0; j < n; j++) {
+        for (int j = 0; j < colA.length; j++) {
             int w = causal ? n - j : n;
             if (w < n / 2.0) {
                 continue;

@@ -20,10 +20,10 @@ public final class LayerAnalysis {
     }
 
     /**
-     * Measures the heads of one layer. All heads must share the sequence length n and the visibility
-     * (head dimensions may differ).
+     * Measures the heads of one layer. All heads must share the number of queries n, of keys nk and the
+     * visibility (head dimensions may differ).
      *
-     * @throws IllegalArgumentException when the list is empty or the heads disagree on n or visibility
+     * @throws IllegalArgumentException when the list is empty or the heads disagree on n, nk or visibility
      */
     public static LayerMetrics compute(List<HeadInput> heads) {
         if (heads == null || heads.isEmpty()) {
@@ -32,9 +32,9 @@ public final class LayerAnalysis {
         HeadInput first = heads.get(0);
         for (int h = 1; h < heads.size(); h++) {
             HeadInput in = heads.get(h);
-            if (in.n() != first.n()) {
-                throw new IllegalArgumentException("head " + h + " has Q " + in.queryShape()
-                        + " but head 0 has Q " + first.queryShape() + ": sequence lengths differ");
+            if (in.n() != first.n() || in.nk() != first.nk()) {
+                throw new IllegalArgumentException("head " + h + " has " + in.n() + " queries and " + in.nk()
+                        + " keys but head 0 has " + first.n() + " and " + first.nk() + ": sequence lengths differ");
             }
             if (!in.visibility().equals(first.visibility())) {
                 throw new IllegalArgumentException("head " + h + " has visibility " + in.visibility()
@@ -52,10 +52,11 @@ public final class LayerAnalysis {
         double[][] corr = new double[count][count];
         double[][] jsd = new double[count][count];
         int n = pass[0].n;
+        int keys = pass[0].keys;
         int[][] pairs = new int[count * (count - 1) / 2][];
         for (int h = 0, p = 0; h < count; h++) {
             corr[h][h] = norm2[h] == 0 ? Double.NaN : 1.0;
-            jsd[h][h] = n >= 2 ? 0 : Double.NaN; // no row with two visible keys when n = 1
+            jsd[h][h] = keys >= 2 ? 0 : Double.NaN; // no row with two visible keys when there is one key
             for (int g = h + 1; g < count; g++) {
                 pairs[p++] = new int[] {h, g};
             }
@@ -72,15 +73,15 @@ public final class LayerAnalysis {
                 for (int p = 0; p < pairs.length; p++) {
                     HeadPass a = pass[pairs[p][0]];
                     HeadPass b = pass[pairs[p][1]];
-                    inner[block][p] += Redundancy.inner(a.energy, i * n, b.energy, i * n, len);
+                    inner[block][p] += Redundancy.inner(a.energy, i * keys, b.energy, i * keys, len);
                     if (len >= 2) {
-                        divergence[block][p] += Entropy.jensenShannon(a.attention, i * n, a.plogp[i],
-                                b.attention, i * n, b.plogp[i], len);
+                        divergence[block][p] += Entropy.jensenShannon(a.attention, i * keys, a.plogp[i],
+                                b.attention, i * keys, b.plogp[i], len);
                     }
                 }
             }
         });
-        int rows = pass[0].causal ? n - 1 : (n >= 2 ? n : 0);
+        int rows = pass[0].causal ? n - 1 : (keys >= 2 ? n : 0);
         for (int p = 0; p < pairs.length; p++) {
             int h = pairs[p][0];
             int g = pairs[p][1];

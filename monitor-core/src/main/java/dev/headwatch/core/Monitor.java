@@ -37,7 +37,9 @@ import java.util.function.Supplier;
  * and counted; a sink that throws is logged once, counted, and disabled after
  * {@code maxSinkFailures} consecutive failures. With {@code background(true)} (the default) the work
  * runs on one daemon thread fed by a bounded queue, on one core at most (the metrics' parallel loops
- * stay on that thread); a step that finds the queue full is dropped and counted, so training never waits. {@link #stats()} reads the counters.
+ * stay on that thread); a step that finds the queue full is dropped and counted, so training never waits.
+ * {@link #stats()} reads the counters. A {@link VirtualMachineError} (out of memory, say) is never
+ * swallowed: it stops the monitor and propagates ({@link #propagateIfFatal}).
  *
  * <p>Extension point: an alert engine is a sink added after the metrics sinks it should precede or
  * follow; it may call {@link StopSignal#request(String)} on {@link #stopSignal()}, which listeners check
@@ -66,6 +68,10 @@ public final class Monitor implements AutoCloseable {
     private final ForkJoinPool worker;
     private final Future<?> draining;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Held while a step is accepted, and while the monitor closes. */
+    private final Object accepting = new Object();
+    /** Set when close() stops waiting (or the JVM is failing): the background thread stops after its step. */
+    private volatile boolean abandoned;
 
     private final AtomicLong submitted = new AtomicLong();
     private final AtomicLong observations = new AtomicLong();
@@ -177,8 +183,9 @@ public final class Monitor implements AutoCloseable {
 
     /**
      * Hands one step's extracted inputs to the pipeline. Returns at once with the background thread
-     * (dropping the step if the queue is full); computes and writes before returning without it. Never
-     * throws. The arrays must not be workspace-attached: the caller detaches or dups them.
+     * (dropping the step if the queue is full); computes and writes before returning without it. Throws
+     * nothing but a {@link VirtualMachineError} ({@link #propagateIfFatal}). After {@link #close()} the step
+     * is counted as dropped. The arrays must not be workspace-attached: the caller detaches or dups them.
      */
     public void submit(long step, int epoch, List<LayerInput> layers) {
         List<LayerInput> copy = List.copyOf(layers);
@@ -193,30 +200,44 @@ public final class Monitor implements AutoCloseable {
      * layer, nothing is written.
      */
     public void submit(long step, int epoch, Supplier<List<LayerInput>> extraction) {
-        if (closed.get()) {
-            return;
-        }
-        submitted.incrementAndGet();
         Step item = new Step(step, epoch, clock.instant(), extraction);
-        if (queue == null) {
-            process(item);
-        } else if (!queue.offer(item)) {
-            dropped.incrementAndGet();
+        // Accepting and closing exclude each other: a step is either accepted before close() (and then
+        // written before the sinks close) or counted as dropped.
+        synchronized (accepting) {
+            if (closed.get()) {
+                dropped.incrementAndGet();
+                return;
+            }
+            submitted.incrementAndGet();
+            if (queue == null) {
+                process(item);
+            } else if (!queue.offer(item)) {
+                dropped.incrementAndGet();
+            }
         }
     }
 
     private void drain() {
         try {
-            while (true) {
+            while (!abandoned) {
                 Step item = queue.poll(100, TimeUnit.MILLISECONDS);
                 if (item != null) {
                     process(item);
                 } else if (closed.get()) {
-                    return;
+                    // closed under the lock that accepts steps: every accepted step is in the queue by now
+                    for (Step rest = queue.poll(); rest != null && !abandoned; rest = queue.poll()) {
+                        process(rest);
+                    }
+                    break;
                 }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            dropped.addAndGet(queue.size());
+            queue.clear();
+            // the sinks are closed by the thread that writes them, so never while a write is under way
+            closeSinks();
         }
     }
 
@@ -229,6 +250,7 @@ public final class Monitor implements AutoCloseable {
             }
             observation = observe(step, layers);
         } catch (Throwable t) {
+            propagateIfFatal(t);
             if (analysisFailures.getAndIncrement() == 0) {
                 LOG.warn("headwatch: could not compute the metrics of step {}; later failures are counted only",
                         step.step, t);
@@ -238,6 +260,19 @@ public final class Monitor implements AutoCloseable {
         observations.incrementAndGet();
         for (SafeSink sink : sinks) {
             sink.write(observation);
+        }
+    }
+
+    /**
+     * Rethrows a {@link VirtualMachineError} ({@link OutOfMemoryError}, {@link StackOverflowError}, ...) after
+     * stopping this monitor: the JVM is in trouble and the host must hear of it. Anything else returns, for
+     * the caller to count and log. Listeners call it from every {@code catch (Throwable)}.
+     */
+    public void propagateIfFatal(Throwable t) {
+        if (t instanceof VirtualMachineError fatal) {
+            closed.set(true);
+            abandoned = true;
+            throw fatal;
         }
     }
 
@@ -255,24 +290,41 @@ public final class Monitor implements AutoCloseable {
             for (List<HeadInput> sequence : layer.sequences()) {
                 List<HeadMetrics> metrics = analyzer.analyze(sequence);
                 for (int h = 0; h < nHeads; h++) {
-                    perHead.get(h).add(metrics.get(h));
+                    perHead.get(h).add(withPartnerNamed(metrics.get(h), layer.heads()));
                 }
             }
-            List<HeadInput> first = layer.sequences().get(0);
             for (int h = 0; h < nHeads; h++) {
                 HeadMetrics m = HeadMetrics.aggregate(perHead.get(h)).toBuilder()
                         .set(HeadField.RECONSTRUCTION_ERROR, layer.reconstructionError())
                         .build();
-                HeadInput in = first.get(h);
+                int count = layer.sequences().size();
+                double[] n = new double[count];
+                double[] d = new double[count];
                 boolean nonFinite = false;
-                for (List<HeadInput> sequence : layer.sequences()) {
-                    nonFinite |= nonFinite(sequence.get(h));
+                for (int s = 0; s < count; s++) {
+                    HeadInput in = layer.sequences().get(s).get(h);
+                    n[s] = in.n();
+                    d[s] = in.d();
+                    nonFinite |= nonFinite(in);
                 }
-                records.add(new HeadRecord(layer.layer(), layer.heads().get(h), in.n(), in.d(), in.visibility(), m,
-                        layer.qkSpectralNorms().get(h), nonFinite));
+                Visibility mask = layer.sequences().get(0).get(h).visibility();
+                records.add(new HeadRecord(layer.layer(), layer.heads().get(h), (int) HeadMetrics.mode(n, count),
+                        (int) HeadMetrics.mode(d, count), mask, m, layer.qkSpectralNorms().get(h), nonFinite));
             }
         }
         return new Observation(step.step, step.epoch, step.time, records);
+    }
+
+    /**
+     * The analyzer names a head's redundancy partner by its position among the observed heads; records
+     * name heads by their index in the layer.
+     */
+    private static HeadMetrics withPartnerNamed(HeadMetrics m, List<Integer> heads) {
+        double position = m.redundancyPartner();
+        if (Double.isNaN(position)) {
+            return m;
+        }
+        return m.toBuilder().set(HeadField.REDUNDANCY_PARTNER, heads.get((int) position)).build();
     }
 
     /** Whether Q, K or V holds NaN or infinity: read in the Java form the metrics already read. */
@@ -282,24 +334,37 @@ public final class Monitor implements AutoCloseable {
     }
 
     /**
-     * Stops accepting steps, lets the background thread finish the queued ones (waiting up to a minute)
-     * and closes every sink. Idempotent.
+     * Stops accepting steps (a step submitted from now on is counted as dropped), lets the background
+     * thread finish every step accepted before (waiting up to a minute; after that it stops after its
+     * current step and counts the rest as dropped) and closes every sink, after its last write. Idempotent.
      */
     @Override
     public void close() {
-        if (!closed.compareAndSet(false, true)) {
+        synchronized (accepting) {
+            if (!closed.compareAndSet(false, true)) {
+                return;
+            }
+        }
+        if (worker == null) {
+            closeSinks();
             return;
         }
-        if (worker != null) {
-            try {
-                draining.get(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (ExecutionException | TimeoutException e) {
-                LOG.warn("headwatch: the background thread did not finish the queued steps", e);
-            }
-            worker.shutdown();
+        try {
+            draining.get(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            abandoned = true;
+            Thread.currentThread().interrupt();
+        } catch (TimeoutException e) {
+            abandoned = true;
+            LOG.warn("headwatch: the background thread did not finish the queued steps within {} s; it stops after "
+                    + "the current one, counts the rest as dropped and then closes the sinks", CLOSE_WAIT_SECONDS);
+        } catch (ExecutionException e) {
+            LOG.warn("headwatch: the background thread failed", e.getCause());
         }
+        worker.shutdown();
+    }
+
+    private void closeSinks() {
         for (SafeSink sink : sinks) {
             sink.close();
         }
@@ -327,6 +392,7 @@ public final class Monitor implements AutoCloseable {
                 sink.write(observation);
                 consecutiveFailures = 0;
             } catch (Throwable t) {
+                propagateIfFatal(t);
                 sinkFailures.incrementAndGet();
                 consecutiveFailures++;
                 if (!loggedFailure) {
@@ -347,6 +413,7 @@ public final class Monitor implements AutoCloseable {
             try {
                 sink.close();
             } catch (Throwable t) {
+                propagateIfFatal(t);
                 LOG.warn("headwatch: sink {} failed to close", sink.getClass().getName(), t);
             }
         }

@@ -73,6 +73,7 @@ public abstract class MonitorSettings<B extends MonitorSettings<B>> {
     StopSignal stopSignal = new StopSignal();
     AlertEngine stopEngine;
     Set<String> stopAlerts = Set.of();
+    private boolean built;
 
     @SuppressWarnings("unchecked")
     private B self() {
@@ -226,6 +227,10 @@ public abstract class MonitorSettings<B extends MonitorSettings<B>> {
         if (alertNames == null || alertNames.isEmpty() || alertNames.contains(null)) {
             throw new IllegalArgumentException("stopOn needs at least one alert name but got " + alertNames);
         }
+        if (stopEngine != null) {
+            throw new IllegalStateException("stopOn was already set to alerts " + new TreeSet<>(stopAlerts)
+                    + "; name every alert to stop on in one call");
+        }
         if (!sinks.contains(engine)) {
             sinks.add(engine);
         }
@@ -234,8 +239,16 @@ public abstract class MonitorSettings<B extends MonitorSettings<B>> {
         return self();
     }
 
-    /** Builds the monitor these settings describe. */
+    /**
+     * Builds the monitor these settings describe, once: a second monitor would share the first one's sinks.
+     *
+     * @throws IllegalStateException when this builder already built one
+     */
     protected Monitor buildMonitor() {
+        if (built) {
+            throw new IllegalStateException("this builder already built a monitor; use a new builder for another");
+        }
+        built = true;
         Monitor monitor = new Monitor(this);
         if (stopEngine != null) {
             Set<String> chosen = stopAlerts;

@@ -9,9 +9,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Weight-only metrics of an attention layer (no data needed: works on checkpoints). For head h with
- * projections {@code Wq_h, Wk_h [hs, nIn]}, {@code M_h = tau Wq_h^T Wk_h}; see {@link WeightField} and
+ * projections {@code Wq_h [hs, nInQ]} and {@code Wk_h [hs, nInK]} (queries and keys may come from inputs of
+ * different widths), {@code M_h = tau Wq_h^T Wk_h} ({@code nInQ x nInK}); see {@link WeightField} and
  * {@link WeightLayerMetrics}. Computed through the {@code hs x hs} core of two thin QR factorisations,
- * never an {@code nIn x nIn} SVD ({@link WeightSpectra}).
+ * never an SVD of M itself ({@link WeightSpectra}).
  */
 public final class WeightAnalysis {
 
@@ -21,14 +22,15 @@ public final class WeightAnalysis {
     /**
      * Measures a layer from DL4J-layout weights.
      *
-     * @param wq    {@code Wq} as {@code [nHeads, headSize, nIn]} (DL4J) or one head's {@code [headSize, nIn]}
-     * @param wk    {@code Wk}, same shape as {@code wq}
+     * @param wq    {@code Wq} as {@code [nHeads, headSize, nInQ]} (DL4J) or one head's {@code [headSize, nInQ]}
+     * @param wk    {@code Wk} as {@code [nHeads, headSize, nInK]} or {@code [headSize, nInK]}: the same heads and
+     *              head size as {@code wq}
      * @param scale logit scale tau, or NaN for {@code 1/sqrt(headSize)}
-     * @throws IllegalArgumentException when the shapes are not as above or differ
+     * @throws IllegalArgumentException when the shapes are not as above or differ in heads or head size
      */
     public static WeightLayerMetrics compute(INDArray wq, INDArray wk, double scale) {
         Heads w = split(wq, wk);
-        return compute(w.q, w.k, w.hs, w.nIn, scale);
+        return compute(w.q, w.k, w.hs, w.nInQ, w.nInK, scale);
     }
 
     /**
@@ -40,41 +42,46 @@ public final class WeightAnalysis {
      */
     public static double[] spectralNorms(INDArray wq, INDArray wk, double scale) {
         Heads w = split(wq, wk);
-        return spectralNorms(w.q, w.k, w.hs, w.nIn, scale);
+        return spectralNorms(w.q, w.k, w.hs, w.nInQ, w.nInK, scale);
     }
 
     /**
      * As {@link #spectralNorms(INDArray, INDArray, double)}, from weights already read: per head h,
-     * {@code wq[h]} and {@code wk[h]} row-major {@code [headSize, nIn]}.
+     * {@code wq[h]} row-major {@code [headSize, nInQ]} and {@code wk[h]} row-major {@code [headSize, nInK]}.
      *
-     * @throws IllegalArgumentException when the scale is invalid or a head's arrays are not {@code hs * nIn}
+     * @throws IllegalArgumentException when the scale is invalid or a head's arrays are not {@code hs * nInQ}
+     *                                  and {@code hs * nInK}
      */
-    public static double[] spectralNorms(double[][] wq, double[][] wk, int hs, int nIn, double scale) {
+    public static double[] spectralNorms(double[][] wq, double[][] wk, int hs, int nInQ, int nInK, double scale) {
         double tau = tau(scale, hs);
         double[] norms = new double[wq.length];
         for (int h = 0; h < norms.length; h++) {
-            norms[h] = WeightSpectra.spectralNorm(wq[h], wk[h], hs, nIn, tau);
+            norms[h] = WeightSpectra.spectralNorm(wq[h], wk[h], hs, nInQ, nInK, tau);
         }
         return norms;
     }
 
-    /** Per-head row-major {@code [hs, nIn]} weights. */
-    private record Heads(double[][] q, double[][] k, int hs, int nIn) {
+    /** Per-head row-major {@code [hs, nInQ]} and {@code [hs, nInK]} weights. */
+    private record Heads(double[][] q, double[][] k, int hs, int nInQ, int nInK) {
     }
 
     private static Heads split(INDArray wq, INDArray wk) {
         if (wq == null || wk == null) {
             throw new IllegalArgumentException("Wq and Wk must not be null");
         }
-        if (!java.util.Arrays.equals(wq.shape(), wk.shape()) || (wq.rank() != 2 && wq.rank() != 3)) {
-            throw new IllegalArgumentException("Wq and Wk must both be [nHeads, headSize, nIn] or [headSize, nIn]"
-                    + " but were " + HeadInput.shape(wq) + " and " + HeadInput.shape(wk));
+        if (wq.rank() != wk.rank() || (wq.rank() != 2 && wq.rank() != 3)
+                || !java.util.Arrays.equals(java.util.Arrays.copyOf(wq.shape(), wq.rank() - 1),
+                        java.util.Arrays.copyOf(wk.shape(), wk.rank() - 1))) {
+            throw new IllegalArgumentException("Wq and Wk must be [nHeads, headSize, nInQ] and [nHeads, headSize, nInK]"
+                    + " (or [headSize, nIn]) but were " + HeadInput.shape(wq) + " and " + HeadInput.shape(wk));
         }
         int heads = wq.rank() == 2 ? 1 : (int) wq.size(0);
         int hs = (int) wq.size(-2);
-        int nIn = (int) wq.size(-1);
-        if (heads < 1 || hs < 1 || nIn < 1) {
-            throw new IllegalArgumentException("Wq must have at least one head, row and column but was " + HeadInput.shape(wq));
+        int nInQ = (int) wq.size(-1);
+        int nInK = (int) wk.size(-1);
+        if (heads < 1 || hs < 1 || nInQ < 1 || nInK < 1) {
+            throw new IllegalArgumentException("Wq and Wk must have at least one head, row and column but were "
+                    + HeadInput.shape(wq) + " and " + HeadInput.shape(wk));
         }
         // One read of each whole array (not one per head): head h is the h-th block of hs * nIn values.
         double[] q = Spectrum.rowMajor(wq);
@@ -82,10 +89,10 @@ public final class WeightAnalysis {
         double[][] qs = new double[heads][];
         double[][] ks = new double[heads][];
         for (int h = 0; h < heads; h++) {
-            qs[h] = java.util.Arrays.copyOfRange(q, h * hs * nIn, (h + 1) * hs * nIn);
-            ks[h] = java.util.Arrays.copyOfRange(k, h * hs * nIn, (h + 1) * hs * nIn);
+            qs[h] = java.util.Arrays.copyOfRange(q, h * hs * nInQ, (h + 1) * hs * nInQ);
+            ks[h] = java.util.Arrays.copyOfRange(k, h * hs * nInK, (h + 1) * hs * nInK);
         }
-        return new Heads(qs, ks, hs, nIn);
+        return new Heads(qs, ks, hs, nInQ, nInK);
     }
 
     /**
@@ -117,16 +124,16 @@ public final class WeightAnalysis {
             qs[h] = Spectrum.rowMajor(wq.get(h));
             ks[h] = Spectrum.rowMajor(wk.get(h));
         }
-        return compute(qs, ks, (int) shape[0], (int) shape[1], scale);
+        return compute(qs, ks, (int) shape[0], (int) shape[1], (int) shape[1], scale);
     }
 
-    /** Per-head row-major {@code [hs, nIn]} weights, shapes already checked. */
-    private static WeightLayerMetrics compute(double[][] wq, double[][] wk, int hs, int nIn, double scale) {
+    /** Per-head row-major {@code [hs, nInQ]} and {@code [hs, nInK]} weights, shapes already checked. */
+    private static WeightLayerMetrics compute(double[][] wq, double[][] wk, int hs, int nInQ, int nInK, double scale) {
         double tau = tau(scale, hs);
         int count = wq.length;
         // Heads are independent: factor them in parallel, as LayerAnalysis does.
         WeightSpectra.QkFactors[] factors = IntStream.range(0, count).parallel()
-                .mapToObj(h -> WeightSpectra.factor(wq[h], wk[h], hs, nIn, tau))
+                .mapToObj(h -> WeightSpectra.factor(wq[h], wk[h], hs, nInQ, nInK, tau))
                 .toArray(WeightSpectra.QkFactors[]::new);
         List<WeightHeadMetrics> heads = new ArrayList<>(count);
         double[][] sigma = new double[count][];

@@ -158,7 +158,7 @@ class HandDerivedMetricsTest {
         HeadInput b = HeadInput.of(Nd4j.ones(4, 2), Nd4j.ones(4, 2), null, Visibility.FULL, Double.NaN);
         assertThatThrownBy(() -> LayerAnalysis.compute(List.of(a, b)))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("[4, 2]").hasMessageContaining("[3, 2]");
+                .hasMessageContaining("4 queries and 4 keys").hasMessageContaining("head 0 has 3 and 3");
         assertThatThrownBy(() -> LayerAnalysis.compute(List.of()))
                 .isInstanceOf(IllegalArgumentException.class);
     }

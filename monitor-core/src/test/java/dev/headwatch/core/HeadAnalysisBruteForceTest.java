@@ -15,13 +15,21 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** The fast paths against the dense brute force of {@link Reference}, over seeded random shapes. */
+/**
+ * The fast paths against the dense brute force of {@link Reference}, over seeded random shapes: self-attention
+ * ({@code nk = n}) under every visibility, and cross-attention ({@code nk != n}, FULL).
+ */
 class HeadAnalysisBruteForceTest {
 
-    record Case(int n, int d, Visibility visibility, DataType type, boolean withV, long seed) {
+    record Case(int n, int nk, int d, Visibility visibility, DataType type, boolean withV, long seed) {
+        Case(int n, int d, Visibility visibility, DataType type, boolean withV, long seed) {
+            this(n, n, d, visibility, type, withV, seed);
+        }
+
         @Override
         public String toString() {
-            return "n=" + n + " d=" + d + " " + visibility + " " + type + (withV ? " +V" : "") + " seed=" + seed;
+            return "n=" + n + (nk != n ? " nk=" + nk : "") + " d=" + d + " " + visibility + " " + type
+                    + (withV ? " +V" : "") + " seed=" + seed;
         }
     }
 
@@ -39,16 +47,24 @@ class HeadAnalysisBruteForceTest {
                 cases.add(new Case(n, shape[1], Visibility.padded(n), type, false, seed++));
             }
         }
+        // cross-attention: n queries, nk keys (fewer, more, one query, one key, more keys than d)
+        int[][] cross = {{2, 4, 3}, {5, 3, 2}, {1, 6, 4}, {7, 2, 3}, {3, 9, 16}, {6, 1, 2}, {4, 11, 3}};
+        for (int[] shape : cross) {
+            for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
+                cases.add(new Case(shape[0], shape[1], shape[2], Visibility.FULL, type, true, seed++));
+                cases.add(new Case(shape[0], shape[1], shape[2], Visibility.FULL, type, false, seed++));
+            }
+        }
         return cases.stream();
     }
 
     static HeadInput input(Case c) {
         Random rnd = new Random(c.seed());
         INDArray q = gaussian(rnd, c.n(), c.d(), 1.5, c.type());
-        INDArray k = gaussian(rnd, c.n(), c.d(), 1.5, c.type());
+        INDArray k = gaussian(rnd, c.nk(), c.d(), 1.5, c.type());
         // a key offset common to all positions: centring must remove it
         k.addiRowVector(gaussian(rnd, 1, c.d(), 2.0, c.type()));
-        INDArray v = c.withV() ? gaussian(rnd, c.n(), 3, 1.0, c.type()) : null;
+        INDArray v = c.withV() ? gaussian(rnd, c.nk(), 3, 1.0, c.type()) : null;
         return HeadInput.of(q, k, v, c.visibility(), c.seed() % 3 == 0 ? 0.7 : Double.NaN);
     }
 
@@ -108,11 +124,11 @@ class HeadAnalysisBruteForceTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
-    void singularValues_matchDenseSvd_sortedAndLengthN(Case c) {
+    void singularValues_matchDenseSvd_sortedAndLengthMinOfQueriesAndKeys(Case c) {
         HeadInput in = input(c);
         Reference ref = new Reference(in);
         double[] sigma = Spectrum.singularValues(in);
-        assertThat(sigma).hasSize(c.n());
+        assertThat(sigma).hasSize(Math.min(c.n(), c.nk()));
         for (int i = 0; i < sigma.length; i++) {
             assertThat(sigma[i]).isCloseTo(ref.sigma[i], within(tolerance(c) * Math.max(1, ref.sigma[0])));
             if (i > 0) {
@@ -130,8 +146,9 @@ class HeadAnalysisBruteForceTest {
             assertThat(m.rankBound()).isNaN();
             return;
         }
-        int len = c.visibility().kind() == Visibility.Kind.PADDED ? c.visibility().length() : c.n();
-        assertThat(m.rankBound()).isEqualTo(Math.min(c.d(), len - 1));
+        int len = c.visibility().kind() == Visibility.Kind.PADDED ? c.visibility().length() : c.nk();
+        int rows = c.visibility().kind() == Visibility.Kind.PADDED ? len : c.n();
+        assertThat(m.rankBound()).isEqualTo(Math.min(c.d(), Math.min(rows, len - 1)));
         assertThat(m.numericalRank()).isLessThanOrEqualTo(m.rankBound());
         if (m.stableRank() > 0) {
             // s_j <= l_j / stableRank for every j, hence maxKeyShare <= max_j l_j / stableRank, and
@@ -156,13 +173,15 @@ class HeadAnalysisBruteForceTest {
     }
 
     @Test
-    void layer_matchesDenseBruteForce_forEveryMask() {
-        for (Visibility vis : new Visibility[] {Visibility.FULL, Visibility.CAUSAL, Visibility.padded(9)}) {
+    void layer_matchesDenseBruteForce_forEveryMask_andCrossAttention() {
+        for (Visibility vis : new Visibility[] {Visibility.FULL, Visibility.CAUSAL, Visibility.padded(9), null}) {
             for (DataType type : new DataType[] {DataType.DOUBLE, DataType.FLOAT}) {
                 List<HeadInput> heads = new ArrayList<>();
                 List<Reference> refs = new ArrayList<>();
                 for (int h = 0; h < 4; h++) {
-                    HeadInput in = input(new Case(13, 3 + h, vis, type, false, 100 + h));
+                    // null: cross-attention, 13 queries over 5 keys
+                    HeadInput in = input(vis == null ? new Case(13, 5, 3 + h, Visibility.FULL, type, false, 100 + h)
+                            : new Case(13, 3 + h, vis, type, false, 100 + h));
                     heads.add(in);
                     refs.add(new Reference(in));
                 }

@@ -79,10 +79,17 @@ class HeadInputTest {
         double[] four = new double[4];
         assertThatThrownBy(() -> HeadInput.of(four, four, null, 3, DataType.FLOAT, Visibility.FULL, Double.NaN))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("4 values").hasMessageContaining("d = 3");
-        assertThatThrownBy(() -> HeadInput.of(four, new double[6], null, 2, DataType.FLOAT, Visibility.FULL, Double.NaN))
-                .hasMessageContaining("Q and K shapes differ").hasMessageContaining("6 values");
+        assertThatThrownBy(() -> HeadInput.of(four, new double[5], null, 2, DataType.FLOAT, Visibility.FULL, Double.NaN))
+                .hasMessageContaining("K of 5 values is not [nk, d] with d = 2");
         assertThatThrownBy(() -> HeadInput.of(four, four, new double[3], 2, DataType.FLOAT, Visibility.FULL, Double.NaN))
-                .hasMessageContaining("V must be [n, dv] with n = 2").hasMessageContaining("3 values");
+                .hasMessageContaining("V must be [nk, dv] with nk = 2").hasMessageContaining("3 values");
+        // cross-attention: 2 queries, 3 keys; FULL only
+        assertThat(HeadInput.of(four, new double[6], new double[3], 2, DataType.FLOAT, Visibility.FULL, Double.NaN).nk())
+                .isEqualTo(3);
+        assertThatThrownBy(() -> HeadInput.of(four, new double[6], null, 2, DataType.FLOAT, Visibility.CAUSAL, Double.NaN))
+                .hasMessageContaining("causal visibility needs queries and keys of one length");
+        assertThatThrownBy(() -> HeadInput.of(four, new double[6], null, 2, DataType.FLOAT, Visibility.padded(2), Double.NaN))
+                .hasMessageContaining("padded visibility needs queries and keys of one length");
         assertThatThrownBy(() -> HeadInput.of(four, four, null, 2, DataType.INT, Visibility.FULL, Double.NaN))
                 .hasMessageContaining("FLOAT or DOUBLE").hasMessageContaining("INT");
         assertThatThrownBy(() -> HeadInput.of(new double[0], new double[0], null, 2, DataType.FLOAT, Visibility.FULL, Double.NaN))
@@ -100,7 +107,7 @@ class HeadInputTest {
     @Test
     void badArrays_stillFailAsBefore() {
         assertThatThrownBy(() -> HeadInput.of(Nd4j.zeros(DataType.FLOAT, 3, 2), Nd4j.zeros(DataType.FLOAT, 3, 4),
-                null, Visibility.FULL, Double.NaN)).hasMessageContaining("Q and K shapes differ: Q [3, 2], K [3, 4]");
+                null, Visibility.FULL, Double.NaN)).hasMessageContaining("Q and K differ in head dimension: Q [3, 2], K [3, 4]");
         assertThatThrownBy(() -> HeadInput.of(Nd4j.zeros(DataType.FLOAT, 3, 2), Nd4j.zeros(DataType.FLOAT, 3, 2),
                 Nd4j.zeros(DataType.DOUBLE, 3, 2), Visibility.FULL, Double.NaN)).hasMessageContaining("V data type DOUBLE");
     }

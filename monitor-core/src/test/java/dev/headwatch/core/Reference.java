@@ -3,13 +3,14 @@ package dev.headwatch.core;
 import java.util.Arrays;
 
 /**
- * Brute-force reference for the per-head and per-layer metrics: forms the dense n x n logits, attention
+ * Brute-force reference for the per-head and per-layer metrics: forms the dense n x nk logits, attention
  * and energy field in double precision straight from the definitions in METRICS.md and takes a full dense
  * SVD (cyclic one-sided Jacobi on the whole matrix). Slow and simple on purpose.
  */
 final class Reference {
 
-    final int n, d, m;
+    /** Queries, keys, head dimension, visible keys, existing query rows. */
+    final int n, nk, d, m, rows;
     final boolean causal;
     final double[][] s, a, e;
     final double[] sigma;
@@ -19,17 +20,20 @@ final class Reference {
 
     Reference(HeadInput in) {
         n = in.n();
+        nk = in.nk();
         d = in.d();
         tau = in.scale();
         eps = in.isDouble() ? 0x1p-52 : 0x1p-23;
         causal = in.visibility().kind() == Visibility.Kind.CAUSAL;
-        m = in.visibility().kind() == Visibility.Kind.PADDED ? in.visibility().length() : n;
+        boolean padded = in.visibility().kind() == Visibility.Kind.PADDED;
+        m = padded ? in.visibility().length() : nk;
+        rows = padded ? in.visibility().length() : n;
         q = in.q().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleMatrix();
         k = in.k().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleMatrix();
         v = in.v() == null ? null : in.v().castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleMatrix();
-        s = new double[n][n];
-        a = new double[n][n];
-        e = new double[n][n];
+        s = new double[n][nk];
+        a = new double[n][nk];
+        e = new double[n][nk];
         for (int i = 0; i < n; i++) {
             int len = visible(i);
             double mean = 0, max = Double.NEGATIVE_INFINITY, z = 0;
@@ -58,11 +62,11 @@ final class Reference {
         if (causal) {
             return i + 1;
         }
-        return i < m ? m : 0;
+        return i < rows ? m : 0;
     }
 
     int seenBy(int j) {
-        return causal ? n - j : (j < m ? m : 0);
+        return causal ? n - j : (j < m ? rows : 0);
     }
 
     double maxLogit() {
@@ -109,7 +113,7 @@ final class Reference {
     }
 
     double rankThreshold() {
-        return sigma[0] * Math.max(m, d) * eps;
+        return sigma[0] * Math.max(Math.max(rows, m), d) * eps;
     }
 
     /** The numerical rank, or -1 when a singular value lies so close to the threshold that rounding decides. */
@@ -239,7 +243,7 @@ final class Reference {
             if (j == 0) {
                 first = alpha;
             }
-            if (w >= m / 2.0 && alpha > best) {
+            if (w >= (causal ? n : rows) / 2.0 && alpha > best) {
                 best = alpha;
                 pos = j;
             }
@@ -270,7 +274,7 @@ final class Reference {
             }
         }
         double num = 0, den = 0;
-        for (int i = 0; i < m; i++) {
+        for (int i = 0; i < rows; i++) {
             for (int r = 0; r < dv; r++) {
                 double o = 0, lin = vbar[r];
                 for (int j = 0; j < m; j++) {
@@ -289,7 +293,7 @@ final class Reference {
     static double correlation(Reference x, Reference y) {
         double xy = 0, xx = 0, yy = 0;
         for (int i = 0; i < x.n; i++) {
-            for (int j = 0; j < x.n; j++) {
+            for (int j = 0; j < x.nk; j++) {
                 xy += x.e[i][j] * y.e[i][j];
                 xx += x.e[i][j] * x.e[i][j];
                 yy += y.e[i][j] * y.e[i][j];

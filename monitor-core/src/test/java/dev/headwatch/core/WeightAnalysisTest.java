@@ -19,10 +19,11 @@ class WeightAnalysisTest {
     record DenseSvd(double[] sigma, INDArray u, INDArray vt) {
         static DenseSvd of(INDArray wq, INDArray wk, double tau) {
             INDArray mm = wq.castTo(DataType.DOUBLE).transpose().mmul(wk.castTo(DataType.DOUBLE)).muli(tau).dup('f');
-            int nIn = (int) mm.rows();
-            INDArray s = Nd4j.create(DataType.DOUBLE, nIn);
-            INDArray u = Nd4j.create(DataType.DOUBLE, new long[] {nIn, nIn}, 'f');
-            INDArray vt = Nd4j.create(DataType.DOUBLE, new long[] {nIn, nIn}, 'f');
+            int nInQ = (int) mm.rows();
+            int nInK = (int) mm.columns();
+            INDArray s = Nd4j.create(DataType.DOUBLE, Math.min(nInQ, nInK));
+            INDArray u = Nd4j.create(DataType.DOUBLE, new long[] {nInQ, nInQ}, 'f');
+            INDArray vt = Nd4j.create(DataType.DOUBLE, new long[] {nInK, nInK}, 'f');
             Nd4j.getBlasWrapper().lapack().gesvd(mm, s, u, vt);
             return new DenseSvd(s.toDoubleVector(), u, vt);
         }
@@ -53,11 +54,13 @@ class WeightAnalysisTest {
     @Test
     void spectralNormStableRankAndOverlap_matchDenseSvd() {
         Random rnd = new Random(11);
-        int[][] shapes = {{4, 16, 3}, {3, 10, 4}, {2, 5, 8}, {3, 24, 12}, {2, 1, 3}};
+        // heads, nInQ, hs, nInK: queries and keys of one width, then of different widths (either below hs)
+        int[][] shapes = {{4, 16, 3, 16}, {3, 10, 4, 10}, {2, 5, 8, 5}, {3, 24, 12, 24}, {2, 1, 3, 1},
+                {2, 6, 3, 4}, {3, 2, 4, 7}, {2, 9, 5, 3}, {2, 12, 10, 20}};
         for (int[] shape : shapes) {
-            int heads = shape[0], nIn = shape[1], hs = shape[2];
-            INDArray wq = gaussian(rnd, heads, hs, nIn);
-            INDArray wk = gaussian(rnd, heads, hs, nIn);
+            int heads = shape[0], nInQ = shape[1], hs = shape[2], nInK = shape[3];
+            INDArray wq = gaussian(rnd, heads, hs, nInQ);
+            INDArray wk = gaussian(rnd, heads, hs, nInK);
             wk.slice(heads - 1).assign(wk.slice(0)); // two heads share Wk: a partial overlap
             double tau = 1 / Math.sqrt(hs);
             WeightLayerMetrics layer = WeightAnalysis.compute(wq, wk, Double.NaN);
@@ -75,7 +78,7 @@ class WeightAnalysisTest {
                 assertThat(m.qkStableRank()).isCloseTo(sum2 / (s1 * s1), within(1e-10));
                 assertThat(m.get(WeightField.QK_SPECTRAL_NORM)).isEqualTo(m.qkSpectralNorm());
             }
-            int k = Math.min(Math.min(hs, nIn), 8);
+            int k = Math.min(Math.min(hs, Math.min(nInQ, nInK)), 8);
             for (int h = 0; h < heads; h++) {
                 for (int g = 0; g < heads; g++) {
                     assertThat(layer.qkOverlap(h, g)).as("%s %d %d", java.util.Arrays.toString(shape), h, g)
@@ -147,9 +150,9 @@ class WeightAnalysisTest {
 
     @Test
     void mismatchedShapes_nameBoth() {
-        assertThatThrownBy(() -> WeightAnalysis.compute(Nd4j.zeros(2, 3, 5), Nd4j.zeros(2, 3, 6), Double.NaN))
+        assertThatThrownBy(() -> WeightAnalysis.compute(Nd4j.zeros(2, 3, 5), Nd4j.zeros(2, 4, 5), Double.NaN))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("[2, 3, 5]").hasMessageContaining("[2, 3, 6]");
+                .hasMessageContaining("[2, 3, 5]").hasMessageContaining("[2, 4, 5]");
     }
 
     @Test

@@ -11,7 +11,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Logits {@code S_ij = tau q_i . k_j}; attention {@code A_i = softmax(S_i)} over the visible keys
  * {@code N(i)}; energy {@code E_ij = S_ij - (1/n_i) sum_{l in N(i)} S_il} on {@code N(i)}, 0 elsewhere.
  * Every visibility makes {@code N(i)} a prefix {@code 0 .. n_i - 1} of the keys (see {@link #rowLength}).
- * Rows without visible keys (padding) are all zero in both A and E.
+ * Rows without visible keys (padding) are all zero in both A and E. With {@code n} queries and {@code nk}
+ * keys (cross-attention) S, A and E are {@code n x nk}.
  *
  * <p>References: "On the Invariants of Softmax Attention", arXiv:2605.02907 (the energy field).
  */
@@ -21,12 +22,13 @@ public final class EnergyField {
     }
 
     /**
-     * {@code n_i}, the number of keys row {@code i} sees: {@code n} (FULL), {@code i + 1} (CAUSAL),
-     * {@code len} for {@code i < len} and 0 otherwise (PADDED). The visible keys are {@code 0 .. n_i - 1}.
+     * {@code n_i}, the number of keys row {@code i} sees among {@code nk} keys: {@code nk} (FULL),
+     * {@code i + 1} (CAUSAL), {@code len} for {@code i < len} and 0 otherwise (PADDED). The visible keys are
+     * {@code 0 .. n_i - 1}.
      */
-    public static int rowLength(Visibility visibility, int n, int i) {
+    public static int rowLength(Visibility visibility, int nk, int i) {
         return switch (visibility.kind()) {
-            case FULL -> n;
+            case FULL -> nk;
             case CAUSAL -> i + 1;
             case PADDED -> i < visibility.length() ? visibility.length() : 0;
         };
@@ -39,15 +41,15 @@ public final class EnergyField {
     static final long NATIVE_MIN_WORK = 1L << 21;
 
     /**
-     * Every logit {@code S_ij = tau q_i . k_j} (visible or not), row-major {@code n x n}, computed in the
+     * Every logit {@code S_ij = tau q_i . k_j} (visible or not), row-major {@code n x nk}, computed in the
      * input's data type (float32 inputs carry float32 rounding, as in the model itself) and returned
      * widened to double: by one ND4J matrix product for large heads, in Java for small ones.
      */
     public static double[] logits(HeadInput in) {
         int n = in.n();
         int d = in.d();
-        if ((long) n * n * d < NATIVE_MIN_WORK) {
-            return javaLogits(in.queryRows(), in.keyRows(), n, d, in.scale(), !in.isDouble());
+        if ((long) n * in.nk() * d < NATIVE_MIN_WORK) {
+            return javaLogits(in.queryRows(), in.keyRows(), n, in.nk(), d, in.scale(), !in.isDouble());
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             return Native.toDoubles(in.q().mul(in.scale()).mmul(in.k().transpose()));
@@ -55,33 +57,34 @@ public final class EnergyField {
     }
 
     /** As the ND4J path: queries scaled in the input precision, then each dot product rounded to it. */
-    private static double[] javaLogits(double[] q, double[] k, int n, int d, double tau, boolean single) {
+    private static double[] javaLogits(double[] q, double[] k, int n, int nk, int d, double tau, boolean single) {
         float tauSingle = (float) tau;
         double[] scaled = new double[n * d];
         for (int i = 0; i < scaled.length; i++) {
             scaled[i] = single ? (float) (q[i] * tauSingle) : q[i] * tau;
         }
-        double[] s = Dense.multiplyByTranspose(scaled, n, d, k, n);
+        double[] s = Dense.multiplyByTranspose(scaled, n, d, k, nk);
         return single ? Dense.roundToFloat(s) : s;
     }
 
-    /** The attention matrix {@code A} ({@code n x n}, zeros off the visible set). */
+    /** The attention matrix {@code A} ({@code n x nk}, zeros off the visible set). */
     public static double[][] attention(HeadInput in) {
         int n = in.n();
+        int nk = in.nk();
         double[] s = logits(in);
-        double[][] a = new double[n][n];
+        double[][] a = new double[n][nk];
         for (int i = 0; i < n; i++) {
-            int len = rowLength(in.visibility(), n, i);
+            int len = rowLength(in.visibility(), nk, i);
             if (len == 0) {
                 continue;
             }
             double max = Double.NEGATIVE_INFINITY;
             for (int j = 0; j < len; j++) {
-                max = Math.max(max, s[i * n + j]);
+                max = Math.max(max, s[i * nk + j]);
             }
             double z = 0;
             for (int j = 0; j < len; j++) {
-                a[i][j] = Math.exp(s[i * n + j] - max);
+                a[i][j] = Math.exp(s[i * nk + j] - max);
                 z += a[i][j];
             }
             for (int j = 0; j < len; j++) {
@@ -91,33 +94,34 @@ public final class EnergyField {
         return a;
     }
 
-    /** The energy field {@code E} ({@code n x n}, zeros off the visible set). */
+    /** The energy field {@code E} ({@code n x nk}, zeros off the visible set). */
     public static double[][] energy(HeadInput in) {
         int n = in.n();
-        double[] e = centre(logits(in), in.visibility(), n);
+        int nk = in.nk();
+        double[] e = centre(logits(in), in.visibility(), n, nk);
         double[][] out = new double[n][];
         for (int i = 0; i < n; i++) {
-            out[i] = java.util.Arrays.copyOfRange(e, i * n, (i + 1) * n);
+            out[i] = java.util.Arrays.copyOfRange(e, i * nk, (i + 1) * nk);
         }
         return out;
     }
 
     /**
-     * Row-centres row-major logits in place into the energy field (double precision), zeroing the
-     * invisible entries; returns its argument.
+     * Row-centres row-major {@code n x nk} logits in place into the energy field (double precision),
+     * zeroing the invisible entries; returns its argument.
      */
-    static double[] centre(double[] s, Visibility visibility, int n) {
+    static double[] centre(double[] s, Visibility visibility, int n, int nk) {
         for (int i = 0; i < n; i++) {
-            int len = rowLength(visibility, n, i);
+            int len = rowLength(visibility, nk, i);
             double sum = 0;
             for (int j = 0; j < len; j++) {
-                sum += s[i * n + j];
+                sum += s[i * nk + j];
             }
             double mean = len == 0 ? 0 : sum / len;
             for (int j = 0; j < len; j++) {
-                s[i * n + j] -= mean;
+                s[i * nk + j] -= mean;
             }
-            java.util.Arrays.fill(s, i * n + len, (i + 1) * n, 0.0);
+            java.util.Arrays.fill(s, i * nk + len, (i + 1) * nk, 0.0);
         }
         return s;
     }

@@ -14,7 +14,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * tilting), and with {@code o_i = sum_j A_ij v_j}:
  * {@code linearGap = sum_i |o_i - o_lin_i|^2 / sum_i |o_i - vbar|^2}, {@code >= 0}; near 0 the head acts
  * as linear attention, near 1 or above it does not. NaN when every {@code o_i = vbar} (constant values).
- * Defined for FULL (and PADDED, on the visible block) only.
+ * Defined for FULL (and PADDED, on the visible block) only; the queries may be fewer or more than the keys
+ * (cross-attention).
  *
  * <p>References: "Softmax as Linear Attention in the Large-Prompt Regime", arXiv:2512.11784.
  */
@@ -24,16 +25,16 @@ public final class LinearGap {
     }
 
     /**
-     * The linear gap of a FULL head over m positions.
+     * The linear gap of a FULL head with n queries over m keys.
      *
-     * @param a      attention, row-major {@code m x m} (rows sum to 1)
-     * @param q      queries, row-major {@code m x d}
+     * @param a      attention, row-major {@code n x m} (rows sum to 1)
+     * @param q      queries, row-major {@code n x d}
      * @param k      keys, row-major {@code m x d}
      * @param v      values, row-major {@code m x dv}
      * @param tau    the logit scale
      * @param single whether to form {@code A V} in float32 (as a float32 model does) rather than float64
      */
-    public static double gap(double[] a, double[] q, double[] k, double[] v, int m, int d, int dv, double tau,
+    public static double gap(double[] a, double[] q, int n, double[] k, double[] v, int m, int d, int dv, double tau,
                              boolean single) {
         double[] vbar = Dense.columnMeans(v, 0, m, dv);
         double[] kbar = Dense.columnMeans(k, 0, m, d);
@@ -45,12 +46,12 @@ public final class LinearGap {
         }
         // o_i - vbar = sum_j A_ij (v_j - vbar) since rows of A sum to 1: exact zeros for constant V.
         double[] oc;
-        if ((long) m * m * dv < EnergyField.NATIVE_MIN_WORK) {
-            oc = javaProduct(a, vc, m, dv, single);
+        if ((long) n * m * dv < EnergyField.NATIVE_MIN_WORK) {
+            oc = javaProduct(a, vc, n, m, dv, single);
         } else {
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 DataType type = single ? DataType.FLOAT : DataType.DOUBLE;
-                INDArray av = Native.create(a, m, m, type, 'c').mmul(Native.create(vc, m, dv, type, 'c'));
+                INDArray av = Native.create(a, n, m, type, 'c').mmul(Native.create(vc, m, dv, type, 'c'));
                 oc = Native.toDoubles(av);
             }
         }
@@ -62,9 +63,9 @@ public final class LinearGap {
             }
         }
         double[] ct = Lapack.multiply(kcT, d, m, vc, dv);
-        double[] lin = Lapack.multiply(q, m, d, ct, dv);
+        double[] lin = Lapack.multiply(q, n, d, ct, dv);
         double num = 0, den = 0;
-        for (int i = 0; i < m * dv; i++) {
+        for (int i = 0; i < n * dv; i++) {
             double oi = oc[i];
             double diff = oi - tau * lin[i] / m;
             num += diff * diff;
@@ -74,11 +75,11 @@ public final class LinearGap {
     }
 
     /** {@code A Vc} as the native product forms it: inputs and each result rounded to float32 when single. */
-    private static double[] javaProduct(double[] a, double[] vc, int m, int dv, boolean single) {
+    private static double[] javaProduct(double[] a, double[] vc, int n, int m, int dv, boolean single) {
         if (!single) {
-            return Dense.multiply(a, m, m, vc, dv);
+            return Dense.multiply(a, n, m, vc, dv);
         }
-        double[] product = Dense.multiply(Dense.roundToFloat(a.clone()), m, m, Dense.roundToFloat(vc.clone()), dv);
+        double[] product = Dense.multiply(Dense.roundToFloat(a.clone()), n, m, Dense.roundToFloat(vc.clone()), dv);
         return Dense.roundToFloat(product);
     }
 }

@@ -30,44 +30,49 @@ public final class Spectrum {
     }
 
     /**
-     * The singular values of E (an {@code n x n} matrix, zeros off the visible set), descending, length n.
-     * FULL and PADDED use the {@code O(n d^2)} path ({@link #lowRank}); CAUSAL a dense spectrum.
+     * The singular values of E (an {@code n x nk} matrix, zeros off the visible set), descending, length
+     * {@code min(n, nk)}. FULL and PADDED use the {@code O(n d^2)} path ({@link #lowRank}); CAUSAL a dense
+     * spectrum.
      */
     public static double[] singularValues(HeadInput in) {
         int n = in.n();
         double[] sigma;
         if (in.visibility().kind() == Visibility.Kind.CAUSAL) {
             sigma = in.isDouble()
-                    ? dense(EnergyField.centre(EnergyField.logits(in), in.visibility(), n), n)
+                    ? dense(EnergyField.centre(EnergyField.logits(in), in.visibility(), n, n), n)
                     : causal(in.queryRows(), in.keyRows(), n, in.d(), in.scale());
         } else {
-            int m = in.visibility().kind() == Visibility.Kind.PADDED ? in.visibility().length() : n;
-            sigma = lowRank(in.queryRows(), in.keyRows(), m, in.d(), in.scale());
+            boolean padded = in.visibility().kind() == Visibility.Kind.PADDED;
+            int m = padded ? in.visibility().length() : in.nk();
+            sigma = lowRank(in.queryRows(), padded ? m : n, in.keyRows(), m, in.d(), in.scale());
         }
-        return java.util.Arrays.copyOf(sigma, n);
+        return java.util.Arrays.copyOf(sigma, Math.min(n, in.nk()));
     }
 
     /**
-     * Singular values (descending, length {@code min(m, d)}) of {@code E = (tau Q) Kc^T} for the first m
-     * rows of row-major {@code Q, K [*, d]}, {@code Kc} the keys centred over those m rows. Rank at most
-     * {@code min(d, m - 1)} exactly: the centring is a reflection that drops the all-ones direction, so the
-     * trailing values are exact zeros. Cost {@code O(m d^2)}.
+     * Singular values (descending, length {@code min(rows, d)}) of {@code E = (tau Q) Kc^T} for the first
+     * {@code rows} rows of row-major {@code Q [*, d]} and the first m rows of {@code K [*, d]}, {@code Kc}
+     * the keys centred over those m rows. Rank at most {@code min(d, rows, m - 1)} exactly: the centring is
+     * a reflection that drops the all-ones direction, so the trailing values are exact zeros. Cost
+     * {@code O((rows + m) d^2)}.
      */
-    public static double[] lowRank(double[] q, double[] k, int m, int d, double tau) {
-        return lowRank(q, CentredKeys.of(k, 0, m, d), tau);
+    public static double[] lowRank(double[] q, int rows, double[] k, int m, int d, double tau) {
+        return lowRank(q, rows, CentredKeys.of(k, 0, m, d), tau);
     }
 
-    /** As {@link #lowRank(double[], double[], int, int, double)}, with the keys already factored. */
-    public static double[] lowRank(double[] q, CentredKeys keys, double tau) {
-        int m = keys.m;
+    /**
+     * As {@link #lowRank(double[], int, double[], int, int, double)}, with the keys already factored; the
+     * query rows start at the keys' first row.
+     */
+    public static double[] lowRank(double[] q, int rows, CentredKeys keys, double tau) {
         int d = keys.d;
-        double[] tq = Dense.toColumnMajor(q, keys.from, m, d);
+        double[] tq = Dense.toColumnMajor(q, keys.from, rows, d);
         for (int i = 0; i < tq.length; i++) {
             tq[i] *= tau;
         }
-        int pq = Math.min(m, d);
+        int pq = Math.min(rows, d);
         int pk = keys.p;
-        double[] rq = Lapack.qrR(tq, m, d);
+        double[] rq = Lapack.qrR(tq, rows, d);
         double[] core = Dense.multiplyTransposed(rq, pq, keys.r, pk, d);
         double[] sigma = pk == 0 ? new double[0] : Lapack.svd(core, pq, pk, null);
         return Dense.sortDescending(java.util.Arrays.copyOf(sigma, pq));
@@ -217,12 +222,13 @@ public final class Spectrum {
     }
 
     /**
-     * The mechanism bound on rank(E): {@code min(d, n-1)} for FULL, {@code min(d, len-1)} for PADDED,
-     * NaN for CAUSAL, where the mask breaks it.
+     * The mechanism bound on rank(E) for n queries and nk keys: {@code min(d, n, nk-1)} for FULL
+     * ({@code min(d, n-1)} for self-attention), {@code min(d, len-1)} for PADDED, NaN for CAUSAL, where the
+     * mask breaks it.
      */
-    public static double rankBound(Visibility visibility, int n, int d) {
+    public static double rankBound(Visibility visibility, int n, int nk, int d) {
         return switch (visibility.kind()) {
-            case FULL -> Math.min(d, n - 1);
+            case FULL -> Math.min(d, Math.min(n, nk - 1));
             case PADDED -> Math.min(d, visibility.length() - 1);
             case CAUSAL -> Double.NaN;
         };

@@ -1,14 +1,15 @@
 package dev.headwatch.core.math;
 
 /**
- * The spectrum of a head's query-key form {@code M = tau Wq^T Wk} ({@code nIn x nIn}, rank at most hs)
+ * The spectrum of a head's query-key form {@code M = tau Wq^T Wk} ({@code nInQ x nInK}, rank at most hs;
+ * queries and keys may come from inputs of different widths)
  * and the overlap of its dominant subspaces with another head's (METRICS.md "Weight-only metrics").
  *
- * <p>Never forms an {@code nIn x nIn} matrix: with thin QR factorisations {@code Wq^T = Q_a R_a},
+ * <p>Never forms an {@code nInQ x nInK} matrix: with thin QR factorisations {@code Wq^T = Q_a R_a},
  * {@code Wk^T = Q_b R_b}, {@code M = Q_a (tau R_a R_b^T) Q_b^T}, so the singular values of M are those of
- * the {@code hs x hs} core (a values-only bidiagonal SVD; one-sided Jacobi for the vectors) and its singular
+ * the (at most) {@code hs x hs} core (a values-only bidiagonal SVD; one-sided Jacobi for the vectors) and its singular
  * vectors are {@code Q_a U_c}, {@code Q_b V_c}.
- * Cost {@code O(nIn hs^2 + hs^3)}.
+ * Cost {@code O((nInQ + nInK) hs^2 + hs^3)}.
  *
  * <p>{@code S_ij = x_i^T M x_j}, so {@code sigma_1(M)} bounds every logit by
  * {@code sigma_1 |x_i| |x_j|}.
@@ -18,7 +19,7 @@ package dev.headwatch.core.math;
  */
 public final class WeightSpectra {
 
-    /** Subspace size for {@link #overlap}: the top {@code min(hs, nIn, 8)} singular directions. */
+    /** Subspace size for {@link #overlap}: the top {@code min(hs, nInQ, nInK, 8)} singular directions. */
     public static final int OVERLAP_DIRECTIONS = 8;
 
     private WeightSpectra() {
@@ -29,18 +30,20 @@ public final class WeightSpectra {
         private final double[] sigma;
         private final double[] left;
         private final double[] right;
-        private final int nIn;
+        private final int nInQ;
+        private final int nInK;
         private final int k;
 
-        private QkFactors(double[] sigma, double[] left, double[] right, int nIn, int k) {
+        private QkFactors(double[] sigma, double[] left, double[] right, int nInQ, int nInK, int k) {
             this.sigma = sigma;
             this.left = left;
             this.right = right;
-            this.nIn = nIn;
+            this.nInQ = nInQ;
+            this.nInK = nInK;
             this.k = k;
         }
 
-        /** The singular values of M, descending (length {@code min(hs, nIn)}). */
+        /** The singular values of M, descending (length {@code min(hs, nInQ, nInK)}). */
         public double[] singularValues() {
             return sigma.clone();
         }
@@ -60,77 +63,82 @@ public final class WeightSpectra {
             return k;
         }
 
-        /** Left singular vector {@code t < k} of M (length nIn; zero when its singular value is 0). */
+        /** Left singular vector {@code t < k} of M (length nInQ; zero when its singular value is 0). */
         public double[] left(int t) {
-            return java.util.Arrays.copyOfRange(left, t * nIn, (t + 1) * nIn);
+            return java.util.Arrays.copyOfRange(left, t * nInQ, (t + 1) * nInQ);
         }
 
-        /** Right singular vector {@code t < k} of M (length nIn; zero when its singular value is 0). */
+        /** Right singular vector {@code t < k} of M (length nInK; zero when its singular value is 0). */
         public double[] right(int t) {
-            return java.util.Arrays.copyOfRange(right, t * nIn, (t + 1) * nIn);
+            return java.util.Arrays.copyOfRange(right, t * nInK, (t + 1) * nInK);
         }
     }
 
     /**
      * Factors {@code M = tau Wq^T Wk} for one head.
      *
-     * @param wq  {@code Wq_h} row-major {@code [hs, nIn]}
-     * @param wk  {@code Wk_h} row-major {@code [hs, nIn]}
+     * @param wq  {@code Wq_h} row-major {@code [hs, nInQ]}
+     * @param wk  {@code Wk_h} row-major {@code [hs, nInK]}
      * @param tau the logit scale
      */
-    public static QkFactors factor(double[] wq, double[] wk, int hs, int nIn, double tau) {
-        if (wq.length != hs * nIn || wk.length != hs * nIn) {
-            throw new IllegalArgumentException("Wq and Wk must hold hs x nIn = " + hs + " x " + nIn
-                    + " values but held " + wq.length + " and " + wk.length);
-        }
-        int p = Math.min(hs, nIn);
+    public static QkFactors factor(double[] wq, double[] wk, int hs, int nInQ, int nInK, double tau) {
+        checkSizes(wq, wk, hs, nInQ, nInK);
+        int pq = Math.min(hs, nInQ);
+        int pk = Math.min(hs, nInK);
         // A row-major [hs, nIn] buffer is the column-major [nIn, hs] layout of its transpose.
-        Dense.Qr qa = new Dense.Qr(wq, nIn, hs);
-        Dense.Qr qb = new Dense.Qr(wk, nIn, hs);
-        double[] core = Dense.multiplyTransposed(qa.r, p, qb.r, p, hs);
+        Dense.Qr qa = new Dense.Qr(wq, nInQ, hs);
+        Dense.Qr qb = new Dense.Qr(wk, nInK, hs);
+        double[] core = Dense.multiplyTransposed(qa.r, pq, qb.r, pk, hs);
         for (int i = 0; i < core.length; i++) {
             core[i] *= tau;
         }
         // the singular values as spectralNorm computes them, so live and offline qkSpectralNorm are one number
-        double[] values = GolubKahan.singularValues(core, p, p);
-        double[] v = Dense.identity(p);
-        double[] sigma = Dense.jacobi(core, p, p, v);
+        double[] values = GolubKahan.singularValues(core, pq, pk);
+        double[] v = Dense.identity(pk);
+        double[] sigma = Dense.jacobi(core, pq, pk, v);
         int[] order = Dense.descendingOrder(sigma);
-        int k = Math.min(p, OVERLAP_DIRECTIONS);
+        int k = Math.min(Math.min(pq, pk), OVERLAP_DIRECTIONS);
         // Only k singular vectors of M are kept: Q_a u_c and Q_b v_c through the reflectors, Q never formed.
-        double[] uk = new double[p * k];
-        double[] vk = new double[p * k];
+        double[] uk = new double[pq * k];
+        double[] vk = new double[pk * k];
         for (int t = 0; t < k; t++) {
             int col = order[t];
             double s = sigma[col];
             if (s == 0) {
                 continue;           // a zero singular value has no direction: its vectors stay zero
             }
-            for (int c = 0; c < p; c++) {
-                uk[t * p + c] = core[col * p + c] / s;
-                vk[t * p + c] = v[col * p + c];
+            for (int c = 0; c < pq; c++) {
+                uk[t * pq + c] = core[col * pq + c] / s;
+            }
+            for (int c = 0; c < pk; c++) {
+                vk[t * pk + c] = v[col * pk + c];
             }
         }
         double[] left = qa.timesQ(uk, k);
         double[] right = qb.timesQ(vk, k);
-        return new QkFactors(values, left, right, nIn, k);
+        return new QkFactors(values, left, right, nInQ, nInK, k);
+    }
+
+    private static void checkSizes(double[] wq, double[] wk, int hs, int nInQ, int nInK) {
+        if (wq.length != hs * nInQ || wk.length != hs * nInK) {
+            throw new IllegalArgumentException("Wq and Wk must hold hs x nInQ = " + hs + " x " + nInQ + " and hs x nInK = "
+                    + hs + " x " + nInK + " values but held " + wq.length + " and " + wk.length);
+        }
     }
 
     /**
      * {@code sigma_1(tau Wq^T Wk)} alone, equal to {@code factor(...).spectralNorm()} (the same R factors and
      * the same values-only SVD of the core, without the singular vectors).
      */
-    public static double spectralNorm(double[] wq, double[] wk, int hs, int nIn, double tau) {
-        if (wq.length != hs * nIn || wk.length != hs * nIn) {
-            throw new IllegalArgumentException("Wq and Wk must hold hs x nIn = " + hs + " x " + nIn
-                    + " values but held " + wq.length + " and " + wk.length);
-        }
-        int p = Math.min(hs, nIn);
-        double[] core = Dense.multiplyTransposed(Dense.qrR(wq.clone(), nIn, hs), p, Dense.qrR(wk.clone(), nIn, hs), p, hs);
+    public static double spectralNorm(double[] wq, double[] wk, int hs, int nInQ, int nInK, double tau) {
+        checkSizes(wq, wk, hs, nInQ, nInK);
+        int pq = Math.min(hs, nInQ);
+        int pk = Math.min(hs, nInK);
+        double[] core = Dense.multiplyTransposed(Dense.qrR(wq.clone(), nInQ, hs), pq, Dense.qrR(wk.clone(), nInK, hs), pk, hs);
         for (int i = 0; i < core.length; i++) {
             core[i] *= tau;
         }
-        return p == 0 ? 0 : GolubKahan.singularValues(core, p, p)[0];
+        return Math.min(pq, pk) == 0 ? 0 : GolubKahan.singularValues(core, pq, pk)[0];
     }
 
     /**
@@ -139,20 +147,23 @@ public final class WeightSpectra {
      * direction counts). 1 for identical subspaces, 0 for orthogonal ones, NaN when k = 0.
      */
     public static double overlap(QkFactors h, QkFactors g) {
-        if (h.nIn != g.nIn) {
-            throw new IllegalArgumentException("heads differ in nIn: " + h.nIn + " and " + g.nIn);
+        if (h.nInQ != g.nInQ || h.nInK != g.nInK) {
+            throw new IllegalArgumentException("heads differ in nInQ x nInK: " + h.nInQ + " x " + h.nInK + " and "
+                    + g.nInQ + " x " + g.nInK);
         }
         int k = Math.min(h.k, g.k);
         if (k == 0) {
             return Double.NaN;
         }
-        int n = h.nIn;
+        int n = h.nInQ;
+        int nk = h.nInK;
         double[] lu = new double[k];
         double[] rv = new double[k];
         double sum = 0;
         for (int a = 0; a < k; a++) {
             int b = 0;
-            for (; b + 1 < k; b += 2) {
+            // (queries and keys of one width share the loop; else the left and right sums run apart below)
+            for (; n == nk && b + 1 < k; b += 2) {
                 // two directions of g at once: four independent sums, each in the order of one at a time
                 double l0 = 0, r0 = 0, l1 = 0, r1 = 0;
                 int ha = a * n, g0 = b * n, g1 = (b + 1) * n;
@@ -172,7 +183,9 @@ public final class WeightSpectra {
                 double l = 0, r = 0;
                 for (int i = 0; i < n; i++) {
                     l += h.left[a * n + i] * g.left[b * n + i];
-                    r += h.right[a * n + i] * g.right[b * n + i];
+                }
+                for (int i = 0; i < nk; i++) {
+                    r += h.right[a * nk + i] * g.right[b * nk + i];
                 }
                 lu[b] = l;
                 rv[b] = r;
