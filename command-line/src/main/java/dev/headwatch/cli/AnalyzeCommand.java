@@ -32,6 +32,7 @@ import java.util.concurrent.Callable;
  * are still analysed and the report lists the bad ones).
  */
 @Command(name = "analyze",
+        header = "Analyses saved models and checkpoint series into HTML, JSON and CSV reports.",
         sortOptions = false,
         description = {
                 "Per-head metrics of saved models: ModelSerializer zips (MultiLayerNetwork or ComputationGraph), "

@@ -42,6 +42,7 @@ import java.util.ServiceLoader;
                 QkCommand.class,
                 AnalyzeCommand.class,
                 PrometheusRulesCommand.class,
+                CommandLine.HelpCommand.class,
         })
 public final class Headwatch implements Runnable {
 

@@ -20,6 +20,7 @@ import java.util.regex.Pattern;
  * over the series of the Prometheus exporter.
  */
 @Command(name = "prometheus-rules",
+        header = "Prints headwatch's alert rules as a Prometheus rules file.",
         sortOptions = false,
         description = {
                 "Prints Prometheus alerting rules equivalent to headwatch's alert rules (default thresholds of "

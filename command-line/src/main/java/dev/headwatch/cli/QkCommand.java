@@ -32,6 +32,7 @@ import java.util.concurrent.Callable;
  * and keys read from {@code .npy} files, as JSON Lines on stdout.
  */
 @Command(name = "qk",
+        header = "Computes every per-head metric of queries and keys saved with numpy.save, one JSON line per head.",
         sortOptions = false,
         description = {
                 "Per-head metrics of queries and keys exported as NumPy .npy files (float32 or float64, C order).",

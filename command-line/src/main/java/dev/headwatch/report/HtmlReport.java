@@ -69,7 +69,11 @@ final class HtmlReport {
     }
 
     private static void summary(CheckpointAnalysis r, StringBuilder b) {
-        b.append("<h1>headwatch report</h1><p>");
+        b.append("<h1>headwatch report</h1>");
+        if (r.notice() != null) {
+            b.append("<p class=\"bad\"><strong>").append(esc(r.notice())).append("</strong></p>\n");
+        }
+        b.append("<p>");
         b.append(r.checkpoints().size()).append(" checkpoint").append(r.checkpoints().size() == 1 ? "" : "s")
                 .append(" analysed");
         if (!r.failed().isEmpty()) {

@@ -38,6 +38,7 @@ final class JsonReport {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("created", r.created().toString());
         root.put("probe", r.probe());
+        root.put("notice", r.notice());
         List<Object> checkpoints = new ArrayList<>();
         for (CheckpointResult c : r.checkpoints()) {
             Map<String, Object> cm = new LinkedHashMap<>();

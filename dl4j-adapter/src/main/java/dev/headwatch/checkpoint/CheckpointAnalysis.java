@@ -24,9 +24,11 @@ import java.util.Set;
  * @param failed      the checkpoints that could not be analysed
  * @param rules       the names of the alert rules that were evaluated
  * @param alerts      every alert transition, in order
+ * @param notice      what the reader must know first (e.g. "interrupted at step 120 of 900"), or null
  */
-public record CheckpointAnalysis(Instant created, String probe, List<CheckpointResult> checkpoints, List<FailedCheckpoint> failed,
-                     List<String> rules, List<CheckpointAlert> alerts) {
+public record CheckpointAnalysis(Instant created, String probe, List<CheckpointResult> checkpoints,
+                                 List<FailedCheckpoint> failed, List<String> rules, List<CheckpointAlert> alerts,
+                                 String notice) {
 
     public CheckpointAnalysis {
         if (created == null || checkpoints == null || failed == null || rules == null || alerts == null) {
@@ -36,6 +38,11 @@ public record CheckpointAnalysis(Instant created, String probe, List<CheckpointR
         failed = List.copyOf(failed);
         rules = List.copyOf(rules);
         alerts = List.copyOf(alerts);
+    }
+
+    /** This analysis with {@code notice} shown first in its reports. */
+    public CheckpointAnalysis withNotice(String notice) {
+        return new CheckpointAnalysis(created, probe, checkpoints, failed, rules, alerts, notice);
     }
 
     /** A head of a layer, as reports name it. */

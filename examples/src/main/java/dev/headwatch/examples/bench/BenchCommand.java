@@ -10,7 +10,9 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 
 /** {@code headwatch bench}: benchmarks. */
-@Command(name = "bench", description = "Benchmarks.", subcommands = BenchCommand.Overhead.class)
+@Command(name = "bench",
+        header = "Runs the benchmarks: what monitoring costs, side by side with DL4J's StatsListener.",
+        subcommands = BenchCommand.Overhead.class)
 public final class BenchCommand implements Runnable {
 
     @Spec
@@ -23,6 +25,7 @@ public final class BenchCommand implements Runnable {
 
     /** {@code headwatch bench overhead}. */
     @Command(name = "overhead",
+            header = "Measures the training-step overhead of headwatch and of DL4J's StatsListener.",
             description = {"Training-step overhead of headwatch at its defaults and of DL4J's StatsListener,",
                     "measured interleaved against unmonitored training of the same attention model.",
                     "Ends with: overhead: headwatch=<x>x statslistener=<y>x (median step-time ratios)."})

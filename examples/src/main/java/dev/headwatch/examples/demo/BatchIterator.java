@@ -2,6 +2,7 @@ package dev.headwatch.examples.demo;
 
 import java.util.NoSuchElementException;
 import java.util.SplittableRandom;
+import java.util.function.BooleanSupplier;
 
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.dataset.api.MultiDataSetPreProcessor;
@@ -9,7 +10,10 @@ import org.nd4j.linalg.dataset.api.iterator.MultiDataSetIterator;
 
 import dev.headwatch.examples.text.ByteCorpus;
 
-/** A fixed number of seeded random batches of windows from a corpus, as SameDiff's fit() consumes them. */
+/**
+ * A fixed number of seeded random batches of windows from a corpus, as SameDiff's fit() consumes them; it ends
+ * early, and so ends fit() between two steps, once {@code stop} says so.
+ */
 final class BatchIterator implements MultiDataSetIterator {
 
     private final ByteCorpus corpus;
@@ -17,11 +21,13 @@ final class BatchIterator implements MultiDataSetIterator {
     private final int batchSize;
     private final int context;
     private final long seed;
+    private final BooleanSupplier stop;
     private SplittableRandom random;
     private int served;
 
-    BatchIterator(ByteCorpus corpus, int batches, int batchSize, int context, long seed) {
+    BatchIterator(ByteCorpus corpus, int batches, int batchSize, int context, long seed, BooleanSupplier stop) {
         this.corpus = corpus;
+        this.stop = stop;
         this.batches = batches;
         this.batchSize = batchSize;
         this.context = context;
@@ -31,7 +37,7 @@ final class BatchIterator implements MultiDataSetIterator {
 
     @Override
     public boolean hasNext() {
-        return served < batches;
+        return served < batches && !stop.getAsBoolean();
     }
 
     @Override

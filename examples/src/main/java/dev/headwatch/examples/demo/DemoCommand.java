@@ -6,7 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 
+import dev.headwatch.cli.CtrlC;
 import dev.headwatch.cli.Headwatch;
 import dev.headwatch.core.sink.ObservationSink;
 import dev.headwatch.core.sink.TensorBoardSink;
@@ -17,6 +19,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code headwatch demo}: trains the demo transformer on Europarl text with every head monitored. */
 @Command(name = "demo",
+        header = "Trains the demo transformer on English text with every head monitored and writes its report.",
         sortOptions = false,
         description = {
                 "Trains a small GPT-style transformer (SameDiff, byte-level) on English Europarl text with every",
@@ -62,6 +65,14 @@ public final class DemoCommand implements Callable<Integer> {
         if (Files.exists(out) && !Files.isDirectory(out)) {
             throw Headwatch.badInput(spec, "--out " + out + " is a file, not a directory");
         }
+        if (Files.isDirectory(out)) {
+            try (Stream<Path> entries = Files.list(out)) {
+                if (entries.findAny().isPresent()) {
+                    throw Headwatch.badInput(spec, "--out " + out + " is not empty: give a new directory (a second "
+                            + "run would mix its records with the first one's)");
+                }
+            }
+        }
         DemoRun.Options options;
         try {
             options = DemoRun.Options.defaults(steps, out, layers, heads, context, seed,
@@ -69,18 +80,29 @@ public final class DemoCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw Headwatch.badInput(spec, e.getMessage());
         }
+        // Alert events are shown on the console above the progress bar; the engine's own WARN lines would break it.
+        System.setProperty("org.slf4j.simpleLogger.log.dev.headwatch.core.alert", "off");
         PrintStream console = System.out;
         console.printf("headwatch demo: %d layers x %d heads, context %d, %d steps -> %s%n", layers, heads, context,
                 steps, out.toAbsolutePath());
+        CtrlC ctrlC = CtrlC.listen(() -> System.err.printf(
+                "%nstopping after this step, then writing the report (Ctrl-C again to quit at once)%n"));
         List<ObservationSink> sinks = tensorboard == null ? List.of() : List.of(TensorBoardSink.create(tensorboard));
-        DemoRun.Result r = DemoRun.train(options, console, System.console() != null, List.of(), sinks);
+        DemoRun.Result r = DemoRun.train(options, console, System.console() != null, List.of(), sinks, ctrlC);
+        int done = r.losses().size();
+        String notice = done < steps ? "interrupted at step " + done + " of " + steps : null;
         console.printf("loss %.3f -> %.3f nats/byte (mean of the first and last 20 steps), %.0f s%n",
                 r.lossAtStart(20), r.lossAtEnd(20), r.seconds());
-        console.print(DemoRun.headTable(r.heads()));
-        console.println("report: " + DemoRun.report(options));
-        console.println("metrics: " + out.resolve("metrics.jsonl") + ", alerts: " + out.resolve("alerts.jsonl"));
+        console.print(DemoRun.headTable(r.heads(), r.openAlerts()));
+        console.println("report: " + DemoRun.report(options, notice));
+        console.println("metrics: " + out.resolve("metrics.jsonl") + ", alerts: " + out.resolve("alerts.jsonl")
+                + ", probe: " + out.resolve("probe-input.npy") + ", " + out.resolve("probe-label.npy"));
         if (tensorboard != null) {
             console.println("tensorboard: tensorboard --logdir " + tensorboard);
+        }
+        if (notice != null) {
+            console.println(notice);
+            return CtrlC.EXIT_CODE;
         }
         return 0;
     }

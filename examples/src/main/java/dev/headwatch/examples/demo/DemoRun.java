@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.BooleanSupplier;
 
 import org.nd4j.autodiff.listeners.Listener;
 import org.nd4j.autodiff.listeners.checkpoint.CheckpointListener;
@@ -20,6 +21,8 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import dev.headwatch.checkpoint.CheckpointAnalyzer;
+import dev.headwatch.cli.ProgressConsole;
+import dev.headwatch.io.Npy;
 import dev.headwatch.checkpoint.DeclaredAttention;
 import dev.headwatch.checkpoint.Probe;
 import dev.headwatch.core.HeadMetrics;
@@ -81,12 +84,14 @@ public final class DemoRun {
     /**
      * What a run produced.
      *
-     * @param model    the trained model
-     * @param losses   training loss per iteration (nats per byte)
-     * @param heads    per layer, per head: metrics on a held-out probe batch after training
-     * @param seconds  wall-clock training time
+     * @param model      the trained model
+     * @param losses     training loss per iteration (nats per byte); fewer than the steps asked for when stopped
+     * @param heads      per layer, per head: metrics on a held-out probe batch after training
+     * @param seconds    wall-clock training time
+     * @param openAlerts the alerts still open at the end, by {@code layer/head}
      */
-    public record Result(SameDiff model, List<Double> losses, List<List<HeadMetrics>> heads, double seconds) {
+    public record Result(SameDiff model, List<Double> losses, List<List<HeadMetrics>> heads, double seconds,
+                         Map<String, List<String>> openAlerts) {
 
         /** Mean loss over the first {@code k} iterations. */
         public double lossAtStart(int k) {
@@ -137,31 +142,41 @@ public final class DemoRun {
      * {@code metrics.jsonl} and {@code alerts.jsonl}; {@code extra} listeners run too.
      */
     public static Result train(Options o, PrintStream console, boolean terminal, List<Listener> extra) {
-        return train(o, console, terminal, extra, List.of());
+        return train(o, console, terminal, extra, List.of(), () -> false);
     }
 
-    /** As {@link #train(Options, PrintStream, boolean, List)}, with more sinks (e.g. TensorBoard), closed at the end. */
+    /**
+     * As {@link #train(Options, PrintStream, boolean, List)}, with more sinks (e.g. TensorBoard, closed at the
+     * end), and ending early, between two steps, once {@code stop} says so. The console shows a progress bar
+     * with the loss and the heads in alert, and each alert event on its own line above it.
+     */
     public static Result train(Options o, PrintStream console, boolean terminal, List<Listener> extra,
-                               List<ObservationSink> sinks) {
+                               List<ObservationSink> sinks, BooleanSupplier stop) {
         Path metrics = o.out().resolve("metrics.jsonl");
-        try (AlertJsonlSink alertFile = AlertJsonlSink.open(o.out().resolve("alerts.jsonl"))) {
-            AlertEngine alerts = AlertEngine.withDefaults().addListener(alertFile);
+        try (AlertJsonlSink alertFile = AlertJsonlSink.open(o.out().resolve("alerts.jsonl"));
+             ProgressConsole progress = ProgressConsole.open("train", o.steps(), console, terminal)) {
+            OpenAlerts open = new OpenAlerts(progress::event);
+            AlertEngine alerts = AlertEngine.withDefaults().addListener(alertFile).addListener(open);
             SameDiffAttentionListener.Builder builder = monitor(o.model())
                     .sink(JsonLinesSink.open(metrics))
                     .sink(alerts);
             sinks.forEach(builder::sink);
+            Result r;
             try (SameDiffAttentionListener monitor = builder.seed(o.seed()).build()) {
                 List<Listener> all = new ArrayList<>(extra);
                 all.add(monitor);
-                Result r = trainWith(o, console, terminal, all);
-                return r;
+                ProgressListener losses = new ProgressListener(progress, open::heads);
+                all.add(losses);
+                r = trainWith(o, all, losses, stop);
             }
+            // After close(): the monitor has delivered every observation, so every alert event is in.
+            return new Result(r.model(), r.losses(), r.heads(), r.seconds(), open.snapshot());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the monitor's files in " + o.out(), e);
         }
     }
 
-    private static Result trainWith(Options o, PrintStream console, boolean terminal, List<Listener> extra) {
+    private static Result trainWith(Options o, List<Listener> extra, ProgressListener progress, BooleanSupplier stop) {
         ByteCorpus[] split = corpora();
         SameDiff sd = TinyGpt.build(o.model(), o.seed(), o.learningRate());
         File checkpoints = o.out().resolve("checkpoints").toFile();
@@ -170,9 +185,7 @@ public final class DemoRun {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create " + checkpoints, e);
         }
-        ProgressListener progress = new ProgressListener(o.steps(), console, terminal);
         List<Listener> listeners = new ArrayList<>(extra);
-        listeners.add(progress);
         listeners.add(new CheckpointListener.Builder(checkpoints)
                 .saveEveryNIterations(o.checkpointEvery())
                 .keepAll()
@@ -185,7 +198,7 @@ public final class DemoRun {
         }
         long start = System.nanoTime();
         buildGradientsQuietly(sd);
-        sd.fit(new BatchIterator(split[0], o.steps(), o.batchSize(), o.model().context(), o.seed()), 1,
+        sd.fit(new BatchIterator(split[0], o.steps(), o.batchSize(), o.model().context(), o.seed(), stop), 1,
                 listeners.toArray(new Listener[0]));
         double seconds = (System.nanoTime() - start) / 1e9;
         try {
@@ -196,7 +209,7 @@ public final class DemoRun {
         var probe = TinyGpt.batch(split[1].windows(PROBE_SEQUENCES, o.model().context(),
                 new SplittableRandom(o.seed() + 1)), ByteCorpus.VOCAB);
         List<List<HeadMetrics>> heads = HeadProbe.measure(HeadProbe.run(sd, o.model(), probe), o.model());
-        return new Result(sd, List.copyOf(progress.losses()), heads, seconds);
+        return new Result(sd, List.copyOf(progress.losses()), heads, seconds, Map.of());
     }
 
     /** SameDiff prints one "Added differentiated op" line per op on stdout while it builds the gradient function. */
@@ -212,47 +225,62 @@ public final class DemoRun {
 
     /**
      * Writes {@code report.html} into the output directory with {@code headwatch analyze}'s code, from the run's
-     * checkpoints and a held-out probe batch. Returns the file, or a one-line reason when it could not be written
-     * (the training results stand either way).
+     * checkpoints and a held-out probe batch, which it saves beside them as {@code probe-input.npy} and
+     * {@code probe-label.npy} (so {@code analyze} can be run on them by hand). {@code notice}, if not null, opens
+     * the report. Returns the file, or a one-line reason when it could not be written (the training results stand
+     * either way).
      */
-    public static String report(Options o) {
+    public static String report(Options o, String notice) {
         try {
-            return ReportWriter.write(analyze(o), o.out(), EnumSet.of(ReportWriter.Format.HTML)).get(0).toString();
+            Map<String, INDArray> probe = probe(o);
+            for (Map.Entry<String, INDArray> p : probe.entrySet()) {
+                Npy.write(o.out().resolve("probe-" + p.getKey() + ".npy"), p.getValue());
+            }
+            CheckpointAnalysis analysis = analyze(o, probe);
+            return ReportWriter.write(notice == null ? analysis : analysis.withNotice(notice), o.out(),
+                    EnumSet.of(ReportWriter.Format.HTML)).get(0).toString();
         } catch (IOException | RuntimeException e) {
             return "report not written: " + e.getMessage();
         }
     }
 
-    /** Every checkpoint of the run analysed on the held-out probe batch, each block declared as the monitor does. */
-    static CheckpointAnalysis analyze(Options o) {
-        var probe = TinyGpt.batch(corpora()[1].windows(PROBE_SEQUENCES, o.model().context(),
+    /** The held-out probe batch, by placeholder name: {@code input} and {@code label}. */
+    static Map<String, INDArray> probe(Options o) {
+        var batch = TinyGpt.batch(corpora()[1].windows(PROBE_SEQUENCES, o.model().context(),
                 new SplittableRandom(o.seed() + 1)), ByteCorpus.VOCAB);
+        Map<String, INDArray> placeholders = new LinkedHashMap<>();
+        placeholders.put(TinyGpt.INPUT, batch.getFeatures(0));
+        placeholders.put(TinyGpt.LABEL, batch.getLabels(0));
+        return placeholders;
+    }
+
+    /** Every checkpoint of the run analysed on the probe, each block declared as the monitor does. */
+    static CheckpointAnalysis analyze(Options o, Map<String, INDArray> probe) {
         CheckpointAnalyzer.Builder analyzer = CheckpointAnalyzer.builder();
         for (int l = 0; l < o.model().layers(); l++) {
             // Wq and Wk are [dModel, dModel] with each head's projection a block of columns.
             analyzer.declare(DeclaredAttention.of(attention(o.model(), l))
                     .weights(TinyGpt.var(l, "Wq"), TinyGpt.var(l, "Wk"), DeclaredAttention.WeightLayout.COLUMNS));
         }
-        Map<String, INDArray> placeholders = new LinkedHashMap<>();
-        placeholders.put(TinyGpt.INPUT, probe.getFeatures(0));
-        placeholders.put(TinyGpt.LABEL, probe.getLabels(0));
         Path checkpoints = o.out().resolve("checkpoints");
-        return analyzer.probe(Probe.sameDiff(placeholders)).build()
+        return analyzer.probe(Probe.sameDiff(probe)).build()
                 .analyze(CheckpointListener.availableCheckpoints(checkpoints.toFile()).stream()
                         .map(c -> checkpoints.resolve(c.getFilename())).toList());
     }
 
-    /** The per-layer table of heads printed at the end of the demo. */
-    public static String headTable(List<List<HeadMetrics>> heads) {
+    /** The per-layer table of heads printed at the end of the demo, with the alerts open on each head. */
+    public static String headTable(List<List<HeadMetrics>> heads, Map<String, List<String>> openAlerts) {
         StringBuilder s = new StringBuilder();
         for (int l = 0; l < heads.size(); l++) {
-            s.append(String.format("layer%d  %-4s %8s %8s %8s %8s %8s %8s%n", l, "head", "entropy", "effRank",
-                    "particip", "keyCoh", "sinkMax", "maxLogit"));
+            s.append(String.format("layer%d  %-4s %8s %8s %8s %8s %8s %8s  %s%n", l, "head", "entropy", "effRank",
+                    "particip", "keyCoh", "sinkMax", "maxLogit", "open alerts"));
             List<HeadMetrics> layer = heads.get(l);
             for (int h = 0; h < layer.size(); h++) {
                 HeadMetrics m = layer.get(h);
-                s.append(String.format("        %-4d %8.3f %8.2f %8.3f %8.2f %8.3f %8.2f%n", h, m.entropy(),
-                        m.effectiveRank(), m.participation(), m.keyCoherence(), m.sinkMax(), m.maxLogit()));
+                List<String> open = openAlerts.getOrDefault(OpenAlerts.key(TinyGpt.layerName(l), h), List.of());
+                s.append(String.format("        %-4d %8.3f %8.2f %8.3f %8.2f %8.3f %8.2f  %s%n", h, m.entropy(),
+                        m.effectiveRank(), m.participation(), m.keyCoherence(), m.sinkMax(), m.maxLogit(),
+                        open.isEmpty() ? "-" : String.join(", ", open)));
             }
         }
         return s.toString();

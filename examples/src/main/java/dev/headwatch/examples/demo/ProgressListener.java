@@ -1,8 +1,8 @@
 package dev.headwatch.examples.demo;
 
-import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntSupplier;
 
 import org.nd4j.autodiff.listeners.At;
 import org.nd4j.autodiff.listeners.BaseListener;
@@ -14,28 +14,24 @@ import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
+import dev.headwatch.cli.ProgressConsole;
+
 /**
- * Records the training loss of every iteration and draws a progress bar.
+ * Records the training loss of every iteration and shows it on the progress bar with the heads in alert.
  *
  * <p>SameDiff's training pass differentiates the softmax cross-entropy without evaluating it (the
  * {@link Loss} handed to listeners is 0), so the loss is computed here from the logits and the labels.
  */
 final class ProgressListener extends BaseListener {
 
-    private static final int BAR = 30;
-
-    private final int steps;
-    private final PrintStream out;
-    private final boolean terminal;
+    private final ProgressConsole console;
+    private final IntSupplier headsInAlert;
     private final List<Double> losses = new ArrayList<>();
-    private final long start = System.nanoTime();
     private double current = Double.NaN;
-    private int lastPrintedDecile = -1;
 
-    ProgressListener(int steps, PrintStream out, boolean terminal) {
-        this.steps = steps;
-        this.out = out;
-        this.terminal = terminal;
+    ProgressListener(ProgressConsole console, IntSupplier headsInAlert) {
+        this.console = console;
+        this.headsInAlert = headsInAlert;
     }
 
     @Override
@@ -59,27 +55,9 @@ final class ProgressListener extends BaseListener {
     @Override
     public void iterationDone(SameDiff sd, At at, MultiDataSet dataSet, Loss loss) {
         losses.add(current);
-        int done = losses.size();
-        if (terminal) {
-            out.print("\r" + line(done));
-            if (done == steps) {
-                out.println();
-            }
-        } else {
-            int decile = done * 10 / steps;
-            if (decile != lastPrintedDecile || done == steps) {
-                lastPrintedDecile = decile;
-                out.println(line(done));
-            }
-        }
-        out.flush();
-    }
-
-    private String line(int done) {
-        int filled = (int) ((long) BAR * done / Math.max(steps, 1));
-        double seconds = (System.nanoTime() - start) / 1e9;
-        return String.format("[%s%s] step %d/%d  loss %.3f  %.0fs",
-                "#".repeat(filled), ".".repeat(BAR - filled), done, steps, current, seconds);
+        int alerts = headsInAlert.getAsInt();
+        console.step(losses.size(), String.format("loss %.3f, %d head%s in alert", current, alerts,
+                alerts == 1 ? "" : "s"));
     }
 
     /** Loss of each iteration so far (nats per token). */

@@ -13,6 +13,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code headwatch example <name>}: one paper reproduction, a PNG plot and a RESULT line. */
 @Command(name = "example",
+        header = "Reproduces one of the four papers behind the metrics, or runs the layer-API example.",
         sortOptions = false,
         description = {
                 "Reproduces one of the papers behind the metrics: writes <out>/<name>.png and ends with a line",

@@ -3,15 +3,23 @@ package dev.headwatch.examples.demo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.autodiff.listeners.At;
+import org.nd4j.autodiff.listeners.BaseListener;
+import org.nd4j.autodiff.listeners.Loss;
+import org.nd4j.autodiff.listeners.Operation;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -52,7 +60,7 @@ class DemoRunTest {
     @Test
     void train_lossIsFiniteEveryStep_andProgressIsShown() {
         assertThat(run.losses()).hasSize(6).allSatisfy(l -> assertThat(l).isFinite().isPositive());
-        assertThat(console).contains("step 6/6");
+        assertThat(console).contains("6/6").contains("loss ").contains("in alert");
     }
 
     @Test
@@ -85,7 +93,7 @@ class DemoRunTest {
 
     @Test
     void analyze_readsEveryCheckpointOfTheRun_withEveryHeadRebuiltExactly() {
-        CheckpointAnalysis report = DemoRun.analyze(options);
+        CheckpointAnalysis report = DemoRun.analyze(options, DemoRun.probe(options));
         assertThat(report.failed()).isEmpty();
         assertThat(report.checkpoints()).extracting(CheckpointResult::iteration).containsExactly(2L, 5L);
         assertThat(report.checkpoints()).allSatisfy(c -> assertThat(c.layers()).singleElement().satisfies(l -> {
@@ -95,9 +103,37 @@ class DemoRunTest {
     }
 
     @Test
+    void train_stopRequested_endsBetweenSteps_andKeepsWhatWasWritten(@TempDir Path other) throws Exception {
+        GptConfig model = new GptConfig(1, 2, 16, 16, ByteCorpus.VOCAB);
+        DemoRun.Options o = new DemoRun.Options(20, other, model, 3, null, 4, 3e-3, 2);
+        AtomicBoolean stop = new AtomicBoolean();
+        BaseListener afterThird = new BaseListener() {
+            @Override
+            public boolean isActive(Operation operation) {
+                return operation == Operation.TRAINING;
+            }
+
+            @Override
+            public void iterationDone(SameDiff sd, At at, MultiDataSet batch, Loss loss) {
+                stop.set(at.iteration() >= 2);
+            }
+        };
+        DemoRun.Result stopped = DemoRun.train(o, new PrintStream(OutputStream.nullOutputStream()), false,
+                List.of(afterThird), List.of(), stop::get);
+
+        assertThat(stopped.losses()).hasSize(3);
+        assertThat(Files.readAllLines(other.resolve("metrics.jsonl"))).hasSize(3 * 2);
+        assertThat(other.resolve("model.fb")).isNotEmptyFile();
+        String report = DemoRun.report(o, "interrupted at step 3 of 20");
+        assertThat(Files.readString(Path.of(report))).contains("interrupted at step 3 of 20");
+        assertThat(other.resolve("probe-input.npy")).isNotEmptyFile();
+        assertThat(other.resolve("probe-label.npy")).isNotEmptyFile();
+    }
+
+    @Test
     void headTable_listsEveryHeadOfEveryLayer() {
         assertThat(run.heads()).hasSize(1);
         assertThat(run.heads().get(0)).hasSize(2);
-        assertThat(DemoRun.headTable(run.heads())).contains("layer0", "entropy");
+        assertThat(DemoRun.headTable(run.heads(), run.openAlerts())).contains("layer0", "entropy");
     }
 }

@@ -1,0 +1,41 @@
+package dev.headwatch.examples.demo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import dev.headwatch.core.alert.AlertEvent;
+import dev.headwatch.core.alert.AlertState;
+import dev.headwatch.core.alert.Severity;
+
+class OpenAlertsTest {
+
+    private static AlertEvent event(String alert, AlertState state, String layer, int head, long step) {
+        return new AlertEvent(alert, state, Severity.WARNING, step, Instant.EPOCH, layer, head, 0.05, 0.1,
+                alert + " on " + layer + "; usually helps: something");
+    }
+
+    @Test
+    void firingAndResolving_keepTheOpenAlertsPerHead_andPrintOneLineEach() {
+        List<String> lines = new ArrayList<>();
+        OpenAlerts open = new OpenAlerts(lines::add);
+        open.onAlert(event("ENTROPY_COLLAPSE", AlertState.FIRING, "layer0", 2, 40));
+        open.onAlert(event("LOGIT_GROWTH", AlertState.FIRING, "layer0", 2, 41));
+        open.onAlert(event("DEAD_HEAD", AlertState.FIRING, "layer1", 0, 42));
+        assertThat(open.heads()).isEqualTo(2);
+        open.onAlert(event("DEAD_HEAD", AlertState.RESOLVED, "layer1", 0, 60));
+
+        assertThat(open.heads()).isEqualTo(1);
+        assertThat(open.snapshot()).isEqualTo(Map.of("layer0/2", List.of("ENTROPY_COLLAPSE", "LOGIT_GROWTH")));
+        assertThat(lines).containsExactly(
+                "step 40  WARNING  ENTROPY_COLLAPSE layer0 head 2: ENTROPY_COLLAPSE on layer0",
+                "step 41  WARNING  LOGIT_GROWTH layer0 head 2: LOGIT_GROWTH on layer0",
+                "step 42  WARNING  DEAD_HEAD layer1 head 0: DEAD_HEAD on layer1",
+                "step 60  resolved DEAD_HEAD layer1 head 0");
+    }
+}
