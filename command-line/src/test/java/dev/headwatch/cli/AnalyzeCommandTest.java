@@ -3,6 +3,7 @@ package dev.headwatch.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.headwatch.checkpoint.Models;
+import dev.headwatch.checkpoint.Tripwire;
 import dev.headwatch.io.Npy;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
@@ -10,9 +11,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.ObjectOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+import java.util.zip.ZipOutputStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -31,6 +37,32 @@ class AnalyzeCommandTest {
         ModelSerializer.writeModel(net, model.toFile(), false);
         probe = tmp.resolve("probe.npy");
         Npy.write(probe, Models.features(2, 5));
+    }
+
+    @Test
+    void benchmark_loadsWithoutDeserializingJavaObjects() throws IOException {
+        ByteArrayOutputStream payload = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(payload)) {
+            out.writeObject(new Tripwire());
+        }
+        Path hostile = tmp.resolve("with-preprocessor.zip");
+        try (ZipInputStream in = new ZipInputStream(Files.newInputStream(model));
+             ZipOutputStream out = new ZipOutputStream(Files.newOutputStream(hostile))) {
+            for (ZipEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+                out.putNextEntry(new ZipEntry(e.getName()));
+                in.transferTo(out);
+            }
+            // DL4J's ModelSerializer reads preprocessor.bin with Java deserialization.
+            out.putNextEntry(new ZipEntry("preprocessor.bin"));
+            out.write(payload.toByteArray());
+        }
+        Tripwire.TRIPPED.set(false);
+
+        CliRun run = CliRun.of("analyze", "--benchmark", "1", hostile.toString());
+
+        assertThat(run.exitCode()).isZero();
+        assertThat(run.outLines()).last().asString().startsWith("load-vs-analysis: 1 files");
+        assertThat(Tripwire.TRIPPED).isFalse();
     }
 
     @Test

@@ -6,9 +6,9 @@ import java.io.Serializable;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /** A serialized payload standing in for a malicious gadget: deserializing it trips a flag. */
-final class Tripwire implements Serializable {
+public final class Tripwire implements Serializable {
 
-    static final AtomicBoolean TRIPPED = new AtomicBoolean();
+    public static final AtomicBoolean TRIPPED = new AtomicBoolean();
     private static final long serialVersionUID = 1L;
 
     private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
