@@ -117,13 +117,20 @@ final class AnalyzeCommand implements Callable<Integer> {
         CheckpointAnalyzer.Builder analyzer = CheckpointAnalyzer.builder().probe(probe).maxSequences(maxSequences)
                 .plots(chosen.contains(ReportWriter.Format.HTML));
         declared().forEach(analyzer::declare);
-        Progress progress = !quiet && System.console() != null ? new Progress(err) : null;
-        if (progress != null) {
-            analyzer.progress(progress);
-        }
-        CheckpointAnalysis report = analyzer.build().analyze(paths);
-        if (progress != null) {
-            progress.done();
+        CtrlC ctrlC = CtrlC.listen(() -> System.err.printf(
+                "%nstopping after this checkpoint, then writing the report (Ctrl-C again to quit at once)%n"));
+        analyzer.stopWhen(ctrlC);
+        CheckpointAnalysis report;
+        if (!quiet && System.console() != null) {
+            try (ProgressConsole progress = ProgressConsole.open("analyze", 0, System.err, true)) {
+                analyzer.progress((i, n, ref) -> {
+                    progress.total(n);
+                    progress.step(i, "checkpoint " + (i + 1) + " of " + n);
+                });
+                report = analyzer.build().analyze(paths);
+            }
+        } else {
+            report = analyzer.build().analyze(paths);
         }
         for (FailedCheckpoint f : report.failed()) {
             err.println(spec.qualifiedName() + ": " + f.file() + ": " + f.problem());
@@ -135,6 +142,11 @@ final class AnalyzeCommand implements Callable<Integer> {
             o.println(p);
         }
         o.flush();
+        if (report.notice() != null) {
+            err.println(spec.qualifiedName() + ": " + report.notice());
+            err.flush();
+            return CtrlC.EXIT_CODE;
+        }
         return report.failed().isEmpty() ? 0 : Headwatch.EXIT_BAD_INPUT;
     }
 
@@ -278,39 +290,6 @@ final class AnalyzeCommand implements Callable<Integer> {
             return Probe.withMasks(arrays, masks);
         } catch (IllegalArgumentException e) {
             throw Headwatch.badInput(spec, e.getMessage());
-        }
-    }
-
-    /** "checkpoint i of n, time left" on one rewritten terminal line. */
-    private static final class Progress implements CheckpointAnalyzer.Progress {
-        private final PrintWriter err;
-        private final long start = System.nanoTime();
-        private boolean printed;
-
-        Progress(PrintWriter err) {
-            this.err = err;
-        }
-
-        @Override
-        public void starting(int index, int total, CheckpointRef ref) {
-            String left = "";
-            if (index > 0) {
-                long perCheckpoint = (System.nanoTime() - start) / index;
-                long seconds = perCheckpoint * (total - index) / 1_000_000_000L;
-                left = String.format(", about %d:%02d left", seconds / 60, seconds % 60);
-            }
-            String label = ref.label().replaceAll("\\p{Cntrl}", "?");
-            label = label.length() > 40 ? label.substring(0, 37) + "..." : label;
-            err.print(String.format("\ranalyze: checkpoint %d of %d (%s)%s\u001b[K", index + 1, total, label, left));
-            err.flush();
-            printed = true;
-        }
-
-        void done() {
-            if (printed) {
-                err.println();
-                err.flush();
-            }
         }
     }
 }

@@ -35,7 +35,11 @@ public final class ProgressConsole implements AutoCloseable {
      */
     public static ProgressConsole open(String task, long steps, PrintStream out, boolean terminal) {
         Lines lines = new Lines(out, terminal, steps);
-        ProgressBar bar = new ProgressBarBuilder()
+        ProgressBarBuilder builder = new ProgressBarBuilder();
+        if (steps <= 0) {
+            builder.continuousUpdate();   // no steps to count: keep the elapsed time moving
+        }
+        ProgressBar bar = builder
                 .setTaskName(task)
                 .setInitialMax(steps > 0 ? steps : -1)
                 .setStyle(ProgressBarStyle.ASCII)
@@ -51,6 +55,11 @@ public final class ProgressConsole implements AutoCloseable {
         bar.setExtraMessage(status);
         bar.stepTo(done);
         lines.stepped(bar, done);
+    }
+
+    /** Sets the total once it is known (for a bar opened without one). */
+    public void total(long steps) {
+        bar.maxHint(steps);
     }
 
     /** Prints {@code line} on its own line, above the bar. */

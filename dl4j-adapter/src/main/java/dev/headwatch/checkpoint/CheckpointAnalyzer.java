@@ -39,6 +39,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.util.Map;
 
 /**
@@ -78,6 +79,7 @@ public final class CheckpointAnalyzer {
     private final Probe probe;
     private final AlertConfig alerts;
     private final Progress progress;
+    private final BooleanSupplier stop;
     private final int maxSequences;
     private final boolean plots;
     private final List<DeclaredAttention> declared;
@@ -91,6 +93,7 @@ public final class CheckpointAnalyzer {
                 : b.probe != null ? AlertConfig.builder().persist(1).build()
                 : AlertConfig.builder().persist(1).enableOnly(Alert.LOGIT_GROWTH).build();
         this.progress = b.progress;
+        this.stop = b.stop;
         this.maxSequences = b.maxSequences;
         this.plots = b.plots;
         this.declared = List.copyOf(b.declared);
@@ -116,7 +119,12 @@ public final class CheckpointAnalyzer {
         List<CheckpointResult> results = new ArrayList<>();
         List<CheckpointAlert> events = new ArrayList<>();
         List<CheckpointRef> refs = series.checkpoints();
+        String notice = null;
         for (int i = 0; i < refs.size(); i++) {
+            if (stop.getAsBoolean()) {
+                notice = "interrupted after " + i + " of " + refs.size() + " checkpoints";
+                break;
+            }
             CheckpointRef ref = refs.get(i);
             progress.starting(i, refs.size(), ref);
             Analysed a;
@@ -145,7 +153,7 @@ public final class CheckpointAnalyzer {
         }
         alerts.userRules().forEach(r -> rules.add(r.name()));
         return new CheckpointAnalysis(clock.instant(), probe == null ? null : probe.description(), results, failed, rules,
-                events, null);
+                events, notice);
     }
 
     private static FailedCheckpoint failure(Path file, String label, String problem) {
@@ -537,6 +545,7 @@ public final class CheckpointAnalyzer {
         private Probe probe;
         private AlertConfig alerts;
         private Progress progress = (i, n, ref) -> { };
+        private BooleanSupplier stop = () -> false;
         private int maxSequences = 32;
         private boolean plots = true;
         private final List<DeclaredAttention> declared = new ArrayList<>();
@@ -571,6 +580,15 @@ public final class CheckpointAnalyzer {
         /** Told before each checkpoint (default: nothing). */
         public Builder progress(Progress progress) {
             this.progress = require(progress, "progress");
+            return this;
+        }
+
+        /**
+         * Checked before each checkpoint: once it says stop, the analysis ends there and its result says so in
+         * {@link CheckpointAnalysis#notice()} (e.g. on Ctrl-C).
+         */
+        public Builder stopWhen(BooleanSupplier stop) {
+            this.stop = require(stop, "stop");
             return this;
         }
 

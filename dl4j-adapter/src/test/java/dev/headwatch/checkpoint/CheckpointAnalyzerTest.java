@@ -203,4 +203,19 @@ class CheckpointAnalyzerTest {
             assertThat(f.problem()).contains("corrupt or truncated zip");
         });
     }
+
+    @Test
+    void stopWhen_endsBeforeTheNextCheckpoint_andTheAnalysisSaysSo() {
+        java.util.concurrent.atomic.AtomicInteger started = new java.util.concurrent.atomic.AtomicInteger();
+        CheckpointAnalysis all = CheckpointAnalyzer.builder().build().analyze(List.of(mlnDir));
+        CheckpointAnalysis stopped = CheckpointAnalyzer.builder()
+                .progress((i, n, ref) -> started.incrementAndGet())
+                .stopWhen(() -> started.get() >= 2)
+                .build().analyze(List.of(mlnDir));
+
+        assertThat(all.checkpoints()).hasSizeGreaterThan(2);
+        assertThat(all.notice()).isNull();
+        assertThat(stopped.checkpoints()).hasSize(2);
+        assertThat(stopped.notice()).isEqualTo("interrupted after 2 of " + all.checkpoints().size() + " checkpoints");
+    }
 }

@@ -2,9 +2,12 @@ package dev.headwatch.examples.papers;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
+import dev.headwatch.cli.CtrlC;
 import dev.headwatch.cli.Headwatch;
+import dev.headwatch.cli.ProgressConsole;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -41,6 +44,19 @@ public final class ExampleCommand implements Callable<Integer> {
     @Override
     public Integer call() throws java.io.IOException {
         PrintStream console = System.out;
+        CtrlC.listen(() -> {
+            System.err.printf("%ninterrupted: %s writes its plot and RESULT line only when it finishes%n", name);
+            System.exit(CtrlC.EXIT_CODE);
+        });
+        // The paper models print nothing until they finish: show that they run (the others print their own progress).
+        boolean quiet = List.of("signal-recovery", "linear-regime", "specialization").contains(name);
+        try (ProgressConsole running = quiet && System.console() != null
+                ? ProgressConsole.open(name, 0, System.err, true) : null) {
+            return run(console);
+        }
+    }
+
+    private Integer run(PrintStream console) throws java.io.IOException {
         if (name.equals("layer-api")) {
             dev.headwatch.examples.layerapi.AttentionGraphExample.run(300, 42, out, console);
             return 0;
