@@ -93,7 +93,9 @@ public final class AttentionMonitorListener extends BaseTrainingListener impleme
             if (ex.sites().isEmpty()) {
                 return;
             }
-            INDArray first = list != null ? list.get(0) : map.values().iterator().next();
+            // the minibatch size from the network's (first) input: other activations may fold steps into rows
+            INDArray first = list != null ? list.get(0)
+                    : map.get(((ComputationGraph) model).getConfiguration().getNetworkInputs().get(0));
             int[] rows = monitor.sample((int) first.size(0));
             AttentionExtractor.Forward f = list != null ? AttentionExtractor.of(list) : AttentionExtractor.of(map);
             // Only copies here; the extraction runs with the metrics, off the training thread by default.
