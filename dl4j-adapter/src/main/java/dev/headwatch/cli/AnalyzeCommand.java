@@ -182,13 +182,18 @@ final class AnalyzeCommand implements Callable<Integer> {
                 org.nd4j.autodiff.samediff.SameDiff.load(file.toFile(), false);
                 return;
             }
-            try {
-                org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
-            } catch (Exception e) {
-                org.deeplearning4j.util.ModelSerializer.restoreComputationGraph(file.toFile(), false);
-            }
         } catch (Exception e) {
             throw Headwatch.badInput(spec, file + ": not a model file DL4J can load (" + e.getMessage() + ")");
+        }
+        try {
+            org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
+        } catch (Exception asNetwork) {
+            try {
+                org.deeplearning4j.util.ModelSerializer.restoreComputationGraph(file.toFile(), false);
+            } catch (Exception asGraph) {
+                throw Headwatch.badInput(spec, file + ": not a model file DL4J can load (as a MultiLayerNetwork: "
+                        + asNetwork.getMessage() + "; as a ComputationGraph: " + asGraph.getMessage() + ")");
+            }
         }
     }
 

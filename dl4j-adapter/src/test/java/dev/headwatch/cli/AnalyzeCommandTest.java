@@ -94,4 +94,17 @@ class AnalyzeCommandTest {
         assertThat(mixed.exitCode()).isEqualTo(2);
         assertThat(mixed.err()).contains("not both");
     }
+
+    @Test
+    void benchmark_onAZipDl4jCannotLoad_namesWhyAsANetworkAndAsAGraph() throws IOException {
+        Path notAModel = tmp.resolve("not-a-model.zip");
+        try (java.util.zip.ZipOutputStream zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(notAModel))) {
+            zip.putNextEntry(new java.util.zip.ZipEntry("readme.txt"));
+            zip.write("no model here".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            zip.closeEntry();
+        }
+        CliRun run = CliRun.of("analyze", notAModel.toString(), "--benchmark", "1");
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err()).contains("as a MultiLayerNetwork: ").contains("as a ComputationGraph: ");
+    }
 }
