@@ -44,6 +44,12 @@ class AnalyzeCommandTest {
                 out.resolve("metrics.csv").toString(), out.resolve("report.html").toString());
         JsonNode json = new ObjectMapper().readTree(out.resolve("report.json").toFile());
         assertThat(json.at("/checkpoints/0/layers/1/heads/3/entropy").isNumber()).isTrue();
+        for (String integer : new String[] {"numericalRank", "rankBound", "sinkPosition", "redundancyPartner"}) {
+            assertThat(json.at("/checkpoints/0/layers/1/heads/3/" + integer).isIntegralNumber()).as(integer).isTrue();
+        }
+        java.util.List<String> csv = Files.readAllLines(out.resolve("metrics.csv"));
+        java.util.List<String> header = java.util.List.of(csv.get(0).split(","));
+        assertThat(csv.get(1).split(",", -1)[header.indexOf("numericalRank")]).matches("[0-9]+");
     }
 
     @Test

@@ -90,14 +90,16 @@ class AttentionConfigurationsTest {
                     c.add(pooled("lstm -> recurrent attention, " + tag, type,
                             new RecurrentAttentionLayer.Builder().nIn(WIDTH).nOut(WIDTH).nHeads(1).projectInput(false)
                                     .hasBias(false).activation(Activation.IDENTITY).build(), mb, masked));
-                    for (boolean sameInput : new boolean[] {false, true}) {
-                        for (boolean project : new boolean[] {false, true}) {
-                            c.add(vertexGraph("lstm -> attention vertex" + (sameInput ? " (one input)" : "")
-                                    + (project ? " projected, " : ", ") + tag, type, sameInput, project, mb, masked));
-                        }
+                    for (boolean project : new boolean[] {false, true}) {
+                        c.add(vertexGraph("lstm -> attention vertex" + (project ? " projected, " : ", ") + tag, type,
+                                false, project, mb, masked));
                     }
                 }
             }
+        }
+        for (boolean project : new boolean[] {false, true}) {
+            c.add(vertexGraph("lstm -> attention vertex (one input)" + (project ? " projected" : ""), DataType.FLOAT,
+                    true, project, 3, true));
         }
         c.add(pooled("recurrent attention projected, nIn 6 != nOut 4", DataType.FLOAT,
                 new RecurrentAttentionLayer.Builder().nIn(WIDTH).nOut(4).nHeads(2).headSize(3).projectInput(true)
