@@ -75,26 +75,24 @@ class AttentionConfigurationsTest {
     static Stream<Config> configurations() {
         List<Config> c = new ArrayList<>();
         // DL4J's own: minibatches of 1 and 3, with and without its prefix masks, in float and double
-        Object[][] runs = {{DataType.FLOAT, 1, false}, {DataType.FLOAT, 3, true}, {DataType.DOUBLE, 3, true}};
-        for (Object[] run : runs) {
-            DataType type = (DataType) run[0];
-            int mb = (int) run[1];
-            boolean masked = (boolean) run[2];
-            {
-                {
-                    String tag = type + " mb=" + mb + (masked ? " masked" : "");
-                    c.add(pooled("lstm -> projected self-attention, " + tag, type,
-                            new SelfAttentionLayer.Builder().nOut(8).nHeads(2).projectInput(true).build(), mb, masked));
-                    c.add(pooled("lstm -> self-attention without projection, " + tag, type,
-                            new SelfAttentionLayer.Builder().nHeads(1).projectInput(false).build(), mb, masked));
-                    c.add(pooled("lstm -> recurrent attention, " + tag, type,
-                            new RecurrentAttentionLayer.Builder().nIn(WIDTH).nOut(WIDTH).nHeads(1).projectInput(false)
-                                    .hasBias(false).activation(Activation.IDENTITY).build(), mb, masked));
-                    for (boolean project : new boolean[] {false, true}) {
-                        c.add(vertexGraph("lstm -> attention vertex" + (project ? " projected, " : ", ") + tag, type,
-                                false, project, mb, masked));
-                    }
-                }
+        record Run(DataType type, int mb, boolean masked) {
+        }
+        for (Run run : List.of(new Run(DataType.FLOAT, 1, false), new Run(DataType.FLOAT, 3, true),
+                new Run(DataType.DOUBLE, 3, true))) {
+            DataType type = run.type();
+            int mb = run.mb();
+            boolean masked = run.masked();
+            String tag = type + " mb=" + mb + (masked ? " masked" : "");
+            c.add(pooled("lstm -> projected self-attention, " + tag, type,
+                    new SelfAttentionLayer.Builder().nOut(8).nHeads(2).projectInput(true).build(), mb, masked));
+            c.add(pooled("lstm -> self-attention without projection, " + tag, type,
+                    new SelfAttentionLayer.Builder().nHeads(1).projectInput(false).build(), mb, masked));
+            c.add(pooled("lstm -> recurrent attention, " + tag, type,
+                    new RecurrentAttentionLayer.Builder().nIn(WIDTH).nOut(WIDTH).nHeads(1).projectInput(false)
+                            .hasBias(false).activation(Activation.IDENTITY).build(), mb, masked));
+            for (boolean project : new boolean[] {false, true}) {
+                c.add(vertexGraph("lstm -> attention vertex" + (project ? " projected, " : ", ") + tag, type,
+                        false, project, mb, masked));
             }
         }
         for (boolean project : new boolean[] {false, true}) {
@@ -146,6 +144,37 @@ class AttentionConfigurationsTest {
         assertThat(skipped).extracting(AttentionExtractor.Skipped::name).containsExactlyInAnyOrderElementsOf(c.skipped());
         assertThat(skipped).allSatisfy(s -> assertThat(s.reason()).isNotBlank());
         assertThat(net.params()).as("training unchanged by the listener").isEqualTo(twin.params());
+    }
+
+    /**
+     * DL4J's LearnedSelfAttentionLayer configuration fails inside DL4J 1.0.0-M2.1 itself: the layer is listed with
+     * that reason, and the listener changes nothing about how {@code fit()} ends.
+     */
+    @org.junit.jupiter.api.Test
+    void learnedSelfAttention_isListedWithItsReason_andFitEndsAsWithoutTheListener() {
+        Config c = pooled("learned", DataType.FLOAT, new LearnedSelfAttentionLayer.Builder().nOut(8).nHeads(2)
+                .nQueries(3).projectInput(true).build(), 3, true);
+        Model net = c.model().get();
+        assertThat(AttentionExtractor.of(net).skipped()).singleElement().satisfies(s -> {
+            assertThat(s.name()).isEqualTo("layer1");
+            assertThat(s.reason()).contains("LearnedSelfAttentionLayer");
+        });
+        AttentionMonitorListener listener = AttentionMonitorListener.builder().background(false).build();
+        net.setListeners(listener);
+        Class<?> with = failure(net, c.data().apply(net));
+        Class<?> without = failure(c.model().get(), c.data().apply(net));
+        listener.close();
+        assertThat(with).as("how fit() ends with the listener").isEqualTo(without);
+    }
+
+    /** The class of what {@code fit()} throws, or null when it returns. */
+    private static Class<?> failure(Model model, Object data) {
+        try {
+            fit(model, data);
+            return null;
+        } catch (RuntimeException e) {
+            return e.getClass();
+        }
     }
 
     private static void fit(Model model, Object data) {
