@@ -39,7 +39,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * pass) and the layers' parameters, and hands them to its {@link Monitor}, which rebuilds Q, K, V per
  * head, measures {@code reconstructionError} against the layer outputs and computes the metrics, on its
  * background thread unless {@code background(false)}. Options and defaults are those of {@link MonitorSettings}. Nothing thrown inside
- * reaches {@code fit()}: a layer that cannot be read is logged once and skipped from then on. The one
+ * reaches {@code fit()}: a layer that cannot be read is logged once and skipped from then on; a
+ * {@link VirtualMachineError} (out of memory, say) stops the monitor and propagates. The one other
  * exception is opt-in: built with {@code stopOn(engine, alerts...)}, the listener throws
  * {@link HeadwatchStopException} from {@code fit()} at the end of the iteration after a chosen alert fired.
  */
