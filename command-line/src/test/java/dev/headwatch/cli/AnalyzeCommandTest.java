@@ -76,6 +76,12 @@ class AnalyzeCommandTest {
                 out.resolve("metrics.csv").toString(), out.resolve("report.html").toString());
         JsonNode json = new ObjectMapper().readTree(out.resolve("report.json").toFile());
         assertThat(json.at("/checkpoints/0/layers/1/heads/3/entropy").isNumber()).isTrue();
+        for (String integer : new String[] {"numericalRank", "rankBound", "sinkPosition", "redundancyPartner"}) {
+            assertThat(json.at("/checkpoints/0/layers/1/heads/3/" + integer).isIntegralNumber()).as(integer).isTrue();
+        }
+        java.util.List<String> csv = Files.readAllLines(out.resolve("metrics.csv"));
+        java.util.List<String> header = java.util.List.of(csv.get(0).split(","));
+        assertThat(csv.get(1).split(",", -1)[header.indexOf("numericalRank")]).matches("[0-9]+");
     }
 
     @Test
@@ -125,5 +131,18 @@ class AnalyzeCommandTest {
         CliRun mixed = CliRun.of("analyze", model.toString(), "--input", probe.toString(), "--input", "x=" + probe);
         assertThat(mixed.exitCode()).isEqualTo(2);
         assertThat(mixed.err()).contains("not both");
+    }
+
+    @Test
+    void benchmark_onAZipThatHoldsNoModel_namesWhy() throws IOException {
+        Path notAModel = tmp.resolve("not-a-model.zip");
+        try (java.util.zip.ZipOutputStream zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(notAModel))) {
+            zip.putNextEntry(new java.util.zip.ZipEntry("readme.txt"));
+            zip.write("no model here".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            zip.closeEntry();
+        }
+        CliRun run = CliRun.of("analyze", notAModel.toString(), "--benchmark", "1");
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err().strip()).doesNotContain("\n").contains("not a DL4J model");
     }
 }

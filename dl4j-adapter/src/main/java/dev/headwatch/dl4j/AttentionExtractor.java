@@ -13,6 +13,11 @@ import org.deeplearning4j.nn.conf.layers.RecurrentAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
+import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
+import org.deeplearning4j.nn.conf.layers.recurrent.TimeDistributed;
+import org.deeplearning4j.nn.conf.layers.util.MaskZeroLayer;
+import org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.vertex.impl.LayerVertex;
 import org.deeplearning4j.nn.layers.samediff.SameDiffGraphVertex;
@@ -44,10 +49,13 @@ import java.util.function.Predicate;
  * masked keys excluded), and rebuilds the layer's output from the attention weights, V and {@code Wo} to
  * measure {@code reconstructionError} against the layer's actual output.
  *
- * <p>Supported: {@link SelfAttentionLayer} (with and without {@code projectInput}), {@link AttentionVertex}
- * (queries and keys of the same length) and {@link RecurrentAttentionLayer}, also inside
- * {@link FrozenLayer} / {@link FrozenLayerWithBackprop}. {@link LearnedSelfAttentionLayer} and other
- * layers it cannot read are listed in {@link #skipped()} with the reason.
+ * <p>Supported: {@link SelfAttentionLayer} (with and without {@code projectInput}, also behind an input
+ * preprocessor), {@link AttentionVertex} (also with queries and keys of different widths or lengths) and
+ * {@link RecurrentAttentionLayer}, also inside the wrappers that pass input and output through
+ * ({@link FrozenLayer}, {@link FrozenLayerWithBackprop}, {@link MaskZeroLayer}). {@link LearnedSelfAttentionLayer},
+ * attention inside other wrappers ({@code Bidirectional}, {@code LastTimeStep}, {@code TimeDistributed}) and
+ * other layers it cannot read are listed in {@link #skipped()} with the reason; a layer that fails while
+ * being read (say its masks cannot be read) fails loudly, never with numbers measured without its mask.
  *
  * <p>Used live by {@link AttentionMonitorListener} (from the activations of {@code onForwardPass}) and
  * offline (checkpoints, probe inputs) through {@link #forward(INDArray[], INDArray[], int[])}, which runs
@@ -58,7 +66,8 @@ import java.util.function.Predicate;
  *
  * <p>Key masks: a sequence whose mask is all ones is {@link Visibility#FULL}; a mask of ones followed by
  * zeros is {@link Visibility#padded(int)}; any other mask keeps only the unmasked positions (FULL over
- * them). A {@link RecurrentAttentionLayer}'s query for step {@code t} is its output at {@code t-1}:
+ * them). Cross-attention (queries and keys of different lengths) keeps the unmasked queries over the
+ * unmasked keys, FULL. A {@link RecurrentAttentionLayer}'s query for step {@code t} is its output at {@code t-1}:
  * row {@code i} of Q is the query formed from output {@code i} (the last row is the query of the step
  * after the sequence, kept so that Q and K have the same length).
  */
@@ -138,17 +147,22 @@ public final class AttentionExtractor {
 
     /** Finds the attention layers of a {@link MultiLayerNetwork} or {@link ComputationGraph}. */
     public static AttentionExtractor of(Model model) {
+        return of(model, VERTEX_MASKS);
+    }
+
+    /** As {@link #of(Model)}, reading {@link SameDiffGraphVertex} masks through {@code vertexMasks} (null: unreadable). */
+    static AttentionExtractor of(Model model, Field vertexMasks) {
         List<Binding> bindings = new ArrayList<>();
         List<Skipped> skipped = new ArrayList<>();
         if (model instanceof MultiLayerNetwork net) {
             for (int i = 0; i < net.getnLayers(); i++) {
-                org.deeplearning4j.nn.conf.layers.Layer conf = unwrap(net.getLayerWiseConfigurations().getConf(i).getLayer());
-                String name = conf.getLayerName() != null ? conf.getLayerName() : String.valueOf(i);
+                Layer layer = inside(net.getLayer(i));
+                org.deeplearning4j.nn.conf.layers.Layer outer = net.getLayerWiseConfigurations().getConf(i).getLayer();
+                String name = outer.getLayerName() != null ? outer.getLayerName() : String.valueOf(i);
                 int index = i;
                 InputPreProcessor pre = net.getLayerWiseConfigurations().getInputPreProcess(i);
-                Layer layer = net.getLayer(i);
-                classify(name, conf, skipped, site -> bindings.add(new Binding(site, conf,
-                        f -> preprocess(pre, f.mln.get(index)),
+                classify(name, outer, skipped, (site, conf) -> bindings.add(new Binding(site, conf,
+                        f -> preprocess(pre, f.mln.get(index), f.mln.get(index + 1)),
                         f -> null, f -> null,
                         f -> f.mln.get(index + 1),
                         f -> layer.getMaskArray(), f -> layer.getMaskArray(),
@@ -160,9 +174,8 @@ public final class AttentionExtractor {
                 String name = v.getVertexName();
                 List<String> in = inputs.get(name);
                 if (v instanceof LayerVertex lv) {
-                    org.deeplearning4j.nn.conf.layers.Layer conf = unwrap(lv.getLayer().conf().getLayer());
-                    Layer layer = lv.getLayer();
-                    classify(name, conf, skipped, site -> {
+                    Layer layer = inside(lv.getLayer());
+                    classify(name, lv.getLayer().conf().getLayer(), skipped, (site, conf) -> {
                         if (in == null || in.size() != 1) {
                             skipped.add(new Skipped(name, "layer vertex with " + (in == null ? 0 : in.size())
                                     + " inputs; expected exactly one"));
@@ -170,14 +183,17 @@ public final class AttentionExtractor {
                         }
                         InputPreProcessor pre = lv.getLayerPreProcessor();
                         bindings.add(new Binding(site, conf,
-                                f -> preprocess(pre, f.cg.get(in.get(0))), f -> null, f -> null,
+                                f -> preprocess(pre, f.cg.get(in.get(0)), f.cg.get(name)), f -> null, f -> null,
                                 f -> f.cg.get(name),
                                 f -> layer.getMaskArray(), f -> layer.getMaskArray(),
                                 layer::getParam));
                     });
                 } else if (v instanceof SameDiffGraphVertex sdv) {
                     GraphVertex conf = cg.getConfiguration().getVertices().get(name);
-                    if (conf instanceof AttentionVertex av) {
+                    if (conf instanceof AttentionVertex && vertexMasks == null) {
+                        skipped.add(new Skipped(name, "the masks of a SameDiffGraphVertex cannot be read in this DL4J "
+                                + "version (no field 'maskArrays'); its heads would be measured without them"));
+                    } else if (conf instanceof AttentionVertex av) {
                         Site site = new Site(name, Kind.ATTENTION_VERTEX, av.getNHeads(),
                                 (int) (av.isProjectInput() ? av.getHeadSize() : av.getNInQueries()),
                                 av.isProjectInput());
@@ -185,7 +201,7 @@ public final class AttentionExtractor {
                         bindings.add(new Binding(site, null,
                                 f -> f.cg.get(in.get(0)), f -> f.cg.get(in.get(1)), f -> f.cg.get(in.get(2)),
                                 f -> f.cg.get(name),
-                                f -> keyMask(sdv), f -> mask(sdv, 0),
+                                f -> keyMask(vertexMasks, sdv), f -> mask(vertexMasks, sdv, 0),
                                 params::get));
                     } else if (conf != null && conf.getClass().getSimpleName().contains("Attention")) {
                         skipped.add(new Skipped(name, "unknown attention vertex " + conf.getClass().getName()));
@@ -239,30 +255,47 @@ public final class AttentionExtractor {
         if (inputs == null || inputs.length == 0) {
             throw new IllegalArgumentException("inputs must hold at least one array");
         }
+        // The network's own input, labels and masks are put back afterwards: analysis leaves the model as it was.
         if (model instanceof MultiLayerNetwork net) {
             if (inputs.length != 1) {
                 throw new IllegalArgumentException("a MultiLayerNetwork takes 1 input but got " + inputs.length);
             }
-            INDArray mask = masks == null ? null : masks[0];
+            INDArray input = net.getInput();
+            INDArray labels = net.getLabels();
+            INDArray mask = net.getMask();
             try {
+                net.clearLayerMaskArrays();
                 net.setInput(inputs[0]);
-                net.setMask(mask);
+                net.setMask(masks == null ? null : masks[0]);
                 List<INDArray> acts = net.feedForward(false, false);
                 return run(new Forward(acts, null), rows, n -> true);
             } finally {
                 net.clearLayerMaskArrays();
-                net.setMask(null);
                 net.clear();
+                net.setInput(input);
+                net.setLabels(labels);
+                net.setMask(mask);
             }
         }
         ComputationGraph cg = (ComputationGraph) model;
+        INDArray[] input = cg.getInputs();
+        INDArray[] inputMasks = cg.getInputMaskArrays();
+        INDArray[] labelMasks = cg.getLabelMaskArrays();
         try {
-            cg.setLayerMaskArrays(masks, null);
+            // explicit null masks too: clearLayerMaskArrays() leaves a SameDiffGraphVertex's masks in place
+            cg.setLayerMaskArrays(masks != null ? masks : new INDArray[cg.getNumInputArrays()], null);
             Map<String, INDArray> acts = cg.feedForward(inputs, false, false);
             return run(new Forward(null, acts), rows, n -> true);
         } finally {
+            // not cg.clear(), which drops the labels too
             cg.clearLayerMaskArrays();
-            cg.clear();
+            for (Layer layer : cg.getLayers()) {
+                layer.clear();
+            }
+            if (input != null) {
+                cg.setInputs(input);
+            }
+            cg.setLayerMaskArrays(inputMasks != null ? inputMasks : new INDArray[cg.getNumInputArrays()], labelMasks);
         }
     }
 
@@ -323,23 +356,78 @@ public final class AttentionExtractor {
     // ----------------------------------------------------------------------------------------------
     // discovery
 
-    private static org.deeplearning4j.nn.conf.layers.Layer unwrap(org.deeplearning4j.nn.conf.layers.Layer conf) {
+    /**
+     * The layer inside DL4J's transparent wrappers ({@link FrozenLayer}, {@link FrozenLayerWithBackprop},
+     * {@link MaskZeroLayer}), which pass the layer's input and output through unchanged: the layer whose
+     * parameters and mask (for MaskZeroLayer, the mask it derives from the input) the forward pass used.
+     */
+    private static Layer inside(Layer layer) {
         while (true) {
-            if (conf instanceof FrozenLayer f) {
-                conf = f.getLayer();
-            } else if (conf instanceof FrozenLayerWithBackprop f) {
-                conf = f.getUnderlying();
+            if (layer instanceof org.deeplearning4j.nn.layers.FrozenLayer f) {
+                layer = f.getInsideLayer();
+            } else if (layer instanceof org.deeplearning4j.nn.layers.wrapper.BaseWrapperLayer w
+                    && transparent(w.conf().getLayer())) {
+                layer = w.getUnderlying();
             } else {
-                return conf;
+                return layer;
             }
         }
     }
 
+    private static boolean transparent(org.deeplearning4j.nn.conf.layers.Layer conf) {
+        return conf instanceof FrozenLayer || conf instanceof FrozenLayerWithBackprop || conf instanceof MaskZeroLayer;
+    }
+
+    /** The layer a wrapper holds (the forward one of a {@link Bidirectional}), or null for a plain layer. */
+    private static org.deeplearning4j.nn.conf.layers.Layer wrapped(org.deeplearning4j.nn.conf.layers.Layer conf) {
+        if (conf instanceof FrozenLayer f) {
+            return f.getLayer();
+        } else if (conf instanceof BaseWrapperLayer w) {
+            return w.getUnderlying();
+        } else if (conf instanceof Bidirectional b) {
+            return b.getFwd();
+        }
+        return null;
+    }
+
+    /** Why an attention layer inside this wrapper is not read. */
+    private static String wrapperReason(org.deeplearning4j.nn.conf.layers.Layer wrapper) {
+        if (wrapper instanceof Bidirectional) {
+            return "inside Bidirectional, which runs it twice (on the sequence and on its reverse, with separate "
+                    + "parameters) and merges the outputs; not read";
+        } else if (wrapper instanceof LastTimeStep) {
+            return "inside LastTimeStep, which keeps only the last step of its output, so the output the reading "
+                    + "is checked against is not at hand; not read";
+        } else if (wrapper instanceof TimeDistributed) {
+            return "inside TimeDistributed, which applies it to each time step on its own; not read";
+        }
+        return "inside " + wrapper.getClass().getSimpleName() + ", a wrapper whose effect on the layer's input "
+                + "and output is not known here; not read";
+    }
+
+    /**
+     * Classifies a layer configuration (possibly wrapped): a readable attention layer goes to {@code found}
+     * with its own (unwrapped) configuration, one that cannot be read to {@code skipped} with the reason,
+     * anything else is ignored.
+     */
     private static void classify(String name, org.deeplearning4j.nn.conf.layers.Layer conf, List<Skipped> skipped,
-                                 java.util.function.Consumer<Site> found) {
+                                 BiConsumer<Site, org.deeplearning4j.nn.conf.layers.Layer> found) {
+        String blocked = null;
+        for (org.deeplearning4j.nn.conf.layers.Layer inner = wrapped(conf); inner != null; inner = wrapped(conf)) {
+            if (blocked == null && !transparent(conf)) {
+                blocked = wrapperReason(conf);
+            }
+            conf = inner;
+        }
+        if (blocked != null) {
+            if (isAttention(conf)) {
+                skipped.add(new Skipped(name, conf.getClass().getSimpleName() + " " + blocked));
+            }
+            return;
+        }
         if (conf instanceof SelfAttentionLayer sa) {
             found.accept(new Site(name, Kind.SELF_ATTENTION, sa.getNHeads(),
-                    (int) (sa.isProjectInput() ? sa.getHeadSize() : sa.getNIn()), sa.isProjectInput()));
+                    (int) (sa.isProjectInput() ? sa.getHeadSize() : sa.getNIn()), sa.isProjectInput()), conf);
         } else if (conf instanceof RecurrentAttentionLayer ra) {
             if (!ra.isProjectInput() && ra.getNIn() != ra.getNOut()) {
                 skipped.add(new Skipped(name, "RecurrentAttentionLayer without projectInput needs nIn == nOut but has nIn="
@@ -347,16 +435,24 @@ public final class AttentionExtractor {
                 return;
             }
             found.accept(new Site(name, Kind.RECURRENT_ATTENTION, ra.getNHeads(),
-                    (int) (ra.isProjectInput() ? ra.getHeadSize() : ra.getNIn()), ra.isProjectInput()));
+                    (int) (ra.isProjectInput() ? ra.getHeadSize() : ra.getNIn()), ra.isProjectInput()), conf);
         } else if (conf instanceof LearnedSelfAttentionLayer) {
             skipped.add(new Skipped(name, LEARNED_REASON));
-        } else if (conf != null && conf.getClass().getSimpleName().contains("Attention")) {
+        } else if (isAttention(conf)) {
             skipped.add(new Skipped(name, "unknown attention layer " + conf.getClass().getName()));
         }
     }
 
-    private static INDArray preprocess(InputPreProcessor pre, INDArray in) {
-        return pre == null ? in : pre.preProcess(in, (int) in.size(0), LayerWorkspaceMgr.noWorkspaces());
+    private static boolean isAttention(org.deeplearning4j.nn.conf.layers.Layer conf) {
+        return conf != null && conf.getClass().getSimpleName().contains("Attention");
+    }
+
+    /**
+     * The layer's input after its preprocessor. The minibatch size comes from the layer's output: the input
+     * before preprocessing may fold time steps into rows ({@code [mb * T, n]}).
+     */
+    private static INDArray preprocess(InputPreProcessor pre, INDArray in, INDArray out) {
+        return pre == null ? in : pre.preProcess(in, (int) out.size(0), LayerWorkspaceMgr.noWorkspaces());
     }
 
     private static final Field VERTEX_MASKS;
@@ -372,23 +468,23 @@ public final class AttentionExtractor {
         VERTEX_MASKS = f;
     }
 
-    /** The mask of one vertex input; DL4J keeps it in a field without accessor. */
-    private static INDArray mask(SameDiffGraphVertex v, int input) {
-        if (VERTEX_MASKS == null) {
-            return null;
-        }
+    /**
+     * The mask of one vertex input; DL4J keeps it in a field without accessor. Failing to read it fails the
+     * layer (which is then skipped): measuring the heads without their mask would give wrong numbers.
+     */
+    private static INDArray mask(Field field, SameDiffGraphVertex v, int input) {
         try {
-            INDArray[] masks = (INDArray[]) VERTEX_MASKS.get(v);
+            INDArray[] masks = (INDArray[]) field.get(v);
             return masks == null || masks.length <= input ? null : masks[input];
-        } catch (IllegalAccessException e) {
-            return null;
+        } catch (IllegalAccessException | RuntimeException e) {
+            throw new IllegalStateException("cannot read the masks of vertex " + v.getVertexName() + ": " + e, e);
         }
     }
 
     /** AttentionVertex masks keys with {@code min(keysMask, valuesMask)}. */
-    private static INDArray keyMask(SameDiffGraphVertex v) {
-        INDArray k = mask(v, 1);
-        INDArray val = mask(v, 2);
+    private static INDArray keyMask(Field field, SameDiffGraphVertex v) {
+        INDArray k = mask(field, v, 1);
+        INDArray val = mask(field, v, 2);
         if (k == null || val == null) {
             return k != null ? k : val;
         }
@@ -455,10 +551,6 @@ public final class AttentionExtractor {
             INDArray xv = values.apply(f);
             xk = xk == null ? xq : xk;
             xv = xv == null ? xq : xv;
-            if (xq.size(2) != xk.size(2) && site.kind.separateQueries()) {
-                throw new IllegalArgumentException(site.name + ": queries have " + xq.size(2)
-                        + " steps but keys have " + xk.size(2) + "; per-head metrics need equal lengths");
-            }
             Function<INDArray, INDArray> copy = a -> a == null ? null : copies.computeIfAbsent(a, x -> gather(x, rows));
             // The optimizer updates the parameters in place after this pass: keep the values it used.
             Map<String, INDArray> params = new HashMap<>();
@@ -544,7 +636,7 @@ public final class AttentionExtractor {
                 double[][] actual = Mat.t(Mat.of(y.slice(b)));               // [T, nOut]
                 boolean[] keyVisible = visible(km, b, xkb.length);
                 boolean[] queryVisible = site.kind.separateQueries() ? visible(qm, b, x.length) : keyVisible;
-                if (count(keyVisible) == 0) {
+                if (count(keyVisible) == 0 || count(queryVisible) == 0) {
                     continue;
                 }
                 Sequence s = site.kind == Kind.RECURRENT_ATTENTION
@@ -555,7 +647,8 @@ public final class AttentionExtractor {
                 double[] en = Mat.errorAndNorm(actual, rebuilt, queryVisible);
                 err2 += en[0];
                 norm2 += en[1];
-                sequences.add(headInputs(s, keyVisible, w.scale, type));
+                sequences.add(x.length == xkb.length ? headInputs(s, keyVisible, w.scale, type)
+                        : crossInputs(s, queryVisible, keyVisible, w.scale, type));
             }
             double err = norm2 > 0 ? Math.sqrt(err2 / norm2) : Double.NaN;
             return new LayerExtraction(site, Collections.unmodifiableList(sequences), y, err, qkSpectralNorms(w));
@@ -722,12 +815,7 @@ public final class AttentionExtractor {
             vis = Visibility.padded(prefix);
         } else {
             vis = Visibility.FULL;
-            keep = new int[visible];
-            for (int j = 0, c = 0; j < n; j++) {
-                if (keyVisible[j]) {
-                    keep[c++] = j;
-                }
-            }
+            keep = indices(keyVisible);
         }
         List<HeadInput> out = new ArrayList<>();
         for (int h = 0; h < s.q.size(); h++) {
@@ -741,6 +829,36 @@ public final class AttentionExtractor {
             }
             out.add(HeadInput.of(Mat.flatRows(q, 0, q.length), Mat.flatRows(k, 0, k.length), Mat.flatRows(v, 0, v.length),
                     q[0].length, type, vis, scale));
+        }
+        return out;
+    }
+
+    /**
+     * One cross-attention sequence's per-head inputs (queries and keys of different lengths): the visible
+     * queries over the visible keys, {@link Visibility#FULL}.
+     */
+    private static List<HeadInput> crossInputs(Sequence s, boolean[] queryVisible, boolean[] keyVisible, double scale,
+                                               DataType type) {
+        int[] queries = indices(queryVisible);
+        int[] keys = indices(keyVisible);
+        List<HeadInput> out = new ArrayList<>();
+        for (int h = 0; h < s.q.size(); h++) {
+            double[][] q = Mat.rows(s.q.get(h), queries);
+            double[][] k = Mat.rows(s.k.get(h), keys);
+            double[][] v = Mat.rows(s.v.get(h), keys);
+            out.add(HeadInput.of(Mat.flatRows(q, 0, q.length), Mat.flatRows(k, 0, k.length),
+                    Mat.flatRows(v, 0, v.length), k[0].length, type, Visibility.FULL, scale));
+        }
+        return out;
+    }
+
+    /** The positions where {@code visible} holds. */
+    private static int[] indices(boolean[] visible) {
+        int[] out = new int[count(visible)];
+        for (int j = 0, c = 0; j < visible.length; j++) {
+            if (visible[j]) {
+                out[c++] = j;
+            }
         }
         return out;
     }

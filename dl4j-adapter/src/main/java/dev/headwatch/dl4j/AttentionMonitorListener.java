@@ -39,7 +39,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * pass) and the layers' parameters, and hands them to its {@link Monitor}, which rebuilds Q, K, V per
  * head, measures {@code reconstructionError} against the layer outputs and computes the metrics, on its
  * background thread unless {@code background(false)}. Options and defaults are those of {@link MonitorSettings}. Nothing thrown inside
- * reaches {@code fit()}: a layer that cannot be read is logged once and skipped from then on. The one
+ * reaches {@code fit()}: a layer that cannot be read is logged once and skipped from then on; a
+ * {@link VirtualMachineError} (out of memory, say) stops the monitor and propagates. The one other
  * exception is opt-in: built with {@code stopOn(engine, alerts...)}, the listener throws
  * {@link HeadwatchStopException} from {@code fit()} at the end of the iteration after a chosen alert fired.
  */
@@ -93,7 +94,9 @@ public final class AttentionMonitorListener extends BaseTrainingListener impleme
             if (ex.sites().isEmpty()) {
                 return;
             }
-            INDArray first = list != null ? list.get(0) : map.values().iterator().next();
+            // the minibatch size from the network's (first) input: other activations may fold steps into rows
+            INDArray first = list != null ? list.get(0)
+                    : map.get(((ComputationGraph) model).getConfiguration().getNetworkInputs().get(0));
             int[] rows = monitor.sample((int) first.size(0));
             AttentionExtractor.Forward f = list != null ? AttentionExtractor.of(list) : AttentionExtractor.of(map);
             // Only copies here; the extraction runs with the metrics, off the training thread by default.

@@ -53,7 +53,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>hand-written attention declared with {@link AttentionVariables} (layouts documented there).</li>
  * </ul>
  * Options and defaults are those of {@link MonitorSettings}. Only training iterations are observed.
- * Nothing thrown inside reaches {@code fit()}.
+ * Nothing thrown inside reaches {@code fit()}, but a {@link VirtualMachineError} (out of memory, say), which
+ * stops the monitor and propagates.
  */
 public final class SameDiffAttentionListener extends BaseListener implements MonitoredListener {
 
