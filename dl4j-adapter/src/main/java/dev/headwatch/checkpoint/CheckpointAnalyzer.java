@@ -144,7 +144,8 @@ public final class CheckpointAnalyzer {
             }
         }
         alerts.userRules().forEach(r -> rules.add(r.name()));
-        return new CheckpointAnalysis(clock.instant(), probe == null ? null : probe.description(), results, failed, rules, events);
+        return new CheckpointAnalysis(clock.instant(), probe == null ? null : probe.description(), results, failed, rules, events,
+                probe == null ? List.of() : probe.tokens());
     }
 
     private static FailedCheckpoint failure(Path file, String label, String problem) {
