@@ -225,8 +225,11 @@ public final class DemoRun {
 
     /** Every checkpoint of the run analysed on the held-out probe batch, each block declared as the monitor does. */
     static CheckpointAnalysis analyze(Options o) {
-        var probe = TinyGpt.batch(corpora()[1].windows(PROBE_SEQUENCES, o.model().context(),
-                new SplittableRandom(o.seed() + 1)), ByteCorpus.VOCAB);
+        int[][] windows = corpora()[1].windows(PROBE_SEQUENCES, o.model().context(), new SplittableRandom(o.seed() + 1));
+        var probe = TinyGpt.batch(windows, ByteCorpus.VOCAB);
+        // The report labels its heat maps with the first sequence's characters (the window's last byte is its label).
+        List<String> characters = java.util.Arrays.stream(windows[0], 0, windows[0].length - 1)
+                .mapToObj(t -> String.valueOf(ByteCorpus.charOf(t))).toList();
         CheckpointAnalyzer.Builder analyzer = CheckpointAnalyzer.builder();
         for (int l = 0; l < o.model().layers(); l++) {
             // Wq and Wk are [dModel, dModel] with each head's projection a block of columns.
@@ -237,7 +240,7 @@ public final class DemoRun {
         placeholders.put(TinyGpt.INPUT, probe.getFeatures(0));
         placeholders.put(TinyGpt.LABEL, probe.getLabels(0));
         Path checkpoints = o.out().resolve("checkpoints");
-        return analyzer.probe(Probe.sameDiff(placeholders)).build()
+        return analyzer.probe(Probe.sameDiff(placeholders).withTokens(characters)).build()
                 .analyze(CheckpointListener.availableCheckpoints(checkpoints.toFile()).stream()
                         .map(c -> checkpoints.resolve(c.getFilename())).toList());
     }
