@@ -400,8 +400,10 @@ final class HtmlReport {
             return;
         }
         boolean data = heads.stream().anyMatch(h -> h.plots().attention() != null);
+        boolean labelled = heads.stream().anyMatch(h -> h.plots().attention() != null
+                && h.plots().attention().length == tokens.size());
         b.append("<p class=\"muted\">").append(data ? "Attention A and energy field E of the first probe sequence"
-                        + (tokens.isEmpty() ? "" : ", labelled with its tokens") + ", and the singular values; pick a head:"
+                        + (labelled ? ", labelled with its tokens" : "") + ", and the singular values; pick a head:"
                         : "Singular values of each head's tau Wq^T Wk; pick a head:").append("</p>\n<div class=\"picker\">");
         HeadResult initial = heads.stream().filter(h -> now.containsKey(new HeadKey(l.layer(), h.head()))).findFirst()
                 .orElse(heads.get(0));
