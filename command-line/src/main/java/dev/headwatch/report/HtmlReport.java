@@ -54,7 +54,7 @@ final class HtmlReport {
             th a{color:inherit;text-decoration:none}
             tr.flag td{background:#fde2e1}.badge{color:#fff;background:#c0392b;border-radius:3px;padding:0 4px;margin-right:2px}
             .badge.info{background:#5d6d7e}.ok{color:#2e7d32}.bad{color:#c0392b}.scroll{overflow-x:auto;max-width:100%}
-            .lead{font-size:16px}.verdict td{vertical-align:top}
+            .lead{font-size:16px}.verdict td{vertical-align:top}td.nw{white-space:nowrap}
             .charts{display:flex;flex-wrap:wrap;gap:6px;align-items:flex-start}.charts img{border:1px solid #eee}
             .muted{color:#777}dl.glossary dt{font-weight:bold;margin-top:6px}dl.glossary dd{margin-left:16px}
             .picker{margin:10px 0}.picker>input{position:absolute;opacity:0}
@@ -137,8 +137,8 @@ final class HtmlReport {
         b.append("<p class=\"lead\"><b class=\"").append(now.isEmpty() ? "ok" : "bad").append("\">").append(now.size())
                 .append(" of ").append(heads).append(" heads in alert</b>");
         if (!now.isEmpty()) {
-            b.append(" (").append(serious).append(" with a warning or critical alert, ").append(now.size() - serious)
-                    .append(" with information only)");
+            b.append(" (").append(serious).append(" warning or critical")
+                    .append(serious < now.size() ? ", " + (now.size() - serious) + " information only" : "").append(')');
         }
         b.append(", ").append(heads - now.size()).append(" healthy.");
         if (r.probe() == null) {
@@ -156,17 +156,20 @@ final class HtmlReport {
                     healthy.add(h);
                     continue;
                 }
-                b.append("<div><b>head ").append(h).append("</b>");
-                for (Firing x : f) {
-                    b.append(' ').append(badge(x.rule(), x.severity())).append(" since ").append(esc(x.since().checkpoint()))
-                            .append(Optional.ofNullable(byLabel.get(x.since().checkpoint())).map(HtmlReport::step).orElse(""));
-                }
-                b.append("</div>");
+                // One line per checkpoint an alert began at, its alerts together.
+                Map<String, List<Firing>> bySince = new LinkedHashMap<>();
+                f.forEach(x -> bySince.computeIfAbsent(x.since().checkpoint(), c -> new ArrayList<>()).add(x));
+                bySince.forEach((since, xs) -> {
+                    b.append("<div><b>head ").append(h).append("</b>");
+                    xs.forEach(x -> b.append(' ').append(badge(x.rule(), x.severity())));
+                    b.append(" since ").append(esc(since))
+                            .append(Optional.ofNullable(byLabel.get(since)).map(HtmlReport::step).orElse("")).append("</div>");
+                });
             }
             if (healthy.size() == layerHeads.size()) {
                 b.append("<span class=\"ok\">none</span>");
             }
-            b.append("</td><td class=\"l\">");
+            b.append("</td><td class=\"l nw\">");
             b.append(healthy.isEmpty() ? "<span class=\"bad\">none</span>" : "<span class=\"ok\">" + (healthy.size() == 1
                     ? "head " : "heads ") + healthy.stream().map(String::valueOf).collect(Collectors.joining(", ")) + "</span>");
             List<String> earlier = new ArrayList<>();

@@ -67,10 +67,11 @@ class HtmlReportTest {
         List<CheckpointAlert> alerts = List.of(
                 alert("ckpt-1", 10, "SINK_SHIFT", AlertState.FIRING, Severity.INFO, CAUSAL_LAYER, 1),
                 alert("ckpt-2", 20, "ENTROPY_COLLAPSE", AlertState.FIRING, Severity.WARNING, CAUSAL_LAYER, 0),
+                alert("ckpt-2", 20, "LOGIT_GROWTH", AlertState.FIRING, Severity.WARNING, CAUSAL_LAYER, 0),
                 alert("ckpt-2", 20, "SINK_SHIFT", AlertState.RESOLVED, Severity.INFO, CAUSAL_LAYER, 1),
                 alert("ckpt-3", 30, "REDUNDANT_HEAD", AlertState.FIRING, Severity.INFO, FULL_LAYER, 2));
         analysis = new CheckpointAnalysis(Instant.parse("2026-01-01T00:00:00Z"), "placeholders input[4, 4, 96]",
-                checkpoints, List.of(), List.of("ENTROPY_COLLAPSE", "SINK_SHIFT", "REDUNDANT_HEAD"), alerts,
+                checkpoints, List.of(), List.of("ENTROPY_COLLAPSE", "LOGIT_GROWTH", "SINK_SHIFT", "REDUNDANT_HEAD"), alerts,
                 List.of("<script>", " ", "a", "b"));
         StringWriter out = new StringWriter();
         HtmlReport.write(analysis, out);
@@ -101,8 +102,10 @@ class HtmlReportTest {
 
         assertThat(html.indexOf("<section id=\"verdict\">")).isLessThan(html.indexOf("<img"));
         assertThat(verdict).contains("Verdict at ckpt-3 (step 30)").contains("2 of 6 heads in alert")
-                .contains("4 healthy")
-                .contains("<b>head 0</b> <span class=\"badge\" title=\"WARNING\">ENTROPY_COLLAPSE</span> since ckpt-2 (step 20)")
+                .contains("(1 warning or critical, 1 information only), 4 healthy")
+                // Alerts that began at the same checkpoint share a line.
+                .contains("<b>head 0</b> <span class=\"badge\" title=\"WARNING\">ENTROPY_COLLAPSE</span> <span class="
+                        + "\"badge\" title=\"WARNING\">LOGIT_GROWTH</span> since ckpt-2 (step 20)")
                 .contains("<b>head 2</b> <span class=\"badge info\" title=\"INFO\">REDUNDANT_HEAD</span> since ckpt-3 (step 30)");
         String[] rows = verdict.split("<tr>");
         assertThat(rows).hasSize(4);
