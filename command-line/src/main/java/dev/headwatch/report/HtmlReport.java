@@ -55,6 +55,7 @@ final class HtmlReport {
             tr.flag td{background:#fde2e1}.badge{color:#fff;background:#c0392b;border-radius:3px;padding:0 4px;margin-right:2px}
             .badge.info{background:#5d6d7e}.ok{color:#2e7d32}.bad{color:#c0392b}.scroll{overflow-x:auto;max-width:100%}
             .lead{font-size:16px}.verdict td{vertical-align:top}td.nw{white-space:nowrap}
+            td.msg{min-width:20em}
             .charts{display:flex;flex-wrap:wrap;gap:6px;align-items:flex-start}.charts img{border:1px solid #eee}
             .muted{color:#777}dl.glossary dt{font-weight:bold;margin-top:6px}dl.glossary dd{margin-left:16px}
             .picker{margin:10px 0}.picker>input{position:absolute;opacity:0}
@@ -234,7 +235,7 @@ final class HtmlReport {
             AlertEvent ev = e.getValue().get().event();
             b.append("<td class=\"l bad\">").append(esc(e.getValue().get().checkpoint())).append("</td><td class=\"l\">")
                     .append(esc(ev.layer())).append("</td><td>").append(ev.head()).append("</td><td>").append(Num.format(ev.value()))
-                    .append("</td><td>").append(Num.format(ev.threshold())).append("</td><td class=\"l\">").append(esc(ev.message()))
+                    .append("</td><td>").append(Num.format(ev.threshold())).append("</td><td class=\"l msg\">").append(esc(ev.message()))
                     .append("</td></tr>\n");
         }
         b.append("</table></div>\n");
