@@ -19,6 +19,8 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -60,6 +62,11 @@ final class AnalyzeCommand implements Callable<Integer> {
 
     @Option(names = "--mask", paramLabel = "MASK.npy", description = "Feature mask [mb, T] for the (first) probe input.")
     Path mask;
+
+    @Option(names = "--tokens", paramLabel = "FILE",
+            description = "The first probe sequence's tokens, one per line (UTF-8), e.g. the word pieces of a tokenized "
+                    + "text: the report's heat maps label their axes with them.")
+    Path tokens;
 
     @Option(names = "--attention", paramLabel = "SPEC",
             description = "SameDiff: declare a hand-written attention layer, "
@@ -247,6 +254,21 @@ final class AnalyzeCommand implements Callable<Integer> {
     }
 
     private Probe probe() {
+        Probe probe = probeData();
+        if (tokens == null) {
+            return probe;
+        }
+        if (probe == null) {
+            throw Headwatch.badInput(spec, "--tokens needs --input");
+        }
+        try {
+            return probe.withTokens(Files.readAllLines(tokens, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw Headwatch.badInput(spec, tokens + ": cannot read tokens (" + e.getMessage() + ")");
+        }
+    }
+
+    private Probe probeData() {
         if (inputs.isEmpty()) {
             if (mask != null) {
                 throw Headwatch.badInput(spec, "--mask needs --input");

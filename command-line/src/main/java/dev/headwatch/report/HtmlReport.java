@@ -1,37 +1,43 @@
 package dev.headwatch.report;
 
 import dev.headwatch.checkpoint.CheckpointAlert;
+import dev.headwatch.checkpoint.CheckpointAnalysis;
+import dev.headwatch.checkpoint.CheckpointAnalysis.HeadKey;
 import dev.headwatch.checkpoint.CheckpointResult;
 import dev.headwatch.checkpoint.FailedCheckpoint;
 import dev.headwatch.checkpoint.HeadPlots;
 import dev.headwatch.checkpoint.HeadResult;
 import dev.headwatch.checkpoint.LayerResult;
-import dev.headwatch.checkpoint.CheckpointAnalysis;
-
 import dev.headwatch.core.HeadField;
 import dev.headwatch.core.WeightField;
 import dev.headwatch.core.alert.AlertEvent;
+import dev.headwatch.core.alert.AlertState;
+import dev.headwatch.core.alert.Severity;
 
 import java.io.IOException;
 import java.io.Writer;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * {@code report.html}: one self-contained page (inline CSS, charts embedded as base64 PNG, no script, no
- * external reference). Sections: summary, unreadable checkpoints, alerts (first firing per rule, every
- * transition), trends across checkpoints, and per layer of the last checkpoint a table of heads (flagged
- * heads marked) with each head's attention and energy heat maps and singular values. Every text that
- * comes from a model or a file (layer names, paths, messages) is escaped.
+ * external reference). It opens with the verdict (per layer, the heads in alert at the last checkpoint and
+ * since when, and the healthy ones), then unreadable checkpoints, alerts, the heads of the last checkpoint
+ * (tables, and a picker showing one head's heat maps and singular values at a time), trends across
+ * checkpoints with the alert thresholds, the checkpoints, and a glossary of every metric shown. Every text
+ * that comes from a model or a file (layer names, paths, tokens, messages) is escaped.
  */
 final class HtmlReport {
 
-    /** Fields drawn as trend charts when they vary across checkpoints. */
+    /** Fields drawn as trend charts across checkpoints. */
     private static final List<String> TREND_FIELDS = List.of(
             WeightField.QK_SPECTRAL_NORM.fieldName(), WeightField.QK_STABLE_RANK.fieldName(),
             HeadField.ENTROPY.fieldName(), HeadField.MAX_LOGIT.fieldName(), HeadField.EFFECTIVE_RANK.fieldName(),
@@ -39,16 +45,25 @@ final class HtmlReport {
             HeadField.SINK_MAX.fieldName(), HeadField.MAX_REDUNDANCY.fieldName());
 
     private static final String CSS = """
-            body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#222;max-width:1400px}
+            body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:16px;color:#222;max-width:1400px}
             h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}
-            h3{font-size:15px;margin-top:20px}
+            h3{font-size:15px;margin-top:20px}img{max-width:100%;height:auto}
             table{border-collapse:collapse;font-size:12px;margin:8px 0}
-            th,td{border:1px solid #ddd;padding:3px 6px;text-align:right;white-space:nowrap}
-            th{background:#f3f3f3}td.l,th.l{text-align:left;white-space:normal}
+            th,td{border:1px solid #ddd;padding:3px 5px;text-align:right}td{white-space:nowrap}
+            th{background:#f3f3f3}td.l,th.l{text-align:left;white-space:normal}th[title]{cursor:help}
+            th a{color:inherit;text-decoration:none}
             tr.flag td{background:#fde2e1}.badge{color:#fff;background:#c0392b;border-radius:3px;padding:0 4px;margin-right:2px}
-            .ok{color:#2e7d32}.bad{color:#c0392b}.scroll{overflow-x:auto}
-            .charts{display:flex;flex-wrap:wrap;gap:6px}.charts img{border:1px solid #eee}
-            .head{margin:10px 0;padding:6px;border:1px solid #eee}.muted{color:#777}
+            .badge.info{background:#5d6d7e}.ok{color:#2e7d32}.bad{color:#c0392b}.scroll{overflow-x:auto;max-width:100%}
+            .lead{font-size:16px}.verdict td{vertical-align:top}td.nw{white-space:nowrap}
+            td.msg{min-width:20em}
+            .charts{display:flex;flex-wrap:wrap;gap:6px;align-items:flex-start}.charts img{border:1px solid #eee}
+            .muted{color:#777}dl.glossary dt{font-weight:bold;margin-top:6px}dl.glossary dd{margin-left:16px}
+            .picker{margin:10px 0}.picker>input{position:absolute;opacity:0}
+            .picker>label{display:inline-block;padding:2px 8px;margin:0 4px 4px 0;border:1px solid #bbb;border-radius:3px;cursor:pointer}
+            .picker>label.flag{border-color:#c0392b;color:#c0392b}.picker>input:focus-visible+label{outline:2px solid #2166ac}
+            .picker>input:checked+label{background:#333;border-color:#333;color:#fff}
+            .picker>.panel{display:none;border:1px solid #eee;padding:6px}
+            @media print{.picker>.panel{display:block}.picker>label{display:none}}
             """;
 
     private HtmlReport() {
@@ -58,12 +73,16 @@ final class HtmlReport {
         StringBuilder b = new StringBuilder(1 << 16);
         b.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
                 .append("<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">")
-                .append("<title>headwatch report</title><style>").append(CSS).append("</style></head><body>\n");
+                .append("<title>headwatch report</title><style>").append(CSS).append(pickerCss(r)).append("</style></head><body>\n");
+        Set<String> shown = new LinkedHashSet<>();
         summary(r, b);
+        verdict(r, b);
         failures(r, b);
         alerts(r, b);
-        trends(r, b);
-        layers(r, b);
+        layers(r, b, shown);
+        trends(r, b, shown);
+        checkpoints(r, b);
+        glossary(b, shown);
         b.append("</body></html>\n");
         out.write(b.toString());
     }
@@ -82,40 +101,135 @@ final class HtmlReport {
         b.append(". ").append(r.probe() == null ? "Weight-only analysis (no probe data)."
                 : "Probe data: " + esc(r.probe()) + ".");
         b.append(" Created ").append(esc(r.created().toString())).append(".</p>\n");
-        if (!r.checkpoints().isEmpty()) {
-            b.append("<table><tr><th class=\"l\">checkpoint</th><th>iteration</th><th>epoch</th><th class=\"l\">format</th>")
-                    .append("<th>attention layers</th><th>heads</th><th class=\"l\">skipped layers</th></tr>\n");
-            for (CheckpointResult c : r.checkpoints()) {
-                int heads = c.layers().stream().mapToInt(l -> l.heads().size()).sum();
-                List<String> skipped = c.skipped().stream().map(s -> esc(s.layer()) + ": " + esc(s.reason())).toList();
-                b.append("<tr><td class=\"l\">").append(esc(c.label())).append("</td><td>")
-                        .append(c.iteration() < 0 ? "" : c.iteration()).append("</td><td>")
-                        .append(c.epoch() < 0 ? "" : c.epoch()).append("</td><td class=\"l\">").append(esc(c.format()))
-                        .append("</td><td>").append(c.layers().size()).append("</td><td>").append(heads)
-                        .append("</td><td class=\"l\">").append(String.join("<br>", skipped)).append("</td></tr>\n");
-            }
-            b.append("</table>\n");
+    }
+
+    /** An alert holding at the last checkpoint and the transition that started it. */
+    record Firing(String rule, Severity severity, CheckpointAlert since) {
+    }
+
+    /** Per head, the alerts whose last transition is FIRING, each with the checkpoint where it began. */
+    static Map<HeadKey, List<Firing>> firingNow(CheckpointAnalysis r) {
+        Map<String, CheckpointAlert> last = new LinkedHashMap<>();
+        for (CheckpointAlert a : r.alerts()) {
+            last.put(a.event().alert() + '\0' + a.event().layer() + '\0' + a.event().head(), a);
         }
+        Map<HeadKey, List<Firing>> out = new LinkedHashMap<>();
+        for (CheckpointAlert a : last.values()) {
+            AlertEvent ev = a.event();
+            if (ev.state() == AlertState.FIRING) {
+                out.computeIfAbsent(new HeadKey(ev.layer(), ev.head()), k -> new ArrayList<>())
+                        .add(new Firing(ev.alert(), ev.severity(), a));
+            }
+        }
+        return out;
+    }
+
+    private static void verdict(CheckpointAnalysis r, StringBuilder b) {
+        b.append("<section id=\"verdict\"><h2>Verdict");
+        if (r.checkpoints().isEmpty()) {
+            b.append("</h2><p class=\"lead bad\">No checkpoint could be analysed.</p></section>\n");
+            return;
+        }
+        CheckpointResult last = r.checkpoints().get(r.checkpoints().size() - 1);
+        b.append(" at ").append(esc(last.label())).append(step(last)).append("</h2>\n");
+        Map<HeadKey, List<Firing>> now = firingNow(r);
+        Map<String, CheckpointResult> byLabel = new LinkedHashMap<>();
+        r.checkpoints().forEach(c -> byLabel.putIfAbsent(c.label(), c));
+        Map<String, List<Integer>> layers = new LinkedHashMap<>();
+        r.heads().forEach(k -> layers.computeIfAbsent(k.layer(), x -> new ArrayList<>()).add(k.head()));
+        long serious = now.values().stream().filter(f -> f.stream().anyMatch(x -> x.severity() != Severity.INFO)).count();
+        int heads = r.heads().size();
+        b.append("<p class=\"lead\"><b class=\"").append(now.isEmpty() ? "ok" : "bad").append("\">").append(now.size())
+                .append(" of ").append(heads).append(" heads in alert</b>");
+        if (!now.isEmpty()) {
+            b.append(" (").append(serious).append(" warning or critical")
+                    .append(serious < now.size() ? ", " + (now.size() - serious) + " information only" : "").append(')');
+        }
+        b.append(", ").append(heads - now.size()).append(" healthy.");
+        if (r.probe() == null) {
+            b.append(" <span class=\"muted\">Weight-only: only rules that read weights can fire.</span>");
+        }
+        b.append("</p>\n<div class=\"scroll\"><table class=\"verdict\"><tr><th class=\"l\">layer</th>")
+                .append("<th class=\"l\">in alert now (since)</th><th class=\"l\">healthy</th></tr>\n");
+        Map<HeadKey, Set<String>> resolved = resolvedEarlier(r, now);
+        layers.forEach((layer, layerHeads) -> {
+            b.append("<tr><td class=\"l\">").append(esc(layer)).append("</td><td class=\"l\">");
+            List<Integer> healthy = new ArrayList<>();
+            for (int h : layerHeads) {
+                List<Firing> f = now.get(new HeadKey(layer, h));
+                if (f == null) {
+                    healthy.add(h);
+                    continue;
+                }
+                // One line per checkpoint an alert began at, its alerts together.
+                Map<String, List<Firing>> bySince = new LinkedHashMap<>();
+                f.forEach(x -> bySince.computeIfAbsent(x.since().checkpoint(), c -> new ArrayList<>()).add(x));
+                bySince.forEach((since, xs) -> {
+                    b.append("<div><b>head ").append(h).append("</b>");
+                    xs.forEach(x -> b.append(' ').append(badge(x.rule(), x.severity())));
+                    b.append(" since ").append(esc(since))
+                            .append(Optional.ofNullable(byLabel.get(since)).map(HtmlReport::step).orElse("")).append("</div>");
+                });
+            }
+            if (healthy.size() == layerHeads.size()) {
+                b.append("<span class=\"ok\">none</span>");
+            }
+            b.append("</td><td class=\"l nw\">");
+            b.append(healthy.isEmpty() ? "<span class=\"bad\">none</span>" : "<span class=\"ok\">" + (healthy.size() == 1
+                    ? "head " : "heads ") + healthy.stream().map(String::valueOf).collect(Collectors.joining(", ")) + "</span>");
+            List<String> earlier = new ArrayList<>();
+            resolved.forEach((k, rules) -> {
+                if (k.layer().equals(layer) && healthy.contains(k.head())) {
+                    earlier.add("head " + k.head() + " " + String.join(", ", rules));
+                }
+            });
+            if (!earlier.isEmpty()) {
+                b.append("<br><span class=\"muted\">resolved earlier: ").append(esc(String.join("; ", earlier))).append("</span>");
+            }
+            b.append("</td></tr>\n");
+        });
+        b.append("</table></div></section>\n");
+    }
+
+    /** Per head, the rules that fired at some checkpoint and no longer hold. */
+    private static Map<HeadKey, Set<String>> resolvedEarlier(CheckpointAnalysis r, Map<HeadKey, List<Firing>> now) {
+        Map<HeadKey, Set<String>> out = new LinkedHashMap<>();
+        for (CheckpointAlert a : r.alerts()) {
+            HeadKey k = new HeadKey(a.event().layer(), a.event().head());
+            if (now.getOrDefault(k, List.of()).stream().noneMatch(f -> f.rule().equals(a.event().alert()))) {
+                out.computeIfAbsent(k, x -> new LinkedHashSet<>()).add(a.event().alert());
+            }
+        }
+        return out;
+    }
+
+    private static String step(CheckpointResult c) {
+        return c.iteration() < 0 ? "" : " (step " + c.iteration() + ")";
+    }
+
+    private static String badge(String rule, Severity severity) {
+        return "<span class=\"badge" + (severity == Severity.INFO ? " info" : "") + "\" title=\"" + esc(severity.name())
+                + "\">" + esc(rule) + "</span>";
     }
 
     private static void failures(CheckpointAnalysis r, StringBuilder b) {
         if (r.failed().isEmpty()) {
             return;
         }
-        b.append("<h2>Unreadable checkpoints</h2><table><tr><th class=\"l\">checkpoint</th><th class=\"l\">file</th>")
-                .append("<th class=\"l\">problem</th></tr>\n");
+        b.append("<h2>Unreadable checkpoints</h2><div class=\"scroll\"><table><tr><th class=\"l\">checkpoint</th>")
+                .append("<th class=\"l\">file</th><th class=\"l\">problem</th></tr>\n");
         for (FailedCheckpoint f : r.failed()) {
             b.append("<tr><td class=\"l\">").append(esc(f.label())).append("</td><td class=\"l\">").append(esc(f.file()))
                     .append("</td><td class=\"l bad\">").append(esc(f.problem())).append("</td></tr>\n");
         }
-        b.append("</table>\n");
+        b.append("</table></div>\n");
     }
 
     private static void alerts(CheckpointAnalysis r, StringBuilder b) {
         b.append("<h2>Alerts</h2>");
         b.append("<p class=\"muted\">Each checkpoint is one observation for the alert rules of METRICS.md.</p>");
-        b.append("<table><tr><th class=\"l\">rule</th><th class=\"l\">first fires at</th><th class=\"l\">layer</th>")
-                .append("<th>head</th><th>value</th><th>threshold</th><th class=\"l\">message</th></tr>\n");
+        b.append("<div class=\"scroll\"><table><tr><th class=\"l\">rule</th><th class=\"l\">first fires at</th>")
+                .append("<th class=\"l\">layer</th><th>head</th><th>value</th><th>threshold</th><th class=\"l\">message</th></tr>\n");
         for (Map.Entry<String, Optional<CheckpointAlert>> e : r.firstFiring().entrySet()) {
             b.append("<tr><td class=\"l\">").append(esc(e.getKey())).append("</td>");
             if (e.getValue().isEmpty()) {
@@ -124,11 +238,11 @@ final class HtmlReport {
             }
             AlertEvent ev = e.getValue().get().event();
             b.append("<td class=\"l bad\">").append(esc(e.getValue().get().checkpoint())).append("</td><td class=\"l\">")
-                    .append(esc(ev.layer())).append("</td><td>").append(ev.head()).append("</td><td>").append(num(ev.value()))
-                    .append("</td><td>").append(num(ev.threshold())).append("</td><td class=\"l\">").append(esc(ev.message()))
+                    .append(esc(ev.layer())).append("</td><td>").append(ev.head()).append("</td><td>").append(Num.format(ev.value()))
+                    .append("</td><td>").append(Num.format(ev.threshold())).append("</td><td class=\"l msg\">").append(esc(ev.message()))
                     .append("</td></tr>\n");
         }
-        b.append("</table>\n");
+        b.append("</table></div>\n");
         if (!r.alerts().isEmpty()) {
             b.append("<h3>Every transition</h3><div class=\"scroll\"><table><tr><th class=\"l\">checkpoint</th>")
                     .append("<th class=\"l\">rule</th><th class=\"l\">state</th><th class=\"l\">layer</th><th>head</th>")
@@ -138,66 +252,100 @@ final class HtmlReport {
                 b.append("<tr><td class=\"l\">").append(esc(a.checkpoint())).append("</td><td class=\"l\">")
                         .append(esc(ev.alert())).append("</td><td class=\"l\">").append(esc(ev.state().name()))
                         .append("</td><td class=\"l\">").append(esc(ev.layer())).append("</td><td>").append(ev.head())
-                        .append("</td><td>").append(num(ev.value())).append("</td><td>").append(num(ev.threshold()))
+                        .append("</td><td>").append(Num.format(ev.value())).append("</td><td>").append(Num.format(ev.threshold()))
                         .append("</td></tr>\n");
             }
             b.append("</table></div>\n");
         }
     }
 
-    private static void trends(CheckpointAnalysis r, StringBuilder b) {
-        if (r.checkpoints().size() < 2) {
-            return;
+    /**
+     * A trend chart's input: one series per head of a layer across the checkpoints, and the thresholds of
+     * the metric's alert rule.
+     */
+    record Trend(String layer, String field, String xTitle, double[] x, List<Charts.Series> heads,
+                 List<Charts.Series> thresholds) {
+    }
+
+    /** The trend charts of every layer, in layer order and then {@link #TREND_FIELDS} order. */
+    static List<Trend> trendCharts(CheckpointAnalysis r) {
+        List<Trend> out = new ArrayList<>();
+        int count = r.checkpoints().size();
+        if (count < 2) {
+            return out;
         }
-        b.append("<h2>Trends across checkpoints</h2>\n");
         // By iteration when every checkpoint knows it and they come in training order, else by position.
         boolean byIteration = true;
-        for (int i = 0; i < r.checkpoints().size(); i++) {
+        for (int i = 0; i < count; i++) {
             long it = r.checkpoints().get(i).iteration();
             byIteration &= it >= 0 && (i == 0 || it >= r.checkpoints().get(i - 1).iteration());
         }
-        double[] x = new double[r.checkpoints().size()];
-        for (int i = 0; i < x.length; i++) {
+        double[] x = new double[count];
+        for (int i = 0; i < count; i++) {
             x[i] = byIteration ? r.checkpoints().get(i).iteration() : i;
         }
-        Set<String> layerNames = new LinkedHashSet<>();
-        r.heads().forEach(k -> layerNames.add(k.layer()));
-        for (String layer : layerNames) {
-            List<CheckpointAnalysis.HeadKey> keys = r.heads().stream().filter(k -> k.layer().equals(layer)).toList();
-            List<String> charts = new ArrayList<>();
+        String xTitle = byIteration ? "iteration" : "checkpoint";
+        Map<String, List<HeadKey>> layers = new LinkedHashMap<>();
+        r.heads().forEach(k -> layers.computeIfAbsent(k.layer(), l -> new ArrayList<>()).add(k));
+        layers.forEach((layer, keys) -> {
             for (String field : TREND_FIELDS) {
-                List<String> names = new ArrayList<>();
-                List<double[]> ys = new ArrayList<>();
-                for (CheckpointAnalysis.HeadKey k : keys) {
-                    names.add("head " + k.head());
-                    ys.add(r.trend(k, field));
+                List<Charts.Series> heads = new ArrayList<>();
+                keys.forEach(k -> heads.add(new Charts.Series("head " + k.head(), r.trend(k, field))));
+                List<Charts.Series> thresholds = new ArrayList<>();
+                for (Glossary.Line line : Glossary.of(field).lines()) {
+                    double[] y = new double[count];
+                    for (int i = 0; i < count; i++) {
+                        final int at = i;
+                        y[i] = line.perLayerMedian()
+                                ? line.value() * median(heads.stream().mapToDouble(s -> s.y()[at]).toArray())
+                                : line.value();
+                    }
+                    thresholds.add(new Charts.Series(line.label(), y));
                 }
-                String png = Charts.lines(layer + ": " + field, byIteration ? "iteration" : "checkpoint", field, x,
-                        names, ys, false);
-                if (png != null) {
-                    charts.add(img(png, layer + " " + field + " across checkpoints"));
-                }
+                out.add(new Trend(layer, field, xTitle, x, heads, thresholds));
             }
-            if (!charts.isEmpty()) {
-                b.append("<h3>Layer ").append(esc(layer)).append("</h3><div class=\"charts\">")
-                        .append(String.join("", charts)).append("</div>\n");
-            }
-        }
+        });
+        return out;
     }
 
-    private static void layers(CheckpointAnalysis r, StringBuilder b) {
+    /** The median of the finite values, the mean of the middle two for an even count, as the rules take it. */
+    private static double median(double[] values) {
+        double[] v = Arrays.stream(values).filter(Double::isFinite).sorted().toArray();
+        if (v.length == 0) {
+            return Double.NaN;
+        }
+        return v.length % 2 == 1 ? v[v.length / 2] : 0.5 * (v[v.length / 2 - 1] + v[v.length / 2]);
+    }
+
+    private static void trends(CheckpointAnalysis r, StringBuilder b, Set<String> shown) {
+        Map<String, List<String>> charts = new LinkedHashMap<>();
+        for (Trend t : trendCharts(r)) {
+            String png = Charts.lines(t.layer() + ": " + t.field(), t.xTitle(), t.x(), t.heads(), t.thresholds());
+            if (png != null) {
+                charts.computeIfAbsent(t.layer(), l -> new ArrayList<>())
+                        .add(img(png, t.layer() + " " + t.field() + " across checkpoints"));
+                shown.add(t.field());
+            }
+        }
+        if (charts.isEmpty()) {
+            return;
+        }
+        b.append("<h2>Trends across checkpoints</h2>\n<p class=\"muted\">Dashed red lines: the default alert")
+                .append(" thresholds (see the <a href=\"#glossary\">glossary</a>).</p>\n");
+        charts.forEach((layer, imgs) -> b.append("<h3>Layer ").append(esc(layer)).append("</h3><div class=\"charts\">")
+                .append(String.join("", imgs)).append("</div>\n"));
+    }
+
+    private static void layers(CheckpointAnalysis r, StringBuilder b, Set<String> shown) {
         if (r.checkpoints().isEmpty()) {
             return;
         }
         CheckpointResult last = r.checkpoints().get(r.checkpoints().size() - 1);
-        Map<CheckpointAnalysis.HeadKey, List<String>> firing = r.firingAtEnd();
-        Map<CheckpointAnalysis.HeadKey, Set<String>> ever = new java.util.HashMap<>();
-        for (CheckpointAlert a : r.alerts()) {
-            ever.computeIfAbsent(new CheckpointAnalysis.HeadKey(a.event().layer(), a.event().head()), k -> new LinkedHashSet<>())
-                    .add(a.event().alert());
-        }
+        Map<HeadKey, List<Firing>> now = firingNow(r);
+        Map<HeadKey, Set<String>> resolved = resolvedEarlier(r, now);
         b.append("<h2>Heads at ").append(esc(last.label())).append("</h2>\n");
-        for (LayerResult l : last.layers()) {
+        for (int li = 0; li < last.layers().size(); li++) {
+            LayerResult l = last.layers().get(li);
             b.append("<h3>Layer ").append(esc(l.layer())).append(" <span class=\"muted\">(").append(esc(l.kind()))
                     .append(", ").append(l.heads().size()).append(" heads)</span></h3>\n");
             List<String> fields = new ArrayList<>();
@@ -206,74 +354,164 @@ final class HtmlReport {
                     fields.add(f);
                 }
             }
-            b.append("<div class=\"scroll\"><table><tr><th>head</th><th class=\"l\">alerts</th>");
-            fields.forEach(f -> b.append("<th>").append(esc(f)).append("</th>"));
-            b.append("</tr>\n");
-            for (HeadResult h : l.heads()) {
-                CheckpointAnalysis.HeadKey key = new CheckpointAnalysis.HeadKey(l.layer(), h.head());
-                List<String> now = firing.getOrDefault(key, List.of());
-                Set<String> before = new LinkedHashSet<>(ever.getOrDefault(key, Set.of()));
-                before.removeAll(now);
-                b.append(now.isEmpty() ? "<tr>" : "<tr class=\"flag\">").append("<td>").append(h.head())
-                        .append("</td><td class=\"l\">");
-                now.forEach(a -> b.append("<span class=\"badge\">").append(esc(a)).append("</span>"));
-                if (!before.isEmpty()) {
-                    b.append("<span class=\"muted\">earlier: ").append(esc(String.join(", ", before))).append("</span>");
-                }
-                b.append("</td>");
-                fields.forEach(f -> b.append("<td>").append(num(CheckpointAnalysis.value(h, f))).append("</td>"));
-                b.append("</tr>\n");
-            }
-            b.append("</table></div>\n");
-            for (HeadResult h : l.heads()) {
-                plots(l.layer(), h, b);
-            }
+            shown.addAll(fields);
+            // Two tables, so each fits a laptop screen: what the alert rules read, then the rest.
+            headTable(l, fields.stream().filter(f -> Glossary.of(f).alertInput()).toList(), now, resolved, true, b);
+            headTable(l, fields.stream().filter(f -> !Glossary.of(f).alertInput()).toList(), now, resolved, false, b);
+            picker(li, l, now, r.probeTokens(), b);
         }
     }
 
-    private static void plots(String layer, HeadResult h, StringBuilder b) {
-        HeadPlots p = h.plots();
-        if (p == null) {
+    private static void headTable(LayerResult l, List<String> fields, Map<HeadKey, List<Firing>> now,
+                                  Map<HeadKey, Set<String>> resolved, boolean withAlerts, StringBuilder b) {
+        if (fields.isEmpty()) {
             return;
         }
+        b.append("<div class=\"scroll\"><table><tr><th>head</th>");
+        if (withAlerts) {
+            b.append("<th class=\"l\">alerts</th>");
+        }
+        for (String f : fields) {
+            Glossary.Entry e = Glossary.of(f);
+            b.append("<th title=\"").append(esc(e.definition() + ". Healthy: " + e.healthy() + "."))
+                    .append("\"><a href=\"#g-").append(esc(f)).append("\">").append(wrappable(f)).append("</a></th>");
+        }
+        b.append("</tr>\n");
+        for (HeadResult h : l.heads()) {
+            HeadKey key = new HeadKey(l.layer(), h.head());
+            List<Firing> firing = now.getOrDefault(key, List.of());
+            b.append(firing.isEmpty() ? "<tr>" : "<tr class=\"flag\">").append("<td>").append(h.head()).append("</td>");
+            if (withAlerts) {
+                b.append("<td class=\"l\">");
+                firing.forEach(f -> b.append(badge(f.rule(), f.severity())));
+                Set<String> earlier = resolved.getOrDefault(key, Set.of());
+                if (!earlier.isEmpty()) {
+                    b.append("<span class=\"muted\">earlier: ").append(esc(String.join(", ", earlier))).append("</span>");
+                }
+                b.append("</td>");
+            }
+            fields.forEach(f -> b.append("<td>").append(Num.format(CheckpointAnalysis.value(h, f))).append("</td>"));
+            b.append("</tr>\n");
+        }
+        b.append("</table></div>\n");
+    }
+
+    /**
+     * One head's heat maps and singular values at a time, chosen with radio buttons and {@code :checked}
+     * (no script): the maps of every head appear in the same place, so flipping between heads compares them,
+     * and a layer of many heads with large token-labelled maps does not make the page endless.
+     */
+    private static void picker(int layerIndex, LayerResult l, Map<HeadKey, List<Firing>> now, List<String> tokens,
+                               StringBuilder b) {
+        List<HeadResult> heads = l.heads().stream().filter(h -> h.plots() != null).toList();
+        if (heads.isEmpty()) {
+            return;
+        }
+        boolean data = heads.stream().anyMatch(h -> h.plots().attention() != null);
+        boolean labelled = heads.stream().anyMatch(h -> h.plots().attention() != null
+                && h.plots().attention().length == tokens.size());
+        b.append("<p class=\"muted\">").append(data ? "Attention A and energy field E of the first probe sequence"
+                        + (labelled ? ", labelled with its tokens" : "") + ", and the singular values; pick a head:"
+                        : "Singular values of each head's tau Wq^T Wk; pick a head:").append("</p>\n<div class=\"picker\">");
+        HeadResult initial = heads.stream().filter(h -> now.containsKey(new HeadKey(l.layer(), h.head()))).findFirst()
+                .orElse(heads.get(0));
+        for (HeadResult h : heads) {
+            String id = "pick-" + layerIndex + "-" + h.head();
+            b.append("<input type=\"radio\" name=\"pick-").append(layerIndex).append("\" id=\"").append(id).append('"')
+                    .append(h == initial ? " checked" : "").append("><label for=\"").append(id).append('"')
+                    .append(now.containsKey(new HeadKey(l.layer(), h.head())) ? " class=\"flag\"" : "").append(">head ")
+                    .append(h.head()).append("</label>");
+        }
+        for (HeadResult h : heads) {
+            b.append("<div class=\"panel\"><div class=\"charts\">").append(String.join("", plots(l.layer(), h, tokens)))
+                    .append("</div></div>");
+        }
+        b.append("</div>\n");
+    }
+
+    private static List<String> plots(String layer, HeadResult h, List<String> tokens) {
+        HeadPlots p = h.plots();
         List<String> charts = new ArrayList<>();
         String name = layer + " head " + h.head();
         if (p.attention() != null) {
-            String png = Charts.heatMap("attention A", p.attention(), false);
-            if (png != null) {
-                charts.add(img(png, name + " attention"));
-            }
+            Optional.ofNullable(Charts.heatMap(name + ": attention A", p.attention(), false, tokens))
+                    .ifPresent(png -> charts.add(img(png, name + " attention")));
         }
         if (p.energy() != null) {
-            String png = Charts.heatMap("energy field E", p.energy(), true);
-            if (png != null) {
-                charts.add(img(png, name + " energy field"));
+            Optional.ofNullable(Charts.heatMap(name + ": energy field E", p.energy(), true, tokens))
+                    .ifPresent(png -> charts.add(img(png, name + " energy field")));
+        }
+        Optional.ofNullable(Charts.spectrum(p.ofEnergy() ? "singular values of E" : "singular values of tau Wq^T Wk",
+                p.singularValues(), rankBound(h))).ifPresent(png -> charts.add(img(png, name + " singular values")));
+        return charts;
+    }
+
+    /**
+     * The bound drawn on a head's spectrum: {@code rankBound} for E (METRICS.md item 6; none for CAUSAL, where
+     * the mask breaks it), the head dimension for {@code tau Wq^T Wk}, whose rank never exceeds it.
+     */
+    static OptionalInt rankBound(HeadResult h) {
+        double bound = h.plots() != null && !h.plots().ofEnergy() ? h.d()
+                : h.metrics() == null ? Double.NaN : h.metrics().get(HeadField.RANK_BOUND);
+        return Double.isFinite(bound) && bound > 0 ? OptionalInt.of((int) bound) : OptionalInt.empty();
+    }
+
+    private static void checkpoints(CheckpointAnalysis r, StringBuilder b) {
+        if (r.checkpoints().isEmpty()) {
+            return;
+        }
+        b.append("<h2>Checkpoints</h2><div class=\"scroll\"><table><tr><th class=\"l\">checkpoint</th><th>iteration</th>")
+                .append("<th>epoch</th><th class=\"l\">format</th><th>attention layers</th><th>heads</th>")
+                .append("<th class=\"l\">skipped layers</th></tr>\n");
+        for (CheckpointResult c : r.checkpoints()) {
+            int heads = c.layers().stream().mapToInt(l -> l.heads().size()).sum();
+            List<String> skipped = c.skipped().stream().map(s -> esc(s.layer()) + ": " + esc(s.reason())).toList();
+            b.append("<tr><td class=\"l\">").append(esc(c.label())).append("</td><td>")
+                    .append(c.iteration() < 0 ? "" : c.iteration()).append("</td><td>")
+                    .append(c.epoch() < 0 ? "" : c.epoch()).append("</td><td class=\"l\">").append(esc(c.format()))
+                    .append("</td><td>").append(c.layers().size()).append("</td><td>").append(heads)
+                    .append("</td><td class=\"l\">").append(String.join("<br>", skipped)).append("</td></tr>\n");
+        }
+        b.append("</table></div>\n");
+    }
+
+    private static void glossary(StringBuilder b, Set<String> shown) {
+        if (shown.isEmpty()) {
+            return;
+        }
+        b.append("<h2 id=\"glossary\">Glossary</h2><p class=\"muted\">Definitions in METRICS.md; healthy ranges")
+                .append(" from the default alert rules.</p><dl class=\"glossary\">\n");
+        for (String f : CheckpointAnalysis.fieldNames()) {
+            if (shown.contains(f)) {
+                Glossary.Entry e = Glossary.of(f);
+                b.append("<dt id=\"g-").append(esc(f)).append("\">").append(esc(f)).append("</dt><dd>")
+                        .append(esc(e.definition())).append(". <i>Healthy:</i> ").append(esc(e.healthy())).append(".</dd>\n");
             }
         }
-        String spectrum = Charts.spectrum(p.ofEnergy() ? "singular values of E" : "singular values of tau Wq^T Wk",
-                p.singularValues(), h.d());
-        if (spectrum != null) {
-            charts.add(img(spectrum, name + " singular values"));
+        b.append("</dl>\n");
+    }
+
+    /** The picker's rules, as many as the widest layer has heads: the k-th radio button, checked, shows the k-th panel. */
+    private static String pickerCss(CheckpointAnalysis r) {
+        int heads = r.checkpoints().stream().flatMap(c -> c.layers().stream()).mapToInt(l -> l.heads().size()).max().orElse(0);
+        if (heads == 0) {
+            return "";
         }
-        if (!charts.isEmpty()) {
-            b.append("<div class=\"head\"><b>").append(esc(name)).append("</b>")
-                    .append(p.attention() != null ? " <span class=\"muted\">(first probe sequence)</span>" : "")
-                    .append("<div class=\"charts\">").append(String.join("", charts)).append("</div></div>\n");
+        StringBuilder css = new StringBuilder();
+        for (int k = 1; k <= heads; k++) {
+            css.append(k == 1 ? "" : ",").append(".picker>input:nth-of-type(").append(k).append("):checked~.panel:nth-of-type(")
+                    .append(k).append(")");
         }
+        return css.append("{display:block}\n").toString();
+    }
+
+    /** A camelCase field name that may break before each capital, so long names do not widen their column. */
+    private static String wrappable(String field) {
+        return esc(field).replaceAll("(?<=[a-z])(?=[A-Z])", "<wbr>");
     }
 
     private static String img(String base64, String alt) {
         return "<img src=\"data:image/png;base64," + base64 + "\" alt=\"" + esc(alt) + "\">";
-    }
-
-    private static String num(double v) {
-        if (Double.isNaN(v)) {
-            return "";
-        }
-        if (v == Math.rint(v) && Math.abs(v) < 1e9) {
-            return String.valueOf((long) v);
-        }
-        return String.format(Locale.ROOT, "%.4g", v);
     }
 
     /** HTML-escapes text for element content and double-quoted attributes. */

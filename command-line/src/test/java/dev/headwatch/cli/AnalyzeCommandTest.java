@@ -85,6 +85,24 @@ class AnalyzeCommandTest {
     }
 
     @Test
+    void tokensFile_labelsTheHeatMaps_andNeedsAProbe() throws IOException {
+        Path tokens = tmp.resolve("tokens.txt");
+        long length = Npy.readShape(probe)[2];
+        Files.write(tokens, java.util.stream.LongStream.range(0, length).mapToObj(i -> "##p" + i).toList());
+        Path out = tmp.resolve("tokens");
+
+        CliRun run = CliRun.of("analyze", model.toString(), "--input", probe.toString(), "--tokens", tokens.toString(),
+                "--out", out.toString(), "--format", "html");
+        CliRun noProbe = CliRun.of("analyze", model.toString(), "--tokens", tokens.toString(), "--out", out.toString());
+
+        assertThat(run.err()).isEmpty();
+        assertThat(run.exitCode()).isZero();
+        assertThat(Files.readString(out.resolve("report.html"))).contains("labelled with its tokens");
+        assertThat(noProbe.exitCode()).isEqualTo(2);
+        assertThat(noProbe.err()).contains("--tokens needs --input");
+    }
+
+    @Test
     void badFileAmongGoodOnes_isOneLineOnStderr_listedInTheReport_andExitsTwo() throws IOException {
         Path bad = tmp.resolve("bad.zip");
         Files.writeString(bad, "PK\u0003\u0004 truncated");

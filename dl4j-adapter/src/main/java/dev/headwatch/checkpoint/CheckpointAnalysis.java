@@ -24,16 +24,20 @@ import java.util.Set;
  * @param failed      the checkpoints that could not be analysed
  * @param rules       the names of the alert rules that were evaluated
  * @param alerts      every alert transition, in order
+ * @param probeTokens the tokens of the first probe sequence (the one {@link HeadPlots} draws), one per position;
+ *                    empty when not known
  * @param notice      what the reader must know first (e.g. "interrupted at step 120 of 900"), or null
  */
 public record CheckpointAnalysis(Instant created, String probe, List<CheckpointResult> checkpoints,
                                  List<FailedCheckpoint> failed, List<String> rules, List<CheckpointAlert> alerts,
-                                 String notice) {
+                                 List<String> probeTokens, String notice) {
 
     public CheckpointAnalysis {
-        if (created == null || checkpoints == null || failed == null || rules == null || alerts == null) {
-            throw new IllegalArgumentException("created, checkpoints, failed, rules and alerts must not be null");
+        if (created == null || checkpoints == null || failed == null || rules == null || alerts == null
+                || probeTokens == null) {
+            throw new IllegalArgumentException("created, checkpoints, failed, rules, alerts and probeTokens must not be null");
         }
+        probeTokens = List.copyOf(probeTokens);
         checkpoints = List.copyOf(checkpoints);
         failed = List.copyOf(failed);
         rules = List.copyOf(rules);
@@ -42,7 +46,7 @@ public record CheckpointAnalysis(Instant created, String probe, List<CheckpointR
 
     /** This analysis with {@code notice} shown first in its reports. */
     public CheckpointAnalysis withNotice(String notice) {
-        return new CheckpointAnalysis(created, probe, checkpoints, failed, rules, alerts, notice);
+        return new CheckpointAnalysis(created, probe, checkpoints, failed, rules, alerts, probeTokens, notice);
     }
 
     /** A head of a layer, as reports name it. */

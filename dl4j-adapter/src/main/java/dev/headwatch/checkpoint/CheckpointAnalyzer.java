@@ -153,7 +153,7 @@ public final class CheckpointAnalyzer {
         }
         alerts.userRules().forEach(r -> rules.add(r.name()));
         return new CheckpointAnalysis(clock.instant(), probe == null ? null : probe.description(), results, failed, rules,
-                events, notice);
+                events, probe == null ? List.of() : probe.tokens(), notice);
     }
 
     private static FailedCheckpoint failure(Path file, String label, String problem) {

@@ -18,12 +18,15 @@ public final class Probe {
     private final List<INDArray> masks;
     private final Map<String, INDArray> placeholders;
     private final String description;
+    private final List<String> tokens;
 
-    private Probe(List<INDArray> inputs, List<INDArray> masks, Map<String, INDArray> placeholders, String description) {
+    private Probe(List<INDArray> inputs, List<INDArray> masks, Map<String, INDArray> placeholders, String description,
+                  List<String> tokens) {
         this.inputs = inputs;
         this.masks = masks;
         this.placeholders = placeholders;
         this.description = description;
+        this.tokens = tokens;
     }
 
     /** Inputs for a MultiLayerNetwork (one) or ComputationGraph (one per network input), no masks. */
@@ -48,7 +51,7 @@ public final class Probe {
         }
         String d = "inputs " + String.join(", ", inputs.stream().map(a -> Arrays.toString(a.shape())).toList());
         return new Probe(List.copyOf(inputs), masks == null ? null : java.util.Collections.unmodifiableList(
-                new java.util.ArrayList<>(masks)), null, d);
+                new java.util.ArrayList<>(masks)), null, d, List.of());
     }
 
     /** Placeholder values for a SameDiff graph, by placeholder name. */
@@ -59,7 +62,23 @@ public final class Probe {
         Map<String, INDArray> copy = new LinkedHashMap<>(placeholders);
         StringBuilder d = new StringBuilder("placeholders");
         copy.forEach((k, v) -> d.append(' ').append(k).append(Arrays.toString(v.shape())));
-        return new Probe(null, null, java.util.Collections.unmodifiableMap(copy), d.toString());
+        return new Probe(null, null, java.util.Collections.unmodifiableMap(copy), d.toString(), List.of());
+    }
+
+    /**
+     * This probe with the text of its first sequence, one token per position (a character, a word piece), so
+     * reports can label the heat maps they draw of that sequence with what was read there.
+     */
+    public Probe withTokens(List<String> tokens) {
+        if (tokens == null || tokens.stream().anyMatch(java.util.Objects::isNull)) {
+            throw new IllegalArgumentException("tokens must be a list without null entries but was " + tokens);
+        }
+        return new Probe(inputs, masks, placeholders, description, List.copyOf(tokens));
+    }
+
+    /** The tokens of the first sequence, one per position; empty when not known. */
+    public List<String> tokens() {
+        return tokens;
     }
 
     /** The layer-API inputs, or null for a SameDiff probe. */

@@ -144,6 +144,17 @@ class CheckpointAnalyzerTest {
     }
 
     @Test
+    void probeTokens_reachTheAnalysis_andAWeightOnlyAnalysisHasNone() {
+        List<String> tokens = java.util.stream.IntStream.range(0, (int) probe.size(2)).mapToObj(i -> "t" + i).toList();
+
+        CheckpointAnalysis withTokens = CheckpointAnalyzer.builder().probe(Probe.of(probe).withTokens(tokens)).build()
+                .analyze(List.of(graphZip));
+
+        assertThat(withTokens.probeTokens()).isEqualTo(tokens);
+        assertThat(CheckpointAnalyzer.builder().build().analyze(List.of(graphZip)).probeTokens()).isEmpty();
+    }
+
+    @Test
     void sameDiffFile_weightMetricsOfTheFusedAttentionOp() {
         CheckpointAnalysis report = CheckpointAnalyzer.builder().build().analyze(List.of(sameDiffFile));
 

@@ -246,12 +246,22 @@ public final class DemoRun {
 
     /** The held-out probe batch, by placeholder name: {@code input} and {@code label}. */
     static Map<String, INDArray> probe(Options o) {
-        var batch = TinyGpt.batch(corpora()[1].windows(PROBE_SEQUENCES, o.model().context(),
-                new SplittableRandom(o.seed() + 1)), ByteCorpus.VOCAB);
+        var batch = TinyGpt.batch(probeWindows(o), ByteCorpus.VOCAB);
         Map<String, INDArray> placeholders = new LinkedHashMap<>();
         placeholders.put(TinyGpt.INPUT, batch.getFeatures(0));
         placeholders.put(TinyGpt.LABEL, batch.getLabels(0));
         return placeholders;
+    }
+
+    /** The first probe sequence's characters, which label the report's heat maps (a window's last byte is its label). */
+    static List<String> probeCharacters(Options o) {
+        int[] first = probeWindows(o)[0];
+        return java.util.Arrays.stream(first, 0, first.length - 1)
+                .mapToObj(t -> String.valueOf(ByteCorpus.charOf(t))).toList();
+    }
+
+    private static int[][] probeWindows(Options o) {
+        return corpora()[1].windows(PROBE_SEQUENCES, o.model().context(), new SplittableRandom(o.seed() + 1));
     }
 
     /** Every checkpoint of the run analysed on the probe, each block declared as the monitor does. */
@@ -263,7 +273,7 @@ public final class DemoRun {
                     .weights(TinyGpt.var(l, "Wq"), TinyGpt.var(l, "Wk"), DeclaredAttention.WeightLayout.COLUMNS));
         }
         Path checkpoints = o.out().resolve("checkpoints");
-        return analyzer.probe(Probe.sameDiff(probe)).build()
+        return analyzer.probe(Probe.sameDiff(probe).withTokens(probeCharacters(o))).build()
                 .analyze(CheckpointListener.availableCheckpoints(checkpoints.toFile()).stream()
                         .map(c -> checkpoints.resolve(c.getFilename())).toList());
     }
