@@ -442,7 +442,8 @@ public final class CheckpointAnalyzer {
             if (x != null) {
                 hs = x.site().headSize();
             }
-            layers.add(layer(d.layer(), "DECLARED", nHeads, hs, weights, x, plots, records));
+            layers.add(layer(d.layer(), layersToRead == declared ? "DECLARED" : "FOUND", nHeads, hs, weights, x, plots,
+                    records));
         }
         return new long[] {g.iteration(), g.epoch()};
     }
