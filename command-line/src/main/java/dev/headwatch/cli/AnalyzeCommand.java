@@ -4,6 +4,7 @@ import dev.headwatch.checkpoint.CheckpointAnalyzer;
 import dev.headwatch.checkpoint.CheckpointException;
 import dev.headwatch.checkpoint.CheckpointLoader;
 import dev.headwatch.checkpoint.CheckpointRef;
+import dev.headwatch.checkpoint.CheckpointResult;
 import dev.headwatch.checkpoint.DeclaredAttention;
 import dev.headwatch.checkpoint.Probe;
 import dev.headwatch.io.Npy;
@@ -149,6 +150,16 @@ final class AnalyzeCommand implements Callable<Integer> {
             o.println(p);
         }
         o.flush();
+        boolean noAttention = !report.checkpoints().isEmpty()
+                && report.checkpoints().stream().allMatch(c -> c.layers().isEmpty());
+        if (noAttention) {
+            CheckpointResult first = report.checkpoints().get(0);
+            err.println(spec.qualifiedName() + ": no attention headwatch can read in " + first.file() + ": "
+                    + first.skipped().stream().map(k -> k.layer() + ": " + k.reason())
+                    .collect(java.util.stream.Collectors.joining("; ")));
+            err.flush();
+            return Headwatch.EXIT_BAD_INPUT;
+        }
         if (report.notice() != null) {
             err.println(spec.qualifiedName() + ": " + report.notice());
             err.flush();

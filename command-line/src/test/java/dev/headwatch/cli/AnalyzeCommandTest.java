@@ -66,6 +66,36 @@ class AnalyzeCommandTest {
     }
 
     @Test
+    void modelWithoutAttention_isOneLineNamingWhatItHolds_andExitsTwo() throws IOException {
+        org.nd4j.autodiff.samediff.SameDiff sd = org.nd4j.autodiff.samediff.SameDiff.create();
+        org.nd4j.autodiff.samediff.SDVariable x = sd.placeHolder("x", org.nd4j.linalg.api.buffer.DataType.FLOAT, -1, 4);
+        sd.nn.tanh("h", sd.mmul(x, sd.var("W", org.nd4j.linalg.factory.Nd4j.ones(4, 4))));
+        Path file = tmp.resolve("mlp.fb");
+        sd.save(file.toFile(), false);
+
+        CliRun run = CliRun.of("analyze", file.toString(), "--out", tmp.resolve("mlp-report").toString());
+
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err().strip()).doesNotContain("\n").contains("no attention headwatch can read")
+                .contains("matmul").contains("tanh");
+    }
+
+    @Test
+    void handWrittenSameDiffAttention_isAnalysedWithoutDeclarations() throws IOException {
+        Path file = tmp.resolve("hand.fb");
+        Models.handWritten().save(file.toFile(), false);
+        Path out = tmp.resolve("hand-report");
+
+        CliRun run = CliRun.of("analyze", file.toString(), "--out", out.toString());
+
+        assertThat(run.exitCode()).isZero();
+        JsonNode json = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertThat(json.at("/checkpoints/0/layers").size()).isEqualTo(1);
+        assertThat(json.at("/checkpoints/0/layers/0/heads").size()).isEqualTo(Models.HAND_HEADS);
+        assertThat(json.at("/checkpoints/0/layers/0/heads/0/qkSpectralNorm").isNumber()).isTrue();
+    }
+
+    @Test
     void goodModelWithProbe_writesTheReport_andExitsZero() throws IOException {
         Path out = tmp.resolve("good");
         CliRun run = CliRun.of("analyze", model.toString(), "--input", probe.toString(), "--out", out.toString());

@@ -17,6 +17,7 @@ import dev.headwatch.core.alert.AlertEvent;
 import dev.headwatch.core.math.EnergyField;
 import dev.headwatch.core.math.Spectrum;
 import dev.headwatch.dl4j.AttentionExtractor;
+import dev.headwatch.samediff.AttentionPatterns;
 import dev.headwatch.samediff.AttentionVariables;
 import dev.headwatch.samediff.SameDiffExtraction;
 import org.deeplearning4j.nn.api.Layer;
@@ -183,6 +184,9 @@ public final class CheckpointAnalyzer {
         List<HeadRecord> records = new ArrayList<>();
         java.util.Optional<StoredGraph> direct = probe == null && directRead
                 ? loader.storedGraph(ref, declared) : java.util.Optional.empty();
+        if (direct.isPresent() && declared.isEmpty() && direct.get().fusedAttention().isEmpty()) {
+            direct = java.util.Optional.empty();   // finding hand-written attention needs the whole graph
+        }
         LoadedModel.Format format;
         long[] counters;
         if (direct.isPresent()) {
@@ -225,6 +229,10 @@ public final class CheckpointAnalyzer {
             }
         }
         List<AttentionExtractor.Site> sites = extractor.sites();
+        if (sites.isEmpty() && skipped.isEmpty()) {
+            skipped.add(new CheckpointResult.SkippedLayer("(model)", "no attention layer among its layers: "
+                    + layerKinds(model)));
+        }
         // Layers are independent: their weight metrics are computed in parallel, heads within them too.
         WeightLayerMetrics[] weights = sites.parallelStream()
                 .map(site -> weights(site.projectInput() ? queryKeyWeights(model, site.name()) : null,
@@ -352,12 +360,14 @@ public final class CheckpointAnalyzer {
                     + "--input NAME=FILE.npy per placeholder");
         }
         List<StoredGraph.FusedAttention> fusedOps = g.fusedAttention();
-        if (fusedOps.isEmpty() && declared.isEmpty()) {
-            skipped.add(new CheckpointResult.SkippedLayer("(model)", "no fused attention op found; declare "
-                    + "hand-written attention layers (--attention, or CheckpointAnalyzer.Builder.declare)"));
+        List<DeclaredAttention> layersToRead = declared.isEmpty() && sd != null ? found(sd, skipped) : declared;
+        if (fusedOps.isEmpty() && layersToRead.isEmpty() && skipped.isEmpty()) {
+            skipped.add(new CheckpointResult.SkippedLayer("(model)", "no attention found (no fused attention op, "
+                    + "no softmax between two products) among its ops: " + opKinds(sd)
+                    + "; declare hand-written attention with --attention"));
         }
         List<DeclaredAttention> present = new ArrayList<>();
-        for (DeclaredAttention d : declared) {
+        for (DeclaredAttention d : layersToRead) {
             String missing = missingVariable(g, d);
             if (missing != null) {
                 skipped.add(new CheckpointResult.SkippedLayer(d.layer(), "declared variable " + missing
@@ -432,9 +442,43 @@ public final class CheckpointAnalyzer {
             if (x != null) {
                 hs = x.site().headSize();
             }
-            layers.add(layer(d.layer(), "DECLARED", nHeads, hs, weights, x, plots, records));
+            layers.add(layer(d.layer(), layersToRead == declared ? "DECLARED" : "FOUND", nHeads, hs, weights, x, plots,
+                    records));
         }
         return new long[] {g.iteration(), g.epoch()};
+    }
+
+    /**
+     * Hand-written attention found in the graph by its shape ({@link AttentionPatterns}), as declarations; what is
+     * found but cannot be read goes to {@code skipped} with the reason.
+     */
+    private static List<DeclaredAttention> found(SameDiff sd, List<CheckpointResult.SkippedLayer> skipped) {
+        List<DeclaredAttention> layers = new ArrayList<>();
+        for (AttentionPatterns.Found f : AttentionPatterns.find(sd)) {
+            if (f.problem() != null) {
+                skipped.add(new CheckpointResult.SkippedLayer(f.layer(), f.problem()));
+            } else {
+                DeclaredAttention d = DeclaredAttention.of(f.variables());
+                layers.add(f.wq() == null ? d : d.weights(f.wq(), f.wk(), DeclaredAttention.WeightLayout.COLUMNS));
+            }
+        }
+        return layers;
+    }
+
+    /** The kinds of a graph's ops, each once, for a message ("none" when the graph was not loaded). */
+    private static String opKinds(SameDiff sd) {
+        if (sd == null) {
+            return "none read";
+        }
+        return String.join(", ", sd.getOps().values().stream().map(op -> op.getOp().opName())
+                .collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new)));
+    }
+
+    /** The kinds of a network's layers, each once, for a message. */
+    private static String layerKinds(Model model) {
+        Layer[] all = model instanceof MultiLayerNetwork n ? n.getLayers() : ((ComputationGraph) model).getLayers();
+        return String.join(", ", java.util.Arrays.stream(all).map(l -> l.conf().getLayer().getClass().getSimpleName())
+                .collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new)));
     }
 
     /** The first variable a declared layer names that the model does not hold, or null. */

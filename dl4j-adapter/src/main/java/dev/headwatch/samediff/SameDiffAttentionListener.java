@@ -61,8 +61,10 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
     private static final Logger LOG = LoggerFactory.getLogger(SameDiffAttentionListener.class);
 
     private final Monitor monitor;
+    /** Declared layers, then those found in the graph (by their shape) when it is first seen. */
     private final List<AttentionVariables> declared;
     private final boolean autoDetect;
+    private SameDiff inspected;
     private final Set<String> names = new HashSet<>();
 
     /** Arrays and extractions gathered during the current iteration. */
@@ -75,16 +77,48 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
 
     private SameDiffAttentionListener(Builder b) {
         this.monitor = b.monitor();
-        this.declared = List.copyOf(b.declared);
+        this.declared = new ArrayList<>(b.declared);
         this.autoDetect = b.autoDetect;
-        for (AttentionVariables d : declared) {
-            names.add(d.q());
-            names.add(d.k());
-            if (d.v() != null) {
-                names.add(d.v());
+        declared.forEach(this::watch);
+    }
+
+    private void watch(AttentionVariables d) {
+        names.add(d.q());
+        names.add(d.k());
+        if (d.v() != null) {
+            names.add(d.v());
+        }
+        if (d.output() != null) {
+            names.add(d.output());
+        }
+    }
+
+    /**
+     * Adds the attention written by hand in {@code sd} ({@link AttentionPatterns}) to the declared layers, once per
+     * graph. A declaration of the same layer or the same queries wins; what is found but cannot be read is logged.
+     */
+    private void inspect(SameDiff sd) {
+        if (!autoDetect || inspected == sd) {
+            return;
+        }
+        inspected = sd;
+        for (AttentionPatterns.Found f : AttentionPatterns.find(sd)) {
+            if (f.problem() != null) {
+                if (reported.add("pattern:" + f.layer())) {
+                    LOG.warn("headwatch: attention at {} is not watched: {}", f.layer(), f.problem());
+                }
+                continue;
             }
-            if (d.output() != null) {
-                names.add(d.output());
+            AttentionVariables found = f.variables();
+            boolean overridden = declared.stream()
+                    .anyMatch(d -> d.layer().equals(found.layer()) || d.q().equals(found.q()));
+            if (overridden) {
+                LOG.info("headwatch: attention found at {} is declared; using the declaration", found.layer());
+            } else {
+                declared.add(found);
+                watch(found);
+                LOG.info("headwatch: watching attention found at {} (q {}, k {}, {})", found.layer(), found.q(),
+                        found.k(), found.visibility().kind().name().toLowerCase(java.util.Locale.ROOT));
             }
         }
     }
@@ -139,6 +173,11 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
 
     @Override
     public ListenerVariables requiredVariables(SameDiff sd) {
+        try {
+            inspect(sd);
+        } catch (RuntimeException e) {
+            warnOnce("inspect", "could not look for attention in the graph; declared layers are still watched", e);
+        }
         return names.isEmpty() ? ListenerVariables.empty()
                 : ListenerVariables.builder().requireVariables(Operation.TRAINING, names.toArray(String[]::new)).build();
     }

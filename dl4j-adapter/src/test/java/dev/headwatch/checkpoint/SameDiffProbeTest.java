@@ -150,9 +150,11 @@ class SameDiffProbeTest {
                 .analyze(List.of(file)).checkpoints().get(0);
         assertThat(c.layers()).isEmpty();
         assertThat(c.skipped()).anySatisfy(s -> assertThat(s.reason()).contains("nope"));
+        // Nothing declared: the block is found by its shape, with its projection weights.
         CheckpointResult undeclared = CheckpointAnalyzer.builder().build().analyze(List.of(file)).checkpoints().get(0);
-        assertThat(undeclared.layers()).isEmpty();
-        assertThat(undeclared.skipped()).singleElement().satisfies(s -> assertThat(s.reason()).contains("--attention"));
+        assertThat(undeclared.skipped()).isEmpty();
+        assertThat(undeclared.layers()).singleElement().satisfies(l -> assertThat(l.heads()).hasSize(Models.HAND_HEADS)
+                .allSatisfy(h -> assertThat(h.weights().qkSpectralNorm()).isPositive()));
 
         DeclaredAttention threeHeads = DeclaredAttention.of(AttentionVariables.of("block", "q", "k", null).heads(3))
                 .weights("Wq", "Wk", DeclaredAttention.WeightLayout.COLUMNS);
