@@ -1,0 +1,98 @@
+package dev.headwatch.benchmarks;
+
+import dev.headwatch.core.HeadInput;
+import dev.headwatch.core.LayerAnalysis;
+import dev.headwatch.core.Visibility;
+import dev.headwatch.core.WeightAnalysis;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+/**
+ * What the background thread computes at one observation of {@code bench overhead}'s model (two
+ * {@code SelfAttentionLayer}s of 4 heads, head size 16, widths 16 and 64, one sampled sequence of 32
+ * positions, float32): every metric of both layers ({@link #layers}) and each head's
+ * {@code qkSpectralNorm} ({@link #qkSpectralNorms}). Run with {@code -prof gc} for the bytes allocated
+ * per observation. Also at n = 128, 512 and 1024 (d = 64) to see how each part scales.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 5, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 3, jvmArgs = {"-Xmx2g", "-Djava.util.concurrent.ForkJoinPool.common.parallelism=1"})
+public class ObservationBenchmark {
+
+    static final int LAYERS = 2;
+    static final int HEADS = 4;
+
+    /** {@code <visibility>-<n>-<d>}. */
+    @Param({"full-32-16", "causal-32-16"})
+    public String shape;
+
+    private List<List<HeadInput>> layers;
+    private double[][][] wq;
+    private double[][][] wk;
+    private int hs;
+    private final int[] widths = {16, 64};
+
+    @Setup
+    public void setUp() {
+        String[] p = shape.split("-");
+        Visibility vis = p[0].equals("causal") ? Visibility.CAUSAL : Visibility.FULL;
+        int n = Integer.parseInt(p[1]);
+        hs = Integer.parseInt(p[2]);
+        Random random = new Random(42);
+        layers = new ArrayList<>();
+        wq = new double[LAYERS][HEADS][];
+        wk = new double[LAYERS][HEADS][];
+        for (int l = 0; l < LAYERS; l++) {
+            List<HeadInput> heads = new ArrayList<>();
+            for (int h = 0; h < HEADS; h++) {
+                heads.add(HeadInput.of(gaussian(random, n * hs), gaussian(random, n * hs), gaussian(random, n * hs),
+                        hs, DataType.FLOAT, vis, Double.NaN));
+                wq[l][h] = gaussian(random, hs * widths[l]);
+                wk[l][h] = gaussian(random, hs * widths[l]);
+            }
+            layers.add(heads);
+        }
+    }
+
+    static double[] gaussian(Random random, int size) {
+        double[] x = new double[size];
+        for (int i = 0; i < size; i++) {
+            x[i] = (float) random.nextGaussian();
+        }
+        return x;
+    }
+
+    /** Every metric of METRICS.md items 1-13 for both layers. */
+    @Benchmark
+    public void layers(Blackhole sink) {
+        for (List<HeadInput> heads : layers) {
+            sink.consume(LayerAnalysis.compute(heads));
+        }
+    }
+
+    /** {@code qkSpectralNorm} of every head of both layers. */
+    @Benchmark
+    public void qkSpectralNorms(Blackhole sink) {
+        for (int l = 0; l < LAYERS; l++) {
+            sink.consume(WeightAnalysis.spectralNorms(wq[l], wk[l], hs, widths[l], Double.NaN));
+        }
+    }
+}
