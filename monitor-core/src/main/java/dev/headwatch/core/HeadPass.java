@@ -132,7 +132,7 @@ final class HeadPass {
         if (!finiteKeys || !allFinite(q)) {
             sigma = null;
         } else if (!causal) {
-            sigma = Spectrum.lowRank(q, keys, tau);
+            sigma = spectrumOrNull(() -> Spectrum.lowRank(q, keys, tau, !isDouble), n);
         } else if (allFinite(e)) {
             sigma = spectrumOrNull(isDouble ? () -> Spectrum.dense(e, n) : () -> Spectrum.causal(q, k, n, d, tau), n);
         } else {
@@ -202,7 +202,7 @@ final class HeadPass {
         b.set(HeadField.FIRST_KEY_MASS, colA[0] / n);
     }
 
-    /** LAPACK reports non-convergence by throwing: the spectrum is then undefined, never an exception. */
+    /** Non-convergence is reported by throwing: the spectrum is then undefined, never an exception. */
     private static double[] spectrumOrNull(java.util.function.Supplier<double[]> spectrum, int n) {
         try {
             return spectrum.get();

@@ -324,6 +324,81 @@ final class Dense {
         return sum;
     }
 
+    /**
+     * The lower triangle ({@code g[a * cols + b]}, {@code b <= a}) of {@code X^T X} for rows
+     * {@code from .. from+rows-1} of a row-major {@code [*, cols]} X, one rank-one update per row (rows are
+     * contiguous, columns are not). The upper triangle is left 0.
+     */
+    static double[] columnGram(double[] x, int from, int rows, int cols) {
+        double[] g = new double[cols * cols];
+        for (int i = from; i < from + rows; i++) {
+            int row = i * cols;
+            for (int a = 0; a < cols; a++) {
+                double xa = x[row + a];
+                int ga = a * cols;
+                for (int b = 0; b <= a; b++) {
+                    g[ga + b] += xa * x[row + b];
+                }
+            }
+        }
+        return g;
+    }
+
+    /**
+     * The lower factor of the Cholesky factorisation {@code G = L L^T} of a symmetric {@code n x n} matrix
+     * given by its lower triangle (row-major, overwritten with L; the upper triangle is not read), or false
+     * when a pivot is not positive and finite (G not numerically positive definite).
+     */
+    static boolean cholesky(double[] g, int n) {
+        for (int j = 0; j < n; j++) {
+            int rj = j * n;
+            double pivot = g[rj + j] - dot(g, rj, g, rj, j);
+            if (!(pivot > 0) || pivot == Double.POSITIVE_INFINITY) {
+                return false;
+            }
+            double ljj = Math.sqrt(pivot);
+            g[rj + j] = ljj;
+            for (int i = j + 1; i < n; i++) {
+                int ri = i * n;
+                g[ri + j] = (g[ri + j] - dot(g, ri, g, rj, j)) / ljj;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The lower triangle (row-major {@code p x p}) of {@code B G B^T} for a symmetric {@code n x n} G given by
+     * its lower triangle (row-major) and a row-major {@code p x n} B whose row i is zero before column
+     * {@code i * shift} ({@code shift} 1 for upper-trapezoidal B, 0 for a full one).
+     */
+    static double[] congruence(double[] b, int p, double[] gLower, int n, int shift) {
+        double[] t = new double[p * n];                  // T = B G, row-major p x n
+        for (int i = 0; i < p; i++) {
+            int ti = i * n;
+            for (int a = i * shift; a < n; a++) {
+                double bia = b[i * n + a];
+                if (bia == 0) {
+                    continue;
+                }
+                int ga = a * n;
+                for (int c = 0; c <= a; c++) {           // G[a][c], c <= a, and its mirror G[c][a]
+                    t[ti + c] += bia * gLower[ga + c];
+                }
+                for (int c = a + 1; c < n; c++) {
+                    t[ti + c] += bia * gLower[c * n + a];
+                }
+            }
+        }
+        double[] out = new double[p * p];
+        for (int i = 0; i < p; i++) {
+            for (int j = 0; j <= i; j++) {
+                int from = j * shift;
+                out[i * p + j] = dot(t, i * n + from, b, j * n + from, n - from);
+            }
+        }
+        return out;
+    }
+
     /** The means over rows {@code from .. from+rows-1} of each column of a row-major {@code [*, cols]} matrix. */
     static double[] columnMeans(double[] x, int from, int rows, int cols) {
         double[] mean = new double[cols];
