@@ -7,6 +7,7 @@ import dev.headwatch.core.WeightAnalysis;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -19,6 +20,7 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
@@ -27,21 +29,22 @@ import org.openjdk.jmh.infra.Blackhole;
  * {@code SelfAttentionLayer}s of 4 heads, head size 16, widths 16 and 64, one sampled sequence of 32
  * positions, float32): every metric of both layers ({@link #layers}) and each head's
  * {@code qkSpectralNorm} ({@link #qkSpectralNorms}). Run with {@code -prof gc} for the bytes allocated
- * per observation. Also at n = 128, 512 and 1024 (d = 64) to see how each part scales.
+ * per observation (the pool's worker allocates nothing else). As in the monitor, the work runs on a
+ * {@link ForkJoinPool} of one thread, so the metrics' parallel loops stay on one core.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 3, jvmArgs = {"-Xmx2g", "-Djava.util.concurrent.ForkJoinPool.common.parallelism=1"})
+@Fork(value = 3, jvmArgs = {"-Xmx2g"})
 public class ObservationBenchmark {
 
     static final int LAYERS = 2;
     static final int HEADS = 4;
 
     /** {@code <visibility>-<n>-<d>}. */
-    @Param({"full-32-16", "causal-32-16"})
+    @Param({"full-32-16", "causal-32-16", "full-128-64", "causal-128-64"})
     public String shape;
 
     private List<List<HeadInput>> layers;
@@ -49,6 +52,7 @@ public class ObservationBenchmark {
     private double[][][] wk;
     private int hs;
     private final int[] widths = {16, 64};
+    private ForkJoinPool pool;
 
     @Setup
     public void setUp() {
@@ -70,6 +74,12 @@ public class ObservationBenchmark {
             }
             layers.add(heads);
         }
+        pool = new ForkJoinPool(1);
+    }
+
+    @TearDown
+    public void tearDown() {
+        pool.shutdown();
     }
 
     static double[] gaussian(Random random, int size) {
@@ -80,15 +90,20 @@ public class ObservationBenchmark {
         return x;
     }
 
-    /** Every metric of METRICS.md items 1-13 for both layers. */
+    /** Every metric of METRICS.md items 1-13 for both layers, and each head's {@code qkSpectralNorm}. */
     @Benchmark
-    public void layers(Blackhole sink) {
-        for (List<HeadInput> heads : layers) {
-            sink.consume(LayerAnalysis.compute(heads));
-        }
+    public Object observation() {
+        return pool.submit(() -> {
+            Object[] out = new Object[2 * LAYERS];
+            for (int l = 0; l < LAYERS; l++) {
+                out[l] = LayerAnalysis.compute(layers.get(l));
+                out[LAYERS + l] = WeightAnalysis.spectralNorms(wq[l], wk[l], hs, widths[l], Double.NaN);
+            }
+            return out;
+        }).join();
     }
 
-    /** {@code qkSpectralNorm} of every head of both layers. */
+    /** {@code qkSpectralNorm} of every head of both layers, on the calling thread. */
     @Benchmark
     public void qkSpectralNorms(Blackhole sink) {
         for (int l = 0; l < LAYERS; l++) {
