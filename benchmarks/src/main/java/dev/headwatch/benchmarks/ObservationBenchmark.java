@@ -93,14 +93,17 @@ public class ObservationBenchmark {
     /** Every metric of METRICS.md items 1-13 for both layers, and each head's {@code qkSpectralNorm}. */
     @Benchmark
     public Object observation() {
-        return pool.submit(() -> {
-            Object[] out = new Object[2 * LAYERS];
-            for (int l = 0; l < LAYERS; l++) {
-                out[l] = LayerAnalysis.compute(layers.get(l));
-                out[LAYERS + l] = WeightAnalysis.spectralNorms(wq[l], wk[l], hs, widths[l], Double.NaN);
-            }
-            return out;
-        }).join();
+        return pool.submit(this::work).join();
+    }
+
+    /** The work of {@link #observation}, on the calling thread. */
+    Object[] work() {
+        Object[] out = new Object[2 * LAYERS];
+        for (int l = 0; l < LAYERS; l++) {
+            out[l] = LayerAnalysis.compute(layers.get(l));
+            out[LAYERS + l] = WeightAnalysis.spectralNorms(wq[l], wk[l], hs, widths[l], Double.NaN);
+        }
+        return out;
     }
 
     /** {@code qkSpectralNorm} of every head of both layers, on the calling thread. */
