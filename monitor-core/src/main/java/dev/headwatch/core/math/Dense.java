@@ -6,6 +6,9 @@ package dev.headwatch.core.math;
  */
 final class Dense {
 
+    /** Sweeps after which {@link #jacobi} gives up (it converges quadratically: a dozen suffice). */
+    static final int JACOBI_SWEEPS = 80;
+
     private Dense() {
     }
 
@@ -445,17 +448,28 @@ final class Dense {
      * {@code U Sigma}. Returns the column norms (the singular values, unsorted) and, when {@code v} is not
      * null, accumulates the right singular vectors into it (column-major {@code cols x cols}, must start as
      * the identity). Jacobi resolves small singular values to high relative accuracy, unlike the square
-     * roots of Gram eigenvalues.
+     * roots of Gram eigenvalues. All NaN when the matrix holds NaN or infinity.
+     *
+     * @throws IllegalStateException when {@value #JACOBI_SWEEPS} sweeps leave a pair of columns not orthogonal
      */
     static double[] jacobi(double[] a, int rows, int cols, double[] v) {
+        for (double x : a) {
+            if (!Double.isFinite(x)) {
+                double[] nan = new double[cols];
+                java.util.Arrays.fill(nan, Double.NaN);
+                return nan;
+            }
+        }
         // Each column in its own array: a rotation then reads and writes the same index of two arrays, which
         // the JIT vectorises (not so two offsets into one array); the arithmetic is the same.
         double[][] ac = columns(a, rows, cols);
         double[][] vc = v == null ? null : columns(v, cols, cols);
         double tol = 1e-15;
         double[] norm2 = new double[cols];
-        for (int sweep = 0; sweep < 80; sweep++) {
+        boolean converged = false;
+        for (int sweep = 0; sweep < JACOBI_SWEEPS && !converged; sweep++) {
             // squared column norms, refreshed every sweep and updated exactly by each rotation in between
+            double negligible = 0;
             for (int j = 0; j < cols; j++) {
                 double[] col = ac[j];
                 double s = 0;
@@ -463,7 +477,11 @@ final class Dense {
                     s += col[i] * col[i];
                 }
                 norm2[j] = s;
+                negligible += s;
             }
+            // a column below rounding level of |A|_F has no direction left to orthogonalise (columns
+            // beyond the rank end there): rotating it would go on forever without changing anything
+            negligible *= 0x1p-104;
             boolean rotated = false;
             for (int p = 0; p < cols - 1; p++) {
                 double[] ap = ac[p];
@@ -471,7 +489,8 @@ final class Dense {
                     double[] aq = ac[q];
                     double alpha = norm2[p], beta = norm2[q];
                     double gamma = dot(ap, 0, aq, 0, rows);
-                    if (gamma == 0 || Math.abs(gamma) <= tol * Math.sqrt(alpha * beta)) {
+                    if (gamma == 0 || Math.abs(gamma) <= tol * Math.sqrt(alpha * beta)
+                            || Math.min(alpha, beta) <= negligible) {
                         continue;
                     }
                     rotated = true;
@@ -487,9 +506,10 @@ final class Dense {
                     }
                 }
             }
-            if (!rotated) {
-                break;
-            }
+            converged = !rotated;
+        }
+        if (!converged) {
+            throw new IllegalStateException("one-sided Jacobi did not converge in " + JACOBI_SWEEPS + " sweeps");
         }
         double[] sigma = new double[cols];
         for (int j = 0; j < cols; j++) {
