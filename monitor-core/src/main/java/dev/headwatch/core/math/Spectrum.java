@@ -265,9 +265,4 @@ public final class Spectrum {
         }
         return s;
     }
-
-    /** As {@link RowMajor#of}. */
-    public static double[] rowMajor(INDArray a) {
-        return RowMajor.of(a);
-    }
 }
