@@ -68,7 +68,7 @@ final class Dense {
      * column-major {@code min(rows, cols) x cols} upper-trapezoidal matrix. The input is overwritten.
      */
     static double[] qrR(double[] a, int rows, int cols) {
-        householder(a, rows, cols, null);
+        householder(a, rows, cols, null, false);
         return upperR(a, rows, cols);
     }
 
@@ -82,7 +82,7 @@ final class Dense {
         for (int j = 0; j < cols; j++) {
             perm[j] = j;
         }
-        householder(a, rows, cols, perm);
+        householder(a, rows, cols, perm, false);
         return upperR(a, rows, cols);
     }
 
@@ -102,7 +102,7 @@ final class Dense {
             double[] a = a0.clone();
             this.rows = rows;
             this.p = Math.min(rows, cols);
-            this.reflectors = householder(a, rows, cols, null);
+            this.reflectors = householder(a, rows, cols, null, true);
             this.r = upperR(a, rows, cols);
         }
 
@@ -132,11 +132,13 @@ final class Dense {
      * Householder reflections that make the column-major {@code rows x cols} matrix upper-trapezoidal in
      * place; returns the reflectors (scaled by sqrt(2)/|v|; null where a column needed none). With a
      * {@code perm} (the identity on entry), each step first swaps in the remaining column of largest norm
-     * below row k and records the swap in {@code perm}.
+     * below row k and records the swap in {@code perm}. Without {@code keep}, one buffer serves every
+     * reflector and null is returned.
      */
-    private static double[][] householder(double[] a, int rows, int cols, int[] perm) {
+    private static double[][] householder(double[] a, int rows, int cols, int[] perm, boolean keep) {
         int p = Math.min(rows, cols);
-        double[][] vs = new double[p][];
+        double[][] vs = keep ? new double[p][] : null;
+        double[] buffer = keep ? null : new double[rows];
         double[][] c = columns(a, rows, cols);   // separate arrays: the reflection updates vectorise
         for (int k = 0; k < p; k++) {
             if (perm != null) {
@@ -163,7 +165,7 @@ final class Dense {
                 continue;
             }
             double alpha = ck[k] > 0 ? -norm : norm;
-            double[] v = new double[rows];
+            double[] v = keep ? new double[rows] : buffer;
             for (int i = k; i < rows; i++) {
                 v[i] = ck[i];
             }
@@ -176,7 +178,9 @@ final class Dense {
             for (int i = k; i < rows; i++) {
                 v[i] *= scale;
             }
-            vs[k] = v;
+            if (keep) {
+                vs[k] = v;
+            }
             reflectAll(v, c, k, cols, k, rows);
         }
         for (int j = 0; j < cols; j++) {
