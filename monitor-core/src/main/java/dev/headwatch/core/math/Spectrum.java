@@ -11,12 +11,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * The singular values of the energy field and the rank figures built on them (METRICS.md item 6).
  *
  * <p>FULL and PADDED heads: {@code E = (tau Q) Kc^T} with keys centred over the visible positions, so
- * the nonzero singular values are those of the small core {@code R_q R_k^T} of two thin Householder QR
- * factorisations ({@code O(n d^2)}), computed by a bidiagonal SVD (accurate down to rounding, unlike the
- * square roots of Gram eigenvalues, which resolve only {@code sqrt(eps) sigma_1}). CAUSAL heads have no
- * such structure: their spectrum is dense ({@code O(n^3)}, exact). For float64 inputs it comes from a
- * dense SVD of E. For float32 inputs it comes from the eigenvalues of {@code E E^T} in float64
- * ({@link #causal}), several times faster: they resolve singular values down to
+ * the nonzero singular values are those of a {@code d x d} problem ({@code O(n d^2)} to form). Float64
+ * inputs: the core {@code R_q R_k^T} of two thin Householder QR factorisations, by a bidiagonal SVD
+ * (accurate down to rounding, unlike the square roots of Gram eigenvalues, which resolve only
+ * {@code sqrt(eps) sigma_1}). Float32 inputs: the eigenvalues of {@code R_k (tau^2 Q^T Q) R_k^T} in float64,
+ * whose resolution is far below the float32 rank tolerance (see {@link #lowRank(double[], CentredKeys,
+ * double, boolean)}). CAUSAL heads have no such structure: their spectrum is dense ({@code O(n^3)}, exact).
+ * For float64 inputs it comes from a dense SVD of E. For float32 inputs it comes from the eigenvalues of
+ * {@code E E^T} in float64 ({@link #causal}), several times faster: they resolve singular values down to
  * {@code sqrt(n eps64) sigma_1} (3e-7 sigma_1 at n = 512), far below the float32 numerical-rank tolerance
  * {@code n eps32 sigma_1} (6e-5 sigma_1), so every figure agrees with the SVD to float32 precision.
  *
