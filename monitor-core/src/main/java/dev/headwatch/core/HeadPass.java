@@ -213,8 +213,8 @@ final class HeadPass {
             return factorisation.get();
         } catch (RuntimeException ex) {
             if (NON_CONVERGED.getAndIncrement() == 0) {
-                LOG.warn("the {} of a head of {} positions did not converge and is left undefined ({}); later"
-                        + " cases are counted only", what, n, ex.toString());
+                LOG.warn("the {} of a head of {} positions failed and is left undefined ({}); later cases are"
+                        + " counted only", what, n, ex.toString());
             }
             return null;
         }
