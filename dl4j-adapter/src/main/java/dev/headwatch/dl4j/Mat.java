@@ -1,6 +1,6 @@
 package dev.headwatch.dl4j;
 
-import dev.headwatch.core.math.Spectrum;
+import dev.headwatch.core.math.RowMajor;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -36,7 +36,7 @@ final class Mat {
      * the Java side: no native op from the monitor's thread.
      */
     static double[] flat(INDArray a) {
-        return Spectrum.rowMajor(a);
+        return RowMajor.of(a);
     }
 
     /** The transpose. */

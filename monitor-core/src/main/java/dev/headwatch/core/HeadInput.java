@@ -1,6 +1,6 @@
 package dev.headwatch.core;
 
-import dev.headwatch.core.math.Spectrum;
+import dev.headwatch.core.math.RowMajor;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -191,7 +191,7 @@ public final class HeadInput {
     /** Q row-major, widened to double: shared, not a copy, so it must not be modified. */
     public synchronized double[] queryRows() {
         if (qRows == null) {
-            qRows = Spectrum.rowMajor(q);
+            qRows = RowMajor.of(q);
         }
         return qRows;
     }
@@ -199,7 +199,7 @@ public final class HeadInput {
     /** K row-major, widened to double: shared, not a copy, so it must not be modified. */
     public synchronized double[] keyRows() {
         if (kRows == null) {
-            kRows = Spectrum.rowMajor(k);
+            kRows = RowMajor.of(k);
         }
         return kRows;
     }
@@ -207,7 +207,7 @@ public final class HeadInput {
     /** V row-major, widened to double, or {@code null}: shared, not a copy, so it must not be modified. */
     public synchronized double[] valueRows() {
         if (vRows == null && v != null) {
-            vRows = Spectrum.rowMajor(v);
+            vRows = RowMajor.of(v);
         }
         return vRows;
     }

@@ -137,9 +137,9 @@ final class HeadPass {
         if (!finiteKeys || !allFinite(q)) {
             sigma = null;
         } else if (!causal) {
-            sigma = Spectrum.lowRank(q, n, keys, tau);
+            sigma = orNull(() -> Spectrum.lowRank(q, n, keys, tau, !isDouble), "spectrum", n);
         } else if (allFinite(e)) {
-            sigma = spectrumOrNull(isDouble ? () -> Spectrum.dense(e, n) : () -> Spectrum.causal(q, k, n, d, tau), n);
+            sigma = orNull(isDouble ? () -> Spectrum.dense(e, n) : () -> Spectrum.causal(q, k, n, d, tau), "spectrum", n);
         } else {
             sigma = null;
         }
@@ -150,8 +150,9 @@ final class HeadPass {
             b.set(HeadField.NUMERICAL_RANK, Spectrum.numericalRank(sigma, Math.max(n, nk), d, eps));
         }
         b.set(HeadField.RANK_BOUND, Spectrum.rankBound(visibility, input.n(), input.nk(), d));
-        if (finiteKeys) {
-            double[] coherence = KeyIncoherence.coherenceWithAndWithoutFirst(keys, eps);
+        double[] coherence = finiteKeys ? orNull(() -> KeyIncoherence.coherenceWithAndWithoutFirst(keys, eps),
+                "key coherence", n) : null;
+        if (coherence != null) {
             b.set(HeadField.KEY_COHERENCE, coherence[0]);
             b.set(HeadField.KEY_COHERENCE_NO_FIRST, coherence[1]);
         }
@@ -211,14 +212,28 @@ final class HeadPass {
         b.set(HeadField.FIRST_KEY_MASS, colA[0] / n);
     }
 
-    /** LAPACK reports non-convergence by throwing: the spectrum is then undefined, never an exception. */
-    private static double[] spectrumOrNull(java.util.function.Supplier<double[]> spectrum, int n) {
+    /**
+     * Runs a factorisation, which reports non-convergence by throwing: the fields it feeds are then undefined
+     * (null in every output), the event is counted ({@link #nonConverged()}) and logged once, and the rest of
+     * the step stands.
+     */
+    private static <T> T orNull(java.util.function.Supplier<T> factorisation, String what, int n) {
         try {
-            return spectrum.get();
+            return factorisation.get();
         } catch (RuntimeException ex) {
-            LOG.warn("spectrum of a {} x {} energy field failed: {}", n, n, ex.toString());
+            if (NON_CONVERGED.getAndIncrement() == 0) {
+                LOG.warn("the {} of a head of {} positions failed and is left undefined ({}); later cases are"
+                        + " counted only", what, n, ex.toString());
+            }
             return null;
         }
+    }
+
+    private static final java.util.concurrent.atomic.AtomicLong NON_CONVERGED = new java.util.concurrent.atomic.AtomicLong();
+
+    /** How many factorisations in this JVM did not converge, leaving their fields undefined. */
+    static long nonConverged() {
+        return NON_CONVERGED.get();
     }
 
     static boolean allFinite(double[] x) {

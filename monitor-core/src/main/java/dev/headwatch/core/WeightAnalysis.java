@@ -1,6 +1,6 @@
 package dev.headwatch.core;
 
-import dev.headwatch.core.math.Spectrum;
+import dev.headwatch.core.math.RowMajor;
 import dev.headwatch.core.math.WeightSpectra;
 import java.util.ArrayList;
 import java.util.List;
@@ -84,8 +84,8 @@ public final class WeightAnalysis {
                     + HeadInput.shape(wq) + " and " + HeadInput.shape(wk));
         }
         // One read of each whole array (not one per head): head h is the h-th block of hs * nIn values.
-        double[] q = Spectrum.rowMajor(wq);
-        double[] k = Spectrum.rowMajor(wk);
+        double[] q = RowMajor.of(wq);
+        double[] k = RowMajor.of(wk);
         double[][] qs = new double[heads][];
         double[][] ks = new double[heads][];
         for (int h = 0; h < heads; h++) {
@@ -121,8 +121,8 @@ public final class WeightAnalysis {
         double[][] qs = new double[count][];
         double[][] ks = new double[count][];
         for (int h = 0; h < count; h++) {
-            qs[h] = Spectrum.rowMajor(wq.get(h));
-            ks[h] = Spectrum.rowMajor(wk.get(h));
+            qs[h] = RowMajor.of(wq.get(h));
+            ks[h] = RowMajor.of(wk.get(h));
         }
         return compute(qs, ks, (int) shape[0], (int) shape[1], (int) shape[1], scale);
     }

@@ -3,6 +3,7 @@ package dev.headwatch.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.headwatch.core.math.RowMajor;
 import dev.headwatch.core.math.Spectrum;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -16,8 +17,8 @@ class HeadInputTest {
 
     /** The Java form of an input given as ND4J arrays. */
     private static HeadInput rowForm(HeadInput in) {
-        double[] v = in.v() == null ? null : Spectrum.rowMajor(in.v());
-        return HeadInput.of(Spectrum.rowMajor(in.q()), Spectrum.rowMajor(in.k()), v, in.d(), in.dataType(),
+        double[] v = in.v() == null ? null : RowMajor.of(in.v());
+        return HeadInput.of(RowMajor.of(in.q()), RowMajor.of(in.k()), v, in.d(), in.dataType(),
                 in.visibility(), in.scale());
     }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import dev.headwatch.core.math.CentredKeys;
 import dev.headwatch.core.math.KeyIncoherence;
+import dev.headwatch.core.math.RowMajor;
 import dev.headwatch.core.math.Spectrum;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -107,7 +108,7 @@ class KeyCoherenceRankTest {
                 HeadInput in = HeadInput.of(q, k, null, Visibility.FULL, Double.NaN);
                 Reference ref = new Reference(in);
                 double eps = Spectrum.unitRoundoff(type == DataType.DOUBLE);
-                double[] rowMajor = Spectrum.rowMajor(k);
+                double[] rowMajor = RowMajor.of(k);
                 String what = kind + " " + type + " seed " + seed;
                 assertThat(KeyIncoherence.coherence(rowMajor, 0, m, d, eps)).as(what)
                         .isCloseTo(ref.keyCoherence(0, m), within(1e-9 * ref.keyCoherence(0, m)));

@@ -72,6 +72,7 @@ public final class BenchCommand implements Runnable {
             OverheadBenchmark.Result r = OverheadBenchmark.run(shape, warmup, rounds, steps, every, out);
             out.println(r.monitorLine());
             out.println(r.cpuLine());
+            out.println(r.allocationLine());
             out.println(r.intervalLine());
             out.println(r.line());
             out.flush();

@@ -39,11 +39,12 @@ public final class OverheadBenchmark {
      * The measured medians (nanoseconds per step), their ratios, 95% bootstrap intervals of the ratios
      * ({@code [low, high]} for headwatch, then for StatsListener), and the CPU time the listeners used per
      * step over the timed rounds: headwatch's on the training thread and on its background thread, and
-     * StatsListener's (all on the training thread).
+     * StatsListener's (all on the training thread), and the bytes headwatch allocated per observation on both
+     * threads.
      */
     public record Result(double plainNanos, double headwatchNanos, double statsNanos, double[] intervals,
                          MonitorStats headwatch, double headwatchTrainingCpu, double headwatchBackgroundCpu,
-                         double statsCpu) {
+                         double statsCpu, double headwatchBytesPerObservation) {
         public double headwatchRatio() {
             return headwatchNanos / plainNanos;
         }
@@ -68,6 +69,12 @@ public final class OverheadBenchmark {
                     + "in the background = %.2f ms (%.1f%% of the unmonitored median step); statslistener %.2f ms (%.1f%%)",
                     headwatchTrainingCpu / 1e6, headwatchBackgroundCpu / 1e6, headwatchCpu / 1e6,
                     100 * headwatchCpu / plainNanos, statsCpu / 1e6, 100 * statsCpu / plainNanos);
+        }
+
+        /** The bytes headwatch allocated per observation, training and background thread together. */
+        public String allocationLine() {
+            return String.format(Locale.ROOT, "allocated per observation: headwatch %.0f KB",
+                    headwatchBytesPerObservation / 1024);
         }
 
         /** The ratios' 95% bootstrap intervals. */
@@ -109,6 +116,7 @@ public final class OverheadBenchmark {
         MultiLayerNetwork[] nets = {plain, watched, stats};
         List<List<Long>> times = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         double backgroundCpu;
+        double bytesPerObservation;
         long fitsPerWay = (long) rounds * (steps + 1);
         try {
             ReversalTask data = new ReversalTask(shape, 7);
@@ -120,6 +128,8 @@ public final class OverheadBenchmark {
             }
             awaitBackground(headwatch);
             long cpuStart = backgroundCpuNanos();
+            long bytesStart = backgroundAllocatedBytes();
+            long observationsStart = headwatch.stats().observations();
             headwatchTimed.reset();
             statsTimed.reset();
             for (int r = 0; r < rounds; r++) {
@@ -146,19 +156,24 @@ public final class OverheadBenchmark {
                 }
             }
             backgroundCpu = (backgroundCpuNanos() - cpuStart) / (double) fitsPerWay;
+            long observed = headwatch.stats().observations() - observationsStart;
+            bytesPerObservation = observed == 0 ? Double.NaN
+                    : (backgroundAllocatedBytes() - bytesStart + headwatchTimed.bytes) / (double) observed;
         } finally {
             headwatch.close();
         }
         return new Result(median(times.get(0)), median(times.get(1)), median(times.get(2)),
                 intervals(times, new SplittableRandom(1)), headwatch.stats(), headwatchTimed.nanos / (double) fitsPerWay,
-                backgroundCpu, statsTimed.nanos / (double) fitsPerWay);
+                backgroundCpu, statsTimed.nanos / (double) fitsPerWay, bytesPerObservation);
     }
 
-    /** A listener that adds up the CPU time its delegate takes on the calling (training) thread. */
+    /** A listener that adds up the CPU time and the bytes its delegate takes on the calling (training) thread. */
     static final class CpuTimed implements TrainingListener {
-        private static final ThreadMXBean MX = ManagementFactory.getThreadMXBean();
+        private static final com.sun.management.ThreadMXBean MX =
+                (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         private final TrainingListener delegate;
         long nanos;
+        long bytes;
 
         CpuTimed(TrainingListener delegate) {
             this.delegate = delegate;
@@ -166,12 +181,15 @@ public final class OverheadBenchmark {
 
         void reset() {
             nanos = 0;
+            bytes = 0;
         }
 
         private void time(Runnable call) {
             long t0 = MX.getCurrentThreadCpuTime();
+            long b0 = MX.getCurrentThreadAllocatedBytes();
             call.run();
             nanos += MX.getCurrentThreadCpuTime() - t0;
+            bytes += MX.getCurrentThreadAllocatedBytes() - b0;
         }
 
         @Override
@@ -217,6 +235,18 @@ public final class OverheadBenchmark {
         for (Thread t : Thread.getAllStackTraces().keySet()) {
             if (t.getName().equals(Monitor.BACKGROUND_THREAD_NAME)) {
                 sum += Math.max(0, mx.getThreadCpuTime(t.getId()));
+            }
+        }
+        return sum;
+    }
+
+    /** Bytes allocated so far by the monitor's background thread (0 when they cannot be read). */
+    private static long backgroundAllocatedBytes() {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long sum = 0;
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().equals(Monitor.BACKGROUND_THREAD_NAME)) {
+                sum += Math.max(0, mx.getThreadAllocatedBytes(t.getId()));
             }
         }
         return sum;

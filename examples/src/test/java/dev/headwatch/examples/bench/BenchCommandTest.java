@@ -35,16 +35,17 @@ class BenchCommandTest {
         assertThat(lines[lines.length - 1]).matches("overhead: headwatch=\\d+\\.\\d{3}x statslistener=\\d+\\.\\d{3}x");
         assertThat(r[1]).containsPattern("headwatch: [1-9]\\d* observations");
         assertThat(r[1]).contains("headwatch observes every iteration");
-        assertThat(lines[lines.length - 3]).matches(
+        assertThat(lines[lines.length - 4]).matches(
                 "listener CPU per step: headwatch \\d+\\.\\d{2} ms on the training thread \\+ \\d+\\.\\d{2} ms in the background "
                         + "= \\d+\\.\\d{2} ms \\(\\d+\\.\\d% of the unmonitored median step\\); statslistener \\d+\\.\\d{2} ms \\(\\d+\\.\\d%\\)");
         java.util.regex.Matcher cpu = java.util.regex.Pattern.compile(
                 "headwatch (\\S+) ms on the training thread \\+ (\\S+) ms in the background.*statslistener (\\S+) ms")
-                .matcher(lines[lines.length - 3]);
+                .matcher(lines[lines.length - 4]);
         assertThat(cpu.find()).isTrue();
         for (int g = 1; g <= 3; g++) {
             assertThat(Double.parseDouble(cpu.group(g))).as("CPU figure %d", g).isPositive();
         }
+        assertThat(lines[lines.length - 3]).matches("allocated per observation: headwatch [1-9]\\d* KB");
         assertThat(lines[lines.length - 2]).matches(
                 "95% intervals: headwatch \\d+\\.\\d{3}-\\d+\\.\\d{3}x statslistener \\d+\\.\\d{3}-\\d+\\.\\d{3}x");
     }

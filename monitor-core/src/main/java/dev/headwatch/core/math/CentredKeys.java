@@ -2,10 +2,10 @@ package dev.headwatch.core.math;
 
 /**
  * The keys of one head centred over a run of positions, factored once for both the spectrum of E
- * ({@link Spectrum#lowRank(double[], int, CentredKeys, double)}) and key coherence
+ * ({@link Spectrum#lowRank(double[], int, CentredKeys, double, boolean)}) and key coherence
  * ({@link KeyIncoherence#coherenceWithAndWithoutFirst(CentredKeys, double)}): {@code Kc^T Kc = R^T R} with R the
  * {@code min(m-1, d) x d} factor of a thin QR of the reflected, centred keys (see the reduction in
- * {@link Spectrum#lowRank(double[], int, double[], int, int, double)}). Cost {@code O(m d^2)}.
+ * {@link Spectrum#lowRank(double[], int, double[], int, int, double, boolean)}). Cost {@code O(m d^2)}.
  */
 public final class CentredKeys {
 

@@ -6,6 +6,9 @@ package dev.headwatch.core.math;
  */
 final class Dense {
 
+    /** Sweeps after which {@link #jacobi} gives up (it converges quadratically: a dozen suffice). */
+    static final int JACOBI_SWEEPS = 80;
+
     private Dense() {
     }
 
@@ -65,7 +68,7 @@ final class Dense {
      * column-major {@code min(rows, cols) x cols} upper-trapezoidal matrix. The input is overwritten.
      */
     static double[] qrR(double[] a, int rows, int cols) {
-        householder(a, rows, cols, null);
+        householder(a, rows, cols, null, false);
         return upperR(a, rows, cols);
     }
 
@@ -79,7 +82,7 @@ final class Dense {
         for (int j = 0; j < cols; j++) {
             perm[j] = j;
         }
-        householder(a, rows, cols, perm);
+        householder(a, rows, cols, perm, false);
         return upperR(a, rows, cols);
     }
 
@@ -99,7 +102,7 @@ final class Dense {
             double[] a = a0.clone();
             this.rows = rows;
             this.p = Math.min(rows, cols);
-            this.reflectors = householder(a, rows, cols, null);
+            this.reflectors = householder(a, rows, cols, null, true);
             this.r = upperR(a, rows, cols);
         }
 
@@ -129,11 +132,13 @@ final class Dense {
      * Householder reflections that make the column-major {@code rows x cols} matrix upper-trapezoidal in
      * place; returns the reflectors (scaled by sqrt(2)/|v|; null where a column needed none). With a
      * {@code perm} (the identity on entry), each step first swaps in the remaining column of largest norm
-     * below row k and records the swap in {@code perm}.
+     * below row k and records the swap in {@code perm}. Without {@code keep}, one buffer serves every
+     * reflector and null is returned.
      */
-    private static double[][] householder(double[] a, int rows, int cols, int[] perm) {
+    private static double[][] householder(double[] a, int rows, int cols, int[] perm, boolean keep) {
         int p = Math.min(rows, cols);
-        double[][] vs = new double[p][];
+        double[][] vs = keep ? new double[p][] : null;
+        double[] buffer = keep ? null : new double[rows];
         double[][] c = columns(a, rows, cols);   // separate arrays: the reflection updates vectorise
         for (int k = 0; k < p; k++) {
             if (perm != null) {
@@ -160,7 +165,7 @@ final class Dense {
                 continue;
             }
             double alpha = ck[k] > 0 ? -norm : norm;
-            double[] v = new double[rows];
+            double[] v = keep ? new double[rows] : buffer;
             for (int i = k; i < rows; i++) {
                 v[i] = ck[i];
             }
@@ -173,7 +178,9 @@ final class Dense {
             for (int i = k; i < rows; i++) {
                 v[i] *= scale;
             }
-            vs[k] = v;
+            if (keep) {
+                vs[k] = v;
+            }
             reflectAll(v, c, k, cols, k, rows);
         }
         for (int j = 0; j < cols; j++) {
@@ -324,6 +331,81 @@ final class Dense {
         return sum;
     }
 
+    /**
+     * The lower triangle ({@code g[a * cols + b]}, {@code b <= a}) of {@code X^T X} for rows
+     * {@code from .. from+rows-1} of a row-major {@code [*, cols]} X, one rank-one update per row (rows are
+     * contiguous, columns are not). The upper triangle is left 0.
+     */
+    static double[] columnGram(double[] x, int from, int rows, int cols) {
+        double[] g = new double[cols * cols];
+        for (int i = from; i < from + rows; i++) {
+            int row = i * cols;
+            for (int a = 0; a < cols; a++) {
+                double xa = x[row + a];
+                int ga = a * cols;
+                for (int b = 0; b <= a; b++) {
+                    g[ga + b] += xa * x[row + b];
+                }
+            }
+        }
+        return g;
+    }
+
+    /**
+     * The lower factor of the Cholesky factorisation {@code G = L L^T} of a symmetric {@code n x n} matrix
+     * given by its lower triangle (row-major, overwritten with L; the upper triangle is not read), or false
+     * when a pivot is not positive and finite (G not numerically positive definite).
+     */
+    static boolean cholesky(double[] g, int n) {
+        for (int j = 0; j < n; j++) {
+            int rj = j * n;
+            double pivot = g[rj + j] - dot(g, rj, g, rj, j);
+            if (!(pivot > 0) || pivot == Double.POSITIVE_INFINITY) {
+                return false;
+            }
+            double ljj = Math.sqrt(pivot);
+            g[rj + j] = ljj;
+            for (int i = j + 1; i < n; i++) {
+                int ri = i * n;
+                g[ri + j] = (g[ri + j] - dot(g, ri, g, rj, j)) / ljj;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The lower triangle (row-major {@code p x p}) of {@code B G B^T} for a symmetric {@code n x n} G given by
+     * its lower triangle (row-major) and a row-major {@code p x n} B whose row i is zero before column
+     * {@code i * shift} ({@code shift} 1 for upper-trapezoidal B, 0 for a full one).
+     */
+    static double[] congruence(double[] b, int p, double[] gLower, int n, int shift) {
+        double[] t = new double[p * n];                  // T = B G, row-major p x n
+        for (int i = 0; i < p; i++) {
+            int ti = i * n;
+            for (int a = i * shift; a < n; a++) {
+                double bia = b[i * n + a];
+                if (bia == 0) {
+                    continue;
+                }
+                int ga = a * n;
+                for (int c = 0; c <= a; c++) {           // G[a][c], c <= a, and its mirror G[c][a]
+                    t[ti + c] += bia * gLower[ga + c];
+                }
+                for (int c = a + 1; c < n; c++) {
+                    t[ti + c] += bia * gLower[c * n + a];
+                }
+            }
+        }
+        double[] out = new double[p * p];
+        for (int i = 0; i < p; i++) {
+            for (int j = 0; j <= i; j++) {
+                int from = j * shift;
+                out[i * p + j] = dot(t, i * n + from, b, j * n + from, n - from);
+            }
+        }
+        return out;
+    }
+
     /** The means over rows {@code from .. from+rows-1} of each column of a row-major {@code [*, cols]} matrix. */
     static double[] columnMeans(double[] x, int from, int rows, int cols) {
         double[] mean = new double[cols];
@@ -370,17 +452,28 @@ final class Dense {
      * {@code U Sigma}. Returns the column norms (the singular values, unsorted) and, when {@code v} is not
      * null, accumulates the right singular vectors into it (column-major {@code cols x cols}, must start as
      * the identity). Jacobi resolves small singular values to high relative accuracy, unlike the square
-     * roots of Gram eigenvalues.
+     * roots of Gram eigenvalues. All NaN when the matrix holds NaN or infinity.
+     *
+     * @throws IllegalStateException when {@value #JACOBI_SWEEPS} sweeps leave a pair of columns not orthogonal
      */
     static double[] jacobi(double[] a, int rows, int cols, double[] v) {
+        for (double x : a) {
+            if (!Double.isFinite(x)) {
+                double[] nan = new double[cols];
+                java.util.Arrays.fill(nan, Double.NaN);
+                return nan;
+            }
+        }
         // Each column in its own array: a rotation then reads and writes the same index of two arrays, which
         // the JIT vectorises (not so two offsets into one array); the arithmetic is the same.
         double[][] ac = columns(a, rows, cols);
         double[][] vc = v == null ? null : columns(v, cols, cols);
         double tol = 1e-15;
         double[] norm2 = new double[cols];
-        for (int sweep = 0; sweep < 80; sweep++) {
+        boolean converged = false;
+        for (int sweep = 0; sweep < JACOBI_SWEEPS && !converged; sweep++) {
             // squared column norms, refreshed every sweep and updated exactly by each rotation in between
+            double negligible = 0;
             for (int j = 0; j < cols; j++) {
                 double[] col = ac[j];
                 double s = 0;
@@ -388,7 +481,11 @@ final class Dense {
                     s += col[i] * col[i];
                 }
                 norm2[j] = s;
+                negligible += s;
             }
+            // a column below rounding level of |A|_F has no direction left to orthogonalise (columns
+            // beyond the rank end there): rotating it would go on forever without changing anything
+            negligible *= 0x1p-104;
             boolean rotated = false;
             for (int p = 0; p < cols - 1; p++) {
                 double[] ap = ac[p];
@@ -396,7 +493,8 @@ final class Dense {
                     double[] aq = ac[q];
                     double alpha = norm2[p], beta = norm2[q];
                     double gamma = dot(ap, 0, aq, 0, rows);
-                    if (gamma == 0 || Math.abs(gamma) <= tol * Math.sqrt(alpha * beta)) {
+                    if (gamma == 0 || Math.abs(gamma) <= tol * Math.sqrt(alpha * beta)
+                            || Math.min(alpha, beta) <= negligible) {
                         continue;
                     }
                     rotated = true;
@@ -412,9 +510,10 @@ final class Dense {
                     }
                 }
             }
-            if (!rotated) {
-                break;
-            }
+            converged = !rotated;
+        }
+        if (!converged) {
+            throw new IllegalStateException("one-sided Jacobi did not converge in " + JACOBI_SWEEPS + " sweeps");
         }
         double[] sigma = new double[cols];
         for (int j = 0; j < cols; j++) {

@@ -12,17 +12,6 @@ public final class Entropy {
     private Entropy() {
     }
 
-    /**
-     * {@code H(p) / ln len} in {@code [0, 1]} for the distribution {@code p[offset .. offset+len-1]};
-     * NaN when {@code len < 2} (a single visible key carries no choice).
-     */
-    public static double normalized(double[] p, int offset, int len) {
-        if (len < 2) {
-            return Double.NaN;
-        }
-        return -plogp(p, offset, len) / Math.log(len);
-    }
-
     /** {@code sum p ln p} (the negative entropy) over {@code p[offset .. offset+len-1]}. */
     public static double plogp(double[] p, int offset, int len) {
         double s = 0;

@@ -74,12 +74,27 @@ public final class LinearGap {
         return den == 0 ? Double.NaN : num / den;
     }
 
-    /** {@code A Vc} as the native product forms it: inputs and each result rounded to float32 when single. */
+    /**
+     * {@code A Vc} ({@code A [n, m]}) as the native product forms it: inputs and each result rounded to float32
+     * when single. Row by row ({@code o_i += A_ij vc_j}, j in order, as every product here sums), A rounded as it
+     * is read rather than copied.
+     */
     private static double[] javaProduct(double[] a, double[] vc, int n, int m, int dv, boolean single) {
         if (!single) {
             return Dense.multiply(a, n, m, vc, dv);
         }
-        double[] product = Dense.multiply(Dense.roundToFloat(a.clone()), n, m, Dense.roundToFloat(vc.clone()), dv);
-        return Dense.roundToFloat(product);
+        double[] v32 = Dense.roundToFloat(vc.clone());
+        double[] out = new double[n * dv];
+        for (int i = 0; i < n; i++) {
+            int o = i * dv;
+            for (int j = 0; j < m; j++) {
+                double aij = (float) a[i * m + j];
+                int vj = j * dv;
+                for (int r = 0; r < dv; r++) {
+                    out[o + r] += aij * v32[vj + r];
+                }
+            }
+        }
+        return Dense.roundToFloat(out);
     }
 }

@@ -2,7 +2,6 @@ package dev.headwatch.core.math;
 
 import dev.headwatch.core.HeadInput;
 import dev.headwatch.core.Visibility;
-import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -12,12 +11,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * The singular values of the energy field and the rank figures built on them (METRICS.md item 6).
  *
  * <p>FULL and PADDED heads: {@code E = (tau Q) Kc^T} with keys centred over the visible positions, so
- * the nonzero singular values are those of the small core {@code R_q R_k^T} of two thin Householder QR
- * factorisations ({@code O(n d^2)}), computed by a bidiagonal SVD (accurate down to rounding, unlike the
- * square roots of Gram eigenvalues, which resolve only {@code sqrt(eps) sigma_1}). CAUSAL heads have no
- * such structure: their spectrum is dense ({@code O(n^3)}, exact). For float64 inputs it comes from a
- * dense SVD of E. For float32 inputs it comes from the eigenvalues of {@code E E^T} in float64
- * ({@link #causal}), several times faster: they resolve singular values down to
+ * the nonzero singular values are those of a {@code d x d} problem ({@code O(n d^2)} to form). Float64
+ * inputs: the core {@code R_q R_k^T} of two thin Householder QR factorisations, by a bidiagonal SVD
+ * (accurate down to rounding, unlike the square roots of Gram eigenvalues, which resolve only
+ * {@code sqrt(eps) sigma_1}). Float32 inputs: the eigenvalues of {@code R_k (tau^2 Q^T Q) R_k^T} in float64,
+ * whose resolution is far below the float32 rank tolerance (see {@link #lowRank(double[], CentredKeys,
+ * double, boolean)}). CAUSAL heads have no such structure: their spectrum is dense ({@code O(n^3)}, exact).
+ * For float64 inputs it comes from a dense SVD of E. For float32 inputs it comes from the eigenvalues of
+ * {@code E E^T} in float64 ({@link #causal}), several times faster: they resolve singular values down to
  * {@code sqrt(n eps64) sigma_1} (3e-7 sigma_1 at n = 512), far below the float32 numerical-rank tolerance
  * {@code n eps32 sigma_1} (6e-5 sigma_1), so every figure agrees with the SVD to float32 precision.
  *
@@ -44,7 +45,7 @@ public final class Spectrum {
         } else {
             boolean padded = in.visibility().kind() == Visibility.Kind.PADDED;
             int m = padded ? in.visibility().length() : in.nk();
-            sigma = lowRank(in.queryRows(), padded ? m : n, in.keyRows(), m, in.d(), in.scale());
+            sigma = lowRank(in.queryRows(), padded ? m : n, in.keyRows(), m, in.d(), in.scale(), !in.isDouble());
         }
         return java.util.Arrays.copyOf(sigma, Math.min(n, in.nk()));
     }
@@ -55,27 +56,57 @@ public final class Spectrum {
      * the keys centred over those m rows. Rank at most {@code min(d, rows, m - 1)} exactly: the centring is
      * a reflection that drops the all-ones direction, so the trailing values are exact zeros. Cost
      * {@code O((rows + m) d^2)}.
+     *
+     * @param single whether the inputs are float32 (see {@link #lowRank(double[], int, CentredKeys, double, boolean)})
      */
-    public static double[] lowRank(double[] q, int rows, double[] k, int m, int d, double tau) {
-        return lowRank(q, rows, CentredKeys.of(k, 0, m, d), tau);
+    public static double[] lowRank(double[] q, int rows, double[] k, int m, int d, double tau, boolean single) {
+        return lowRank(q, rows, CentredKeys.of(k, 0, m, d), tau, single);
     }
 
     /**
-     * As {@link #lowRank(double[], int, double[], int, int, double)}, with the keys already factored; the
-     * query rows start at the keys' first row.
+     * As {@link #lowRank(double[], int, double[], int, int, double, boolean)}, with the keys already factored
+     * ({@code Kc^T Kc = R^T R}); the query rows start at the keys' first row. Float64 inputs: a thin QR of
+     * {@code tau Q} and a values-only SVD of the core {@code R_q R^T}, accurate down to rounding. Float32 inputs:
+     * the square roots of the eigenvalues of the symmetric {@code R (tau^2 Q^T Q) R^T} ({@code p x p}, whose
+     * nonzero eigenvalues are those of {@code E E^T}), in float64: one Gram product instead of a QR, and a
+     * symmetric eigenproblem instead of an SVD. They resolve singular values down to about
+     * {@code sqrt(d eps64) sigma_1} (6e-8 sigma_1 at d = 16), far below the float32 numerical-rank tolerance
+     * {@code max(n, d) eps32 sigma_1} (4e-6 sigma_1 at n = 32), as for the CAUSAL spectrum ({@link #causal}).
+     *
+     * @throws IllegalStateException when the iteration does not converge (NaN in the input)
      */
-    public static double[] lowRank(double[] q, int rows, CentredKeys keys, double tau) {
+    public static double[] lowRank(double[] q, int rows, CentredKeys keys, double tau, boolean single) {
         int d = keys.d;
-        double[] tq = Dense.toColumnMajor(q, keys.from, rows, d);
-        for (int i = 0; i < tq.length; i++) {
-            tq[i] *= tau;
-        }
         int pq = Math.min(rows, d);
         int pk = keys.p;
-        double[] rq = Lapack.qrR(tq, rows, d);
-        double[] core = Dense.multiplyTransposed(rq, pq, keys.r, pk, d);
-        double[] sigma = pk == 0 ? new double[0] : Lapack.svd(core, pq, pk, null);
-        return Dense.sortDescending(java.util.Arrays.copyOf(sigma, pq));
+        if (pk == 0) {
+            return new double[pq];
+        }
+        double[] sigma;
+        if (single) {
+            double[] rk = new double[pk * d];               // R row-major: upper trapezoidal, as congruence reads it
+            for (int j = 0; j < d; j++) {
+                for (int i = 0; i <= Math.min(j, pk - 1); i++) {
+                    rk[i * d + j] = keys.r[j * pk + i];
+                }
+            }
+            double[] lambda = SymmetricEigen.eigenvalues(
+                    Dense.congruence(rk, pk, Dense.columnGram(q, keys.from, rows, d), d, 1), pk);
+            // pk values, of which at most min(rows, pk) are nonzero: the descending first pq are the spectrum.
+            double[] all = new double[pk];
+            for (int i = 0; i < pk; i++) {
+                all[i] = tau * Math.sqrt(Math.max(0, lambda[i]));
+            }
+            sigma = java.util.Arrays.copyOf(Dense.sortDescending(all), pq);
+        } else {
+            double[] tq = Dense.toColumnMajor(q, keys.from, rows, d);
+            for (int i = 0; i < tq.length; i++) {
+                tq[i] *= tau;
+            }
+            double[] core = Dense.multiplyTransposed(Lapack.qrR(tq, rows, d), pq, keys.r, pk, d);
+            sigma = java.util.Arrays.copyOf(Lapack.svd(core, pq, pk, null), pq);
+        }
+        return Dense.sortDescending(sigma);
     }
 
     /**
@@ -240,39 +271,5 @@ public final class Spectrum {
             s += v * v;
         }
         return s;
-    }
-
-    /**
-     * The row-major double contents of an array of any rank (views, strides and float32 handled). Read on
-     * the Java side, element {@code (i_0, i_1, ...)} at {@code data()[sum i_r stride_r]} as ND4J's own
-     * {@code getDouble} does: a native cast and copy costs a few milliseconds of dispatch per call, more
-     * than the whole read.
-     */
-    public static double[] rowMajor(INDArray a) {
-        if (a.length() > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("array of " + a.length() + " elements is too large for a Java array");
-        }
-        if (Native.isWholeRowMajor(a)) {
-            return Native.toDoubles(a); // a whole row-major buffer: one bulk copy
-        }
-        DataBuffer data = a.data();
-        long[] shape = a.shape();
-        long[] stride = a.stride();
-        int rank = shape.length;
-        long[] index = new long[rank];
-        double[] out = new double[(int) a.length()];
-        long offset = 0;
-        for (int e = 0; e < out.length; e++) {
-            out[e] = data.getDouble(offset);
-            for (int r = rank - 1; r >= 0; r--) { // odometer over the indices, last fastest
-                if (++index[r] < shape[r]) {
-                    offset += stride[r];
-                    break;
-                }
-                offset -= (shape[r] - 1) * stride[r];
-                index[r] = 0;
-            }
-        }
-        return out;
     }
 }

@@ -99,22 +99,23 @@ final class SymmetricEigen {
                         throw new IllegalStateException("tridiagonal QL iteration did not converge");
                     }
                     double g = (d[l + 1] - d[l]) / (2 * e[l]);
-                    double r = hypot(g, 1);
+                    double r = fastHypot(g, 1);
                     g = d[m] - d[l] + e[l] / (g + Math.copySign(r, g));
                     double s = 1, c = 1, p = 0;
                     int i;
                     for (i = m - 1; i >= l; i--) {
                         double f = s * e[i];
                         double b = c * e[i];
-                        r = hypot(f, g);
+                        r = fastHypot(f, g);
                         e[i + 1] = r;
                         if (r == 0) {
                             d[i + 1] -= p;
                             e[m] = 0;
                             break;
                         }
-                        s = f / r;
-                        c = g / r;
+                        double inv = 1 / r;
+                        s = f * inv;
+                        c = g * inv;
                         g = d[i + 1] - p;
                         r = (d[i] - g) * s + 2 * c * b;
                         p = s * r;
@@ -130,6 +131,15 @@ final class SymmetricEigen {
                 }
             } while (m != l);
         }
+    }
+
+    /**
+     * {@code sqrt(x^2 + y^2)}: directly (one square root, no division) unless the squares over- or
+     * underflow, the common case in the QL sweeps, where this is most of the cost.
+     */
+    static double fastHypot(double x, double y) {
+        double h = Math.sqrt(x * x + y * y);
+        return h > 0x1p-500 && h < 0x1p500 ? h : hypot(x, y);
     }
 
     /** {@code sqrt(x^2 + y^2)} without overflow; {@link Math#hypot} is several times slower. */

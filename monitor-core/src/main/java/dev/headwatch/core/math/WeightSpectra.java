@@ -28,14 +28,16 @@ public final class WeightSpectra {
     /** The SVD factors of one head's {@code M}: singular values and top singular vectors. */
     public static final class QkFactors {
         private final double[] sigma;
+        private final double norm;
         private final double[] left;
         private final double[] right;
         private final int nInQ;
         private final int nInK;
         private final int k;
 
-        private QkFactors(double[] sigma, double[] left, double[] right, int nInQ, int nInK, int k) {
+        private QkFactors(double[] sigma, double norm, double[] left, double[] right, int nInQ, int nInK, int k) {
             this.sigma = sigma;
+            this.norm = norm;
             this.left = left;
             this.right = right;
             this.nInQ = nInQ;
@@ -48,9 +50,9 @@ public final class WeightSpectra {
             return sigma.clone();
         }
 
-        /** {@code sigma_1(M)}, the largest singular value (0 for M = 0). */
+        /** {@code sigma_1(M)}, the largest singular value (0 for M = 0), as {@link WeightSpectra#spectralNorm} gives it. */
         public double spectralNorm() {
-            return sigma.length == 0 ? 0 : sigma[0];
+            return norm;
         }
 
         /** {@code sum sigma^2 / sigma_1^2}; 0 for M = 0. */
@@ -92,7 +94,6 @@ public final class WeightSpectra {
         for (int i = 0; i < core.length; i++) {
             core[i] *= tau;
         }
-        // the singular values as spectralNorm computes them, so live and offline qkSpectralNorm are one number
         double[] values = GolubKahan.singularValues(core, pq, pk);
         double[] v = Dense.identity(pk);
         double[] sigma = Dense.jacobi(core, pq, pk, v);
@@ -116,7 +117,8 @@ public final class WeightSpectra {
         }
         double[] left = qa.timesQ(uk, k);
         double[] right = qb.timesQ(vk, k);
-        return new QkFactors(values, left, right, nInQ, nInK, k);
+        // sigma_1 as spectralNorm computes it, so live and offline qkSpectralNorm are one number
+        return new QkFactors(values, spectralNorm(wq, wk, hs, nInQ, nInK, tau), left, right, nInQ, nInK, k);
     }
 
     private static void checkSizes(double[] wq, double[] wk, int hs, int nInQ, int nInK) {
@@ -127,11 +129,48 @@ public final class WeightSpectra {
     }
 
     /**
-     * {@code sigma_1(tau Wq^T Wk)} alone, equal to {@code factor(...).spectralNorm()} (the same R factors and
-     * the same values-only SVD of the core, without the singular vectors).
+     * {@code sigma_1(tau Wq^T Wk)} alone, what live monitoring needs at every observation. With the
+     * {@code hs x hs} Gram matrices {@code Gq = Wq Wq^T = L L^T} (Cholesky) and {@code Gk = Wk Wk^T} (queries and
+     * keys may have other widths: M is {@code nInQ x nInK}),
+     * {@code sigma_1^2 / tau^2} is the largest eigenvalue of the symmetric {@code L^T Gk L} (similar to
+     * {@code Gq Gk}, whose nonzero eigenvalues are those of {@code M^T M / tau^2}): {@code hs^2 nIn} for the
+     * two Gram matrices and {@code O(hs^3)} after, against {@code 4 nIn hs^2} for two QR factorisations.
+     * The error is that of the products, {@code O(hs eps) |Wq| |Wk|} in sigma_1, as for the QR route, which
+     * takes over when {@code Gq} is not numerically positive definite ({@code hs > nIn}, a dead head).
      */
     public static double spectralNorm(double[] wq, double[] wk, int hs, int nInQ, int nInK, double tau) {
         checkSizes(wq, wk, hs, nInQ, nInK);
+        double[] l = rowGram(wq, hs, nInQ);
+        if (!Dense.cholesky(l, hs)) {
+            return spectralNormByQr(wq, wk, hs, nInQ, nInK, tau);
+        }
+        double[] lt = new double[hs * hs];              // L^T, upper triangular, row-major
+        for (int i = 0; i < hs; i++) {
+            for (int j = 0; j <= i; j++) {
+                lt[j * hs + i] = l[i * hs + j];
+            }
+        }
+        double[] s = Dense.congruence(lt, hs, rowGram(wk, hs, nInK), hs, 1);
+        double max = 0;
+        for (double lambda : SymmetricEigen.eigenvalues(s, hs)) {
+            max = Math.max(max, lambda);
+        }
+        return tau * Math.sqrt(max);
+    }
+
+    /** The lower triangle of {@code W W^T} for a row-major {@code rows x cols} W. */
+    private static double[] rowGram(double[] w, int rows, int cols) {
+        double[] g = new double[rows * rows];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j <= i; j++) {
+                g[i * rows + j] = Dense.dot(w, i * cols, w, j * cols, cols);
+            }
+        }
+        return g;
+    }
+
+    /** {@code sigma_1(tau Wq^T Wk)} from the core of two thin QR factorisations (any rank). */
+    static double spectralNormByQr(double[] wq, double[] wk, int hs, int nInQ, int nInK, double tau) {
         int pq = Math.min(hs, nInQ);
         int pk = Math.min(hs, nInK);
         double[] core = Dense.multiplyTransposed(Dense.qrR(wq.clone(), nInQ, hs), pq, Dense.qrR(wk.clone(), nInK, hs), pk, hs);

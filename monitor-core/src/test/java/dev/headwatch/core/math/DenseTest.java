@@ -212,20 +212,24 @@ class DenseTest {
     private static double[] referenceJacobi(double[] a, int rows, int cols, double[] v) {
         double[] norm2 = new double[cols];
         for (int sweep = 0; sweep < 80; sweep++) {
+            double negligible = 0;
             for (int j = 0; j < cols; j++) {
                 double s = 0;
                 for (int i = j * rows; i < (j + 1) * rows; i++) {
                     s += a[i] * a[i];
                 }
                 norm2[j] = s;
+                negligible += s;
             }
+            negligible *= 0x1p-104;
             boolean rotated = false;
             for (int p = 0; p < cols - 1; p++) {
                 for (int q = p + 1; q < cols; q++) {
                     double alpha = norm2[p];
                     double beta = norm2[q];
                     double gamma = Dense.dot(a, p * rows, a, q * rows, rows);
-                    if (gamma == 0 || Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) {
+                    if (gamma == 0 || Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)
+                            || Math.min(alpha, beta) <= negligible) {
                         continue;
                     }
                     rotated = true;
@@ -262,5 +266,12 @@ class DenseTest {
             sigma[j] = Math.sqrt(s);
         }
         return sigma;
+    }
+
+    @Test
+    void jacobi_nonFiniteInput_isAllNaNWithoutSweeping() {
+        double[] a = {1, 2, Double.NaN, 4, 5, 6};
+
+        assertThat(Dense.jacobi(a, 3, 2, null)).hasSize(2).containsOnly(Double.NaN);
     }
 }

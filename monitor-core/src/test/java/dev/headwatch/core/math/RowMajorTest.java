@@ -8,8 +8,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
-/** {@link Spectrum#rowMajor} against element-by-element reads, over views, strides, orders and types. */
-class SpectrumRowMajorTest {
+/** {@link RowMajor#of} against element-by-element reads, over views, strides, orders and types. */
+class RowMajorTest {
 
     @Test
     void rowMajor_equalsElementwiseReads_forViewsStridesOrdersAndTypes() {
@@ -40,7 +40,7 @@ class SpectrumRowMajorTest {
                 expected[e] = a.getDouble(index);
             }
             double[] before = a.dup().data().asDouble();
-            assertThat(Spectrum.rowMajor(a)).as(a.shapeInfoToString()).containsExactly(expected);
+            assertThat(RowMajor.of(a)).as(a.shapeInfoToString()).containsExactly(expected);
             assertThat(a.dup().data().asDouble()).containsExactly(before);
         }
     }

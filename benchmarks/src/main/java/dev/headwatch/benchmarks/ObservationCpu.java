@@ -1,0 +1,51 @@
+package dev.headwatch.benchmarks;
+
+import java.lang.management.ManagementFactory;
+import java.util.concurrent.ForkJoinPool;
+
+/**
+ * {@link ObservationBenchmark#observation} measured in CPU time and bytes allocated on the pool's thread,
+ * figures that stay steady on a machine shared with other work, where wall-clock scores do not.
+ *
+ * <pre>java -cp ... dev.headwatch.benchmarks.ObservationCpu [shape] [observations] [rounds]</pre>
+ * prints per round the CPU microseconds and the bytes allocated per observation, after as many untimed
+ * observations for warm-up.
+ */
+public final class ObservationCpu {
+
+    private ObservationCpu() {
+    }
+
+    public static void main(String[] args) {
+        ObservationBenchmark bench = new ObservationBenchmark();
+        bench.shape = args.length > 0 ? args[0] : "full-32-16";
+        int count = args.length > 1 ? Integer.parseInt(args[1]) : 2000;
+        int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+        bench.setUp();
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        ForkJoinPool pool = new ForkJoinPool(1);
+        try {
+            pool.submit(() -> run(bench, count)).join();   // warm-up
+            for (int r = 0; r < rounds; r++) {
+                long[] used = pool.submit(() -> {
+                    long cpu = threads.getCurrentThreadCpuTime();
+                    long bytes = threads.getCurrentThreadAllocatedBytes();
+                    run(bench, count);
+                    return new long[] {threads.getCurrentThreadCpuTime() - cpu,
+                            threads.getCurrentThreadAllocatedBytes() - bytes};
+                }).join();
+                System.out.printf("%s cpu %.1f us/observation, allocated %d bytes/observation%n", bench.shape,
+                        used[0] / 1e3 / count, used[1] / count);
+            }
+        } finally {
+            pool.shutdown();
+            bench.tearDown();
+        }
+    }
+
+    private static void run(ObservationBenchmark bench, int count) {
+        for (int i = 0; i < count; i++) {
+            bench.work();
+        }
+    }
+}
