@@ -1,7 +1,6 @@
 package dev.headwatch.core;
 
 import java.util.Arrays;
-import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -45,15 +44,6 @@ public final class HeadMetrics {
         Map<String, Number> map = new LinkedHashMap<>();
         for (HeadField f : FIELDS) {
             map.put(f.fieldName(), f.output(values[f.ordinal()]));
-        }
-        return map;
-    }
-
-    /** Every field as an {@link EnumMap}, NaN kept. */
-    public EnumMap<HeadField, Double> toEnumMap() {
-        EnumMap<HeadField, Double> map = new EnumMap<>(HeadField.class);
-        for (HeadField f : FIELDS) {
-            map.put(f, values[f.ordinal()]);
         }
         return map;
     }

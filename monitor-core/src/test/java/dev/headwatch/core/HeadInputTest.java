@@ -29,9 +29,9 @@ class HeadInputTest {
         HeadInput rows = rowForm(nd);
         assertThat(rows.n()).isEqualTo(nd.n());
         assertThat(rows.dv()).isEqualTo(nd.dv());
-        assertThat(HeadAnalysis.compute(rows).toEnumMap()).isEqualTo(HeadAnalysis.compute(nd).toEnumMap());
-        assertThat(LayerAnalysis.compute(List.of(rows, rows)).heads().get(1).toEnumMap())
-                .isEqualTo(LayerAnalysis.compute(List.of(nd, nd)).heads().get(1).toEnumMap());
+        assertThat(HeadAnalysis.compute(rows)).isEqualTo(HeadAnalysis.compute(nd));
+        assertThat(LayerAnalysis.compute(List.of(rows, rows)).heads().get(1))
+                .isEqualTo(LayerAnalysis.compute(List.of(nd, nd)).heads().get(1));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -7,7 +7,7 @@ import dev.headwatch.core.Observation;
 import dev.headwatch.core.Visibility;
 import dev.headwatch.core.alert.AlertEngine;
 import dev.headwatch.core.alert.FiringAlert;
-import dev.headwatch.core.sink.LayerSpread;
+import dev.headwatch.core.LayerSpread;
 import dev.headwatch.core.sink.ObservationSink;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.Gauge;

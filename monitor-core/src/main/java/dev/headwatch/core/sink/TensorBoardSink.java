@@ -2,6 +2,7 @@ package dev.headwatch.core.sink;
 
 import dev.headwatch.core.HeadField;
 import dev.headwatch.core.HeadRecord;
+import dev.headwatch.core.LayerSpread;
 import dev.headwatch.core.Observation;
 import org.nd4j.shade.protobuf.CodedOutputStream;
 import org.tensorflow.framework.Summary;

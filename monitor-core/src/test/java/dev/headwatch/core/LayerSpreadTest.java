@@ -1,10 +1,5 @@
-package dev.headwatch.core.sink;
+package dev.headwatch.core;
 
-import dev.headwatch.core.HeadField;
-import dev.headwatch.core.HeadMetrics;
-import dev.headwatch.core.HeadRecord;
-import dev.headwatch.core.Observation;
-import dev.headwatch.core.Visibility;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;

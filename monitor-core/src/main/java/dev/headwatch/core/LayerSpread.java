@@ -1,8 +1,4 @@
-package dev.headwatch.core.sink;
-
-import dev.headwatch.core.HeadField;
-import dev.headwatch.core.HeadRecord;
-import dev.headwatch.core.Observation;
+package dev.headwatch.core;
 
 import java.util.ArrayList;
 import java.util.EnumSet;
