@@ -10,7 +10,7 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 
 /** {@code headwatch bench}: benchmarks. */
-@Command(name = "bench", description = "Benchmarks.", subcommands = BenchCommand.Overhead.class)
+@Command(name = "bench", description = "Benchmarks.", subcommands = {BenchCommand.Overhead.class, AlertsCommand.class})
 public final class BenchCommand implements Runnable {
 
     @Spec
