@@ -73,7 +73,7 @@ public final class DemoCommand implements Callable<Integer> {
         console.printf("loss %.3f -> %.3f nats/byte (mean of the first and last 20 steps), %.0f s%n",
                 r.lossAtStart(20), r.lossAtEnd(20), r.seconds());
         console.print(DemoRun.headTable(r.heads()));
-        console.println("report: " + DemoRun.report(options));
+        console.println("report: " + DemoRun.report(options, r.alerts()));
         console.println("metrics: " + out.resolve("metrics.jsonl") + ", alerts: " + out.resolve("alerts.jsonl"));
         if (tensorboard != null) {
             console.println("tensorboard: tensorboard --logdir " + tensorboard);

@@ -12,6 +12,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.nd4j.autodiff.listeners.Listener;
 import org.nd4j.autodiff.listeners.checkpoint.CheckpointListener;
@@ -24,6 +25,8 @@ import dev.headwatch.core.HeadMetrics;
 import dev.headwatch.report.Report;
 import dev.headwatch.report.ReportWriter;
 import dev.headwatch.core.alert.AlertEngine;
+import dev.headwatch.core.alert.AlertEvent;
+import dev.headwatch.report.CheckpointAlert;
 import dev.headwatch.samediff.AttentionVariables;
 import dev.headwatch.core.sink.ObservationSink;
 import dev.headwatch.samediff.SameDiffAttentionListener;
@@ -36,7 +39,7 @@ import dev.headwatch.examples.text.Europarl;
  * Trains the demo transformer on Europarl text with its heads monitored and writes everything into one
  * directory: {@code metrics.jsonl} (one record per head per observation), {@code alerts.jsonl},
  * {@code checkpoints/} (SameDiff FlatBuffers and {@code checkpointInfo.txt}, every {@code checkpointEvery}
- * iterations) and {@code model.fb} (the final model); {@link #report(Options)} adds {@code report.html}.
+ * iterations) and {@code model.fb} (the final model); {@link #report(Options, List)} adds {@code report.html}.
  */
 public final class DemoRun {
 
@@ -83,8 +86,10 @@ public final class DemoRun {
      * @param losses   training loss per iteration (nats per byte)
      * @param heads    per layer, per head: metrics on a held-out probe batch after training
      * @param seconds  wall-clock training time
+     * @param alerts   every alert transition of the run, as written to {@code alerts.jsonl}
      */
-    public record Result(SameDiff model, List<Double> losses, List<List<HeadMetrics>> heads, double seconds) {
+    public record Result(SameDiff model, List<Double> losses, List<List<HeadMetrics>> heads, double seconds,
+                         List<AlertEvent> alerts) {
 
         /** Mean loss over the first {@code k} iterations. */
         public double lossAtStart(int k) {
@@ -142,8 +147,10 @@ public final class DemoRun {
     public static Result train(Options o, PrintStream console, boolean terminal, List<Listener> extra,
                                List<ObservationSink> sinks) {
         Path metrics = o.out().resolve("metrics.jsonl");
+        List<AlertEvent> events = new CopyOnWriteArrayList<>();
+        Result r;
         try (AlertJsonlSink alertFile = AlertJsonlSink.open(o.out().resolve("alerts.jsonl"))) {
-            AlertEngine alerts = AlertEngine.withDefaults().addListener(alertFile);
+            AlertEngine alerts = AlertEngine.withDefaults().addListener(alertFile).addListener(events::add);
             SameDiffAttentionListener.Builder builder = monitor(o.model())
                     .sink(JsonLinesSink.open(metrics))
                     .sink(alerts);
@@ -151,12 +158,13 @@ public final class DemoRun {
             try (SameDiffAttentionListener monitor = builder.seed(o.seed()).build()) {
                 List<Listener> all = new ArrayList<>(extra);
                 all.add(monitor);
-                Result r = trainWith(o, console, terminal, all);
-                return r;
+                r = trainWith(o, console, terminal, all);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the monitor's files in " + o.out(), e);
         }
+        // After the monitor closed: every event of the run, the same ones alerts.jsonl holds.
+        return new Result(r.model(), r.losses(), r.heads(), r.seconds(), List.copyOf(events));
     }
 
     private static Result trainWith(Options o, PrintStream console, boolean terminal, List<Listener> extra) {
@@ -194,7 +202,7 @@ public final class DemoRun {
         var probe = TinyGpt.batch(split[1].windows(PROBE_SEQUENCES, o.model().context(),
                 new SplittableRandom(o.seed() + 1)), ByteCorpus.VOCAB);
         List<List<HeadMetrics>> heads = HeadProbe.measure(HeadProbe.run(sd, o.model(), probe), o.model());
-        return new Result(sd, List.copyOf(progress.losses()), heads, seconds);
+        return new Result(sd, List.copyOf(progress.losses()), heads, seconds, List.of());
     }
 
     /** SameDiff prints one "Added differentiated op" line per op on stdout while it builds the gradient function. */
@@ -210,10 +218,11 @@ public final class DemoRun {
 
     /**
      * Writes {@code report.html} into the output directory with {@code headwatch analyze}'s code, from the run's
-     * checkpoints and a held-out probe batch. Returns the file, or a one-line reason when it could not be written
-     * (the training results stand either way).
+     * checkpoints and a held-out probe batch, listing the run's own alert transitions ({@code alerts}, the events
+     * of {@code alerts.jsonl}) rather than re-running the rules on the few checkpoints. Returns the file, or a
+     * one-line reason when it could not be written (the training results stand either way).
      */
-    public static String report(Options o) {
+    public static String report(Options o, List<AlertEvent> alerts) {
         try {
             var probe = TinyGpt.batch(corpora()[1].windows(PROBE_SEQUENCES, o.model().context(),
                     new SplittableRandom(o.seed() + 1)), ByteCorpus.VOCAB);
@@ -223,12 +232,14 @@ public final class DemoRun {
                 analyzer.declare(DeclaredAttention.of(attention(o.model(), l))
                         .weights(TinyGpt.var(l, "Wq"), TinyGpt.var(l, "Wk"), DeclaredAttention.WeightLayout.COLUMNS));
             }
-            Report report = analyzer
+            Report analysed = analyzer
                     .probe(Probe.sameDiff(Map.of(TinyGpt.INPUT, probe.getFeatures(0), TinyGpt.LABEL,
                             probe.getLabels(0))))
                     .build()
                     .analyze(CheckpointListener.availableCheckpoints(o.out().resolve("checkpoints").toFile()).stream()
                             .map(c -> o.out().resolve("checkpoints").resolve(c.getFilename())).toList());
+            Report report = new Report(analysed.created(), analysed.probe(), analysed.checkpoints(), analysed.failed(),
+                    analysed.rules(), alerts.stream().map(e -> new CheckpointAlert("step " + e.step(), e)).toList());
             return ReportWriter.write(report, o.out(), EnumSet.of(ReportWriter.Format.HTML)).get(0).toString();
         } catch (IOException | RuntimeException e) {
             return "report not written: " + e.getMessage();

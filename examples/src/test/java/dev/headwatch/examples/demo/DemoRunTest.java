@@ -7,6 +7,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 
 import org.junit.jupiter.api.BeforeAll;
@@ -18,6 +19,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.headwatch.core.alert.AlertEvent;
+import dev.headwatch.core.alert.AlertState;
+import dev.headwatch.core.alert.Severity;
 import dev.headwatch.examples.text.ByteCorpus;
 
 /** The demo runs a few steps: every output exists, the loss is finite, the monitor recorded every head. */
@@ -26,15 +30,16 @@ class DemoRunTest {
     @TempDir
     static Path dir;
 
+    static DemoRun.Options options;
     static DemoRun.Result run;
     static String console;
 
     @BeforeAll
     static void trainFewSteps() {
         GptConfig model = new GptConfig(1, 2, 16, 16, ByteCorpus.VOCAB);
-        DemoRun.Options o = new DemoRun.Options(6, dir, model, 3, Induce.DEAD_HEAD, 4, 3e-3, 3);
+        options = new DemoRun.Options(6, dir, model, 3, Induce.DEAD_HEAD, 4, 3e-3, 3);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        run = DemoRun.train(o, new PrintStream(bytes, true, StandardCharsets.UTF_8), false, List.of());
+        run = DemoRun.train(options, new PrintStream(bytes, true, StandardCharsets.UTF_8), false, List.of());
         console = bytes.toString(StandardCharsets.UTF_8);
     }
 
@@ -78,6 +83,23 @@ class DemoRunTest {
         // Head 0 owns columns [0, headDim) of Wq; head 1 is untouched.
         assertThat(wq.get(NDArrayIndex.all(), NDArrayIndex.interval(0, 8)).amaxNumber().doubleValue()).isZero();
         assertThat(wq.get(NDArrayIndex.all(), NDArrayIndex.interval(8, 16)).amaxNumber().doubleValue()).isPositive();
+    }
+
+    @Test
+    void resultAlerts_areTheEventsOfAlertsJsonl() throws Exception {
+        assertThat(run.alerts()).hasSameSizeAs(Files.readAllLines(dir.resolve("alerts.jsonl")));
+    }
+
+    @Test
+    void report_listsTheAlertsItIsGiven_notARerunOnTheCheckpoints() throws Exception {
+        AlertEvent fired = new AlertEvent("NON_FINITE", AlertState.FIRING, Severity.CRITICAL, 4, Instant.EPOCH,
+                "layer0", 1, Double.NaN, Double.NaN, "NON_FINITE on layer0 head 1 at step 4");
+        String written = DemoRun.report(options, List.of(fired));
+        assertThat(written).endsWith("report.html");
+        String html = Files.readString(Path.of(written));
+        // The first-firing table and the transitions name the run's step; no other transition is listed.
+        assertThat(html).contains("step 4").contains("NON_FINITE on layer0 head 1 at step 4");
+        assertThat(html.split("<td class=\"l\">FIRING</td>", -1)).hasSize(2);
     }
 
     @Test
