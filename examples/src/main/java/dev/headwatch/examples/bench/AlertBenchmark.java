@@ -36,6 +36,9 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.schedule.ISchedule;
+import org.nd4j.linalg.schedule.MapSchedule;
+import org.nd4j.linalg.schedule.ScheduleType;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 import java.io.DataInputStream;
@@ -103,8 +106,10 @@ public final class AlertBenchmark {
 
     /** The failures induced at mid-run into the marked-token model, and the rules expected to report them. */
     public enum Failure {
-        /** The learning rate x1000 (Adam 1e-3 to 1): the loss diverges; any WARNING or CRITICAL counts. */
+        /** The learning rate x1000 at once (Adam 1e-3 to 1): the loss diverges; any WARNING or CRITICAL counts. */
         LR_DIVERGE("lr-diverge", Set.of()),
+        /** The learning rate x1.25 every iteration (1e-3 to 1 in 31 iterations): any WARNING or CRITICAL counts. */
+        LR_RAMP("lr-ramp", Set.of()),
         /** Head 0's query weights x30 once: its logits x30, attention turns one-hot. */
         QUERY_X30("query-x30", Set.of(Alert.ENTROPY_COLLAPSE, Alert.LOGIT_GROWTH)),
         /** Head 0's query weights held at zero: uniform attention, no energy. */
@@ -193,7 +198,24 @@ public final class AlertBenchmark {
 
     /** Trains the marked-token model for {@code steps} iterations with {@code failure} acting from {@code steps / 2}. */
     public static Run induced(Failure failure, long seed, int steps) {
-        return train(Model.MARKED_TOKEN.id, seed, trainee(Model.MARKED_TOKEN, seed), steps, failure, steps / 2);
+        int at = steps / 2;
+        SplittableRandom random = new SplittableRandom(seed);
+        MultiLayerNetwork net = markedToken(seed, learningRate(failure, at, steps));
+        return train(Model.MARKED_TOKEN.id, seed, new Trainee(net, net::fit, () -> markedTokenData(BATCH, random)),
+                steps, failure, at);
+    }
+
+    /**
+     * The learning rate per iteration: 1e-3, raised from {@code at} on by the learning-rate failures. It is a
+     * schedule of the configuration, since {@code setLearningRate} does not reach DL4J's SameDiff-backed
+     * attention layers.
+     */
+    private static ISchedule learningRate(Failure failure, int at, int steps) {
+        Map<Integer, Double> rates = new java.util.TreeMap<>(Map.of(0, 1e-3));
+        for (int i = at; i < steps && (failure == Failure.LR_DIVERGE || failure == Failure.LR_RAMP); i++) {
+            rates.put(i, failure == Failure.LR_DIVERGE ? 1.0 : 1e-3 * Math.pow(1.25, i - at + 1));
+        }
+        return new MapSchedule(ScheduleType.ITERATION, rates);
     }
 
     private static Run train(String model, long seed, Trainee t, int steps, Failure failure, int inducedAt) {
@@ -216,7 +238,7 @@ public final class AlertBenchmark {
         double[] losses = new double[steps];
         for (int i = 0; i < steps; i++) {
             if (failure != null && i >= inducedAt) {
-                induce(failure, (MultiLayerNetwork) t.net(), i == inducedAt);
+                induce(failure, (MultiLayerNetwork) t.net(), i, inducedAt);
             }
             t.fit().accept(t.data().get());
             losses[i] = t.net().score();
@@ -225,13 +247,12 @@ public final class AlertBenchmark {
         return new Run(model, seed, failure == null ? "" : failure.id, inducedAt, losses, observations);
     }
 
-    /** Applies a failure to layer 0 before an iteration; {@code first} at the induction step. */
-    private static void induce(Failure failure, MultiLayerNetwork net, boolean first) {
+    /** Applies a failure to layer 0 before an iteration. */
+    private static void induce(Failure failure, MultiLayerNetwork net, int iteration, int inducedAt) {
+        boolean first = iteration == inducedAt;
         switch (failure) {
-            case LR_DIVERGE -> {
-                if (first) {
-                    net.setLearningRate(1.0);
-                }
+            case LR_DIVERGE, LR_RAMP -> {
+                // the network's learning-rate schedule does it
             }
             case QUERY_X30 -> {
                 if (first) {
@@ -260,7 +281,7 @@ public final class AlertBenchmark {
         SplittableRandom random = new SplittableRandom(seed);
         return switch (model) {
             case MARKED_TOKEN -> {
-                MultiLayerNetwork net = markedToken(seed);
+                MultiLayerNetwork net = markedToken(seed, new MapSchedule(ScheduleType.ITERATION, Map.of(0, 1e-3)));
                 yield new Trainee(net, net::fit, () -> markedTokenData(BATCH, random));
             }
             case REVERSAL -> {
@@ -292,9 +313,9 @@ public final class AlertBenchmark {
     }
 
     /** The model of issue #16: two 4-head SelfAttentionLayers, Xavier, Adam 1e-3. */
-    static MultiLayerNetwork markedToken(long seed) {
+    static MultiLayerNetwork markedToken(long seed, ISchedule learningRate) {
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()
-                .seed(seed).dataType(DataType.FLOAT).updater(new Adam(1e-3)).weightInit(WeightInit.XAVIER)
+                .seed(seed).dataType(DataType.FLOAT).updater(new Adam(learningRate)).weightInit(WeightInit.XAVIER)
                 .list()
                 .layer(new SelfAttentionLayer.Builder().nIn(MARKED_VOCAB + 1).nOut(32).nHeads(4).projectInput(true).build())
                 .layer(new SelfAttentionLayer.Builder().nIn(32).nOut(32).nHeads(4).projectInput(true).build())
@@ -420,8 +441,11 @@ public final class AlertBenchmark {
         return e.severity() != Severity.INFO;
     }
 
-    /** Writes the benchmark's tables for these runs under {@code config}. */
-    public static void report(List<Run> runs, AlertConfig config, PrintWriter out) {
+    /**
+     * Writes the benchmark's tables for these runs under {@code config}; with {@code details}, first every
+     * WARNING or CRITICAL firing on a healthy run.
+     */
+    public static void report(List<Run> runs, AlertConfig config, boolean details, PrintWriter out) {
         Map<String, long[]> healthyFirings = new java.util.LinkedHashMap<>();
         for (Alert a : Alert.values()) {
             healthyFirings.put(a.name(), new long[2]); // firings, most firings of one head (or pair) in one run
@@ -439,6 +463,9 @@ public final class AlertBenchmark {
                 headObservations += run.observations().stream().mapToLong(o -> o.heads().size()).sum();
                 Map<String, Integer> perHead = new HashMap<>();
                 for (AlertEvent e : fired) {
+                    if (details && warningOrWorse(e)) {
+                        out.printf("  on a healthy run, %s: %s%n", run.name(), e.message());
+                    }
                     long[] c = healthyFirings.computeIfAbsent(e.alert(), k -> new long[2]);
                     c[0]++;
                     int n = perHead.merge(e.alert() + '\0' + e.layer() + '\0' + e.head() + '\0' + e.partner(), 1, Integer::sum);
@@ -582,9 +609,12 @@ public final class AlertBenchmark {
         }
     }
 
-    /** The runs of one benchmark: every model x seed healthy, and every failure on the marked-token model. */
+    /**
+     * The runs of one benchmark: every model x seed healthy, and every failure on the marked-token model; each
+     * run is handed to {@code done} as soon as it is trained.
+     */
     public static List<Run> train(List<Model> models, List<Failure> failures, int seeds, int steps, int demoSteps,
-                                  PrintWriter progress) {
+                                  PrintWriter progress, Consumer<List<Run>> done) {
         List<Run> runs = new ArrayList<>();
         for (Model m : models) {
             int n = m == Model.DEMO ? demoSteps : steps;
@@ -598,6 +628,7 @@ public final class AlertBenchmark {
                         run.losses()[0], run.losses()[run.losses().length - 1], (System.nanoTime() - start) / 1e9);
                 progress.flush();
                 runs.add(run);
+                done.accept(runs);
             }
         }
         for (Failure f : failures) {
@@ -607,6 +638,7 @@ public final class AlertBenchmark {
                     (System.nanoTime() - start) / 1e9);
             progress.flush();
             runs.add(run);
+            done.accept(runs);
         }
         return runs;
     }

@@ -42,16 +42,20 @@ final class AlertsCommand implements Runnable {
     List<String> models;
 
     @Option(names = "--failures", split = ",", paramLabel = "FAILURE",
-            description = "Failures to induce (default all; none for none): lr-diverge, query-x30, dead-head, "
-                    + "duplicate-head, nan.")
+            description = "Failures to induce (default all; none for none): lr-diverge, lr-ramp, query-x30, "
+                    + "dead-head, duplicate-head, nan.")
     List<String> failures;
 
-    @Option(names = "--record", paramLabel = "FILE", description = "Also save the recorded runs to FILE.")
+    @Option(names = "--record", paramLabel = "FILE",
+            description = "Also save the recorded runs to FILE (rewritten after every run).")
     Path record;
 
     @Option(names = "--replay", split = ",", paramLabel = "FILE",
             description = "Evaluate the rules on runs saved with --record (one or more files) instead of training.")
     List<Path> replay;
+
+    @Option(names = "--details", description = "Also list every WARNING or CRITICAL firing on a healthy run.")
+    boolean details;
 
     @Override
     public void run() {
@@ -83,15 +87,21 @@ final class AlertsCommand implements Runnable {
                                 + "induced at step %d%n", seeds, names(chosenModels.stream().map(m -> m.id)), steps,
                         demoSteps, names(chosenFailures.stream().map(f -> f.id)), steps / 2);
                 out.flush();
-                runs = AlertBenchmark.train(chosenModels, chosenFailures, seeds, steps, demoSteps, out);
-                if (record != null) {
-                    AlertBenchmark.save(runs, record);
-                }
+                // Saved after every run, so that a long benchmark stopped early keeps what it trained.
+                runs = AlertBenchmark.train(chosenModels, chosenFailures, seeds, steps, demoSteps, out, trained -> {
+                    if (record != null) {
+                        try {
+                            AlertBenchmark.save(trained, record);
+                        } catch (IOException e) {
+                            throw new UncheckedIOException("cannot write " + record, e);
+                        }
+                    }
+                });
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        AlertBenchmark.report(runs, AlertConfig.defaults(), out);
+        AlertBenchmark.report(runs, AlertConfig.defaults(), details, out);
     }
 
     private static String names(Stream<String> ids) {
