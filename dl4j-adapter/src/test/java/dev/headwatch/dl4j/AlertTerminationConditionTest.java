@@ -40,25 +40,25 @@ class AlertTerminationConditionTest {
     /** Feeds the engine one observation per iteration, as the monitoring listener does. */
     private static final class Feeder extends BaseTrainingListener {
         private final AlertEngine engine;
-        private final double redundancy;
+        private final double maxLogit;
 
-        Feeder(AlertEngine engine, double redundancy) {
+        Feeder(AlertEngine engine, double maxLogit) {
             this.engine = engine;
-            this.redundancy = redundancy;
+            this.maxLogit = maxLogit;
         }
 
         @Override
         public void iterationDone(Model model, int iteration, int epoch) {
-            HeadMetrics m = HeadMetrics.builder().set(HeadField.MAX_LOGIT, 3).set(HeadField.ZERO_SUM_RESIDUAL, 0)
+            HeadMetrics m = HeadMetrics.builder().set(HeadField.MAX_LOGIT, maxLogit).set(HeadField.ZERO_SUM_RESIDUAL, 0)
                     .set(HeadField.ENERGY_RMS, 0.5).set(HeadField.EFFECTIVE_RANK, 3).set(HeadField.STABLE_RANK, 2)
                     .set(HeadField.TOP_ENERGY, 0.5).set(HeadField.SINK_MAX, 0.2).set(HeadField.FIRST_KEY_MASS, 0.1)
-                    .set(HeadField.MAX_REDUNDANCY, redundancy).build();
+                    .build();
             engine.evaluate(new Observation(iteration, epoch, Instant.EPOCH,
                     List.of(new HeadRecord("attn", 0, 8, 4, Visibility.FULL, m))));
         }
     }
 
-    private static EarlyStoppingResult<MultiLayerNetwork> train(AlertEngine engine, double redundancy) {
+    private static EarlyStoppingResult<MultiLayerNetwork> train(AlertEngine engine, double maxLogit) {
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder().seed(1)
                 .updater(new Sgd(0.01)).list()
                 .layer(new DenseLayer.Builder().nIn(3).nOut(4).activation(Activation.TANH).build())
@@ -70,22 +70,22 @@ class AlertTerminationConditionTest {
         EarlyStoppingConfiguration<MultiLayerNetwork> es = new EarlyStoppingConfiguration.Builder<MultiLayerNetwork>()
                 .epochTerminationConditions(new MaxEpochsTerminationCondition(20))
                 .iterationTerminationConditions(new AlertTerminationCondition(engine,
-                        Alert.REDUNDANT_HEAD, Alert.NON_FINITE))
+                        Alert.LOGIT_GROWTH, Alert.NON_FINITE))
                 .scoreCalculator(new DataSetLossCalculator(data, true))
                 .modelSaver(new InMemoryModelSaver<>())
                 .build();
         EarlyStoppingTrainer trainer = new EarlyStoppingTrainer(es, net, data);
-        net.addListeners(new Feeder(engine, redundancy));
+        net.addListeners(new Feeder(engine, maxLogit));
         return trainer.fit();
     }
 
     @Test
     void terminatesTheEarlyStoppingTrainer_whenAChosenAlertFires() {
         AlertEngine engine = AlertEngine.withDefaults();
-        EarlyStoppingResult<MultiLayerNetwork> result = train(engine, 0.99);
+        EarlyStoppingResult<MultiLayerNetwork> result = train(engine, 60);
         assertThat(result.getTerminationReason()).isEqualTo(EarlyStoppingResult.TerminationReason.IterationTerminationCondition);
-        assertThat(result.getTerminationDetails()).contains("AlertTerminationCondition").contains("REDUNDANT_HEAD");
-        assertThat(engine.isFiring(Alert.REDUNDANT_HEAD)).isTrue();
+        assertThat(result.getTerminationDetails()).contains("AlertTerminationCondition").contains("LOGIT_GROWTH");
+        assertThat(engine.isFiring(Alert.LOGIT_GROWTH)).isTrue();
         // One iteration per epoch, persist 3: it fires at the third iteration and stops there.
         assertThat(result.getTotalEpochs()).isLessThanOrEqualTo(3);
     }
@@ -93,7 +93,7 @@ class AlertTerminationConditionTest {
     @Test
     void keepsTraining_whileNoChosenAlertFires() {
         AlertEngine engine = AlertEngine.withDefaults();
-        EarlyStoppingResult<MultiLayerNetwork> result = train(engine, 0.2);
+        EarlyStoppingResult<MultiLayerNetwork> result = train(engine, 3);
         assertThat(result.getTerminationReason()).isEqualTo(EarlyStoppingResult.TerminationReason.EpochTerminationCondition);
         assertThat(result.getTotalEpochs()).isEqualTo(20);
     }

@@ -75,16 +75,16 @@ class MonitorAlertsTest {
     @Test
     void stopOn_requestsTheStopWhenAChosenAlertFires() {
         AlertEngine engine = AlertEngine.withDefaults();
-        try (Monitor m = Monitor.builder().background(false).stopOn(engine, Alert.ENTROPY_COLLAPSE).build()) {
-            // Head 1's queries x 200: logits x 200, each row puts almost all mass on one key.
+        try (Monitor m = Monitor.builder().background(false).stopOn(engine, Alert.LOGIT_GROWTH).build()) {
+            // Head 1's queries x 200: logits x 200, far above LOGIT_GROWTH's bound of 50 from the first step.
             for (int step = 0; step < 2; step++) {
                 m.submit(step, 0, List.of(layer(step, 200, false)));
             }
             assertThat(m.stopRequest()).isEmpty();
             m.submit(2, 0, List.of(layer(2, 200, false)));
             assertThat(engine.firing()).extracting(FiringAlert::alert, FiringAlert::head)
-                    .contains(org.assertj.core.groups.Tuple.tuple("ENTROPY_COLLAPSE", 1));
-            assertThat(m.stopRequest()).hasValueSatisfying(r -> assertThat(r).contains("ENTROPY_COLLAPSE"));
+                    .contains(org.assertj.core.groups.Tuple.tuple("LOGIT_GROWTH", 1));
+            assertThat(m.stopRequest()).hasValueSatisfying(r -> assertThat(r).contains("LOGIT_GROWTH"));
         }
     }
 

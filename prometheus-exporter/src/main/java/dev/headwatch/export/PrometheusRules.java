@@ -27,7 +27,7 @@ import java.util.StringJoiner;
  *
  * <p>Stateless conditions become PromQL over the per-head gauges: running medians become
  * {@code quantile_over_time(0.5, ...[medianWindow x interval])} (for {@code KEY_COHERENCE}'s
- * participation, {@code [medianWarmup x interval]}) and the layer median of {@code KEY_COHERENCE} a
+ * participation, {@code [participationWindow x interval]}) and the layer median of {@code KEY_COHERENCE} a
  * {@code quantile} over the layer's heads. Conditions whose state PromQL
  * cannot see ({@code SINK_SHIFT}'s baseline at the first observation, {@code NON_FINITE}'s check of
  * Q, K and V, user rules written in Java) alert on the engine's own decision,
@@ -114,7 +114,7 @@ public final class PrometheusRules {
                     // The head's recent median participation; energy on a key that also draws the attention
                     // mass (sinkMax above min(sink threshold, 2 / keys)) is a sink, SINK_SHIFT's.
                     Double.isNaN(c.minParticipation()) ? null
-                            : median(head(HeadField.PARTICIPATION), duration(interval.multipliedBy(c.medianWarmup())))
+                            : median(head(HeadField.PARTICIPATION), duration(interval.multipliedBy(c.participationWindow())))
                             + " < " + number(c.minParticipation()) + " unless (" + above(head(HeadField.SINK_MAX),
                             c.minSinkMax()) + " or " + head(HeadField.SINK_MAX) + " > 2 / " + MetricNames.KEYS + ")");
             case REDUNDANT_HEAD -> above(head(HeadField.MAX_REDUNDANCY), c.maxRedundancy());

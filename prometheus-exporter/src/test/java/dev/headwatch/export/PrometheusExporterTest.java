@@ -102,10 +102,13 @@ class PrometheusExporterTest {
 
     @Test
     void alertStates_areOneWhileFiring_andZeroOnceResolved() throws Exception {
-        AlertEngine engine = AlertEngine.of(AlertConfig.builder().persist(1).enableOnly(Alert.ENTROPY_COLLAPSE).build(),
+        AlertEngine engine = AlertEngine.of(AlertConfig.builder().persist(1).medianWindow(1, 1)
+                        .enableOnly(Alert.ENTROPY_COLLAPSE).build(),
                 Clock.fixed(Instant.parse("2026-01-02T03:04:05Z"), ZoneOffset.UTC));
         try (PrometheusExporter withAlerts = PrometheusExporter.builder().port(0).alerts(engine).start()) {
-            // head 1: entropy 0.05 < 0.1 fires at once with persist 1; then 0.6 resolves it.
+            // After a warm-up of one observation, head 1: entropy 0.05 < 0.1 fires at once with persist 1;
+            // then 0.6 resolves it.
+            engine.write(observation(0, new double[] {0.5, 0.5}));
             engine.write(observation(1, new double[] {0.5, 0.05}));
             Map<String, String> labels = Map.of("alert", "ENTROPY_COLLAPSE", "layer", "enc/attn", "head", "1");
             assertThat(value(scrape(withAlerts), "headwatch_alert_firing", labels)).isEqualTo(1.0);

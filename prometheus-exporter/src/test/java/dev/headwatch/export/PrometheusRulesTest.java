@@ -38,9 +38,9 @@ class PrometheusRulesTest {
         assertThat(rules.keySet()).containsExactly(
                 java.util.Arrays.stream(Alert.values()).map(Alert::name).toArray(String[]::new));
         assertThat(expr(rules, "ENTROPY_COLLAPSE")).isEqualTo("(headwatch_head_entropy < 0.1) or "
-                + "(headwatch_head_entropy < 0.5 * quantile_over_time(0.5, headwatch_head_entropy[5m]))");
+                + "(headwatch_head_entropy < 0.5 * quantile_over_time(0.5, headwatch_head_entropy[10m]))");
         assertThat(expr(rules, "LOGIT_GROWTH")).isEqualTo("(headwatch_head_max_logit > 50) or "
-                + "(headwatch_head_qk_spectral_norm > 2 * quantile_over_time(0.5, headwatch_head_qk_spectral_norm[5m]))");
+                + "(headwatch_head_qk_spectral_norm > 2 * quantile_over_time(0.5, headwatch_head_qk_spectral_norm[10m]))");
         assertThat(expr(rules, "DEAD_HEAD"))
                 .isEqualTo("headwatch_head_entropy > 0.99 and headwatch_head_energy_rms < 0.05");
         assertThat(expr(rules, "RANK_COLLAPSE")).startsWith("(headwatch_head_effective_rank < 1.5 and");

@@ -11,8 +11,8 @@ import java.io.PrintWriter;
 
 /** {@code headwatch bench}: benchmarks. */
 @Command(name = "bench",
-        header = "Runs the benchmarks: what monitoring costs, side by side with DL4J's StatsListener.",
-        subcommands = BenchCommand.Overhead.class)
+        header = "Runs the benchmarks: what monitoring costs, and how well the alert rules tell healthy runs from failing ones.",
+        subcommands = {BenchCommand.Overhead.class, AlertsCommand.class})
 public final class BenchCommand implements Runnable {
 
     @Spec

@@ -94,7 +94,7 @@ public final class DemoCommand implements Callable<Integer> {
         console.printf("loss %.3f -> %.3f nats/byte (mean of the first and last 20 steps), %.0f s%n",
                 r.lossAtStart(20), r.lossAtEnd(20), r.seconds());
         console.print(DemoRun.headTable(r.heads(), r.openAlerts()));
-        console.println("report: " + DemoRun.report(options, notice));
+        console.println("report: " + DemoRun.report(options, r.alerts(), notice));
         console.println("metrics: " + out.resolve("metrics.jsonl") + ", alerts: " + out.resolve("alerts.jsonl")
                 + ", probe: " + out.resolve("probe-input.npy") + ", " + out.resolve("probe-label.npy"));
         if (tensorboard != null) {

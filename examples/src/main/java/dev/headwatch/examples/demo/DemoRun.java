@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 
 import org.nd4j.autodiff.listeners.Listener;
@@ -29,6 +30,8 @@ import dev.headwatch.core.HeadMetrics;
 import dev.headwatch.checkpoint.CheckpointAnalysis;
 import dev.headwatch.report.ReportWriter;
 import dev.headwatch.core.alert.AlertEngine;
+import dev.headwatch.core.alert.AlertEvent;
+import dev.headwatch.checkpoint.CheckpointAlert;
 import dev.headwatch.samediff.AttentionVariables;
 import dev.headwatch.core.sink.ObservationSink;
 import dev.headwatch.samediff.SameDiffAttentionListener;
@@ -41,7 +44,7 @@ import dev.headwatch.examples.text.Europarl;
  * Trains the demo transformer on Europarl text with its heads monitored and writes everything into one
  * directory: {@code metrics.jsonl} (one record per head per observation), {@code alerts.jsonl},
  * {@code checkpoints/} (SameDiff FlatBuffers and {@code checkpointInfo.txt}, every {@code checkpointEvery}
- * iterations) and {@code model.fb} (the final model); {@link #report(Options)} adds {@code report.html}.
+ * iterations) and {@code model.fb} (the final model); {@link #report(Options, List)} adds {@code report.html}.
  */
 public final class DemoRun {
 
@@ -89,9 +92,10 @@ public final class DemoRun {
      * @param heads      per layer, per head: metrics on a held-out probe batch after training
      * @param seconds    wall-clock training time
      * @param openAlerts the alerts still open at the end, by {@code layer/head}
+     * @param alerts     every alert transition of the run, as written to {@code alerts.jsonl}
      */
     public record Result(SameDiff model, List<Double> losses, List<List<HeadMetrics>> heads, double seconds,
-                         Map<String, List<String>> openAlerts) {
+                         Map<String, List<String>> openAlerts, List<AlertEvent> alerts) {
 
         /** Mean loss over the first {@code k} iterations. */
         public double lossAtStart(int k) {
@@ -153,10 +157,12 @@ public final class DemoRun {
     public static Result train(Options o, PrintStream console, boolean terminal, List<Listener> extra,
                                List<ObservationSink> sinks, BooleanSupplier stop) {
         Path metrics = o.out().resolve("metrics.jsonl");
+        List<AlertEvent> events = new CopyOnWriteArrayList<>();
         try (AlertJsonlSink alertFile = AlertJsonlSink.open(o.out().resolve("alerts.jsonl"));
              ProgressConsole progress = ProgressConsole.open("train", o.steps(), console, terminal)) {
             OpenAlerts open = new OpenAlerts(progress::event);
-            AlertEngine alerts = AlertEngine.withDefaults().addListener(alertFile).addListener(open);
+            AlertEngine alerts = AlertEngine.withDefaults().addListener(alertFile).addListener(open)
+                    .addListener(events::add);
             SameDiffAttentionListener.Builder builder = monitor(o.model())
                     .sink(JsonLinesSink.open(metrics))
                     .sink(alerts);
@@ -169,8 +175,9 @@ public final class DemoRun {
                 all.add(losses);
                 r = trainWith(o, all, losses, stop);
             }
-            // After close(): the monitor has delivered every observation, so every alert event is in.
-            return new Result(r.model(), r.losses(), r.heads(), r.seconds(), open.snapshot());
+            // After close(): the monitor has delivered every observation, so every alert event is in (the same
+            // events alerts.jsonl holds).
+            return new Result(r.model(), r.losses(), r.heads(), r.seconds(), open.snapshot(), List.copyOf(events));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the monitor's files in " + o.out(), e);
         }
@@ -209,7 +216,7 @@ public final class DemoRun {
         var probe = TinyGpt.batch(split[1].windows(PROBE_SEQUENCES, o.model().context(),
                 new SplittableRandom(o.seed() + 1)), ByteCorpus.VOCAB);
         List<List<HeadMetrics>> heads = HeadProbe.measure(HeadProbe.run(sd, o.model(), probe), o.model());
-        return new Result(sd, List.copyOf(progress.losses()), heads, seconds, Map.of());
+        return new Result(sd, List.copyOf(progress.losses()), heads, seconds, Map.of(), List.of());
     }
 
     /** SameDiff prints one "Added differentiated op" line per op on stdout while it builds the gradient function. */
@@ -226,19 +233,23 @@ public final class DemoRun {
     /**
      * Writes {@code report.html} into the output directory with {@code headwatch analyze}'s code, from the run's
      * checkpoints and a held-out probe batch, which it saves beside them as {@code probe-input.npy} and
-     * {@code probe-label.npy} (so {@code analyze} can be run on them by hand). {@code notice}, if not null, opens
-     * the report. Returns the file, or a one-line reason when it could not be written (the training results stand
-     * either way).
+     * {@code probe-label.npy} (so {@code analyze} can be run on them by hand). The report lists the run's own alert
+     * transitions ({@code alerts}, the events of {@code alerts.jsonl}) rather than re-running the rules on the few
+     * checkpoints; {@code notice}, if not null, opens it. Returns the file, or a one-line reason when it could not
+     * be written (the training results stand either way).
      */
-    public static String report(Options o, String notice) {
+    public static String report(Options o, List<AlertEvent> alerts, String notice) {
         try {
             Map<String, INDArray> probe = probe(o);
             for (Map.Entry<String, INDArray> p : probe.entrySet()) {
                 Npy.write(o.out().resolve("probe-" + p.getKey() + ".npy"), p.getValue());
             }
-            CheckpointAnalysis analysis = analyze(o, probe);
-            return ReportWriter.write(notice == null ? analysis : analysis.withNotice(notice), o.out(),
-                    EnumSet.of(ReportWriter.Format.HTML)).get(0).toString();
+            CheckpointAnalysis analysed = analyze(o, probe);
+            CheckpointAnalysis report = new CheckpointAnalysis(analysed.created(), analysed.probe(),
+                    analysed.checkpoints(), analysed.failed(), analysed.rules(),
+                    alerts.stream().map(e -> new CheckpointAlert("step " + e.step(), e)).toList(),
+                    analysed.probeTokens(), notice);
+            return ReportWriter.write(report, o.out(), EnumSet.of(ReportWriter.Format.HTML)).get(0).toString();
         } catch (IOException | RuntimeException e) {
             return "report not written: " + e.getMessage();
         }

@@ -8,6 +8,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -26,6 +27,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.headwatch.core.alert.AlertEvent;
+import dev.headwatch.core.alert.AlertState;
+import dev.headwatch.core.alert.Severity;
 import dev.headwatch.examples.text.ByteCorpus;
 import dev.headwatch.checkpoint.CheckpointResult;
 import dev.headwatch.checkpoint.CheckpointAnalysis;
@@ -124,10 +128,27 @@ class DemoRunTest {
         assertThat(stopped.losses()).hasSize(3);
         assertThat(Files.readAllLines(other.resolve("metrics.jsonl"))).hasSize(3 * 2);
         assertThat(other.resolve("model.fb")).isNotEmptyFile();
-        String report = DemoRun.report(o, "interrupted at step 3 of 20");
+        String report = DemoRun.report(o, stopped.alerts(), "interrupted at step 3 of 20");
         assertThat(Files.readString(Path.of(report))).contains("interrupted at step 3 of 20");
         assertThat(other.resolve("probe-input.npy")).isNotEmptyFile();
         assertThat(other.resolve("probe-label.npy")).isNotEmptyFile();
+    }
+
+    @Test
+    void resultAlerts_areTheEventsOfAlertsJsonl() throws Exception {
+        assertThat(run.alerts()).hasSameSizeAs(Files.readAllLines(dir.resolve("alerts.jsonl")));
+    }
+
+    @Test
+    void report_listsTheAlertsItIsGiven_notARerunOnTheCheckpoints() throws Exception {
+        AlertEvent fired = new AlertEvent("NON_FINITE", AlertState.FIRING, Severity.CRITICAL, 4, Instant.EPOCH,
+                "layer0", 1, Double.NaN, Double.NaN, "NON_FINITE on layer0 head 1 at step 4");
+        String written = DemoRun.report(options, List.of(fired), null);
+        assertThat(written).endsWith("report.html");
+        String html = Files.readString(Path.of(written));
+        // The first-firing table and the transitions name the run's step; no other transition is listed.
+        assertThat(html).contains("step 4").contains("NON_FINITE on layer0 head 1 at step 4");
+        assertThat(html.split("<td class=\"l\">FIRING</td>", -1)).hasSize(2);
     }
 
     @Test

@@ -15,12 +15,12 @@ class AttentionGraphExampleTest {
     Path dir;
 
     @Test
-    void run_learnsTheCountingTask_recordsEveryHead_andFiresNoAlert() throws Exception {
+    void run_learnsTheCountingTask_recordsEveryHead_andFiresNoWarning() throws Exception {
         java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
         AttentionGraphExample.Result r = AttentionGraphExample.run(150, 7, dir, new PrintStream(console, true));
         // Chance is 0.5.
         assertThat(r.accuracy()).isGreaterThan(0.75);
-        // A healthy run, every iteration observed with the default rules: no false alert.
+        // A healthy run, every iteration observed with the default rules: no WARNING or CRITICAL alert.
         assertThat(r.fired()).as(console.toString()).isZero();
         assertThat(r.firing()).isZero();
         assertThat(Files.readAllLines(dir.resolve("heads.jsonl")))

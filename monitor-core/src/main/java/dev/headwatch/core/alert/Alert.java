@@ -14,12 +14,12 @@ public enum Alert {
             "attention logits are growing without bound (softmax saturation follows); usually helps: QK layer"
                     + " norm, logit soft-capping, weight decay on the query/key projections or a lower learning rate"),
     /** Near-uniform attention with a near-zero energy field. */
-    DEAD_HEAD(Severity.WARNING,
+    DEAD_HEAD(Severity.INFO,
             "the head attends uniformly and its energy field is near zero, so it passes only the mean value;"
                     + " usually helps: check the query/key initialisation and that gradients reach the head,"
                     + " or prune it"),
     /** The energy field is close to rank one. */
-    RANK_COLLAPSE(Severity.WARNING,
+    RANK_COLLAPSE(Severity.INFO,
             "every query ranks the keys the same way (energy field close to rank one); usually helps: a lower"
                     + " learning rate, QK layer norm, or check the input for a dominant direction"),
     /** A few key positions dominate the key space, or the energy sits on few keys. */
@@ -30,9 +30,9 @@ public enum Alert {
     SINK_SHIFT(Severity.INFO,
             "a new attention sink appeared (most rows put their mass on one key); usually helps: check that"
                     + " key position's token or padding, add an explicit sink/BOS token, or use QK layer norm"),
-    /** Energy field almost equal to another head's. */
+    /** Two heads of a layer with almost the same energy field: one finding naming both. */
     REDUNDANT_HEAD(Severity.INFO,
-            "the head computes nearly the same energy field as another head of the layer; usually helps:"
+            "the two heads compute nearly the same energy field; usually helps:"
                     + " different initialisations per head, head dropout, or prune one of the two"),
     /** NaN or infinity in Q, K, V or a metric. */
     NON_FINITE(Severity.CRITICAL,

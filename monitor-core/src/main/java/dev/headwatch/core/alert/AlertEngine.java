@@ -5,6 +5,7 @@ import dev.headwatch.core.Observation;
 import dev.headwatch.core.sink.ObservationSink;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 import java.time.Clock;
 import java.time.Instant;
@@ -23,10 +24,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * (it is an {@link ObservationSink}, so a listener's pipeline can feed it like any other sink).
  *
  * <p>Per head and rule it counts consecutive observations: a rule fires after its condition held for
- * {@code persist} observations in a row and resolves after it did not hold for as many. An observation
- * where the rule's inputs are undefined (NaN) counts neither way. Each transition becomes an
- * {@link AlertEvent}: logged (WARN on fire, INFO on resolve), handed to every {@link AlertListener},
- * and returned by {@link #evaluate}. {@link #firing()} tells what fires now, from any thread.
+ * {@code persist} observations in a row and resolves after its clear condition (the healthy side of the
+ * rule's hysteresis band) held for as many; a value inside the band breaks both streaks. An observation
+ * where the rule's inputs are undefined (NaN) counts neither way. The rules that judge a head's shape wait
+ * for the head's warm-up ({@link AlertConfig#medianWarmup()} observations). REDUNDANT_HEAD is judged per
+ * pair of heads: one finding naming both. Each transition becomes an {@link AlertEvent}: logged (WARN when a
+ * WARNING or CRITICAL rule fires, INFO when an INFO rule fires and on every resolution), handed to every
+ * {@link AlertListener}, and returned by {@link #evaluate}. {@link #firing()} tells what fires now, from
+ * any thread.
  *
  * <p>Event times come from the injected {@link Clock}. Evaluation is synchronized: feed the engine from
  * one thread at a time, in step order. A listener that throws is logged and counted, never rethrown.
@@ -38,8 +43,10 @@ public final class AlertEngine implements ObservationSink {
     private final AlertConfig config;
     private final Clock clock;
     private final List<Rule> rules;
+    private final boolean pairs;
     private final List<AlertListener> listeners = new CopyOnWriteArrayList<>();
-    private final Map<HeadKey, RuleState[]> states = new HashMap<>();
+    private final Map<HeadKey, HeadState> heads = new HashMap<>();
+    private final Map<FiringKey, RuleState> pairStates = new LinkedHashMap<>();
     private final Map<FiringKey, FiringAlert> firing = new LinkedHashMap<>();
     private final AtomicLong listenerFailures = new AtomicLong();
     private volatile List<FiringAlert> firingSnapshot = List.of();
@@ -47,7 +54,21 @@ public final class AlertEngine implements ObservationSink {
     private record HeadKey(String layer, int head) {
     }
 
-    private record FiringKey(String alert, String layer, int head) {
+    /** A rule on a head, or on a pair of heads ({@code partner >= 0}). */
+    private record FiringKey(String alert, String layer, int head, int partner) {
+    }
+
+    /** A head's observation count and its rules' states. */
+    private static final class HeadState {
+        int observations;
+        final RuleState[] rules;
+
+        HeadState(int rules) {
+            this.rules = new RuleState[rules];
+            for (int i = 0; i < rules; i++) {
+                this.rules[i] = new RuleState();
+            }
+        }
     }
 
     private AlertEngine(AlertConfig config, Clock clock) {
@@ -56,6 +77,7 @@ public final class AlertEngine implements ObservationSink {
         List<Rule> all = new ArrayList<>(BuiltInRules.of(config));
         config.userRules().forEach(r -> all.add(new UserRuleAdapter(r)));
         this.rules = List.copyOf(all);
+        this.pairs = config.isEnabled(Alert.REDUNDANT_HEAD);
     }
 
     /** An engine with the default rules and the system UTC clock. */
@@ -90,20 +112,78 @@ public final class AlertEngine implements ObservationSink {
         Map<String, Rule.LayerContext> layers = layerContexts(observation);
         List<AlertEvent> events = new ArrayList<>();
         for (HeadRecord record : observation.heads()) {
-            RuleState[] headStates = states.computeIfAbsent(new HeadKey(record.layer(), record.head()), k -> newStates());
+            HeadState head = heads.computeIfAbsent(new HeadKey(record.layer(), record.head()),
+                    k -> new HeadState(rules.size()));
+            head.observations++;
+            boolean warm = head.observations > config.medianWarmup();
             for (int i = 0; i < rules.size(); i++) {
-                AlertEvent event = step(rules.get(i), headStates[i], record, layers.get(record.layer()),
-                        observation.step(), now);
-                if (event != null) {
-                    events.add(event);
+                Rule rule = rules.get(i);
+                RuleState s = head.rules[i];
+                Rule.Check c = rule.check(record, s, layers.get(record.layer()));
+                if (warm || !rule.warmsUp()) {
+                    addIfNotNull(events, step(rule.name(), rule.severity(), rule.advice(), s, c,
+                            new FiringKey(rule.name(), record.layer(), record.head(), -1), observation.step(), now));
                 }
             }
+        }
+        if (pairs) {
+            evaluatePairs(observation, now, events);
         }
         firingSnapshot = List.copyOf(firing.values());
         for (AlertEvent event : events) {
             publish(event);
         }
         return events;
+    }
+
+    /**
+     * REDUNDANT_HEAD on every pair of warmed-up heads of a layer that one of them names as its most
+     * redundant partner above the threshold, and on every pair with a streak or a firing alert.
+     */
+    private void evaluatePairs(Observation observation, Instant now, List<AlertEvent> events) {
+        Map<HeadKey, HeadRecord> records = new LinkedHashMap<>();
+        for (HeadRecord r : observation.heads()) {
+            if (heads.get(new HeadKey(r.layer(), r.head())).observations > config.medianWarmup()) {
+                records.put(new HeadKey(r.layer(), r.head()), r);
+            }
+        }
+        String name = Alert.REDUNDANT_HEAD.name();
+        List<FiringKey> candidates = new ArrayList<>();
+        for (HeadRecord r : records.values()) {
+            double partner = r.metrics().redundancyPartner();
+            if (r.metrics().maxRedundancy() > config.maxRedundancy() && partner >= 0 && partner != r.head()
+                    && records.containsKey(new HeadKey(r.layer(), (int) partner))) {
+                int g = (int) partner;
+                FiringKey key = new FiringKey(name, r.layer(), Math.min(r.head(), g), Math.max(r.head(), g));
+                if (!candidates.contains(key)) {
+                    candidates.add(key);
+                }
+            }
+        }
+        for (FiringKey key : pairStates.keySet()) {
+            if (!candidates.contains(key)) {
+                candidates.add(key);
+            }
+        }
+        for (FiringKey key : candidates) {
+            HeadRecord a = records.get(new HeadKey(key.layer(), key.head()));
+            HeadRecord b = records.get(new HeadKey(key.layer(), key.partner()));
+            if (a == null || b == null) {
+                continue;
+            }
+            RuleState s = pairStates.computeIfAbsent(key, k -> new RuleState());
+            addIfNotNull(events, step(name, Alert.REDUNDANT_HEAD.severity(), Alert.REDUNDANT_HEAD.advice(), s,
+                    BuiltInRules.redundantPair(a, b, config), key, observation.step(), now));
+            if (!s.firing && s.held == 0) {
+                pairStates.remove(key);
+            }
+        }
+    }
+
+    private static void addIfNotNull(List<AlertEvent> events, AlertEvent event) {
+        if (event != null) {
+            events.add(event);
+        }
     }
 
     /** Same as {@link #evaluate}, as an {@link ObservationSink}. */
@@ -137,18 +217,11 @@ public final class AlertEngine implements ObservationSink {
         return listenerFailures.get();
     }
 
-    private RuleState[] newStates() {
-        RuleState[] s = new RuleState[rules.size()];
-        for (int i = 0; i < s.length; i++) {
-            s[i] = new RuleState();
-        }
-        return s;
-    }
-
-    private AlertEvent step(Rule rule, RuleState s, HeadRecord r, Rule.LayerContext layer, long step, Instant now) {
-        Rule.Check c = rule.check(r, s, layer);
+    /** Counts one check into its rule's streaks; returns the transition it causes, if any. */
+    private AlertEvent step(String name, Severity severity, String advice, RuleState s, Rule.Check c, FiringKey key,
+                            long step, Instant now) {
         int persist = config.persist();
-        FiringKey key = new FiringKey(rule.name(), r.layer(), r.head());
+        String heads = key.partner() < 0 ? "head " + key.head() : "heads " + key.head() + " and " + key.partner();
         switch (c.verdict()) {
             case HOLDS -> {
                 if (!Double.isNaN(c.subject()) && s.last != null && c.subject() != s.last.subject()) {
@@ -158,19 +231,19 @@ public final class AlertEngine implements ObservationSink {
                 s.cleared = 0;
                 s.last = c;
                 if (s.firing) {
-                    firing.put(key, new FiringAlert(rule.name(), rule.severity(), r.layer(), r.head(),
-                            s.firedStep, s.firedAt, c.value(), c.threshold()));
+                    firing.put(key, new FiringAlert(name, severity, key.layer(), key.head(), s.firedStep, s.firedAt,
+                            c.value(), c.threshold(), key.partner()));
                 } else if (s.held >= persist) {
                     s.firing = true;
                     s.firedStep = step;
                     s.firedAt = now;
-                    firing.put(key, new FiringAlert(rule.name(), rule.severity(), r.layer(), r.head(), step, now,
-                            c.value(), c.threshold()));
-                    String message = String.format("%s on %s head %d at step %d: %s for %d observation%s%s",
-                            rule.name(), r.layer(), r.head(), step, c.what(), persist, persist == 1 ? "" : "s",
-                            rule.advice().isEmpty() ? "" : "; " + rule.advice());
-                    return new AlertEvent(rule.name(), AlertState.FIRING, rule.severity(), step, now, r.layer(),
-                            r.head(), c.value(), c.threshold(), message);
+                    firing.put(key, new FiringAlert(name, severity, key.layer(), key.head(), step, now,
+                            c.value(), c.threshold(), key.partner()));
+                    String message = String.format("%s on %s %s at step %d: %s for %d observation%s%s", name,
+                            key.layer(), heads, step, c.what(), persist, persist == 1 ? "" : "s",
+                            advice.isEmpty() ? "" : "; " + advice);
+                    return new AlertEvent(name, AlertState.FIRING, severity, step, now, key.layer(), key.head(),
+                            c.value(), c.threshold(), message, key.partner());
                 }
             }
             case CLEAR -> {
@@ -180,12 +253,17 @@ public final class AlertEngine implements ObservationSink {
                 if (s.firing && s.cleared >= persist) {
                     s.firing = false;
                     firing.remove(key);
-                    String message = String.format("%s resolved on %s head %d at step %d: clear for %d observation%s"
-                            + " (now %s)", rule.name(), r.layer(), r.head(), step, persist, persist == 1 ? "" : "s",
-                            c.what());
-                    return new AlertEvent(rule.name(), AlertState.RESOLVED, rule.severity(), step, now, r.layer(),
-                            r.head(), c.value(), c.threshold(), message);
+                    String message = String.format("%s resolved on %s %s at step %d: clear for %d observation%s"
+                            + " (now %s)", name, key.layer(), heads, step, persist, persist == 1 ? "" : "s", c.what());
+                    return new AlertEvent(name, AlertState.RESOLVED, severity, step, now, key.layer(), key.head(),
+                            c.value(), c.threshold(), message, key.partner());
                 }
+            }
+            case BETWEEN -> {
+                // Inside the hysteresis band: neither fires nor clears, and both streaks start over.
+                s.held = 0;
+                s.cleared = 0;
+                s.last = c;
             }
             case UNKNOWN -> {
                 // Undefined inputs neither extend nor break a streak.
@@ -212,12 +290,13 @@ public final class AlertEngine implements ObservationSink {
         return contexts;
     }
 
+    /** WARN for a WARNING or CRITICAL rule firing; INFO for an INFO rule firing and for every resolution. */
+    static Level logLevel(AlertEvent event) {
+        return event.state() == AlertState.FIRING && event.severity() != Severity.INFO ? Level.WARN : Level.INFO;
+    }
+
     private void publish(AlertEvent event) {
-        if (event.state() == AlertState.FIRING) {
-            log.warn(event.message());
-        } else {
-            log.info(event.message());
-        }
+        log.atLevel(logLevel(event)).log(event.message());
         for (AlertListener listener : listeners) {
             try {
                 listener.onAlert(event);

@@ -6,14 +6,21 @@ import dev.headwatch.core.HeadRecord;
 import dev.headwatch.core.Visibility;
 
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
+import static dev.headwatch.core.alert.Rule.Check.between;
 import static dev.headwatch.core.alert.Rule.Check.clear;
 import static dev.headwatch.core.alert.Rule.Check.holds;
 import static dev.headwatch.core.alert.Rule.Check.unknown;
 
-/** The rules of the METRICS.md alert table, with the thresholds of an {@link AlertConfig}. */
+/**
+ * The rules of the METRICS.md alert table, with the thresholds and bands of an {@link AlertConfig}.
+ * Each check returns HOLDS when the fire condition holds, CLEAR when the clear condition (the band's
+ * healthy side) holds, BETWEEN inside the band and UNKNOWN when its inputs are undefined.
+ */
 final class BuiltInRules {
 
     /**
@@ -26,14 +33,23 @@ final class BuiltInRules {
         HeadField.STABLE_RANK, HeadField.TOP_ENERGY, HeadField.SINK_MAX, HeadField.FIRST_KEY_MASS,
     };
 
+    /** The rules that judge a head's shape, and so wait for the warm-up. */
+    static final Set<Alert> AFTER_WARMUP = EnumSet.of(Alert.ENTROPY_COLLAPSE, Alert.DEAD_HEAD,
+            Alert.RANK_COLLAPSE, Alert.KEY_COHERENCE, Alert.SINK_SHIFT, Alert.REDUNDANT_HEAD);
+
+    /** Observations in the median of participation that KEY_COHERENCE compares. */
+    static final int PARTICIPATION_WINDOW = 5;
+
     private BuiltInRules() {
     }
 
-    /** The enabled built-in rules, in {@link Alert} order. */
+    /** The enabled per-head built-in rules, in {@link Alert} order; REDUNDANT_HEAD, a rule on pairs, is the engine's. */
     static List<Rule> of(AlertConfig c) {
         List<Rule> rules = new ArrayList<>();
         for (Alert a : c.enabled()) {
-            rules.add(rule(a, check(a, c)));
+            if (a != Alert.REDUNDANT_HEAD) {
+                rules.add(rule(a, check(a, c)));
+            }
         }
         return rules;
     }
@@ -43,10 +59,12 @@ final class BuiltInRules {
     }
 
     private static Rule rule(Alert alert, CheckFn fn) {
+        boolean warmsUp = AFTER_WARMUP.contains(alert);
         return new Rule() {
             @Override public String name() { return alert.name(); }
             @Override public Severity severity() { return alert.severity(); }
             @Override public String advice() { return alert.advice(); }
+            @Override public boolean warmsUp() { return warmsUp; }
             @Override public Check check(HeadRecord r, RuleState s, LayerContext layer) {
                 return fn.check(r, s, layer);
             }
@@ -61,10 +79,49 @@ final class BuiltInRules {
             case RANK_COLLAPSE -> (r, s, l) -> rankCollapse(r, c);
             case KEY_COHERENCE -> (r, s, l) -> keyCoherence(r, s, l, c);
             case SINK_SHIFT -> (r, s, l) -> sinkShift(r.metrics(), s, c);
-            case REDUNDANT_HEAD -> (r, s, l) -> redundantHead(r.metrics(), c);
+            case REDUNDANT_HEAD -> throw new IllegalArgumentException("REDUNDANT_HEAD is judged on pairs of heads");
             case NON_FINITE -> (r, s, l) -> nonFinite(r);
             case INVARIANT_VIOLATION -> (r, s, l) -> invariantViolation(r.metrics(), c);
         };
+    }
+
+    /**
+     * One part of a rule: HOLDS when {@code fires}, CLEAR when {@code clears}, else BETWEEN; UNKNOWN when the
+     * value or the threshold is NaN.
+     */
+    private static Rule.Check part(double value, double threshold, boolean fires, boolean clears, String holdsWhat,
+                                   String what) {
+        if (Double.isNaN(value) || Double.isNaN(threshold)) {
+            return unknown(what);
+        }
+        return fires ? holds(value, threshold, holdsWhat) : clears ? clear(value, threshold, what) : between(value, threshold, what);
+    }
+
+    /**
+     * Two parts joined by "or" in the fire condition and "and" in the clear condition: HOLDS when a part
+     * holds (the first one's report), CLEAR when every defined part clears, UNKNOWN when none is defined.
+     */
+    private static Rule.Check either(Rule.Check a, Rule.Check b) {
+        if (a.verdict() == Rule.Verdict.HOLDS) {
+            return a;
+        }
+        if (b.verdict() == Rule.Verdict.HOLDS) {
+            return b;
+        }
+        if (a.verdict() == Rule.Verdict.UNKNOWN) {
+            return b;
+        }
+        if (b.verdict() == Rule.Verdict.UNKNOWN) {
+            return a;
+        }
+        if (b.verdict() == Rule.Verdict.CLEAR) {
+            return a.verdict() == Rule.Verdict.CLEAR ? withWhat(a, a.what() + ", " + b.what()) : a;
+        }
+        return b;
+    }
+
+    private static Rule.Check withWhat(Rule.Check c, String what) {
+        return new Rule.Check(c.verdict(), c.value(), c.threshold(), what, c.subject());
     }
 
     static Rule.Check entropyCollapse(HeadMetrics m, RuleState s, AlertConfig c) {
@@ -73,43 +130,36 @@ final class BuiltInRules {
             return unknown("entropy undefined");
         }
         RunningMedian baseline = s.median(c.medianWindow());
+        double median = baseline.size() >= c.medianWarmup() ? baseline.median() : Double.NaN;
         double floor = c.entropyFloor();
-        double relative = Double.NaN;
-        if (!Double.isNaN(c.entropyDrop()) && baseline.size() >= c.medianWarmup()) {
-            relative = (1 - c.entropyDrop()) * baseline.median();
+        double relative = (1 - c.entropyDrop()) * median;
+        String what = "entropy " + f(e);
+        Rule.Check result = either(
+                part(e, floor, e < floor, e >= c.entropyFloorClear(), what + " < " + f(floor), what),
+                part(e, relative, e < relative, e >= c.entropyFractionClear() * median,
+                        what + " fell by more than " + f(c.entropyDrop()) + " of its running median " + f(median)
+                                + " (bound " + f(relative) + ")", what));
+        if (result.verdict() != Rule.Verdict.HOLDS && !s.firing) {
+            baseline.add(e);
         }
-        if (e < floor) {
-            return holds(e, floor, "entropy " + f(e) + " < " + f(floor));
-        }
-        if (e < relative) {
-            return holds(e, relative, "entropy " + f(e) + " fell by more than " + f(c.entropyDrop())
-                    + " of its running median " + f(baseline.median()) + " (bound " + f(relative) + ")");
-        }
-        baseline.add(e);
-        return clear(e, Double.isNaN(floor) ? relative : floor, "entropy " + f(e));
+        return result;
     }
 
     static Rule.Check logitGrowth(HeadRecord r, RuleState s, AlertConfig c) {
         double logit = r.metrics().maxLogit();
-        double qk = r.qkSpectralNorm();
-        boolean qkKnown = Double.isFinite(qk) && !Double.isNaN(c.qkNormGrowth());
-        if (Double.isNaN(logit) && !qkKnown) {
-            return unknown("maxLogit undefined");
-        }
-        if (logit > c.maxLogit()) {
-            return holds(logit, c.maxLogit(), "maxLogit " + f(logit) + " > " + f(c.maxLogit()));
-        }
-        if (qkKnown) {
-            RunningMedian baseline = s.median(c.medianWindow());
-            if (baseline.size() >= c.medianWarmup() && qk > c.qkNormGrowth() * baseline.median()) {
-                double bound = c.qkNormGrowth() * baseline.median();
-                return holds(qk, bound, "qkSpectralNorm " + f(qk) + " > " + f(c.qkNormGrowth())
-                        + " x its running median " + f(baseline.median()));
-            }
+        double qk = Double.isFinite(r.qkSpectralNorm()) ? r.qkSpectralNorm() : Double.NaN;
+        RunningMedian baseline = s.median(c.medianWindow());
+        double median = baseline.size() >= c.medianWarmup() ? baseline.median() : Double.NaN;
+        double bound = c.qkNormGrowth() * median;
+        Rule.Check qkPart = part(qk, bound, qk > bound, qk <= c.qkNormGrowthClear() * median,
+                "qkSpectralNorm " + f(qk) + " > " + f(c.qkNormGrowth()) + " x its running median " + f(median),
+                "qkSpectralNorm " + f(qk));
+        if (!Double.isNaN(qk) && qkPart.verdict() != Rule.Verdict.HOLDS && !s.firing) {
             baseline.add(qk);
         }
-        return clear(logit, c.maxLogit(), "maxLogit " + f(logit)
-                + (qkKnown ? ", qkSpectralNorm " + f(qk) : ""));
+        Rule.Check logitPart = part(logit, c.maxLogit(), logit > c.maxLogit(), logit <= c.maxLogitClear(),
+                "maxLogit " + f(logit) + " > " + f(c.maxLogit()), "maxLogit " + f(logit));
+        return either(logitPart, qkPart);
     }
 
     static Rule.Check deadHead(HeadMetrics m, AlertConfig c) {
@@ -123,7 +173,10 @@ final class BuiltInRules {
             return holds(rms, c.deadEnergyRms(), "entropy " + f(e) + " > " + f(c.deadEntropy())
                     + " and energyRms " + f(rms) + " < " + f(c.deadEnergyRms()));
         }
-        return clear(rms, c.deadEnergyRms(), what);
+        if (e <= c.deadEntropyClear() || rms >= c.deadEnergyRmsClear()) {
+            return clear(rms, c.deadEnergyRms(), what);
+        }
+        return between(rms, c.deadEnergyRms(), what);
     }
 
     static Rule.Check rankCollapse(HeadRecord r, AlertConfig c) {
@@ -140,10 +193,9 @@ final class BuiltInRules {
             // A near-zero field has no meaningful spectrum; DEAD_HEAD reports it.
             return unknown("energy field near zero");
         }
-        if (rank < c.minEffectiveRank()) {
-            return holds(rank, c.minEffectiveRank(), "effectiveRank " + f(rank) + " < " + f(c.minEffectiveRank()));
-        }
-        return clear(rank, c.minEffectiveRank(), "effectiveRank " + f(rank));
+        double min = c.minEffectiveRank();
+        return part(rank, min, rank < min, rank >= c.minEffectiveRankClear(),
+                "effectiveRank " + f(rank) + " < " + f(min), "effectiveRank " + f(rank));
     }
 
     /** The largest rank E can have: min(d, n - 1) (FULL), min(d, len - 1) (PADDED), n - 1 (CAUSAL). */
@@ -158,36 +210,30 @@ final class BuiltInRules {
 
     static Rule.Check keyCoherence(HeadRecord r, RuleState s, Rule.LayerContext layer, AlertConfig c) {
         HeadMetrics m = r.metrics();
-        double kc = m.keyCoherenceNoFirst();
-        double median = layer.keyCoherenceNoFirstMedian();
+        double kc = Double.isFinite(m.keyCoherenceNoFirst()) ? m.keyCoherenceNoFirst() : Double.NaN;
+        double median = layer.keyCoherenceNoFirstMedian() > 0 ? layer.keyCoherenceNoFirstMedian() : Double.NaN;
         // Participation of one short sampled sequence is noisy; the key geometry it measures changes
-        // slowly, so the rule reads the head's median over its last medianWarmup observations.
+        // slowly, so the rule reads the head's median over its last few observations.
         double p = Double.NaN;
         if (!Double.isNaN(m.participation())) {
-            RunningMedian recent = s.median(c.medianWarmup());
+            RunningMedian recent = s.median(PARTICIPATION_WINDOW);
             recent.add(m.participation());
-            p = recent.size() >= c.medianWarmup() ? recent.median() : Double.NaN;
+            p = recent.size() >= PARTICIPATION_WINDOW ? recent.median() : Double.NaN;
         }
-        boolean kcKnown = !Double.isNaN(c.keyCoherenceFactor()) && Double.isFinite(kc) && median > 0;
-        boolean pKnown = !Double.isNaN(c.minParticipation()) && !Double.isNaN(p);
-        if (!kcKnown && !pKnown) {
-            return unknown("keyCoherenceNoFirst and participation undefined");
-        }
-        if (kcKnown && kc > c.keyCoherenceFactor() * median) {
-            double bound = c.keyCoherenceFactor() * median;
-            return holds(kc, bound, "keyCoherenceNoFirst " + f(kc) + " > " + f(c.keyCoherenceFactor())
-                    + " x the layer median " + f(median));
-        }
+        double bound = c.keyCoherenceFactor() * median;
+        Rule.Check kcPart = part(kc, bound, kc > bound, kc <= c.keyCoherenceFactorClear() * median,
+                "keyCoherenceNoFirst " + f(kc) + " > " + f(c.keyCoherenceFactor()) + " x the layer median " + f(median),
+                "keyCoherenceNoFirst " + f(kc));
         // Energy on a key that also draws the attention mass (twice its uniform share, or a sink) is a
         // sink, which SINK_SHIFT reports; low participation alone would flag every sink head too.
         boolean sink = m.sinkMax() > Math.min(c.minSinkMax(), 2.0 / keys(r));
-        if (pKnown && p < c.minParticipation() && !sink) {
-            return holds(p, c.minParticipation(), "participation " + f(p) + " (median of the last "
-                    + c.medianWarmup() + " observations) < " + f(c.minParticipation()));
-        }
-        return kcKnown
-                ? clear(kc, c.keyCoherenceFactor() * median, "keyCoherenceNoFirst " + f(kc) + ", participation " + f(p))
-                : clear(p, c.minParticipation(), "participation " + f(p));
+        double min = c.minParticipation();
+        Rule.Check pPart = part(p, min, p < min && !sink, p >= c.minParticipationClear() || sink,
+                "participation " + f(p) + " (median of the last " + PARTICIPATION_WINDOW + " observations) < " + f(min),
+                "participation " + f(p));
+        Rule.Check result = either(kcPart, pPart);
+        return result.verdict() == Rule.Verdict.UNKNOWN
+                ? unknown("keyCoherenceNoFirst and participation undefined") : result;
     }
 
     /** The number of visible key positions m: n, or the padded length. */
@@ -208,22 +254,37 @@ final class BuiltInRules {
         }
         String first = Double.isNaN(s.baselineSink) ? "no sink at the first observation"
                 : "sink at position " + (long) s.baselineSink + " at the first observation";
+        String what = "sinkMax " + f(max) + " at position " + (long) pos;
         if (max > t && pos != s.baselineSink) {
             return Rule.Check.holdsAt(pos, max, t, "sinkMax " + f(max) + " > " + f(t) + " at position " + (long) pos + " (" + first + ")");
         }
-        return clear(max, t, "sinkMax " + f(max) + " at position " + (long) pos);
+        // The strongest key is the first observation's sink, or no key draws more than the clear bound.
+        if (max <= c.minSinkMaxClear() || pos == s.baselineSink) {
+            return clear(max, t, what);
+        }
+        return between(max, t, what);
     }
 
-    static Rule.Check redundantHead(HeadMetrics m, AlertConfig c) {
-        double red = m.maxRedundancy();
-        if (Double.isNaN(red)) {
-            return unknown("maxRedundancy undefined");
+    /**
+     * REDUNDANT_HEAD on the pair of heads {@code a} and {@code b} of one layer. Their energy correlation is
+     * known when either names the other as its {@code redundancyPartner}; when neither does, it is at most
+     * the smaller of their {@code maxRedundancy}, which can still tell that the pair cleared.
+     */
+    static Rule.Check redundantPair(HeadRecord a, HeadRecord b, AlertConfig c) {
+        double ab = a.metrics().redundancyPartner() == b.head() ? a.metrics().maxRedundancy() : Double.NaN;
+        double ba = b.metrics().redundancyPartner() == a.head() ? b.metrics().maxRedundancy() : Double.NaN;
+        double corr = Double.isNaN(ab) ? ba : Double.isNaN(ba) ? ab : Math.max(ab, ba);
+        String pair = " of heads " + a.head() + " and " + b.head();
+        if (!Double.isNaN(corr)) {
+            String what = "energy correlation " + f(corr) + pair;
+            return part(corr, c.maxRedundancy(), corr > c.maxRedundancy(), corr <= c.maxRedundancyClear(),
+                    what + " > " + f(c.maxRedundancy()), what);
         }
-        String partner = Double.isNaN(m.redundancyPartner()) ? "" : " with head " + (long) m.redundancyPartner();
-        if (red > c.maxRedundancy()) {
-            return holds(red, c.maxRedundancy(), "energy correlation " + f(red) + partner + " > " + f(c.maxRedundancy()));
+        double bound = Math.min(a.metrics().maxRedundancy(), b.metrics().maxRedundancy());
+        if (bound <= c.maxRedundancyClear()) {
+            return clear(bound, c.maxRedundancy(), "energy correlation" + pair + " at most " + f(bound));
         }
-        return clear(red, c.maxRedundancy(), "maxRedundancy " + f(red) + partner);
+        return unknown("energy correlation" + pair + " not measured");
     }
 
     static Rule.Check nonFinite(HeadRecord r) {
@@ -251,21 +312,15 @@ final class BuiltInRules {
     static Rule.Check invariantViolation(HeadMetrics m, AlertConfig c) {
         double rec = m.reconstructionError();
         double zs = m.zeroSumResidual();
-        boolean recKnown = !Double.isNaN(rec) && !Double.isNaN(c.maxReconstructionError());
-        boolean zsKnown = !Double.isNaN(zs) && !Double.isNaN(c.maxZeroSumResidual());
-        if (!recKnown && !zsKnown) {
-            return unknown("reconstructionError and zeroSumResidual undefined");
-        }
-        if (recKnown && rec > c.maxReconstructionError()) {
-            return holds(rec, c.maxReconstructionError(), "reconstructionError " + f(rec) + " > "
-                    + f(c.maxReconstructionError()));
-        }
-        if (zsKnown && zs > c.maxZeroSumResidual()) {
-            return holds(zs, c.maxZeroSumResidual(), "zeroSumResidual " + f(zs) + " > " + f(c.maxZeroSumResidual()));
-        }
-        return recKnown
-                ? clear(rec, c.maxReconstructionError(), "reconstructionError " + f(rec) + (zsKnown ? ", zeroSumResidual " + f(zs) : ""))
-                : clear(zs, c.maxZeroSumResidual(), "zeroSumResidual " + f(zs));
+        Rule.Check result = either(
+                part(rec, c.maxReconstructionError(), rec > c.maxReconstructionError(),
+                        rec <= c.maxReconstructionErrorClear(),
+                        "reconstructionError " + f(rec) + " > " + f(c.maxReconstructionError()),
+                        "reconstructionError " + f(rec)),
+                part(zs, c.maxZeroSumResidual(), zs > c.maxZeroSumResidual(), zs <= c.maxZeroSumResidualClear(),
+                        "zeroSumResidual " + f(zs) + " > " + f(c.maxZeroSumResidual()), "zeroSumResidual " + f(zs)));
+        return result.verdict() == Rule.Verdict.UNKNOWN
+                ? unknown("reconstructionError and zeroSumResidual undefined") : result;
     }
 
     /** Three significant digits, locale-independent. */

@@ -14,8 +14,16 @@ interface Rule {
 
     Check check(HeadRecord record, RuleState state, LayerContext layer);
 
-    /** Whether the condition holds, does not hold, or cannot be told (its inputs are NaN). */
-    enum Verdict { HOLDS, CLEAR, UNKNOWN }
+    /** Whether the rule judges a head only after the warm-up ({@link AlertConfig#medianWarmup()}). */
+    default boolean warmsUp() {
+        return false;
+    }
+
+    /**
+     * Whether the fire condition holds, the clear condition holds (the healthy side of the hysteresis
+     * band), neither (the value is inside the band), or it cannot be told (its inputs are NaN).
+     */
+    enum Verdict { HOLDS, CLEAR, BETWEEN, UNKNOWN }
 
     /**
      * One evaluation: the verdict, the value and bound to report, and a short phrase saying what was
@@ -34,6 +42,11 @@ interface Rule {
 
         static Check clear(double value, double threshold, String what) {
             return new Check(Verdict.CLEAR, value, threshold, what, Double.NaN);
+        }
+
+        /** Inside the band: neither fires nor clears, and breaks both streaks. */
+        static Check between(double value, double threshold, String what) {
+            return new Check(Verdict.BETWEEN, value, threshold, what, Double.NaN);
         }
 
         static Check unknown(String what) {

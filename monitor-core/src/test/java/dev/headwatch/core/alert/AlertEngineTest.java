@@ -57,6 +57,18 @@ class AlertEngineTest {
 
     private final ManualClock clock = new ManualClock();
 
+    /** The warm-up of the tests' configurations, shorter than the default so that sequences stay short. */
+    static final int WARMUP = 5;
+
+    /** The defaults with a warm-up of {@value #WARMUP} observations and a running median of 20. */
+    static AlertConfig.Builder builder() {
+        return AlertConfig.builder().medianWindow(20, WARMUP);
+    }
+
+    static AlertConfig defaults() {
+        return builder().build();
+    }
+
     private AlertEngine engine(AlertConfig config) {
         return AlertEngine.of(config, clock);
     }
@@ -96,69 +108,71 @@ class AlertEngineTest {
 
     @Test
     void fires_onlyAfterPersistConsecutiveObservations() {
-        AlertEngine e = engine(AlertConfig.defaults());
-        List<HeadMetrics> bad = repeat(3, set(HeadField.ENTROPY, 0.05));
+        AlertEngine e = engine(defaults());
+        List<HeadMetrics> bad = repeat(3, set(HeadField.MAX_LOGIT, 60));
         assertThat(e.evaluate(obs(1, head(0, bad.get(0))))).isEmpty();
         assertThat(e.evaluate(obs(2, head(0, bad.get(1))))).isEmpty();
         List<AlertEvent> third = e.evaluate(obs(3, head(0, bad.get(2))));
         assertThat(third).singleElement().satisfies(ev -> {
-            assertThat(ev.alert()).isEqualTo("ENTROPY_COLLAPSE");
+            assertThat(ev.alert()).isEqualTo("LOGIT_GROWTH");
             assertThat(ev.state()).isEqualTo(AlertState.FIRING);
             assertThat(ev.severity()).isEqualTo(Severity.WARNING);
             assertThat(ev.step()).isEqualTo(3);
             assertThat(ev.layer()).isEqualTo("attn");
             assertThat(ev.head()).isZero();
-            assertThat(ev.value()).isEqualTo(0.05);
-            assertThat(ev.threshold()).isEqualTo(0.1);
-            assertThat(ev.message()).contains("entropy 0.0500 < 0.100").contains("QK layer norm")
-                    .contains("lower learning rate");
+            assertThat(ev.partner()).isEqualTo(-1);
+            assertThat(ev.value()).isEqualTo(60);
+            assertThat(ev.threshold()).isEqualTo(50);
+            assertThat(ev.message()).contains("LOGIT_GROWTH on attn head 0 at step 3: maxLogit 60.0 > 50.0")
+                    .contains("QK layer norm").contains("lower learning rate");
         });
     }
 
     @Test
     void resolves_onlyAfterPersistObservationsWithoutCondition() {
-        AlertEngine e = engine(AlertConfig.defaults());
-        List<AlertEvent> events = feed(e, concat(repeat(3, set(HeadField.ENTROPY, 0.05)), repeat(2, b -> b)));
+        AlertEngine e = engine(defaults());
+        List<AlertEvent> events = feed(e, concat(repeat(3, set(HeadField.MAX_LOGIT, 60)), repeat(2, b -> b)));
         assertThat(events).extracting(AlertEvent::state).containsExactly(AlertState.FIRING);
         assertThat(e.firing()).hasSize(1);
         List<AlertEvent> resolved = e.evaluate(obs(6, head(0, healthy().build())));
         assertThat(resolved).singleElement().satisfies(ev -> {
             assertThat(ev.state()).isEqualTo(AlertState.RESOLVED);
-            assertThat(ev.value()).isEqualTo(0.8);
-            assertThat(ev.message()).contains("resolved").contains("entropy 0.800");
+            assertThat(ev.value()).isEqualTo(3);
+            assertThat(ev.message()).contains("resolved").contains("maxLogit 3.00");
         });
         assertThat(e.firing()).isEmpty();
     }
 
     @Test
     void interruptedStreak_doesNotFire() {
-        AlertEngine e = engine(AlertConfig.defaults());
-        List<AlertEvent> events = feed(e, concat(repeat(2, set(HeadField.ENTROPY, 0.05)), repeat(1, b -> b),
-                repeat(2, set(HeadField.ENTROPY, 0.05))));
+        AlertEngine e = engine(defaults());
+        List<AlertEvent> events = feed(e, concat(repeat(2, set(HeadField.MAX_LOGIT, 60)), repeat(1, b -> b),
+                repeat(2, set(HeadField.MAX_LOGIT, 60))));
         assertThat(events).isEmpty();
     }
 
     @Test
     void undefinedObservation_neitherExtendsNorBreaksStreak() {
-        AlertEngine e = engine(AlertConfig.defaults());
-        // bad, bad, entropy NaN (n = 1 sequences), bad: the NaN does not count, so the third bad fires.
-        List<AlertEvent> events = feed(e, concat(repeat(2, set(HeadField.ENTROPY, 0.05)),
+        AlertEngine e = engine(defaults());
+        // After the warm-up: bad, bad, entropy NaN (n = 1 sequences), bad: the NaN does not count, so the
+        // third bad (step 9) fires.
+        List<AlertEvent> events = feed(e, concat(repeat(WARMUP, b -> b), repeat(2, set(HeadField.ENTROPY, 0.05)),
                 repeat(1, set(HeadField.ENTROPY, Double.NaN)), repeat(1, set(HeadField.ENTROPY, 0.05))));
         assertThat(events).extracting(AlertEvent::alert, AlertEvent::step)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple("ENTROPY_COLLAPSE", 4L));
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("ENTROPY_COLLAPSE", 9L));
     }
 
     @Test
     void persistOne_firesAndResolvesImmediately() {
-        AlertEngine e = engine(AlertConfig.builder().persist(1).build());
-        List<AlertEvent> events = feed(e, concat(repeat(1, set(HeadField.MAX_REDUNDANCY, 0.95)), repeat(1, b -> b)));
+        AlertEngine e = engine(builder().persist(1).build());
+        List<AlertEvent> events = feed(e, concat(repeat(1, set(HeadField.MAX_LOGIT, 60)), repeat(1, b -> b)));
         assertThat(events).extracting(AlertEvent::state).containsExactly(AlertState.FIRING, AlertState.RESOLVED);
     }
 
     @Test
     void statesAreKeptPerHead() {
-        AlertEngine e = engine(AlertConfig.defaults());
-        HeadMetrics bad = healthy().set(HeadField.EFFECTIVE_RANK, 1.1).build();
+        AlertEngine e = engine(defaults());
+        HeadMetrics bad = healthy().set(HeadField.MAX_LOGIT, 60).build();
         HeadMetrics good = healthy().build();
         List<AlertEvent> events = new ArrayList<>();
         for (int step = 1; step <= 3; step++) {
@@ -186,7 +200,7 @@ class AlertEngineTest {
 
     @Test
     void entropyHalvingFromRunningMedian_fires() {
-        AlertEngine e = engine(AlertConfig.defaults());
+        AlertEngine e = engine(defaults());
         // Baseline 0.8 for 5 observations (the warm-up); 0.35 < 0.5 * 0.8 = 0.4 holds, above the 0.1 floor.
         List<AlertEvent> events = feed(e, concat(repeat(5, b -> b), repeat(3, set(HeadField.ENTROPY, 0.35))));
         assertThat(events).singleElement().satisfies(ev -> {
@@ -199,20 +213,20 @@ class AlertEngineTest {
 
     @Test
     void entropyDropOfLessThanHalf_doesNotFire() {
-        AlertEngine e = engine(AlertConfig.defaults());
+        AlertEngine e = engine(defaults());
         assertThat(feed(e, concat(repeat(5, b -> b), repeat(10, set(HeadField.ENTROPY, 0.45))))).isEmpty();
     }
 
     @Test
     void relativeRule_waitsForWarmup() {
-        AlertEngine e = engine(AlertConfig.defaults());
+        AlertEngine e = engine(defaults());
         // Only 2 baseline values (< warm-up 5): the drop is not compared yet.
         assertThat(feed(e, concat(repeat(2, b -> b), repeat(3, set(HeadField.ENTROPY, 0.35))))).isEmpty();
     }
 
     @Test
     void lastingCollapse_staysFiring_becauseBreachesStayOutOfTheBaseline() {
-        AlertEngine e = engine(AlertConfig.defaults());
+        AlertEngine e = engine(defaults());
         List<AlertEvent> events = feed(e, concat(repeat(5, b -> b), repeat(40, set(HeadField.ENTROPY, 0.35))));
         assertThat(events).extracting(AlertEvent::state).containsExactly(AlertState.FIRING);
         assertThat(e.firing()).extracting(FiringAlert::alert).containsExactly("ENTROPY_COLLAPSE");
@@ -220,7 +234,7 @@ class AlertEngineTest {
 
     @Test
     void slowDrift_followsTheMedianAndDoesNotFire() {
-        AlertEngine e = engine(AlertConfig.defaults());
+        AlertEngine e = engine(defaults());
         List<HeadMetrics> drift = new ArrayList<>();
         for (int i = 0; i < 60; i++) {
             drift.add(healthy().set(HeadField.ENTROPY, 0.9 * Math.pow(0.98, i)).build()); // 0.9 -> 0.27
@@ -237,7 +251,7 @@ class AlertEngineTest {
 
     @Test
     void healthyHead_firesNothing() {
-        AlertEngine e = engine(AlertConfig.defaults());
+        AlertEngine e = engine(defaults());
         Random rnd = new Random(7);
         List<HeadMetrics> seq = new ArrayList<>();
         for (int i = 0; i < 200; i++) {
@@ -249,12 +263,12 @@ class AlertEngineTest {
 
     @Test
     void logitGrowth_maxLogitAboveBound() {
-        assertThat(firedAlerts(AlertConfig.defaults(), set(HeadField.MAX_LOGIT, 60))).containsExactly("LOGIT_GROWTH");
+        assertThat(firedAlerts(defaults(), set(HeadField.MAX_LOGIT, 60))).containsExactly("LOGIT_GROWTH");
     }
 
     @Test
     void logitGrowth_qkSpectralNormDoubled_whenTheAdapterSuppliesIt() {
-        AlertEngine e = engine(AlertConfig.defaults());
+        AlertEngine e = engine(defaults());
         List<AlertEvent> events = new ArrayList<>();
         double[] norms = {1.0, 1.1, 0.9, 1.0, 1.05, 2.5, 2.6, 2.7};
         for (int i = 0; i < norms.length; i++) {
@@ -272,14 +286,14 @@ class AlertEngineTest {
 
     @Test
     void logitGrowth_withoutWeightMetrics_usesMaxLogitOnly() {
-        AlertEngine e = engine(AlertConfig.defaults());
+        AlertEngine e = engine(defaults());
         assertThat(feed(e, repeat(10, b -> b))).isEmpty();
         assertThat(e.firing()).isEmpty();
     }
 
     @Test
     void deadHead_firesAlone_evenThoughItsRankIsZero() {
-        assertThat(firedAlerts(AlertConfig.defaults(), b -> b.set(HeadField.ENTROPY, 0.999)
+        assertThat(firedAlerts(defaults(), b -> b.set(HeadField.ENTROPY, 0.999)
                 .set(HeadField.ENERGY_RMS, 0.0).set(HeadField.EFFECTIVE_RANK, 0).set(HeadField.STABLE_RANK, 0)
                 .set(HeadField.TOP_ENERGY, 0).set(HeadField.PARTICIPATION, Double.NaN)
                 .set(HeadField.MAX_KEY_SHARE, Double.NaN))).containsExactly("DEAD_HEAD");
@@ -287,19 +301,19 @@ class AlertEngineTest {
 
     @Test
     void deadHead_needsBothConditions() {
-        assertThat(firedAlerts(AlertConfig.defaults(), set(HeadField.ENERGY_RMS, 0.01))).isEmpty();
-        assertThat(firedAlerts(AlertConfig.defaults(), set(HeadField.ENTROPY, 0.995))).isEmpty();
+        assertThat(firedAlerts(defaults(), set(HeadField.ENERGY_RMS, 0.01))).isEmpty();
+        assertThat(firedAlerts(defaults(), set(HeadField.ENTROPY, 0.995))).isEmpty();
     }
 
     @Test
     void rankCollapse_effectiveRankBelowBound() {
-        assertThat(firedAlerts(AlertConfig.defaults(), set(HeadField.EFFECTIVE_RANK, 1.2)))
+        assertThat(firedAlerts(defaults(), set(HeadField.EFFECTIVE_RANK, 1.2)))
                 .containsExactly("RANK_COLLAPSE");
     }
 
     @Test
     void rankCollapse_neverFiresWhereTheShapeCannotReachRankTwo() {
-        AlertEngine e = engine(AlertConfig.defaults());
+        AlertEngine e = engine(defaults());
         List<AlertEvent> events = new ArrayList<>();
         for (int step = 1; step <= 5; step++) {
             HeadMetrics m = healthy().set(HeadField.EFFECTIVE_RANK, 1.0).build();
@@ -311,18 +325,19 @@ class AlertEngineTest {
 
     @Test
     void keyCoherence_farAboveTheLayerMedian() {
-        AlertEngine e = engine(AlertConfig.defaults());
+        AlertEngine e = engine(defaults());
         double[] kc = {1.5, 1.6, 1.4, 8.0};
         List<AlertEvent> events = new ArrayList<>();
-        for (int step = 1; step <= 3; step++) {
+        for (int step = 1; step <= WARMUP + 3; step++) {
             List<HeadRecord> heads = new ArrayList<>();
             for (int h = 0; h < kc.length; h++) {
                 heads.add(head(h, healthy().set(HeadField.KEY_COHERENCE_NO_FIRST, kc[h]).build()));
             }
             events.addAll(e.evaluate(new Observation(step, 0, T0, heads)));
         }
-        // Layer median (1.5 + 1.6) / 2 = 1.55; 8.0 > 4 x 1.55 = 6.2 for head 3 only.
+        // Layer median (1.5 + 1.6) / 2 = 1.55; 8.0 > 4 x 1.55 = 6.2 for head 3 only, judged after the warm-up.
         assertThat(events).singleElement().satisfies(ev -> {
+            assertThat(ev.step()).isEqualTo(WARMUP + 3);
             assertThat(ev.alert()).isEqualTo("KEY_COHERENCE");
             assertThat(ev.head()).isEqualTo(3);
             assertThat(ev.threshold()).isCloseTo(6.2, org.assertj.core.data.Offset.offset(1e-12));
@@ -330,7 +345,7 @@ class AlertEngineTest {
     }
 
     private List<AlertEvent> lowParticipation(UnaryOperator<HeadMetrics.Builder> change) {
-        return feed(engine(AlertConfig.defaults()), concat(repeat(5, b -> b), repeat(5, change)));
+        return feed(engine(defaults()), concat(repeat(5, b -> b), repeat(5, change)));
     }
 
     @Test
@@ -354,35 +369,34 @@ class AlertEngineTest {
             // Two low values in every five: never a majority of the last five.
             noisy.add(healthy().set(HeadField.SINK_MAX, 0.1).set(HeadField.PARTICIPATION, i % 5 < 2 ? 0.1 : 0.6).build());
         }
-        assertThat(feed(engine(AlertConfig.defaults()), noisy)).isEmpty();
+        assertThat(feed(engine(defaults()), noisy)).isEmpty();
     }
 
     @Test
     void sinkShift_streakRestartsWhenTheSinkMoves() {
-        AlertEngine e = engine(AlertConfig.defaults());
+        AlertEngine e = engine(defaults());
         double[] positions = {4, 4, 7, 4, 4, 4};
-        List<AlertEvent> events = new ArrayList<>();
-        events.addAll(e.evaluate(obs(1, head(0, healthy().build()))));
+        List<AlertEvent> events = feed(e, repeat(WARMUP, b -> b));
         for (int i = 0; i < positions.length; i++) {
-            events.addAll(e.evaluate(obs(i + 2, head(0, healthy().set(HeadField.SINK_MAX, 0.5)
+            events.addAll(e.evaluate(obs(WARMUP + 1 + i, head(0, healthy().set(HeadField.SINK_MAX, 0.5)
                     .set(HeadField.SINK_POSITION, positions[i]).build()))));
         }
-        // Sinks at 4, 4, then 7 (a new streak), then 4, 4, 4: fires on the third 4 in a row, step 7.
+        // Sinks at 4, 4, then 7 (a new streak), then 4, 4, 4: fires on the third 4 in a row.
         assertThat(events).extracting(AlertEvent::alert, AlertEvent::step)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple("SINK_SHIFT", 7L));
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("SINK_SHIFT", WARMUP + 6L));
     }
 
     @Test
     void sinkShift_newSinkPosition_fires() {
         // First observation: no sink (sinkMax 0.2). Later a sink of 0.45 at position 5.
-        assertThat(firedAlerts(AlertConfig.defaults(), b -> b.set(HeadField.SINK_MAX, 0.45)
+        assertThat(firedAlerts(defaults(), b -> b.set(HeadField.SINK_MAX, 0.45)
                 .set(HeadField.SINK_POSITION, 5))).containsExactly("SINK_SHIFT");
     }
 
     @Test
     void sinkShift_sinkPresentAtFirstObservation_doesNotFire() {
         UnaryOperator<HeadMetrics.Builder> sinkAt0 = b -> b.set(HeadField.SINK_MAX, 0.6).set(HeadField.SINK_POSITION, 0);
-        AlertEngine e = engine(AlertConfig.defaults());
+        AlertEngine e = engine(defaults());
         assertThat(feed(e, concat(repeat(1, sinkAt0), repeat(5, b -> b.set(HeadField.SINK_MAX, 0.8)
                 .set(HeadField.SINK_POSITION, 0))))).isEmpty();
         // ... but moving to another position does.
@@ -395,21 +409,180 @@ class AlertEngineTest {
         assertThat(moved.get(0).message()).contains("position 3").contains("sink at position 0 at the first");
     }
 
+    /** Feeds heads 0..2 per step from step 1; head 0 and 1 redundant with each other at {@code corr[i]}. */
+    private List<AlertEvent> pairSequence(AlertEngine e, double... corr) {
+        List<AlertEvent> events = new ArrayList<>();
+        for (int i = 0; i < corr.length; i++) {
+            double c = corr[i];
+            events.addAll(e.evaluate(obs(i + 1,
+                    head(0, healthy().set(HeadField.MAX_REDUNDANCY, c).set(HeadField.REDUNDANCY_PARTNER, 1).build()),
+                    head(1, healthy().set(HeadField.MAX_REDUNDANCY, c).set(HeadField.REDUNDANCY_PARTNER, 0).build()),
+                    head(2, healthy().set(HeadField.MAX_REDUNDANCY, 0.5).set(HeadField.REDUNDANCY_PARTNER, 0).build()))));
+        }
+        return events;
+    }
+
     @Test
-    void redundantHead_namesThePartner() {
-        AlertEngine e = engine(AlertConfig.defaults());
-        List<AlertEvent> events = feed(e, repeat(3, b -> b.set(HeadField.MAX_REDUNDANCY, 0.97)
-                .set(HeadField.REDUNDANCY_PARTNER, 2)));
+    void redundantPair_isOneFindingNamingBothHeads() {
+        AlertEngine e = engine(defaults());
+        double[] corr = new double[WARMUP + 3];
+        java.util.Arrays.fill(corr, 0.97);
+        List<AlertEvent> events = pairSequence(e, corr);
         assertThat(events).singleElement().satisfies(ev -> {
             assertThat(ev.alert()).isEqualTo("REDUNDANT_HEAD");
             assertThat(ev.severity()).isEqualTo(Severity.INFO);
-            assertThat(ev.message()).contains("with head 2");
+            assertThat(ev.step()).isEqualTo(WARMUP + 3);
+            assertThat(ev.head()).isZero();
+            assertThat(ev.partner()).isEqualTo(1);
+            assertThat(ev.toMap().get("partner")).isEqualTo(1);
+            assertThat(ev.message()).contains("attn heads 0 and 1").contains("energy correlation 0.970");
+        });
+        assertThat(e.firing()).singleElement().satisfies(f -> {
+            assertThat(f.head()).isZero();
+            assertThat(f.partner()).isEqualTo(1);
         });
     }
 
     @Test
-    void nonFinite_flagFromTheAdapter() {
+    void redundantPair_hoveringAtTheThreshold_firesOnce_andClearsOnlyBelowTheBand() {
+        AlertEngine e = engine(defaults());
+        List<Double> corr = new ArrayList<>(java.util.Collections.nCopies(WARMUP, 0.5));
+        for (int i = 0; i < 60; i++) {
+            corr.add(i % 4 == 3 ? 0.88 : 0.91); // around 0.9, never at or below the clear bound 0.85
+        }
+        corr.addAll(List.of(0.8, 0.8, 0.8));
+        List<AlertEvent> events = pairSequence(e, corr.stream().mapToDouble(Double::doubleValue).toArray());
+        // Three above 0.9 in a row (the first at WARMUP + 1) fire; 0.88 is inside the band and 0.91 breaks
+        // every clear streak; three at 0.8 resolve.
+        assertThat(events).extracting(AlertEvent::state, AlertEvent::step).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(AlertState.FIRING, WARMUP + 3L),
+                org.assertj.core.groups.Tuple.tuple(AlertState.RESOLVED, WARMUP + 63L));
+    }
+
+    @Test
+    void redundantPair_clearsWhenNeitherNamesTheOther_andBothAreBelowTheBand() {
+        AlertEngine e = engine(defaults());
+        double[] corr = new double[WARMUP + 3];
+        java.util.Arrays.fill(corr, 0.97);
+        assertThat(pairSequence(e, corr)).hasSize(1);
+        List<AlertEvent> events = new ArrayList<>();
+        for (int step = WARMUP + 4; step < WARMUP + 7; step++) {
+            // Both now name head 2, at 0.8: their own correlation is at most 0.8.
+            events.addAll(e.evaluate(obs(step,
+                    head(0, healthy().set(HeadField.MAX_REDUNDANCY, 0.8).set(HeadField.REDUNDANCY_PARTNER, 2).build()),
+                    head(1, healthy().set(HeadField.MAX_REDUNDANCY, 0.8).set(HeadField.REDUNDANCY_PARTNER, 2).build()),
+                    head(2, healthy().set(HeadField.MAX_REDUNDANCY, 0.8).set(HeadField.REDUNDANCY_PARTNER, 0).build()))));
+        }
+        assertThat(events).singleElement().satisfies(ev -> {
+            assertThat(ev.state()).isEqualTo(AlertState.RESOLVED);
+            assertThat(ev.message()).contains("heads 0 and 1").contains("at most 0.800");
+        });
+        assertThat(e.firing()).isEmpty();
+    }
+
+    // ---- warm-up, bands, log levels ---------------------------------------------------------------------
+
+    @Test
+    void defaults_judgeAHeadsShapeOnlyAfterThirtyObservations_butNaNAndLogitsAtOnce() {
         AlertEngine e = engine(AlertConfig.defaults());
+        assertThat(AlertConfig.defaults().medianWarmup()).isEqualTo(30);
+        // A head at initialisation: uniform attention, no energy (what a dead head looks like), and a
+        // maxLogit breach at steps 1-3 that LOGIT_GROWTH reports without waiting.
+        List<AlertEvent> events = new ArrayList<>();
+        for (int step = 1; step <= 40; step++) {
+            HeadMetrics.Builder m = healthy().set(HeadField.ENTROPY, 0.999).set(HeadField.ENERGY_RMS, 0.01);
+            events.addAll(e.evaluate(obs(step, head(0, (step <= 3 ? m.set(HeadField.MAX_LOGIT, 60) : m).build()))));
+        }
+        assertThat(events).extracting(AlertEvent::alert, AlertEvent::state, AlertEvent::step).containsExactly(
+                org.assertj.core.groups.Tuple.tuple("LOGIT_GROWTH", AlertState.FIRING, 3L),
+                org.assertj.core.groups.Tuple.tuple("LOGIT_GROWTH", AlertState.RESOLVED, 6L),
+                org.assertj.core.groups.Tuple.tuple("DEAD_HEAD", AlertState.FIRING, 33L));
+    }
+
+    @Test
+    void deadHead_thatComesAliveDuringTheWarmup_neverFires() {
+        List<HeadMetrics> waking = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            double rms = Math.min(0.5, 0.005 * (i + 1)); // uniform at first, energy from step 10 on
+            waking.add(healthy().set(HeadField.ENTROPY, rms < 0.05 ? 0.999 : 0.9).set(HeadField.ENERGY_RMS, rms).build());
+        }
+        assertThat(feed(engine(builder().medianWindow(20, 10).build()), waking)).isEmpty();
+    }
+
+    @Test
+    void band_valueInsideIt_neitherFiresNorClears() {
+        AlertEngine e = engine(defaults());
+        // effectiveRank 1.2 fires (< 1.5); 1.8 is inside the band [1.5, 2): the alert stays; 2.1 clears.
+        List<AlertEvent> events = feed(e, concat(repeat(WARMUP, b -> b), repeat(3, set(HeadField.EFFECTIVE_RANK, 1.2)),
+                repeat(10, set(HeadField.EFFECTIVE_RANK, 1.8))));
+        assertThat(events).extracting(AlertEvent::state).containsExactly(AlertState.FIRING);
+        assertThat(e.isFiring(Alert.RANK_COLLAPSE)).isTrue();
+        for (int step = WARMUP + 14; step < WARMUP + 17; step++) {
+            events.addAll(e.evaluate(obs(step, head(0, healthy().set(HeadField.EFFECTIVE_RANK, 2.1).build()))));
+        }
+        assertThat(events).extracting(AlertEvent::state).containsExactly(AlertState.FIRING, AlertState.RESOLVED);
+        // ... and a value inside the band never starts a firing streak.
+        assertThat(feed(engine(defaults()), concat(repeat(WARMUP, b -> b), repeat(20, set(HeadField.EFFECTIVE_RANK, 1.8)))))
+                .isEmpty();
+    }
+
+    @Test
+    void entropy_judgedAgainstItsOwnRunningMedian_clearsAtSixTenthsOfIt() {
+        AlertEngine e = engine(defaults());
+        // Median 0.8: 0.35 < 0.4 fires; 0.45 is inside the band (< 0.6 x 0.8 = 0.48) and, the alert
+        // firing, stays out of the median; 0.5 clears.
+        List<AlertEvent> events = feed(e, concat(repeat(WARMUP, b -> b), repeat(3, set(HeadField.ENTROPY, 0.35)),
+                repeat(30, set(HeadField.ENTROPY, 0.45)), repeat(3, set(HeadField.ENTROPY, 0.5))));
+        assertThat(events).extracting(AlertEvent::state, AlertEvent::step).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(AlertState.FIRING, WARMUP + 3L),
+                org.assertj.core.groups.Tuple.tuple(AlertState.RESOLVED, WARMUP + 36L));
+        assertThat(events.get(1).message()).contains("entropy 0.500");
+    }
+
+    @Test
+    void bandOnTheWrongSideOfItsThreshold_failsNamingBoth() {
+        assertThatThrownBy(() -> AlertConfig.builder().redundantHead(0.8).redundantHeadClears(0.85).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("REDUNDANT_HEAD")
+                .hasMessageContaining("0.85").hasMessageContaining("0.8");
+        assertThat(AlertConfig.builder().redundantHead(0.8).redundantHeadClears(0.75).build().maxRedundancyClear())
+                .isEqualTo(0.75);
+    }
+
+    @Test
+    void movedThreshold_keepsItsBandsRatio_onTheHealthySide() {
+        AlertConfig moved = AlertConfig.builder().redundantHead(0.8).entropyCollapse(0.8, 0.5).build();
+        assertThat(moved.maxRedundancyClear()).isCloseTo(0.8 * 0.85 / 0.9, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(moved.entropyFloorClear()).isEqualTo(1.0); // 0.8 x 1.5, capped at 1
+        AlertConfig d = AlertConfig.defaults();
+        assertThat(new double[] {d.entropyFloorClear(), d.entropyFractionClear(), d.maxLogitClear(),
+                d.qkNormGrowthClear(), d.deadEntropyClear(), d.deadEnergyRmsClear(), d.minEffectiveRankClear(),
+                d.keyCoherenceFactorClear(), d.minParticipationClear(), d.minSinkMaxClear(), d.maxRedundancyClear(),
+                d.maxReconstructionErrorClear(), d.maxZeroSumResidualClear()})
+                .containsExactly(new double[] {0.15, 0.6, 40, 1.8, 0.98, 0.07, 2, 3.5, 0.3, 0.25, 0.85, 1e-4, 1e-5},
+                        org.assertj.core.data.Offset.offset(1e-12));
+    }
+
+    @Test
+    void logLevel_warnForWarningAndCriticalFirings_infoForInfoFiringsAndEveryResolution() {
+        for (Severity severity : Severity.values()) {
+            AlertEvent fire = new AlertEvent("X", AlertState.FIRING, severity, 1, T0, "attn", 0, 0, 0, "m");
+            AlertEvent resolve = new AlertEvent("X", AlertState.RESOLVED, severity, 2, T0, "attn", 0, 0, 0, "m");
+            assertThat(AlertEngine.logLevel(fire)).as("%s firing", severity)
+                    .isEqualTo(severity == Severity.INFO ? org.slf4j.event.Level.INFO : org.slf4j.event.Level.WARN);
+            assertThat(AlertEngine.logLevel(resolve)).as("%s resolved", severity).isEqualTo(org.slf4j.event.Level.INFO);
+        }
+    }
+
+    @Test
+    void severities_keepTheirPromise_onlyTroubleIsWarningOrCritical() {
+        assertThat(java.util.Arrays.stream(Alert.values()).filter(a -> a.severity() != Severity.INFO))
+                .containsExactlyInAnyOrder(Alert.ENTROPY_COLLAPSE, Alert.LOGIT_GROWTH, Alert.NON_FINITE,
+                        Alert.INVARIANT_VIOLATION);
+    }
+
+    @Test
+    void nonFinite_flagFromTheAdapter() {
+        AlertEngine e = engine(defaults());
         List<AlertEvent> events = new ArrayList<>();
         for (int step = 1; step <= 3; step++) {
             events.addAll(e.evaluate(obs(step, head(0, healthy().build()).withNonFiniteInput(true))));
@@ -423,30 +596,30 @@ class AlertEngineTest {
 
     @Test
     void nonFinite_nanInAnAlwaysDefinedMetric_orInfinityAnywhere() {
-        assertThat(firedAlerts(AlertConfig.defaults(), set(HeadField.MAX_LOGIT, Double.NaN)))
+        assertThat(firedAlerts(defaults(), set(HeadField.MAX_LOGIT, Double.NaN)))
                 .containsExactly("NON_FINITE");
-        assertThat(firedAlerts(AlertConfig.defaults(), set(HeadField.LINEAR_GAP, Double.POSITIVE_INFINITY)))
+        assertThat(firedAlerts(defaults(), set(HeadField.LINEAR_GAP, Double.POSITIVE_INFINITY)))
                 .containsExactly("NON_FINITE");
     }
 
     @Test
     void nonFinite_ignoresMetricsThatAreUndefinedByDefinition() {
         // linearGap (CAUSAL), reconstructionError (no layer output), maxRedundancy (one head): NaN is normal.
-        assertThat(firedAlerts(AlertConfig.defaults(), b -> b.set(HeadField.LINEAR_GAP, Double.NaN)
+        assertThat(firedAlerts(defaults(), b -> b.set(HeadField.LINEAR_GAP, Double.NaN)
                 .set(HeadField.RECONSTRUCTION_ERROR, Double.NaN).set(HeadField.MAX_REDUNDANCY, Double.NaN)
                 .set(HeadField.REDUNDANCY_PARTNER, Double.NaN).set(HeadField.RANK_BOUND, Double.NaN))).isEmpty();
     }
 
     @Test
     void nanEverywhere_firesOnlyNonFinite() {
-        assertThat(firedAlerts(AlertConfig.defaults(), b -> HeadMetrics.builder())).containsExactly("NON_FINITE");
+        assertThat(firedAlerts(defaults(), b -> HeadMetrics.builder())).containsExactly("NON_FINITE");
     }
 
     @Test
     void invariantViolation_reconstructionOrZeroSum() {
-        assertThat(firedAlerts(AlertConfig.defaults(), set(HeadField.RECONSTRUCTION_ERROR, 0.02)))
+        assertThat(firedAlerts(defaults(), set(HeadField.RECONSTRUCTION_ERROR, 0.02)))
                 .containsExactly("INVARIANT_VIOLATION");
-        assertThat(firedAlerts(AlertConfig.defaults(), set(HeadField.ZERO_SUM_RESIDUAL, 1e-3)))
+        assertThat(firedAlerts(defaults(), set(HeadField.ZERO_SUM_RESIDUAL, 1e-3)))
                 .containsExactly("INVARIANT_VIOLATION");
     }
 
@@ -454,53 +627,53 @@ class AlertEngineTest {
 
     @Test
     void disabledRule_neverFires() {
-        AlertConfig config = AlertConfig.builder().disable(Alert.ENTROPY_COLLAPSE).build();
+        AlertConfig config = builder().disable(Alert.ENTROPY_COLLAPSE).build();
         assertThat(firedAlerts(config, set(HeadField.ENTROPY, 0.01))).isEmpty();
         assertThat(config.isEnabled(Alert.ENTROPY_COLLAPSE)).isFalse();
     }
 
     @Test
     void nanThreshold_switchesOnePartOff() {
-        AlertConfig noFloor = AlertConfig.builder().entropyCollapse(Double.NaN, 0.5).build();
+        AlertConfig noFloor = builder().entropyCollapse(Double.NaN, 0.5).build();
         // 0.05 after a 0.8 baseline still fires, through the relative part.
         assertThat(firedAlerts(noFloor, set(HeadField.ENTROPY, 0.05))).containsExactly("ENTROPY_COLLAPSE");
-        AlertConfig noDrop = AlertConfig.builder().entropyCollapse(0.1, Double.NaN).build();
+        AlertConfig noDrop = builder().entropyCollapse(0.1, Double.NaN).build();
         assertThat(firedAlerts(noDrop, set(HeadField.ENTROPY, 0.35))).isEmpty();
     }
 
     @Test
     void customThreshold_isUsed() {
-        AlertConfig config = AlertConfig.builder().redundantHead(0.99).build();
-        assertThat(firedAlerts(config, set(HeadField.MAX_REDUNDANCY, 0.95))).isEmpty();
-        assertThat(firedAlerts(config, set(HeadField.MAX_REDUNDANCY, 0.995))).containsExactly("REDUNDANT_HEAD");
+        AlertConfig config = builder().rankCollapse(1.0).build();
+        assertThat(firedAlerts(config, set(HeadField.EFFECTIVE_RANK, 1.2))).isEmpty();
+        assertThat(firedAlerts(config, set(HeadField.EFFECTIVE_RANK, 0.9))).containsExactly("RANK_COLLAPSE");
     }
 
     @Test
     void invalidSettings_failWithTheValue() {
-        assertThatThrownBy(() -> AlertConfig.builder().persist(0))
+        assertThatThrownBy(() -> builder().persist(0))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("persist").hasMessageContaining("0");
-        assertThatThrownBy(() -> AlertConfig.builder().entropyCollapse(1.5, 0.5))
+        assertThatThrownBy(() -> builder().entropyCollapse(1.5, 0.5))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("1.5");
-        assertThatThrownBy(() -> AlertConfig.builder().logitGrowth(50, 0.8))
+        assertThatThrownBy(() -> builder().logitGrowth(50, 0.8))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("0.8");
-        assertThatThrownBy(() -> AlertConfig.builder().medianWindow(10, 11))
+        assertThatThrownBy(() -> builder().medianWindow(10, 11))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("11");
-        assertThatThrownBy(() -> AlertConfig.builder().sinkShift(Double.NaN))
+        assertThatThrownBy(() -> builder().sinkShift(Double.NaN))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NaN");
-        assertThatThrownBy(() -> AlertConfig.builder().keyCoherence(Double.NaN, Double.NaN))
+        assertThatThrownBy(() -> builder().keyCoherence(Double.NaN, Double.NaN))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("disable");
         assertThatThrownBy(() -> UserRule.above("ENTROPY_COLLAPSE", HeadField.ENTROPY, 1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("built-in");
         assertThatThrownBy(() -> UserRule.above("has space", HeadField.ENTROPY, 1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("has space");
         UserRule r = UserRule.above("X", HeadField.ENTROPY, 1);
-        assertThatThrownBy(() -> AlertConfig.builder().rule(r).rule(r))
+        assertThatThrownBy(() -> builder().rule(r).rule(r))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'X'");
     }
 
     @Test
     void userRule_firesWithItsNameFieldAndSeverity() {
-        AlertConfig config = AlertConfig.builder().enableOnly()
+        AlertConfig config = builder().enableOnly()
                 .rule(new UserRule("LINEAR_REGIME", Severity.INFO, HeadField.LINEAR_GAP, 0.05,
                         m -> m.linearGap() < 0.05, "the head acts as a linear map"))
                 .build();
@@ -516,7 +689,7 @@ class AlertEngineTest {
 
     @Test
     void userRuleThatThrows_isContained() {
-        AlertConfig config = AlertConfig.builder().rule(new UserRule("BROKEN", Severity.INFO, HeadField.ENTROPY,
+        AlertConfig config = builder().rule(new UserRule("BROKEN", Severity.INFO, HeadField.ENTROPY,
                 Double.NaN, m -> { throw new IllegalStateException("boom"); }, "")).build();
         assertThat(feed(engine(config), repeat(5, b -> b))).isEmpty();
     }
@@ -525,41 +698,41 @@ class AlertEngineTest {
 
     @Test
     void eventTimeAndFiringSince_comeFromTheInjectedClock() {
-        AlertEngine e = engine(AlertConfig.defaults());
+        AlertEngine e = engine(defaults());
         List<AlertEvent> events = new ArrayList<>();
         for (int step = 1; step <= 3; step++) {
             clock.now = T0.plusSeconds(60L * step);
-            events.addAll(e.evaluate(obs(step, head(0, healthy().set(HeadField.MAX_REDUNDANCY, 0.95).build()))));
+            events.addAll(e.evaluate(obs(step, head(0, healthy().set(HeadField.MAX_LOGIT, 60).build()))));
         }
         assertThat(events.get(0).time()).isEqualTo(T0.plusSeconds(180));
         assertThat(e.firing()).singleElement().satisfies(f -> {
             assertThat(f.since()).isEqualTo(T0.plusSeconds(180));
             assertThat(f.sinceStep()).isEqualTo(3);
-            assertThat(f.alert()).isEqualTo("REDUNDANT_HEAD");
+            assertThat(f.alert()).isEqualTo("LOGIT_GROWTH");
             assertThat(f.layer()).isEqualTo("attn");
         });
-        assertThat(e.isFiring(Alert.REDUNDANT_HEAD)).isTrue();
+        assertThat(e.isFiring(Alert.LOGIT_GROWTH)).isTrue();
         assertThat(e.isFiring(Alert.DEAD_HEAD, Alert.NON_FINITE)).isFalse();
-        assertThat(e.isFiring(List.of("REDUNDANT_HEAD"))).isTrue();
+        assertThat(e.isFiring(List.of("LOGIT_GROWTH"))).isTrue();
     }
 
     @Test
     void listeners_receiveEveryEvent_andOneThatThrowsDoesNotStopTheOthers() {
-        AlertEngine e = engine(AlertConfig.defaults());
+        AlertEngine e = engine(defaults());
         List<AlertEvent> received = new ArrayList<>();
         e.addListener(ev -> { throw new IllegalStateException("listener down"); });
         e.addListener(received::add);
-        List<AlertEvent> returned = feed(e, concat(repeat(3, set(HeadField.MAX_REDUNDANCY, 0.95)), repeat(3, b -> b)));
+        List<AlertEvent> returned = feed(e, concat(repeat(3, set(HeadField.MAX_LOGIT, 60)), repeat(3, b -> b)));
         assertThat(received).isEqualTo(returned).hasSize(2);
         assertThat(e.listenerFailures()).isEqualTo(2);
     }
 
     @Test
     void engineIsAnObservationSink() throws Exception {
-        AlertEngine e = engine(AlertConfig.defaults());
+        AlertEngine e = engine(defaults());
         dev.headwatch.core.sink.ObservationSink sink = e;
         for (int step = 1; step <= 3; step++) {
-            sink.write(obs(step, head(0, healthy().set(HeadField.MAX_REDUNDANCY, 0.95).build())));
+            sink.write(obs(step, head(0, healthy().set(HeadField.MAX_LOGIT, 60).build())));
         }
         assertThat(e.firing()).hasSize(1);
     }
@@ -570,7 +743,8 @@ class AlertEngineTest {
                 Double.NaN, Double.NaN, "m");
         Map<String, Object> map = ev.toMap();
         assertThat(map.keySet()).containsExactly("type", "alert", "state", "severity", "step", "time", "layer",
-                "head", "value", "threshold", "message");
+                "head", "partner", "value", "threshold", "message");
+        assertThat(map.get("partner")).isNull();
         assertThat(map.get("type")).isEqualTo("alert");
         assertThat(map.get("time")).isEqualTo("2026-01-01T00:00:00Z");
         assertThat(map.get("value")).isNull();

@@ -1,0 +1,647 @@
+package dev.headwatch.examples.bench;
+
+import dev.headwatch.core.HeadField;
+import dev.headwatch.core.HeadMetrics;
+import dev.headwatch.core.HeadRecord;
+import dev.headwatch.core.Observation;
+import dev.headwatch.core.sink.ObservationSink;
+import dev.headwatch.core.Visibility;
+import dev.headwatch.core.alert.Alert;
+import dev.headwatch.core.alert.AlertConfig;
+import dev.headwatch.core.alert.AlertEngine;
+import dev.headwatch.core.alert.AlertEvent;
+import dev.headwatch.core.alert.AlertState;
+import dev.headwatch.core.alert.Severity;
+import dev.headwatch.dl4j.AttentionMonitorListener;
+import dev.headwatch.examples.demo.DemoRun;
+import dev.headwatch.examples.layerapi.AttentionGraphExample;
+import dev.headwatch.examples.layerapi.ReversalTask;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.graph.AttentionVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LSTM;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.RecurrentAttentionLayer;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
+import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.schedule.ISchedule;
+import org.nd4j.linalg.schedule.MapSchedule;
+import org.nd4j.linalg.schedule.ScheduleType;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.GZIPOutputStream;
+
+/**
+ * Measures the default alert rules against training runs whose health is known: healthy runs of several
+ * attention models and seeds, which should raise no WARNING or CRITICAL alert, and runs with a failure
+ * induced at mid-run, which should. Every run is observed at every iteration; the observations are recorded
+ * and the rules evaluated on them afterwards (the engine is a function of the observation sequence, so this
+ * equals evaluating them live), which also lets a recording be replayed against other settings.
+ */
+public final class AlertBenchmark {
+
+    /** The healthy models. */
+    public enum Model {
+        /** Two SelfAttentionLayers of 4 heads, Xavier, Adam 1e-3; the label of every step is one marked token. */
+        MARKED_TOKEN("marked-token"),
+        /** {@link ReversalTask}: two SelfAttentionLayers of 4 heads reverse a sequence. */
+        REVERSAL("reversal"),
+        /** {@link AttentionGraphExample}: a ComputationGraph with one 4-head SelfAttentionLayer. */
+        GRAPH_EXAMPLE("graph-example"),
+        /** DL4J's AttentionLayerTest self-attention stack (LSTM, 2-head SelfAttentionLayer, max pooling). */
+        DL4J_SELF_ATTENTION("dl4j-self-attention"),
+        /** DL4J's AttentionLayerTest AttentionVertex graph (two SimpleRnn, 2-head AttentionVertex). */
+        DL4J_ATTENTION_VERTEX("dl4j-attention-vertex"),
+        /** DL4J's AttentionLayerTest RecurrentAttentionLayer stack (LSTM, 1-head recurrent attention). */
+        DL4J_RECURRENT_ATTENTION("dl4j-recurrent-attention"),
+        /** The demo transformer (SameDiff, 2 blocks x 4 heads, causal) on Europarl text. */
+        DEMO("demo");
+
+        final String id;
+
+        Model(String id) {
+            this.id = id;
+        }
+
+        static Model parse(String id) {
+            return Stream.of(values()).filter(m -> m.id.equals(id)).findFirst().orElseThrow(
+                    () -> new IllegalArgumentException("unknown model '" + id + "'; choose from " + ids(values())));
+        }
+    }
+
+    /** The failures induced at mid-run into the marked-token model, and the rules expected to report them. */
+    public enum Failure {
+        /** The learning rate x1000 at once (Adam 1e-3 to 1): the loss diverges; any WARNING or CRITICAL counts. */
+        LR_DIVERGE("lr-diverge", Set.of()),
+        /** The learning rate x1.25 every iteration (1e-3 to 1 in 31 iterations): any WARNING or CRITICAL counts. */
+        LR_RAMP("lr-ramp", Set.of()),
+        /** Head 0's query weights x30 once: its logits x30, attention turns one-hot. */
+        QUERY_X30("query-x30", Set.of(Alert.ENTROPY_COLLAPSE, Alert.LOGIT_GROWTH)),
+        /** Head 0's query weights held at zero: uniform attention, no energy. */
+        DEAD_HEAD("dead-head", Set.of(Alert.DEAD_HEAD)),
+        /** Head 1's query and key weights held equal to head 0's. */
+        DUPLICATE_HEAD("duplicate-head", Set.of(Alert.REDUNDANT_HEAD)),
+        /** NaN written into one of head 0's query weights once. */
+        NAN("nan", Set.of(Alert.NON_FINITE));
+
+        final String id;
+        final Set<Alert> expected;
+
+        Failure(String id, Set<Alert> expected) {
+            this.id = id;
+            this.expected = expected;
+        }
+
+        static Failure parse(String id) {
+            return Stream.of(values()).filter(f -> f.id.equals(id)).findFirst().orElseThrow(
+                    () -> new IllegalArgumentException("unknown failure '" + id + "'; choose from " + ids(values())));
+        }
+
+        String expectation() {
+            return expected.isEmpty() ? "any WARNING+"
+                    : String.join(" or ", expected.stream().map(Alert::name).sorted().toList());
+        }
+    }
+
+    private static String ids(Enum<?>[] values) {
+        return String.join(", ", Stream.of(values).map(v -> v instanceof Model m ? m.id : ((Failure) v).id).toList());
+    }
+
+    /**
+     * One recorded run.
+     *
+     * @param model        the model's id
+     * @param seed         the seed of weights and data
+     * @param failure      the induced failure's id, or empty for a healthy run
+     * @param inducedAt    the iteration from which the failure acts (-1 when healthy)
+     * @param losses       the training loss of every iteration
+     * @param observations what the monitor observed, every iteration
+     */
+    public record Run(String model, long seed, String failure, long inducedAt, double[] losses,
+                      List<Observation> observations) {
+        boolean healthy() {
+            return failure.isEmpty();
+        }
+
+        String name() {
+            return model + " seed " + seed + (healthy() ? "" : " + " + failure);
+        }
+
+        /** The first iteration from the induction on whose loss is not finite or above 10x the first loss. */
+        long blowUp() {
+            for (int i = (int) Math.max(0, inducedAt); i < losses.length; i++) {
+                if (!Double.isFinite(losses[i]) || losses[i] > 10 * losses[0]) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+    }
+
+    /** Sizes of the DL4J attention configurations' data: AttentionGraphExample's counting task. */
+    private static final int LAYER_SIZE = 8;
+    private static final int BATCH = 32;
+    private static final int MARKED_VOCAB = 8;
+    private static final int MARKED_LENGTH = 12;
+
+    private AlertBenchmark() {
+    }
+
+    // ---- training ----------------------------------------------------------------------------------------
+
+    /** A network, how to fit one minibatch, and where minibatches come from. */
+    private record Trainee(org.deeplearning4j.nn.api.Model net, Consumer<DataSet> fit, Supplier<DataSet> data) {
+    }
+
+    /** Trains a healthy run of {@code steps} iterations. */
+    public static Run healthy(Model model, long seed, int steps) {
+        if (model == Model.DEMO) {
+            return demo(seed, steps);
+        }
+        return train(model.id, seed, trainee(model, seed), steps, null, -1);
+    }
+
+    /** Trains the marked-token model for {@code steps} iterations with {@code failure} acting from {@code steps / 2}. */
+    public static Run induced(Failure failure, long seed, int steps) {
+        int at = steps / 2;
+        SplittableRandom random = new SplittableRandom(seed);
+        MultiLayerNetwork net = markedToken(seed, learningRate(failure, at, steps));
+        return train(Model.MARKED_TOKEN.id, seed, new Trainee(net, net::fit, () -> markedTokenData(BATCH, random)),
+                steps, failure, at);
+    }
+
+    /**
+     * The learning rate per iteration: 1e-3, raised from {@code at} on by the learning-rate failures. It is a
+     * schedule of the configuration, since {@code setLearningRate} does not reach DL4J's SameDiff-backed
+     * attention layers.
+     */
+    private static ISchedule learningRate(Failure failure, int at, int steps) {
+        Map<Integer, Double> rates = new java.util.TreeMap<>(Map.of(0, 1e-3));
+        for (int i = at; i < steps && (failure == Failure.LR_DIVERGE || failure == Failure.LR_RAMP); i++) {
+            rates.put(i, failure == Failure.LR_DIVERGE ? 1.0 : 1e-3 * Math.pow(1.25, i - at + 1));
+        }
+        return new MapSchedule(ScheduleType.ITERATION, rates);
+    }
+
+    private static Run train(String model, long seed, Trainee t, int steps, Failure failure, int inducedAt) {
+        // DL4J's attention layers build a SameDiff gradient at the first fit(), which prints a line per op on
+        // stdout: upstream noise, kept out of the benchmark's output.
+        PrintStream stdout = System.out;
+        System.setOut(new PrintStream(OutputStream.nullOutputStream()));
+        try {
+            return trainQuietly(model, seed, t, steps, failure, inducedAt);
+        } finally {
+            System.setOut(stdout);
+        }
+    }
+
+    private static Run trainQuietly(String model, long seed, Trainee t, int steps, Failure failure, int inducedAt) {
+        List<Observation> observations = new ArrayList<>();
+        AttentionMonitorListener monitor = AttentionMonitorListener.builder().background(false)
+                .sink(observations::add).build();
+        t.net().setListeners(monitor);
+        double[] losses = new double[steps];
+        for (int i = 0; i < steps; i++) {
+            if (failure != null && i >= inducedAt) {
+                induce(failure, (MultiLayerNetwork) t.net(), i, inducedAt);
+            }
+            t.fit().accept(t.data().get());
+            losses[i] = t.net().score();
+        }
+        monitor.close();
+        return new Run(model, seed, failure == null ? "" : failure.id, inducedAt, losses, observations);
+    }
+
+    /** Applies a failure to layer 0 before an iteration. */
+    private static void induce(Failure failure, MultiLayerNetwork net, int iteration, int inducedAt) {
+        boolean first = iteration == inducedAt;
+        switch (failure) {
+            case LR_DIVERGE, LR_RAMP -> {
+                // the network's learning-rate schedule does it
+            }
+            case QUERY_X30 -> {
+                if (first) {
+                    head(net, "Wq", 0).muli(30);
+                }
+            }
+            case DEAD_HEAD -> head(net, "Wq", 0).assign(0);
+            case DUPLICATE_HEAD -> {
+                head(net, "Wq", 1).assign(head(net, "Wq", 0));
+                head(net, "Wk", 1).assign(head(net, "Wk", 0));
+            }
+            case NAN -> {
+                if (first) {
+                    head(net, "Wq", 0).putScalar(0, 0, Float.NaN);
+                }
+            }
+        }
+    }
+
+    /** Head h's slice {@code [headSize, nIn]} of layer 0's {@code [nHeads, headSize, nIn]} parameter (a view). */
+    private static INDArray head(MultiLayerNetwork net, String param, int h) {
+        return net.getLayer(0).getParam(param).get(NDArrayIndex.point(h), NDArrayIndex.all(), NDArrayIndex.all());
+    }
+
+    private static Trainee trainee(Model model, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        return switch (model) {
+            case MARKED_TOKEN -> {
+                MultiLayerNetwork net = markedToken(seed, new MapSchedule(ScheduleType.ITERATION, Map.of(0, 1e-3)));
+                yield new Trainee(net, net::fit, () -> markedTokenData(BATCH, random));
+            }
+            case REVERSAL -> {
+                ReversalTask.Shape shape = new ReversalTask.Shape(16, 16, 32, 4, 16);
+                MultiLayerNetwork net = ReversalTask.network(shape, seed);
+                ReversalTask task = new ReversalTask(shape, seed);
+                yield new Trainee(net, net::fit, task::next);
+            }
+            case GRAPH_EXAMPLE -> {
+                ComputationGraph net = AttentionGraphExample.network(seed);
+                yield new Trainee(net, net::fit, () -> AttentionGraphExample.data(BATCH, random));
+            }
+            case DL4J_SELF_ATTENTION -> {
+                MultiLayerNetwork net = dl4jStack(seed, new SelfAttentionLayer.Builder().nOut(LAYER_SIZE).nHeads(2)
+                        .projectInput(true).build());
+                yield new Trainee(net, net::fit, () -> AttentionGraphExample.data(BATCH, random));
+            }
+            case DL4J_RECURRENT_ATTENTION -> {
+                MultiLayerNetwork net = dl4jStack(seed, new RecurrentAttentionLayer.Builder().nIn(LAYER_SIZE)
+                        .nOut(LAYER_SIZE).nHeads(1).projectInput(false).hasBias(false).build());
+                yield new Trainee(net, net::fit, () -> AttentionGraphExample.data(BATCH, random));
+            }
+            case DL4J_ATTENTION_VERTEX -> {
+                ComputationGraph net = dl4jAttentionVertex(seed);
+                yield new Trainee(net, net::fit, () -> AttentionGraphExample.data(BATCH, random));
+            }
+            case DEMO -> throw new IllegalArgumentException("the demo trains through DemoRun");
+        };
+    }
+
+    /** The model of issue #16: two 4-head SelfAttentionLayers, Xavier, Adam 1e-3. */
+    static MultiLayerNetwork markedToken(long seed, ISchedule learningRate) {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()
+                .seed(seed).dataType(DataType.FLOAT).updater(new Adam(learningRate)).weightInit(WeightInit.XAVIER)
+                .list()
+                .layer(new SelfAttentionLayer.Builder().nIn(MARKED_VOCAB + 1).nOut(32).nHeads(4).projectInput(true).build())
+                .layer(new SelfAttentionLayer.Builder().nIn(32).nOut(32).nHeads(4).projectInput(true).build())
+                .layer(new RnnOutputLayer.Builder().nIn(32).nOut(MARKED_VOCAB).activation(Activation.SOFTMAX)
+                        .lossFunction(LossFunctions.LossFunction.MCXENT).build())
+                .setInputType(InputType.recurrent(MARKED_VOCAB + 1, MARKED_LENGTH))
+                .build());
+        net.init();
+        return net;
+    }
+
+    /**
+     * Random one-hot tokens {@code [mb, vocab + 1, T]} with one position per sequence marked in the extra
+     * channel; the label of every step is the marked token.
+     */
+    static DataSet markedTokenData(int mb, SplittableRandom random) {
+        INDArray x = Nd4j.zeros(DataType.FLOAT, mb, MARKED_VOCAB + 1, MARKED_LENGTH);
+        INDArray y = Nd4j.zeros(DataType.FLOAT, mb, MARKED_VOCAB, MARKED_LENGTH);
+        for (int b = 0; b < mb; b++) {
+            int marked = random.nextInt(MARKED_LENGTH);
+            int label = 0;
+            for (int t = 0; t < MARKED_LENGTH; t++) {
+                int token = random.nextInt(MARKED_VOCAB);
+                x.putScalar(new long[] {b, token, t}, 1f);
+                if (t == marked) {
+                    x.putScalar(new long[] {b, MARKED_VOCAB, t}, 1f);
+                    label = token;
+                }
+            }
+            for (int t = 0; t < MARKED_LENGTH; t++) {
+                y.putScalar(new long[] {b, label, t}, 1f);
+            }
+        }
+        return new DataSet(x, y);
+    }
+
+    /** DL4J's AttentionLayerTest stack (LSTM, the attention layer, max pooling, softmax), trained with Adam. */
+    private static MultiLayerNetwork dl4jStack(long seed, org.deeplearning4j.nn.conf.layers.Layer attention) {
+        MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()
+                .seed(seed).dataType(DataType.FLOAT).activation(Activation.TANH).updater(new Adam(1e-3))
+                .weightInit(WeightInit.XAVIER)
+                .list()
+                .layer(new LSTM.Builder().nOut(LAYER_SIZE).build())
+                .layer(attention)
+                .layer(new GlobalPoolingLayer.Builder().poolingType(PoolingType.MAX).build())
+                .layer(new OutputLayer.Builder().nOut(2).activation(Activation.SOFTMAX)
+                        .lossFunction(LossFunctions.LossFunction.MCXENT).build())
+                .setInputType(InputType.recurrent(AttentionGraphExample.VOCAB, AttentionGraphExample.LENGTH))
+                .build());
+        net.init();
+        return net;
+    }
+
+    /** DL4J's AttentionLayerTest AttentionVertex graph, trained with Adam. */
+    private static ComputationGraph dl4jAttentionVertex(long seed) {
+        ComputationGraph net = new ComputationGraph(new NeuralNetConfiguration.Builder()
+                .seed(seed).dataType(DataType.FLOAT).activation(Activation.TANH).updater(new Adam(1e-3))
+                .weightInit(WeightInit.XAVIER)
+                .graphBuilder()
+                .addInputs("input")
+                .setInputTypes(InputType.recurrent(AttentionGraphExample.VOCAB, AttentionGraphExample.LENGTH))
+                .addLayer("rnnKeys", new SimpleRnn.Builder().nOut(LAYER_SIZE).build(), "input")
+                .addLayer("rnnQueries", new SimpleRnn.Builder().nOut(LAYER_SIZE).build(), "input")
+                .addVertex("attention", new AttentionVertex.Builder().nOut(LAYER_SIZE).nHeads(2)
+                        .nInKeys(LAYER_SIZE).nInValues(LAYER_SIZE).nInQueries(LAYER_SIZE).projectInput(true).build(),
+                        "rnnQueries", "rnnKeys", "rnnKeys")
+                .addLayer("pooling", new GlobalPoolingLayer.Builder().poolingType(PoolingType.MAX).build(), "attention")
+                .addLayer("output", new OutputLayer.Builder().nOut(2).activation(Activation.SOFTMAX)
+                        .lossFunction(LossFunctions.LossFunction.MCXENT).build(), "pooling")
+                .setOutputs("output")
+                .build());
+        net.init();
+        return net;
+    }
+
+    /** The demo transformer at its defaults for {@code steps} iterations, in a scratch directory. */
+    private static Run demo(long seed, int steps) {
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("headwatch-bench-demo");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        try {
+            List<Observation> observations = new ArrayList<>();
+            DemoRun.Options o = DemoRun.Options.defaults(steps, dir, 2, 4, 64, seed, null);
+            ObservationSink record = observations::add;
+            DemoRun.Result r = DemoRun.train(o, new PrintStream(OutputStream.nullOutputStream()), false, List.of(),
+                    List.of(record), () -> false);
+            double[] losses = r.losses().stream().mapToDouble(Double::doubleValue).toArray();
+            return new Run(Model.DEMO.id, seed, "", -1, losses, List.copyOf(observations));
+        } finally {
+            deleteQuietly(dir);
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // a scratch directory left behind is harmless
+        }
+    }
+
+    // ---- evaluation --------------------------------------------------------------------------------------
+
+    /** Every alert event the rules of {@code config} raise on a run's observations, in order. */
+    public static List<AlertEvent> events(Run run, AlertConfig config) {
+        AlertEngine engine = AlertEngine.of(config, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC));
+        List<AlertEvent> events = new ArrayList<>();
+        for (Observation o : run.observations()) {
+            events.addAll(engine.evaluate(o));
+        }
+        return events;
+    }
+
+    /** The affected heads of layer 0 (the first layer observed): head 0, and head 1 for a duplicated head. */
+    private static boolean affects(Run run, AlertEvent e) {
+        String layer0 = run.observations().get(0).heads().get(0).layer();
+        return e.layer().equals(layer0) && e.head() == 0;
+    }
+
+    private static boolean warningOrWorse(AlertEvent e) {
+        return e.severity() != Severity.INFO;
+    }
+
+    /**
+     * Writes the benchmark's tables for these runs under {@code config}; with {@code details}, first every
+     * WARNING or CRITICAL firing on a healthy run.
+     */
+    public static void report(List<Run> runs, AlertConfig config, boolean details, PrintWriter out) {
+        Map<String, long[]> healthyFirings = new java.util.LinkedHashMap<>();
+        for (Alert a : Alert.values()) {
+            healthyFirings.put(a.name(), new long[2]); // firings, most firings of one head (or pair) in one run
+        }
+        long headObservations = 0;
+        int healthyRuns = 0;
+        Map<String, Integer> perModel = new java.util.LinkedHashMap<>();
+        List<String[]> induced = new ArrayList<>();
+        for (Run run : runs) {
+            List<AlertEvent> events = events(run, config);
+            List<AlertEvent> fired = events.stream().filter(e -> e.state() == AlertState.FIRING).toList();
+            if (run.healthy()) {
+                healthyRuns++;
+                perModel.merge(run.model(), 1, Integer::sum);
+                headObservations += run.observations().stream().mapToLong(o -> o.heads().size()).sum();
+                Map<String, Integer> perHead = new HashMap<>();
+                for (AlertEvent e : fired) {
+                    if (details && warningOrWorse(e)) {
+                        out.printf("  on a healthy run, %s: %s%n", run.name(), e.message());
+                    }
+                    long[] c = healthyFirings.computeIfAbsent(e.alert(), k -> new long[2]);
+                    c[0]++;
+                    int n = perHead.merge(e.alert() + '\0' + e.layer() + '\0' + e.head() + '\0' + e.partner(), 1, Integer::sum);
+                    c[1] = Math.max(c[1], n);
+                }
+            } else {
+                induced.add(inducedRow(run, fired));
+            }
+        }
+        out.printf(Locale.ROOT, "healthy runs: %d (%s), %d head-observations%n", healthyRuns,
+                String.join(", ", perModel.entrySet().stream().map(e -> e.getKey() + " x" + e.getValue()).toList()),
+                headObservations);
+        out.printf(Locale.ROOT, "%-20s %-8s %8s %10s %9s%n", "rule", "severity", "firings", "per 1000", "max/head");
+        long warnings = 0;
+        for (Map.Entry<String, long[]> e : healthyFirings.entrySet()) {
+            Severity severity = Alert.valueOf(e.getKey()).severity();
+            if (severity != Severity.INFO) {
+                warnings += e.getValue()[0];
+            }
+            out.printf(Locale.ROOT, "%-20s %-8s %8d %10.3f %9d%n", e.getKey(), severity, e.getValue()[0],
+                    perThousand(e.getValue()[0], headObservations), e.getValue()[1]);
+        }
+        out.printf(Locale.ROOT, "%-20s %-8s %8d %10.3f   (target <= 1.000)%n", "WARNING+ total", "", warnings,
+                perThousand(warnings, headObservations));
+        if (!induced.isEmpty()) {
+            out.printf(Locale.ROOT, "%-34s %7s %-33s %-8s %-28s %8s %6s%n", "induced failure", "at", "expected",
+                    "detected", "first firing after it", "blow-up", "lead");
+            for (String[] row : induced) {
+                out.printf(Locale.ROOT, "%-34s %7s %-33s %-8s %-28s %8s %6s%n", (Object[]) row);
+            }
+            long detected = induced.stream().filter(r -> r[3].equals("yes")).count();
+            out.printf(Locale.ROOT, "detected: %d of %d induced failures%n", detected, induced.size());
+        }
+        out.flush();
+    }
+
+    private static double perThousand(long count, long total) {
+        return total == 0 ? 0 : 1000.0 * count / total;
+    }
+
+    /** One row of the induced-failure table. */
+    private static String[] inducedRow(Run run, List<AlertEvent> fired) {
+        Failure failure = Failure.parse(run.failure());
+        List<AlertEvent> after = fired.stream().filter(e -> e.step() >= run.inducedAt()).toList();
+        AlertEvent hit = after.stream().filter(e -> failure.expected.isEmpty() ? warningOrWorse(e)
+                : failure.expected.contains(Alert.valueOf(e.alert())) && affects(run, e)).findFirst().orElse(null);
+        long blowUp = run.blowUp();
+        String lead = hit == null || blowUp < 0 ? "-" : String.valueOf(blowUp - hit.step());
+        return new String[] {run.name(), String.valueOf(run.inducedAt()), failure.expectation(),
+                hit == null ? "NO" : "yes",
+                hit == null ? "-" : hit.step() + " " + hit.alert() + " " + hit.layer() + "/" + hit.head()
+                        + (hit.partner() >= 0 ? "+" + hit.partner() : ""),
+                blowUp < 0 ? "-" : String.valueOf(blowUp), lead};
+    }
+
+    // ---- recordings --------------------------------------------------------------------------------------
+
+    private static final String MAGIC = "headwatch-alert-bench-1";
+
+    /** Writes runs to a gzip file that {@link #load} reads back. */
+    public static void save(List<Run> runs, Path file) throws IOException {
+        try (DataOutputStream out = new DataOutputStream(new GZIPOutputStream(Files.newOutputStream(file)))) {
+            out.writeUTF(MAGIC);
+            out.writeInt(runs.size());
+            for (Run r : runs) {
+                out.writeUTF(r.model());
+                out.writeLong(r.seed());
+                out.writeUTF(r.failure());
+                out.writeLong(r.inducedAt());
+                out.writeInt(r.losses().length);
+                for (double l : r.losses()) {
+                    out.writeDouble(l);
+                }
+                out.writeInt(r.observations().size());
+                for (Observation o : r.observations()) {
+                    out.writeLong(o.step());
+                    out.writeInt(o.heads().size());
+                    for (HeadRecord h : o.heads()) {
+                        out.writeUTF(h.layer());
+                        out.writeInt(h.head());
+                        out.writeInt(h.n());
+                        out.writeInt(h.d());
+                        out.writeUTF(h.mask().kind().name());
+                        out.writeInt(h.mask().length());
+                        out.writeDouble(h.qkSpectralNorm());
+                        out.writeBoolean(h.nonFiniteInput());
+                        for (HeadField f : HeadField.values()) {
+                            out.writeDouble(h.metrics().get(f));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Reads runs written by {@link #save}. */
+    public static List<Run> load(Path file) throws IOException {
+        try (DataInputStream in = new DataInputStream(new GZIPInputStream(Files.newInputStream(file)))) {
+            if (!MAGIC.equals(in.readUTF())) {
+                throw new IOException(file + " is not an alert benchmark recording");
+            }
+            List<Run> runs = new ArrayList<>();
+            for (int r = in.readInt(); r > 0; r--) {
+                String model = in.readUTF();
+                long seed = in.readLong();
+                String failure = in.readUTF();
+                long inducedAt = in.readLong();
+                double[] losses = new double[in.readInt()];
+                for (int i = 0; i < losses.length; i++) {
+                    losses[i] = in.readDouble();
+                }
+                List<Observation> observations = new ArrayList<>();
+                for (int o = in.readInt(); o > 0; o--) {
+                    long step = in.readLong();
+                    List<HeadRecord> heads = new ArrayList<>();
+                    for (int h = in.readInt(); h > 0; h--) {
+                        String layer = in.readUTF();
+                        int head = in.readInt();
+                        int n = in.readInt();
+                        int d = in.readInt();
+                        Visibility.Kind kind = Visibility.Kind.valueOf(in.readUTF());
+                        int length = in.readInt();
+                        double qk = in.readDouble();
+                        boolean nonFinite = in.readBoolean();
+                        HeadMetrics.Builder m = HeadMetrics.builder();
+                        for (HeadField f : HeadField.values()) {
+                            m.set(f, in.readDouble());
+                        }
+                        Visibility mask = switch (kind) {
+                            case FULL -> Visibility.FULL;
+                            case CAUSAL -> Visibility.CAUSAL;
+                            case PADDED -> Visibility.padded(length);
+                        };
+                        heads.add(new HeadRecord(layer, head, n, d, mask, m.build(), qk, nonFinite));
+                    }
+                    observations.add(new Observation(step, 0, Instant.EPOCH, heads));
+                }
+                runs.add(new Run(model, seed, failure, inducedAt, losses, observations));
+            }
+            return runs;
+        }
+    }
+
+    /**
+     * The runs of one benchmark: every model x seed healthy, and every failure on the marked-token model; each
+     * run is handed to {@code done} as soon as it is trained.
+     */
+    public static List<Run> train(List<Model> models, List<Failure> failures, int seeds, int steps, int demoSteps,
+                                  PrintWriter progress, Consumer<List<Run>> done) {
+        List<Run> runs = new ArrayList<>();
+        for (Model m : models) {
+            int n = m == Model.DEMO ? demoSteps : steps;
+            if (n <= 0) {
+                continue;
+            }
+            for (long seed = 1; seed <= seeds; seed++) {
+                long start = System.nanoTime();
+                Run run = healthy(m, seed, n);
+                progress.printf(Locale.ROOT, "  %s: %d steps, loss %.3f -> %.3f, %.0f s%n", run.name(), n,
+                        run.losses()[0], run.losses()[run.losses().length - 1], (System.nanoTime() - start) / 1e9);
+                progress.flush();
+                runs.add(run);
+                done.accept(runs);
+            }
+        }
+        for (Failure f : failures) {
+            long start = System.nanoTime();
+            Run run = induced(f, 1, steps);
+            progress.printf(Locale.ROOT, "  %s: %d steps, induced at %d, %.0f s%n", run.name(), steps, run.inducedAt(),
+                    (System.nanoTime() - start) / 1e9);
+            progress.flush();
+            runs.add(run);
+            done.accept(runs);
+        }
+        return runs;
+    }
+}
