@@ -57,6 +57,10 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Option(names = "--mask", paramLabel = "MASK.npy", description = "Feature mask [mb, T] for the (first) probe input.")
     Path mask;
 
+    @Option(names = "--text", paramLabel = "TEXT",
+            description = "ONNX models: a probe sequence as text, through the model's tokenizer.json beside it (repeat for more).")
+    List<String> texts = new ArrayList<>();
+
     @Option(names = "--attention", paramLabel = "SPEC",
             description = "SameDiff: declare a hand-written attention layer, "
                     + "LAYER=Q:K[:V[:OUT]][,causal][,heads=N][,scale=X][,wq=VAR,wk=VAR][,layout=columns|rows|heads-first]. "
@@ -109,6 +113,12 @@ final class AnalyzeCommand implements Callable<Integer> {
         if (benchmark != null) {
             return benchmark();
         }
+        if (paths.stream().anyMatch(dev.headwatch.onnx.OnnxAnalyze::isOnnx)) {
+            return onnx(chosen);
+        }
+        if (!texts.isEmpty()) {
+            throw Headwatch.badInput(spec, "--text applies to ONNX models only");
+        }
         Probe probe = probe();
         PrintWriter err = spec.commandLine().getErr();
         CheckpointAnalyzer.Builder analyzer = CheckpointAnalyzer.builder().probe(probe).maxSequences(maxSequences)
@@ -133,6 +143,25 @@ final class AnalyzeCommand implements Callable<Integer> {
         }
         o.flush();
         return report.failed().isEmpty() ? 0 : Headwatch.EXIT_BAD_INPUT;
+    }
+
+    /** A pretrained ONNX model (one file): the same report as for checkpoints. */
+    private int onnx(Set<ReportWriter.Format> chosen) throws IOException {
+        if (paths.size() != 1 || inputs.size() > 1 || inputs.stream().anyMatch(s -> s.contains("="))) {
+            throw Headwatch.badInput(spec, "an ONNX model is analysed on its own, with at most one --input IDS.npy");
+        }
+        CheckpointAnalysis report;
+        try {
+            report = dev.headwatch.onnx.OnnxAnalyze.analyze(paths.get(0), inputs.isEmpty() ? null : Path.of(inputs.get(0)),
+                    mask, texts, maxSequences, CheckpointAnalyzer.builder().plots(chosen.contains(ReportWriter.Format.HTML))
+                            .build());
+        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+            throw Headwatch.badInput(spec, e.getMessage());
+        }
+        PrintWriter o = spec.commandLine().getOut();
+        ReportWriter.write(report, out, chosen).forEach(o::println);
+        o.flush();
+        return 0;
     }
 
     /** One line per file and a summary: median milliseconds of each side and their ratio. */
