@@ -174,10 +174,12 @@ final class AttentionSites {
         return w != null && w.dims().length == 2 ? w : null;
     }
 
+    /** The one node of type {@code op} that reads {@code tensor} (others, e.g. Shape, may read it too). */
     private OnnxGraph.Node single(String tensor, String op, String what) throws NoMatch {
-        List<OnnxGraph.Node> c = consumers.getOrDefault(tensor, List.of());
-        if (c.size() != 1 || !c.get(0).opType().equals(op)) {
-            throw new NoMatch("the " + what + " do not go to a single " + op);
+        List<OnnxGraph.Node> c = consumers.getOrDefault(tensor, List.of()).stream()
+                .filter(n -> n.opType().equals(op)).toList();
+        if (c.size() != 1) {
+            throw new NoMatch("the " + what + " go to " + c.size() + " " + op + " nodes, not one");
         }
         return c.get(0);
     }

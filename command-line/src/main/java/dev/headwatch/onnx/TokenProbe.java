@@ -95,10 +95,10 @@ public final class TokenProbe {
             throw new IllegalArgumentException(model + ": --text needs the model's tokenizer beside it, as "
                     + stem + "-tokenizer.json or tokenizer.json in " + dir);
         }
-        // The tokenizer's native library ships inside its jar; offline mode keeps DJL from fetching another flavour.
-        if (System.getProperty("ai.djl.offline") == null) {
-            System.setProperty("ai.djl.offline", "true");
-        }
+        // The tokenizer's native library ships inside its jar; offline mode keeps DJL from fetching another
+        // flavour (e.g. a CUDA build), and its notes on platform detection stay out of the command's output.
+        System.getProperties().putIfAbsent("ai.djl.offline", "true");
+        System.getProperties().putIfAbsent("org.slf4j.simpleLogger.log.ai.djl", "error");
         Encoding[] encodings;
         try (HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(tokenizer)) {
             encodings = new Encoding[texts.size()];
