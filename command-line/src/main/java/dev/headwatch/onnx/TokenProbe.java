@@ -115,9 +115,10 @@ public final class TokenProbe {
         long[][] ids = new long[encodings.length][t];
         long[][] masks = new long[encodings.length][t];
         for (int b = 0; b < encodings.length; b++) {
+            // the tokenizer's own mask: a tokenizer.json that pads (e.g. to 128) marks its padding there
             long[] e = encodings[b].getIds();
             System.arraycopy(e, 0, ids[b], 0, e.length);
-            java.util.Arrays.fill(masks[b], 0, e.length, 1);
+            System.arraycopy(encodings[b].getAttentionMask(), 0, masks[b], 0, e.length);
         }
         return new TokenProbe(ids, masks, texts.size() + " text(s) through " + tokenizer.getFileName() + ", "
                 + t + " tokens at most");
