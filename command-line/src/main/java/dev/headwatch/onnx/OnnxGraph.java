@@ -59,7 +59,12 @@ final class OnnxGraph {
                 throw new IllegalArgumentException("tensor " + name + " has " + n + " elements");
             }
             int count = (int) n;
-            double[] out = new double[count];
+            // checked against the bytes present before anything is allocated for them
+            Field data = raw != null ? raw : typed;
+            if (raw == null && count > (typed == null ? 0 : typed.length)) {
+                throw new IllegalArgumentException("tensor " + name + " of shape " + java.util.Arrays.toString(dims)
+                        + " needs " + count + " values but holds " + (data == null ? 0 : data.length) + " bytes");
+            }
             if (raw != null) {
                 int item = switch (dataType) {
                     case FLOAT, INT32 -> 4;
@@ -70,6 +75,9 @@ final class OnnxGraph {
                     throw new IllegalArgumentException("tensor " + name + " of shape " + java.util.Arrays.toString(dims)
                             + " needs " + (long) count * item + " bytes of data but holds " + raw.length);
                 }
+            }
+            double[] out = new double[count];
+            if (raw != null) {
                 ByteBuffer b = ByteBuffer.wrap(raw.bytes, raw.offset, raw.length).order(ByteOrder.LITTLE_ENDIAN);
                 for (int i = 0; i < count; i++) {
                     out[i] = switch (dataType) {

@@ -108,7 +108,12 @@ public final class OnnxModel {
      * @throws IllegalArgumentException with a one-line reason when the probe does not fit the model or the run fails
      */
     public CheckpointAnalysis analyze(TokenProbe probe, CheckpointAnalyzer analyzer) {
-        WeightLayerMetrics[] weights = sites.parallelStream().map(OnnxModel::weights).toArray(WeightLayerMetrics[]::new);
+        WeightLayerMetrics[] weights;
+        try {
+            weights = sites.parallelStream().map(OnnxModel::weights).toArray(WeightLayerMetrics[]::new);
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new IllegalArgumentException(file + ": cannot read the projection weights (" + e.getMessage() + ")");
+        }
         Map<String, float[]> outputs = probe == null ? Map.of() : run(probe);
         List<CheckpointAnalyzer.ExtractedLayer> layers = new ArrayList<>();
         for (int i = 0; i < sites.size(); i++) {
