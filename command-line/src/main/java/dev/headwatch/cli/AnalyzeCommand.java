@@ -36,7 +36,8 @@ import java.util.concurrent.Callable;
         sortOptions = false,
         description = {
                 "Per-head metrics of saved models: ModelSerializer zips (MultiLayerNetwork or ComputationGraph), "
-                        + "CheckpointListener directories (every checkpoint, by iteration) and SameDiff FlatBuffers files.",
+                        + "CheckpointListener directories (every checkpoint, by iteration), SameDiff FlatBuffers files and "
+                        + "pretrained transformers in ONNX files (*.onnx, probe: --input IDS.npy or --text).",
                 "Without --input: weight-only metrics. With --input: every metric, on the probe data. Writes "
                         + "report.json, metrics.csv and a self-contained report.html. Never deserializes Java objects "
                         + "from a file."
