@@ -197,6 +197,7 @@ public final class CheckpointAnalyzer {
         List<LayerResult> results = new ArrayList<>();
         List<HeadRecord> records = new ArrayList<>();
         for (ExtractedLayer l : layers) {
+            // layer() reads only the extraction's sequences and reconstruction error, not its site's kind
             AttentionExtractor.LayerExtraction x = l.sequences().isEmpty() ? null : new AttentionExtractor.LayerExtraction(
                     new AttentionExtractor.Site(l.name(), AttentionExtractor.Kind.SAMEDIFF_OP, l.heads(), l.headSize(), true),
                     l.sequences(), null, l.reconstructionError());
