@@ -41,7 +41,8 @@ import java.util.concurrent.Callable;
         sortOptions = false,
         description = {
                 "Per-head metrics of saved models: ModelSerializer zips (MultiLayerNetwork or ComputationGraph), "
-                        + "CheckpointListener directories (every checkpoint, by iteration) and SameDiff FlatBuffers files.",
+                        + "CheckpointListener directories (every checkpoint, by iteration), SameDiff FlatBuffers files and "
+                        + "pretrained transformers in ONNX files (*.onnx, probe: --input IDS.npy or --text).",
                 "Without --input: weight-only metrics. With --input: every metric, on the probe data. Writes "
                         + "report.json, metrics.csv and a self-contained report.html. Never deserializes Java objects "
                         + "from a file."
@@ -68,6 +69,10 @@ final class AnalyzeCommand implements Callable<Integer> {
             description = "The first probe sequence's tokens, one per line (UTF-8), e.g. the word pieces of a tokenized "
                     + "text: the report's heat maps label their axes with them.")
     Path tokens;
+
+    @Option(names = "--text", paramLabel = "TEXT",
+            description = "ONNX models: a probe sequence as text, through the model's tokenizer.json beside it (repeat for more).")
+    List<String> texts = new ArrayList<>();
 
     @Option(names = "--attention", paramLabel = "SPEC",
             description = "SameDiff: declare a hand-written attention layer, "
@@ -120,6 +125,12 @@ final class AnalyzeCommand implements Callable<Integer> {
         if (benchmark != null) {
             return benchmark();
         }
+        if (paths.stream().anyMatch(dev.headwatch.onnx.OnnxAnalyze::isOnnx)) {
+            return onnx(chosen);
+        }
+        if (!texts.isEmpty()) {
+            throw Headwatch.badInput(spec, "--text applies to ONNX models only");
+        }
         Probe probe = probe();
         PrintWriter err = spec.commandLine().getErr();
         CheckpointAnalyzer.Builder analyzer = CheckpointAnalyzer.builder().probe(probe).maxSequences(maxSequences)
@@ -166,6 +177,25 @@ final class AnalyzeCommand implements Callable<Integer> {
             return CtrlC.EXIT_CODE;
         }
         return report.failed().isEmpty() ? 0 : Headwatch.EXIT_BAD_INPUT;
+    }
+
+    /** A pretrained ONNX model (one file): the same report as for checkpoints. */
+    private int onnx(Set<ReportWriter.Format> chosen) throws IOException {
+        if (paths.size() != 1 || inputs.size() > 1 || inputs.stream().anyMatch(s -> s.contains("="))) {
+            throw Headwatch.badInput(spec, "an ONNX model is analysed on its own, with at most one --input IDS.npy");
+        }
+        CheckpointAnalysis report;
+        try {
+            report = dev.headwatch.onnx.OnnxAnalyze.analyze(paths.get(0), inputs.isEmpty() ? null : Path.of(inputs.get(0)),
+                    mask, texts, maxSequences, CheckpointAnalyzer.builder().plots(chosen.contains(ReportWriter.Format.HTML))
+                            .build());
+        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+            throw Headwatch.badInput(spec, e.getMessage());
+        }
+        PrintWriter o = spec.commandLine().getOut();
+        ReportWriter.write(report, out, chosen).forEach(o::println);
+        o.flush();
+        return 0;
     }
 
     /** One line per file and a summary: median milliseconds of each side and their ratio. */

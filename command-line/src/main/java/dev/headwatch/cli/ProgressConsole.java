@@ -106,13 +106,20 @@ public final class ProgressConsole implements AutoCloseable {
             }
         }
 
-        /** Without a terminal: the bar as a line each time a new tenth of the work is done. */
+        /**
+         * After each step: on a terminal the bar is drawn now (so an event printed next redraws the current bar);
+         * without one, the bar becomes a line each time a new tenth of the work is done.
+         */
         void stepped(ProgressBar bar, long done) {
             long tenth = steps > 0 ? done * 10 / steps : done;
-            if (terminal || tenth == lastTenth) {
+            if (terminal) {
+                bar.refresh();   // renders on this thread, into accept()
                 return;
             }
-            bar.refresh();   // renders now, on this thread, into accept()
+            if (tenth == lastTenth) {
+                return;
+            }
+            bar.refresh();
             synchronized (this) {
                 lastTenth = tenth;
                 out.println(last);

@@ -56,7 +56,22 @@ public final class Npy {
      */
     public static INDArray read(Path file) {
         try (FileChannel ch = open(file)) {
-            Header h = readHeader(file, ch);
+            Header h = readHeader(file, ch, false);
+            ch.position(h.dataOffset);
+            return readData(file, ch, h);
+        } catch (IOException e) {
+            throw io(file, e);
+        }
+    }
+
+    /**
+     * Reads an integer array (int32 or int64, either byte order, C order), e.g. token ids, as {@code LONG}.
+     *
+     * @throws IllegalArgumentException as {@link #read(Path)}, and for a file of another dtype
+     */
+    public static INDArray readIntegers(Path file) {
+        try (FileChannel ch = open(file)) {
+            Header h = readHeader(file, ch, true);
             ch.position(h.dataOffset);
             return readData(file, ch, h);
         } catch (IOException e) {
@@ -72,7 +87,7 @@ public final class Npy {
      */
     public static long[] readShape(Path file) {
         try (FileChannel ch = open(file)) {
-            return readHeader(file, ch).shape.clone();
+            return readHeader(file, ch, false).shape.clone();
         } catch (IOException e) {
             throw io(file, e);
         }
@@ -131,13 +146,13 @@ public final class Npy {
     }
 
     /** What the header says. */
-    private record Header(int itemSize, ByteOrder order, long[] shape, long elements, long dataOffset) {
+    private record Header(int itemSize, boolean integer, ByteOrder order, long[] shape, long elements, long dataOffset) {
         long dataBytes() {
             return elements * itemSize;
         }
 
         String typeName() {
-            return itemSize == 4 ? "float32" : "float64";
+            return (integer ? "int" : "float") + itemSize * 8;
         }
 
         String shapeText() {
@@ -145,7 +160,7 @@ public final class Npy {
         }
     }
 
-    private static Header readHeader(Path file, FileChannel ch) throws IOException {
+    private static Header readHeader(Path file, FileChannel ch, boolean integers) throws IOException {
         ByteBuffer prefix = ByteBuffer.allocate(8);
         readUpTo(ch, prefix);
         if (prefix.position() == 0) {
@@ -198,16 +213,15 @@ public final class Npy {
         if (d.length() >= 2 && d.charAt(1) == 'O') {
             throw fail(file, "object arrays are not supported; expected float32 or float64");
         }
-        int itemSize;
-        ByteOrder order;
-        switch (d) {
-            case "<f4" -> { itemSize = 4; order = ByteOrder.LITTLE_ENDIAN; }
-            case ">f4" -> { itemSize = 4; order = ByteOrder.BIG_ENDIAN; }
-            case "<f8" -> { itemSize = 8; order = ByteOrder.LITTLE_ENDIAN; }
-            case ">f8" -> { itemSize = 8; order = ByteOrder.BIG_ENDIAN; }
-            default -> throw fail(file, "unsupported dtype '" + d
-                    + "'; expected float32 or float64 ('<f4', '>f4', '<f8', '>f8')");
+        char kind = integers ? 'i' : 'f';
+        String expected = integers ? "int32 or int64 ('<i4', '>i4', '<i8', '>i8')"
+                : "float32 or float64 ('<f4', '>f4', '<f8', '>f8')";
+        if (d.length() != 3 || (d.charAt(0) != '<' && d.charAt(0) != '>') || d.charAt(1) != kind
+                || (d.charAt(2) != '4' && d.charAt(2) != '8')) {
+            throw fail(file, "unsupported dtype '" + d + "'; expected " + expected);
         }
+        int itemSize = d.charAt(2) - '0';
+        ByteOrder order = d.charAt(0) == '<' ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN;
         Object fortran = dict.get("fortran_order");
         if (!(fortran instanceof Boolean f)) {
             throw fail(file, "malformed header: fortran_order is " + LiteralParser.show(fortran) + ", not True or False");
@@ -238,7 +252,7 @@ public final class Npy {
         if (elements > MAX_ELEMENTS) {
             throw fail(file, "shape " + tupleText(shape) + " is absurd: more than " + MAX_ELEMENTS + " elements");
         }
-        Header h = new Header(itemSize, order, shape, elements, dataOffset);
+        Header h = new Header(itemSize, integers, order, shape, elements, dataOffset);
         long have = ch.size() - dataOffset;
         if (have != h.dataBytes()) {
             throw fail(file, (have < h.dataBytes() ? "truncated: " : "header does not match the data: ")
@@ -250,6 +264,9 @@ public final class Npy {
 
     private static INDArray readData(Path file, FileChannel ch, Header h) throws IOException {
         int n = (int) h.elements;
+        if (h.integer) {
+            return readLongs(file, ch, h);
+        }
         DataType type = h.itemSize == 4 ? DataType.FLOAT : DataType.DOUBLE;
         if (n == 0) {
             return Nd4j.create(type, h.shape);
@@ -277,6 +294,27 @@ public final class Npy {
             return floats != null ? Nd4j.scalar(floats[0]) : Nd4j.scalar(doubles[0]);
         }
         return floats != null ? Nd4j.create(floats, h.shape, 'c') : Nd4j.create(doubles, h.shape, 'c');
+    }
+
+    /** int32 or int64 data, widened to {@code LONG}. */
+    private static INDArray readLongs(Path file, FileChannel ch, Header h) throws IOException {
+        int n = (int) h.elements;
+        long[] values = new long[n];
+        ByteBuffer buf = ByteBuffer.allocate(CHUNK_BYTES).order(h.order);
+        for (int done = 0; done < n; ) {
+            int count = Math.min(n - done, CHUNK_BYTES / h.itemSize);
+            buf.clear().limit(count * h.itemSize);
+            readUpTo(ch, buf);
+            if (buf.hasRemaining()) {
+                throw fail(file, "truncated: the file ended while reading element " + done);
+            }
+            buf.flip();
+            for (int i = 0; i < count; i++) {
+                values[done + i] = h.itemSize == 4 ? buf.getInt() : buf.getLong();
+            }
+            done += count;
+        }
+        return Nd4j.createFromArray(values).reshape(h.shape);
     }
 
     /** Reads until the buffer is full or the file ends. */

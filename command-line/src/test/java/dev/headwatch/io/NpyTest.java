@@ -225,6 +225,27 @@ class NpyTest {
     }
 
     @Test
+    void readIntegers_int32AndBigEndianInt64_giveTheValuesAsLong() throws IOException {
+        ByteBuffer i4 = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putInt(101).putInt(-7).putInt(0).putInt(2023);
+        INDArray a = Npy.readIntegers(write("i4.npy", npy(1, "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 2), }",
+                i4.array())));
+        assertThat(a.dataType()).isEqualTo(org.nd4j.linalg.api.buffer.DataType.LONG);
+        assertThat(a.shape()).containsExactly(2, 2);
+        assertThat(a.reshape(4).toLongVector()).containsExactly(101, -7, 0, 2023);
+        ByteBuffer i8 = ByteBuffer.allocate(16).order(ByteOrder.BIG_ENDIAN).putLong(1L << 40).putLong(-1);
+        INDArray b = Npy.readIntegers(write("i8.npy", npy(1, "{'descr': '>i8', 'fortran_order': False, 'shape': (1, 2), }",
+                i8.array())));
+        assertThat(b.reshape(2).toLongVector()).containsExactly(1L << 40, -1);
+    }
+
+    @Test
+    void readIntegers_floats_areRejected() throws IOException {
+        Path f = write("f4.npy", npy(1, F4_2X3_HEADER, floats(6)));
+        assertThatThrownBy(() -> Npy.readIntegers(f)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("unsupported dtype '<f4'").hasMessageContaining("int32 or int64");
+    }
+
+    @Test
     void read_fortranOrderHeader_isRejected() throws IOException {
         assertRejected(write("f.npy", npy(1, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", floats(6))),
                 "Fortran-order");

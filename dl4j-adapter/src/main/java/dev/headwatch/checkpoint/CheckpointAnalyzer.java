@@ -79,6 +79,7 @@ public final class CheckpointAnalyzer {
     private final CheckpointLoader loader;
     private final Probe probe;
     private final AlertConfig alerts;
+    private final AlertConfig explicitAlerts;
     private final Progress progress;
     private final BooleanSupplier stop;
     private final int maxSequences;
@@ -90,9 +91,8 @@ public final class CheckpointAnalyzer {
     private CheckpointAnalyzer(Builder b) {
         this.loader = b.loader;
         this.probe = b.probe;
-        this.alerts = b.alerts != null ? b.alerts
-                : b.probe != null ? AlertConfig.builder().persist(1).build()
-                : AlertConfig.builder().persist(1).enableOnly(Alert.LOGIT_GROWTH).build();
+        this.explicitAlerts = b.alerts;
+        this.alerts = b.alerts != null ? b.alerts : defaultAlerts(b.probe != null);
         this.progress = b.progress;
         this.stop = b.stop;
         this.maxSequences = b.maxSequences;
@@ -146,15 +146,80 @@ public final class CheckpointAnalyzer {
             }
             results.add(a.result);
         }
+        return new CheckpointAnalysis(clock.instant(), probe == null ? null : probe.description(), results, failed,
+                ruleNames(alerts), events, probe == null ? List.of() : probe.tokens(), notice);
+    }
+
+    /** METRICS.md's rules with {@code persist = 1}; without probe data only the rule that reads weights. */
+    private static AlertConfig defaultAlerts(boolean probe) {
+        return probe ? AlertConfig.builder().persist(1).build()
+                : AlertConfig.builder().persist(1).enableOnly(Alert.LOGIT_GROWTH).build();
+    }
+
+    private static List<String> ruleNames(AlertConfig config) {
         List<String> rules = new ArrayList<>();
         for (Alert r : Alert.values()) {
-            if (alerts.isEnabled(r)) {
+            if (config.isEnabled(r)) {
                 rules.add(r.name());
             }
         }
-        alerts.userRules().forEach(r -> rules.add(r.name()));
-        return new CheckpointAnalysis(clock.instant(), probe == null ? null : probe.description(), results, failed, rules,
-                events, probe == null ? List.of() : probe.tokens(), notice);
+        config.userRules().forEach(r -> rules.add(r.name()));
+        return rules;
+    }
+
+    /**
+     * An attention layer that another front end read from a model this analyzer cannot load (a pretrained
+     * ONNX model): its heads' inputs on the probe sequences and its weight metrics, measured here exactly as a
+     * checkpoint's layers are.
+     *
+     * @param name                the layer name
+     * @param kind                the layer kind the report shows
+     * @param heads               number of heads
+     * @param headSize            head dimension
+     * @param weights             weight-only metrics ({@link WeightAnalysis}), or null
+     * @param sequences           per probe sequence, one input per head in head order; empty without probe data
+     * @param reconstructionError METRICS.md item 4 over the sequences, NaN when unknown
+     */
+    public record ExtractedLayer(String name, String kind, int heads, int headSize, WeightLayerMetrics weights,
+                                 List<List<HeadInput>> sequences, double reconstructionError) {
+        public ExtractedLayer {
+            if (name == null || kind == null || sequences == null || heads < 1 || headSize < 1) {
+                throw new IllegalArgumentException("layer " + name + ": name, kind and sequences must be given and heads ("
+                        + heads + ") and headSize (" + headSize + ") positive");
+            }
+            sequences = List.copyOf(sequences);
+        }
+    }
+
+    /**
+     * One model whose attention layers were extracted elsewhere ({@link ExtractedLayer}), as a one-checkpoint
+     * analysis: the same per-layer analysis, aggregation over sequences, plot data and alert rules (the
+     * builder's, or the defaults for {@code probe} given or not) as {@link #analyze(CheckpointSeries)}.
+     *
+     * @param file   the model file
+     * @param format what the file holds (e.g. {@code ONNX})
+     * @param probe  a description of the probe data, or null for weight-only metrics
+     * @param layers the attention layers, in model order
+     */
+    public CheckpointAnalysis analyzeExtracted(Path file, String format, String probe, List<ExtractedLayer> layers) {
+        AlertConfig config = explicitAlerts != null ? explicitAlerts : defaultAlerts(probe != null);
+        List<LayerResult> results = new ArrayList<>();
+        List<HeadRecord> records = new ArrayList<>();
+        for (ExtractedLayer l : layers) {
+            // layer() reads only the extraction's sequences and reconstruction error, not its site's kind
+            AttentionExtractor.LayerExtraction x = l.sequences().isEmpty() ? null : new AttentionExtractor.LayerExtraction(
+                    new AttentionExtractor.Site(l.name(), AttentionExtractor.Kind.SAMEDIFF_OP, l.heads(), l.headSize(), true),
+                    l.sequences(), null, l.reconstructionError());
+            results.add(layer(l.name(), l.kind(), l.heads(), l.headSize(), l.weights(), x, plots, records));
+        }
+        String label = String.valueOf(file.getFileName());
+        List<CheckpointAlert> events = new ArrayList<>();
+        for (AlertEvent ev : AlertEngine.of(config, clock).evaluate(new Observation(0, 0, mtime(file), records))) {
+            events.add(new CheckpointAlert(label, ev));
+        }
+        CheckpointResult result = new CheckpointResult(label, file.toString(), -1, -1, format, results, List.of());
+        return new CheckpointAnalysis(clock.instant(), probe, List.of(result), List.of(), ruleNames(config), events,
+                List.of(), null);
     }
 
     private static FailedCheckpoint failure(Path file, String label, String problem) {
