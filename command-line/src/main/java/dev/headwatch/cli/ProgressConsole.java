@@ -76,6 +76,7 @@ public final class ProgressConsole implements AutoCloseable {
     @Override
     public void close() {
         bar.close();
+        lines.close();   // the library skips it when the bar closes before its first scheduled redraw
     }
 
     /** Where the library's rendered bar goes: redrawn in place, or one line per tenth of the work. */
@@ -140,6 +141,9 @@ public final class ProgressConsole implements AutoCloseable {
 
         @Override
         public synchronized void close() {
+            if (closed) {
+                return;
+            }
             closed = true;
             out.println(terminal ? "" : last);
             out.flush();
