@@ -77,6 +77,7 @@ final class HtmlReport {
         Set<String> shown = new LinkedHashSet<>();
         summary(r, b);
         verdict(r, b);
+        layerSummary(r, b, shown);
         failures(r, b);
         alerts(r, b);
         layers(r, b, shown);
@@ -360,6 +361,52 @@ final class HtmlReport {
             headTable(l, fields.stream().filter(f -> !Glossary.of(f).alertInput()).toList(), now, resolved, false, b);
             picker(li, l, now, r.probeTokens(), b);
         }
+    }
+
+    /** The fields of the per-layer summary: the model-level regularities of the energy field (METRICS.md 7-9). */
+    private static final List<String> LAYER_SUMMARY = List.of("participation", "maxKeyShare", "keyCoherence",
+            "keyCoherenceNoFirst", "entropy", "effectiveRank");
+
+    /**
+     * Per layer at the last checkpoint, the median over its heads of the fields that carry the first paper's
+     * model-level claims: energy spread over key positions, traced to incoherent keys. Shown only with probe data.
+     */
+    private static void layerSummary(CheckpointAnalysis r, StringBuilder b, Set<String> shown) {
+        if (r.checkpoints().isEmpty()) {
+            return;
+        }
+        CheckpointResult last = r.checkpoints().get(r.checkpoints().size() - 1);
+        List<LayerResult> measured = last.layers().stream()
+                .filter(l -> l.heads().stream().anyMatch(h -> h.metrics() != null)).toList();
+        List<String> fields = LAYER_SUMMARY.stream().filter(f -> measured.stream().anyMatch(l -> l.heads().stream()
+                .anyMatch(h -> Double.isFinite(CheckpointAnalysis.value(h, f))))).toList();
+        if (fields.isEmpty()) {
+            return;
+        }
+        b.append("<h2>Layers at a glance</h2>\n<p class=\"muted\">Median over each layer's heads at ")
+                .append(esc(last.label())).append(": participation near 1 and keyCoherence near 1 mean the energy")
+                .append(" field spreads over key positions because no key position is special.</p>\n")
+                .append("<div class=\"scroll\"><table><tr><th class=\"l\">layer</th><th>heads</th>");
+        for (String f : fields) {
+            Glossary.Entry e = Glossary.of(f);
+            b.append("<th title=\"").append(esc(e.definition() + ". Healthy: " + e.healthy() + "."))
+                    .append("\"><a href=\"#g-").append(esc(f)).append("\">").append(wrappable(f)).append("</a></th>");
+            shown.add(f);
+        }
+        b.append("</tr>\n");
+        for (LayerResult l : measured) {
+            b.append("<tr><td class=\"l\">").append(esc(l.layer())).append("</td><td>").append(l.heads().size())
+                    .append("</td>");
+            for (String f : fields) {
+                double[] values = l.heads().stream().mapToDouble(h -> CheckpointAnalysis.value(h, f))
+                        .filter(Double::isFinite).sorted().toArray();
+                double median = values.length == 0 ? Double.NaN : values.length % 2 == 1 ? values[values.length / 2]
+                        : (values[values.length / 2 - 1] + values[values.length / 2]) / 2;
+                b.append("<td>").append(Num.format(median)).append("</td>");
+            }
+            b.append("</tr>\n");
+        }
+        b.append("</table></div>\n");
     }
 
     private static void headTable(LayerResult l, List<String> fields, Map<HeadKey, List<Firing>> now,

@@ -116,6 +116,20 @@ class HtmlReportTest {
     }
 
     @Test
+    void layersAtAGlance_giveEachLayersMedianOverItsHeads_atTheLastCheckpoint() {
+        int at = html.indexOf("<h2>Layers at a glance</h2>");
+        assertThat(at).isPositive().isLessThan(html.indexOf("<img"));
+        String section = html.substring(at, html.indexOf("</table>", at));
+        // entropy 0.5, 0.6, 0.7 and keyCoherenceNoFirst 3, 6, 9 over the three heads at ckpt-3
+        String causalRow = section.substring(section.indexOf(HtmlReport.esc(CAUSAL_LAYER)));
+        causalRow = causalRow.substring(0, causalRow.indexOf("</tr>"));
+        assertThat(causalRow).contains("<td>3</td>").contains("<td>" + Num.format(0.6) + "</td>")
+                .contains("<td>" + Num.format(6) + "</td>");
+        // Only fields some head has a value for: here no participation was measured.
+        assertThat(section).contains("#g-keyCoherenceNoFirst").contains("#g-entropy").doesNotContain("#g-participation");
+    }
+
+    @Test
     void everyColumnHeader_hasADefinitionAndHealthyRangeTooltip_andAGlossaryEntry() {
         Matcher th = Pattern.compile("<th title=\"([^\"]*)\"><a href=\"#g-(\\w+)\">([\\w<>]+)</a></th>").matcher(html);
         Set<String> headers = new LinkedHashSet<>();

@@ -10,6 +10,7 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.TrainingConfig;
@@ -216,6 +217,51 @@ class AttentionPatternsTest {
         assertThat(c.layers()).isEmpty();
         assertThat(c.skipped()).singleElement().satisfies(k ->
                 assertThat(k.reason()).contains("no attention found").contains("matmul").contains("relu"));
+    }
+
+    @Test
+    void headsSplitBySlicing_areFoundAsOneLayerPerHead_andReadExactly() {
+        SameDiff sd = SameDiff.create();
+        Nd4j.getRandom().setSeed(9);
+        SDVariable x = sd.placeHolder("x", DataType.FLOAT, -1, T, N_IN);
+        SDVariable y = sd.placeHolder("y", DataType.FLOAT, -1, T, N_IN);
+        SDVariable x2 = sd.reshape(x, -1, N_IN);
+        SDVariable[] proj = new SDVariable[3];
+        String[] names = {"Wq", "Wk", "Wv"};
+        for (int i = 0; i < 3; i++) {
+            proj[i] = sd.reshape(sd.mmul(x2, sd.var(names[i], Nd4j.randn(DataType.FLOAT, N_IN, N_IN).muli(0.5))),
+                    -1, T, N_IN);
+        }
+        SDVariable[] outs = new SDVariable[HEADS];
+        for (int h = 0; h < HEADS; h++) {
+            SDIndex cols = SDIndex.interval(h * HS, (h + 1) * HS);
+            SDVariable q = proj[0].get(SDIndex.all(), SDIndex.all(), cols);
+            SDVariable k = proj[1].get(SDIndex.all(), SDIndex.all(), cols);
+            SDVariable v = proj[2].get(SDIndex.all(), SDIndex.all(), cols);
+            SDVariable att = sd.nn.softmax("attention" + h, sd.mmul(q, k, false, true, false).mul(1 / Math.sqrt(HS)), -1);
+            outs[h] = sd.mmul("out" + h, att, v);
+        }
+        sd.loss().meanSquaredError("loss", y, sd.concat(2, outs), null);
+        sd.setTrainingConfig(TrainingConfig.builder().updater(new Sgd(1e-3)).dataSetFeatureMapping("x")
+                .dataSetLabelMapping("y").build());
+
+        assertThat(AttentionPatterns.find(sd)).extracting(AttentionPatterns.Found::layer)
+                .containsExactly("attention0", "attention1");
+
+        List<Observation> seen = new ArrayList<>();
+        ObservationSink sink = seen::add;
+        SameDiffAttentionListener listener = SameDiffAttentionListener.builder().background(false).maxSequences(2)
+                .sink(sink).build();
+        sd.setListeners(listener);
+        sd.fit(new DataSet(Nd4j.randn(DataType.FLOAT, 3, T, N_IN), Nd4j.randn(DataType.FLOAT, 3, T, N_IN)));
+        listener.close();
+
+        assertThat(seen).hasSize(1);
+        assertThat(seen.get(0).heads()).extracting(HeadRecord::layer).containsExactlyInAnyOrder("attention0", "attention1");
+        assertThat(seen.get(0).heads()).allSatisfy(h -> {
+            assertThat(h.d()).isEqualTo(HS);
+            assertThat(h.metrics().reconstructionError()).isLessThan(1e-5);
+        });
     }
 
     @Test
