@@ -89,6 +89,7 @@ public final class ProgressConsole implements AutoCloseable {
         private final long steps;
         private String last = "";
         private long lastTenth = -1;
+        private String printed = "";
         private boolean closed;
 
         Lines(PrintStream out, boolean terminal, long steps) {
@@ -125,6 +126,7 @@ public final class ProgressConsole implements AutoCloseable {
                 lastTenth = tenth;
                 out.println(last);
                 out.flush();
+                printed = last;
             }
         }
 
@@ -145,7 +147,11 @@ public final class ProgressConsole implements AutoCloseable {
                 return;
             }
             closed = true;
-            out.println(terminal ? "" : last);
+            if (terminal) {
+                out.println();
+            } else if (!last.equals(printed)) {   // the final state, unless its tenth's line just showed it
+                out.println(last);
+            }
             out.flush();
         }
     }
