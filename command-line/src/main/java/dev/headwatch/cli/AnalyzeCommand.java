@@ -135,7 +135,14 @@ final class AnalyzeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         CheckpointAnalyzer.Builder analyzer = CheckpointAnalyzer.builder().probe(probe).maxSequences(maxSequences)
                 .plots(chosen.contains(ReportWriter.Format.HTML));
-        declared().forEach(analyzer::declare);
+        List<DeclaredAttention> declared = declared();
+        declared.forEach(analyzer::declare);
+        if (!declared.isEmpty() && !quiet) {
+            // Declarations override discovery: say so, since a hand-written layer left out is then not read.
+            err.println(spec.qualifiedName() + ": reading the " + declared.size() + " declared layer"
+                    + (declared.size() == 1 ? "" : "s") + " of SameDiff models; attention found by its shape is not read");
+            err.flush();
+        }
         CtrlC ctrlC = CtrlC.listen(() -> System.err.printf(
                 "%nstopping after this checkpoint, then writing the report (Ctrl-C again to quit at once)%n"));
         analyzer.stopWhen(ctrlC);
