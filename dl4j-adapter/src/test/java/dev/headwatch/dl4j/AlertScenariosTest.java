@@ -30,6 +30,8 @@ class AlertScenariosTest {
 
     /** Past the engine's warm-up of 30 observations. */
     private static final int WARMUP = 35;
+    /** Past the warm-up and the 30 values LOGIT_GROWTH's qkSpectralNorm baseline collects after it. */
+    private static final int WEIGHT_WARMUP = 65;
     /** persist (3) + 1 observations after the break. */
     private static final int AFTER = 4;
 
@@ -37,6 +39,10 @@ class AlertScenariosTest {
     }
 
     private static Run run(Consumer<MultiLayerNetwork> breakWeights, Consumer<DataSetAndNet> breakData) {
+        return run(WARMUP, breakWeights, breakData);
+    }
+
+    private static Run run(int warmup, Consumer<MultiLayerNetwork> breakWeights, Consumer<DataSetAndNet> breakData) {
         AttentionTask task = new AttentionTask(1);
         MultiLayerNetwork net = AttentionTask.network(1, 5e-3);
         AlertEngine engine = AlertEngine.withDefaults();
@@ -44,7 +50,7 @@ class AlertScenariosTest {
         engine.addListener(events::add);
         AttentionMonitorListener listener = AttentionMonitorListener.builder().background(false).sink(engine).build();
         net.setListeners(listener);
-        for (int i = 0; i < WARMUP; i++) {
+        for (int i = 0; i < warmup; i++) {
             net.fit(task.batch(16));
         }
         List<AlertEvent> before = List.copyOf(events);
@@ -76,7 +82,7 @@ class AlertScenariosTest {
     void scaledUpQueryWeights_fireEntropyCollapseAndLogitGrowth() {
         // Head 0's queries x 18: its logits x 18, maxLogit stays below 50 (about 25-42 here), but its
         // qkSpectralNorm is 18 x its running median: both rules see the same fault.
-        Run run = run(net -> AttentionTask.headWeights(net, "Wq", 0).muli(18), d -> { });
+        Run run = run(WEIGHT_WARMUP, net -> AttentionTask.headWeights(net, "Wq", 0).muli(18), d -> { });
         assertThat(run.before()).isEmpty();
         assertThat(run.after()).extracting(e -> e.alert() + "/" + e.head() + "/" + e.state())
                 .containsExactlyInAnyOrder("ENTROPY_COLLAPSE/0/FIRING", "LOGIT_GROWTH/0/FIRING");
@@ -85,7 +91,7 @@ class AlertScenariosTest {
     @Test
     void queryWeightsTripledMidRun_fireLogitGrowth_fromTheWeights() {
         // x3 keeps maxLogit far below 50: only the qkSpectralNorm half of the rule can see it.
-        Run run = run(net -> AttentionTask.headWeights(net, "Wq", 2).muli(3), d -> { });
+        Run run = run(WEIGHT_WARMUP, net -> AttentionTask.headWeights(net, "Wq", 2).muli(3), d -> { });
         assertThat(run.before()).isEmpty();
         assertThat(run.after()).filteredOn(e -> e.alert().equals(Alert.LOGIT_GROWTH.name()))
                 .singleElement().satisfies(e -> {

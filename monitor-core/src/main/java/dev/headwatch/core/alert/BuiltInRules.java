@@ -154,7 +154,9 @@ final class BuiltInRules {
         Rule.Check qkPart = part(qk, bound, qk > bound, qk <= c.qkNormGrowthClear() * median,
                 "qkSpectralNorm " + f(qk) + " > " + f(c.qkNormGrowth()) + " x its running median " + f(median),
                 "qkSpectralNorm " + f(qk));
-        if (!Double.isNaN(qk) && qkPart.verdict() != Rule.Verdict.HOLDS && !s.firing) {
+        // The weights grow fast while training starts: the baseline begins after the warm-up, so a head is
+        // compared with its trained self, not with its initialisation.
+        if (!Double.isNaN(qk) && s.seen++ >= c.medianWarmup() && qkPart.verdict() != Rule.Verdict.HOLDS && !s.firing) {
             baseline.add(qk);
         }
         Rule.Check logitPart = part(logit, c.maxLogit(), logit > c.maxLogit(), logit <= c.maxLogitClear(),

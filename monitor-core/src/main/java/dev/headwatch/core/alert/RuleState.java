@@ -16,6 +16,8 @@ final class RuleState {
     /** SINK_SHIFT: whether the first observation's sink was recorded, and its position (NaN: none). */
     boolean baselineSeen;
     double baselineSink = Double.NaN;
+    /** LOGIT_GROWTH: observations seen, so the qkSpectralNorm baseline leaves out the warm-up's fast growth. */
+    int seen;
 
     RunningMedian median(int window) {
         if (median == null) {
