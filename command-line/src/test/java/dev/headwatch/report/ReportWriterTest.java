@@ -7,10 +7,6 @@ import dev.headwatch.checkpoint.CheckpointAnalyzer;
 import dev.headwatch.checkpoint.Models;
 import dev.headwatch.checkpoint.Probe;
 import dev.headwatch.io.Npy;
-import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.optimize.listeners.CheckpointListener;
-import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,18 +32,8 @@ class ReportWriterTest {
 
     @BeforeAll
     static void train() throws IOException {
-        series = Files.createDirectory(tmp.resolve("mln-checkpoints"));
-        MultiLayerNetwork net = Models.mln();
-        net.setListeners(new CheckpointListener.Builder(series.toFile()).saveEveryNIterations(2).keepAll().build());
-        for (int i = 0; i < 7; i++) {
-            net.fit(Models.data(4, i));
-        }
-        ComputationGraph cg = Models.graph();
-        for (int i = 0; i < 3; i++) {
-            cg.fit(Models.data(4, 10 + i));
-        }
-        graphZip = tmp.resolve("graph.zip");
-        ModelSerializer.writeModel(cg, graphZip.toFile(), true);
+        series = Models.checkpointSeries(tmp.resolve("mln-checkpoints"));
+        graphZip = Models.graphZip(tmp.resolve("graph.zip"));
         probe = Models.features(3, 99);
     }
 

@@ -7,7 +7,6 @@ import dev.headwatch.core.LayerAnalysis;
 import dev.headwatch.core.WeightAnalysis;
 import dev.headwatch.core.WeightLayerMetrics;
 import dev.headwatch.dl4j.AttentionExtractor;
-import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.listeners.CheckpointListener;
 import org.deeplearning4j.util.ModelSerializer;
@@ -40,18 +39,8 @@ class CheckpointAnalyzerTest {
 
     @BeforeAll
     static void train() throws IOException {
-        mlnDir = Files.createDirectory(tmp.resolve("mln-checkpoints"));
-        MultiLayerNetwork net = Models.mln();
-        net.setListeners(new CheckpointListener.Builder(mlnDir.toFile()).saveEveryNIterations(2).keepAll().build());
-        for (int i = 0; i < 7; i++) {
-            net.fit(Models.data(4, i));
-        }
-        ComputationGraph cg = Models.graph();
-        for (int i = 0; i < 3; i++) {
-            cg.fit(Models.data(4, 10 + i));
-        }
-        graphZip = tmp.resolve("graph.zip");
-        ModelSerializer.writeModel(cg, graphZip.toFile(), true);
+        mlnDir = Models.checkpointSeries(tmp.resolve("mln-checkpoints"));
+        graphZip = Models.graphZip(tmp.resolve("graph.zip"));
         sameDiff = Models.sameDiff();
         sameDiffFile = tmp.resolve("model.fb");
         sameDiff.save(sameDiffFile.toFile(), false);

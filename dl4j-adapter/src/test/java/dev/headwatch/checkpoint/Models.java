@@ -8,6 +8,8 @@ import org.deeplearning4j.nn.conf.layers.SelfAttentionLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
+import org.deeplearning4j.optimize.listeners.CheckpointListener;
+import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.TrainingConfig;
@@ -18,6 +20,10 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /** Small attention models trained for real, shared by the checkpoint tests. */
 public final class Models {
@@ -46,6 +52,27 @@ public final class Models {
                 .build());
         net.init();
         return net;
+    }
+
+    /** {@link #mln()} trained 7 steps with DL4J's CheckpointListener saving every 2nd iteration into {@code dir}. */
+    public static Path checkpointSeries(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        MultiLayerNetwork net = mln();
+        net.setListeners(new CheckpointListener.Builder(dir.toFile()).saveEveryNIterations(2).keepAll().build());
+        for (int i = 0; i < 7; i++) {
+            net.fit(data(4, i));
+        }
+        return dir;
+    }
+
+    /** {@link #graph()} trained 3 steps and saved as a ModelSerializer zip. */
+    public static Path graphZip(Path file) throws IOException {
+        ComputationGraph cg = graph();
+        for (int i = 0; i < 3; i++) {
+            cg.fit(data(4, 10 + i));
+        }
+        ModelSerializer.writeModel(cg, file.toFile(), true);
+        return file;
     }
 
     /** A self-attention layer and an attention vertex. */
