@@ -228,7 +228,8 @@ final class HtmlReport {
 
     private static void alerts(CheckpointAnalysis r, StringBuilder b) {
         b.append("<h2>Alerts</h2>");
-        b.append("<p class=\"muted\">Each checkpoint is one observation for the alert rules of METRICS.md.</p>");
+        b.append("<p class=\"muted\">Transitions of the alert rules of METRICS.md: one observation per checkpoint when")
+                .append(" saved models are analysed, per observed step when they come from the monitored run.</p>");
         b.append("<div class=\"scroll\"><table><tr><th class=\"l\">rule</th><th class=\"l\">first fires at</th>")
                 .append("<th class=\"l\">layer</th><th>head</th><th>value</th><th>threshold</th><th class=\"l\">message</th></tr>\n");
         for (Map.Entry<String, Optional<CheckpointAlert>> e : r.firstFiring().entrySet()) {
