@@ -25,14 +25,4 @@ public record HeadRecord(String layer, int head, int n, int d, Visibility mask, 
     public HeadRecord(String layer, int head, int n, int d, Visibility mask, HeadMetrics metrics) {
         this(layer, head, n, d, mask, metrics, Double.NaN, false);
     }
-
-    /** This record with the head's {@code qkSpectralNorm} attached. */
-    public HeadRecord withQkSpectralNorm(double value) {
-        return new HeadRecord(layer, head, n, d, mask, metrics, value, nonFiniteInput);
-    }
-
-    /** This record marked as computed from Q, K or V holding NaN or infinity (or not). */
-    public HeadRecord withNonFiniteInput(boolean value) {
-        return new HeadRecord(layer, head, n, d, mask, metrics, qkSpectralNorm, value);
-    }
 }

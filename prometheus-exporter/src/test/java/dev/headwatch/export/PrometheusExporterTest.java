@@ -125,7 +125,8 @@ class PrometheusExporterTest {
                 Clock.fixed(Instant.parse("2026-01-02T03:04:05Z"), ZoneOffset.UTC));
         try (PrometheusExporter withAlerts = PrometheusExporter.builder().port(0).alerts(engine).start()) {
             Observation obs = observation(1, new double[] {0.5, 0.05});
-            obs = new Observation(1, 1, obs.time(), obs.heads().stream().map(r -> r.withQkSpectralNorm(3.0)).toList());
+            obs = new Observation(1, 1, obs.time(), obs.heads().stream().map(r -> new HeadRecord(r.layer(), r.head(), r.n(), r.d(), r.mask(),
+                    r.metrics(), 3.0, r.nonFiniteInput())).toList());
             engine.write(obs);
             withAlerts.write(obs);
             java.util.Set<String> served = new java.util.HashSet<>();

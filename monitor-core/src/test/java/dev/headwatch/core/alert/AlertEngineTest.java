@@ -65,6 +65,14 @@ class AlertEngineTest {
         return AlertConfig.builder().medianWindow(20, WARMUP);
     }
 
+    private static HeadRecord withWeights(HeadRecord r, double qkSpectralNorm) {
+        return new HeadRecord(r.layer(), r.head(), r.n(), r.d(), r.mask(), r.metrics(), qkSpectralNorm, r.nonFiniteInput());
+    }
+
+    private static HeadRecord nonFinite(HeadRecord r) {
+        return new HeadRecord(r.layer(), r.head(), r.n(), r.d(), r.mask(), r.metrics(), r.qkSpectralNorm(), true);
+    }
+
     static AlertConfig defaults() {
         return builder().build();
     }
@@ -273,7 +281,7 @@ class AlertEngineTest {
         // Warm-up (weights growing tenfold as training starts), then a trained head, then growth.
         double[] norms = {0.1, 0.1, 0.1, 0.1, 0.1, 1.0, 1.1, 0.9, 1.0, 1.05, 2.5, 2.6, 2.7};
         for (int i = 0; i < norms.length; i++) {
-            HeadRecord r = head(0, healthy().build()).withQkSpectralNorm(norms[i]);
+            HeadRecord r = withWeights(head(0, healthy().build()), norms[i]);
             events.addAll(e.evaluate(obs(i + 1, r)));
         }
         // The baseline leaves out the warm-up (with it, the median 0.5 would flag the healthy 1.1 at step 7):
@@ -587,7 +595,7 @@ class AlertEngineTest {
         AlertEngine e = engine(defaults());
         List<AlertEvent> events = new ArrayList<>();
         for (int step = 1; step <= 3; step++) {
-            events.addAll(e.evaluate(obs(step, head(0, healthy().build()).withNonFiniteInput(true))));
+            events.addAll(e.evaluate(obs(step, nonFinite(head(0, healthy().build())))));
         }
         assertThat(events).singleElement().satisfies(ev -> {
             assertThat(ev.alert()).isEqualTo("NON_FINITE");
