@@ -389,9 +389,7 @@ final class HtmlReport {
                 .append(" field spreads over key positions because no key position is special.</p>\n")
                 .append("<div class=\"scroll\"><table><tr><th class=\"l\">layer</th><th>heads</th>");
         for (String f : fields) {
-            Glossary.Entry e = Glossary.of(f);
-            b.append("<th title=\"").append(esc(e.definition() + ". Healthy: " + e.healthy() + "."))
-                    .append("\"><a href=\"#g-").append(esc(f)).append("\">").append(wrappable(f)).append("</a></th>");
+            b.append(columnHeader(f));
             shown.add(f);
         }
         b.append("</tr>\n");
@@ -399,15 +397,19 @@ final class HtmlReport {
             b.append("<tr><td class=\"l\">").append(esc(l.layer())).append("</td><td>").append(l.heads().size())
                     .append("</td>");
             for (String f : fields) {
-                double[] values = l.heads().stream().mapToDouble(h -> CheckpointAnalysis.value(h, f))
-                        .filter(Double::isFinite).sorted().toArray();
-                double median = values.length == 0 ? Double.NaN : values.length % 2 == 1 ? values[values.length / 2]
-                        : (values[values.length / 2 - 1] + values[values.length / 2]) / 2;
+                double median = median(l.heads().stream().mapToDouble(h -> CheckpointAnalysis.value(h, f)).toArray());
                 b.append("<td>").append(Num.format(median)).append("</td>");
             }
             b.append("</tr>\n");
         }
         b.append("</table></div>\n");
+    }
+
+    /** A metric's column header: its name, linked to the glossary, with its definition and healthy range as tooltip. */
+    private static String columnHeader(String field) {
+        Glossary.Entry e = Glossary.of(field);
+        return "<th title=\"" + esc(e.definition() + ". Healthy: " + e.healthy() + ".") + "\"><a href=\"#g-"
+                + esc(field) + "\">" + wrappable(field) + "</a></th>";
     }
 
     private static void headTable(LayerResult l, List<String> fields, Map<HeadKey, List<Firing>> now,
@@ -420,9 +422,7 @@ final class HtmlReport {
             b.append("<th class=\"l\">alerts</th>");
         }
         for (String f : fields) {
-            Glossary.Entry e = Glossary.of(f);
-            b.append("<th title=\"").append(esc(e.definition() + ". Healthy: " + e.healthy() + "."))
-                    .append("\"><a href=\"#g-").append(esc(f)).append("\">").append(wrappable(f)).append("</a></th>");
+            b.append(columnHeader(f));
         }
         b.append("</tr>\n");
         for (HeadResult h : l.heads()) {

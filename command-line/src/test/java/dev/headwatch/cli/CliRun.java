@@ -7,10 +7,10 @@ import java.io.StringWriter;
 import java.util.Arrays;
 import java.util.List;
 
-/** Runs the command line in-process with captured stdout and stderr. */
-record CliRun(int exitCode, String out, String err) {
+/** Runs the command line (with every {@link SubcommandProvider}'s subcommands) in-process, capturing stdout and stderr. */
+public record CliRun(int exitCode, String out, String err) {
 
-    static CliRun of(CommandLine commandLine, String... args) {
+    public static CliRun of(CommandLine commandLine, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         commandLine.setOut(new PrintWriter(out, true));
@@ -19,15 +19,15 @@ record CliRun(int exitCode, String out, String err) {
         return new CliRun(code, out.toString(), err.toString());
     }
 
-    static CliRun of(String... args) {
+    public static CliRun of(String... args) {
         return of(Headwatch.commandLine(), args);
     }
 
-    List<String> outLines() {
+    public List<String> outLines() {
         return out.isEmpty() ? List.of() : Arrays.asList(out.split("\n"));
     }
 
-    List<String> errLines() {
+    public List<String> errLines() {
         return err.isEmpty() ? List.of() : Arrays.asList(err.split("\n"));
     }
 }

@@ -132,7 +132,7 @@ public final class AttentionPatterns {
         if (!transposed(qk, 1)) {
             // k^T written as its own op: permute or transpose swapping the last two axes.
             SameDiffOp kt = producer(sd, k);
-            if (kt == null || !swapsLastTwo(kt)) {
+            if (kt == null || !swapsLastTwo(sd, kt)) {
                 return null;
             }
             k = kt.getInputsToOp().get(0);
@@ -207,7 +207,7 @@ public final class AttentionPatterns {
         return args.length > index && args[index] != 0;
     }
 
-    private static boolean swapsLastTwo(SameDiffOp op) {
+    private static boolean swapsLastTwo(SameDiff sd, SameDiffOp op) {
         String name = op.getOp().opName();
         if (name.equals("transpose")) {
             return true;   // of a 2-D k: [T, d] -> [d, T]
@@ -215,7 +215,7 @@ public final class AttentionPatterns {
         if (!name.equals("permute")) {
             return false;
         }
-        long[] p = op.getOp() instanceof DynamicCustomOp c ? c.iArgs() : null;
+        long[] p = intArgs(sd, op, 1);
         if (p == null || p.length < 2) {
             return false;
         }

@@ -240,8 +240,8 @@ public final class DemoRun {
      */
     public static String report(Options o, List<AlertEvent> alerts, String notice) {
         try {
-            Map<String, INDArray> probe = probe(o);
-            for (Map.Entry<String, INDArray> p : probe.entrySet()) {
+            Probe probe = probe(o);
+            for (Map.Entry<String, INDArray> p : probe.placeholders().entrySet()) {
                 Npy.write(o.out().resolve("probe-" + p.getKey() + ".npy"), p.getValue());
             }
             CheckpointAnalysis analysed = analyze(o, probe);
@@ -255,28 +255,23 @@ public final class DemoRun {
         }
     }
 
-    /** The held-out probe batch, by placeholder name: {@code input} and {@code label}. */
-    static Map<String, INDArray> probe(Options o) {
-        var batch = TinyGpt.batch(probeWindows(o), ByteCorpus.VOCAB);
+    /**
+     * The held-out probe batch, by placeholder name ({@code input} and {@code label}), with the first sequence's
+     * characters, which label the report's heat maps (a window's last byte is only its label).
+     */
+    static Probe probe(Options o) {
+        int[][] windows = corpora()[1].windows(PROBE_SEQUENCES, o.model().context(), new SplittableRandom(o.seed() + 1));
+        var batch = TinyGpt.batch(windows, ByteCorpus.VOCAB);
         Map<String, INDArray> placeholders = new LinkedHashMap<>();
         placeholders.put(TinyGpt.INPUT, batch.getFeatures(0));
         placeholders.put(TinyGpt.LABEL, batch.getLabels(0));
-        return placeholders;
-    }
-
-    /** The first probe sequence's characters, which label the report's heat maps (a window's last byte is its label). */
-    static List<String> probeCharacters(Options o) {
-        int[] first = probeWindows(o)[0];
-        return java.util.Arrays.stream(first, 0, first.length - 1)
+        List<String> characters = java.util.Arrays.stream(windows[0], 0, windows[0].length - 1)
                 .mapToObj(t -> String.valueOf(ByteCorpus.charOf(t))).toList();
-    }
-
-    private static int[][] probeWindows(Options o) {
-        return corpora()[1].windows(PROBE_SEQUENCES, o.model().context(), new SplittableRandom(o.seed() + 1));
+        return Probe.sameDiff(placeholders).withTokens(characters);
     }
 
     /** Every checkpoint of the run analysed on the probe, each block declared as the monitor does. */
-    static CheckpointAnalysis analyze(Options o, Map<String, INDArray> probe) {
+    static CheckpointAnalysis analyze(Options o, Probe probe) {
         CheckpointAnalyzer.Builder analyzer = CheckpointAnalyzer.builder();
         for (int l = 0; l < o.model().layers(); l++) {
             // Wq and Wk are [dModel, dModel] with each head's projection a block of columns.
@@ -284,7 +279,7 @@ public final class DemoRun {
                     .weights(TinyGpt.var(l, "Wq"), TinyGpt.var(l, "Wk"), DeclaredAttention.WeightLayout.COLUMNS));
         }
         Path checkpoints = o.out().resolve("checkpoints");
-        return analyzer.probe(Probe.sameDiff(probe).withTokens(probeCharacters(o))).build()
+        return analyzer.probe(probe).build()
                 .analyze(CheckpointListener.availableCheckpoints(checkpoints.toFile()).stream()
                         .map(c -> checkpoints.resolve(c.getFilename())).toList());
     }

@@ -1,12 +1,9 @@
 package dev.headwatch.examples.bench;
 
 import dev.headwatch.core.alert.Alert;
-import dev.headwatch.cli.Headwatch;
+import dev.headwatch.cli.CliRun;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.Arrays;
 import java.util.List;
 
@@ -14,23 +11,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class AlertsCommandTest {
 
-    private static String[] run(String... args) {
-        CommandLine cl = Headwatch.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new String[] {String.valueOf(code), out.toString(), err.toString()};
-    }
-
     @Test
     void tinyRun_printsTheRuleTable_andDetectsInjectedNaN() {
         // 12 iterations per run; NaN written into a query weight at iteration 6.
-        String[] r = run("bench", "alerts", "--steps", "12", "--seeds", "1", "--models", "marked-token",
+        CliRun r = CliRun.of("bench", "alerts", "--steps", "12", "--seeds", "1", "--models", "marked-token",
                 "--failures", "nan", "--demo-steps", "0");
-        assertThat(r[0]).as(r[2]).isEqualTo("0");
-        List<String> lines = Arrays.asList(r[1].split("\\R"));
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        List<String> lines = Arrays.asList(r.out().split("\\R"));
         assertThat(lines).contains("rule                 severity  firings   per 1000  max/head");
         for (Alert a : Alert.values()) {
             assertThat(lines).anySatisfy(l -> assertThat(l).matches(
@@ -45,8 +32,8 @@ class AlertsCommandTest {
 
     @Test
     void unknownModel_exitsWithTwoNamingIt() {
-        String[] r = run("bench", "alerts", "--models", "gpt5");
-        assertThat(r[0]).isEqualTo("2");
-        assertThat(r[2]).contains("unknown model 'gpt5'");
+        CliRun r = CliRun.of("bench", "alerts", "--models", "gpt5");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("unknown model 'gpt5'");
     }
 }

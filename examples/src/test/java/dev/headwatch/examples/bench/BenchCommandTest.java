@@ -1,11 +1,8 @@
 package dev.headwatch.examples.bench;
 
-import dev.headwatch.cli.Headwatch;
+import dev.headwatch.cli.CliRun;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -16,25 +13,15 @@ import static org.assertj.core.api.Assertions.within;
 
 class BenchCommandTest {
 
-    private static String[] run(String... args) {
-        CommandLine cl = Headwatch.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new String[]{String.valueOf(code), out.toString(), err.toString()};
-    }
-
     @Test
     void overhead_small_endsWithTheRatioLine() {
-        String[] r = run("bench", "overhead", "--warmup", "1", "--rounds", "1", "--steps", "2",
+        CliRun r = CliRun.of("bench", "overhead", "--warmup", "1", "--rounds", "1", "--steps", "2",
                 "--batch", "4", "--length", "8");
-        assertThat(r[0]).isEqualTo("0");
-        String[] lines = r[1].strip().split("\\R");
+        assertThat(r.exitCode()).isZero();
+        String[] lines = r.out().strip().split("\\R");
         assertThat(lines[lines.length - 1]).matches("overhead: headwatch=\\d+\\.\\d{3}x statslistener=\\d+\\.\\d{3}x");
-        assertThat(r[1]).containsPattern("headwatch: [1-9]\\d* observations");
-        assertThat(r[1]).contains("headwatch observes every iteration");
+        assertThat(r.out()).containsPattern("headwatch: [1-9]\\d* observations");
+        assertThat(r.out()).contains("headwatch observes every iteration");
         assertThat(lines[lines.length - 4]).matches(
                 "listener CPU per step: headwatch \\d+\\.\\d{2} ms on the training thread \\+ \\d+\\.\\d{2} ms in the background "
                         + "= \\d+\\.\\d{2} ms \\(\\d+\\.\\d% of the unmonitored median step\\); statslistener \\d+\\.\\d{2} ms \\(\\d+\\.\\d%\\)");
@@ -133,20 +120,20 @@ class BenchCommandTest {
 
     @Test
     void overhead_badValue_exitsWithTwoNamingIt() {
-        String[] r = run("bench", "overhead", "--rounds", "0");
-        assertThat(r[0]).isEqualTo("2");
-        assertThat(r[2]).contains("--rounds must be >= 1 but was 0");
-        r = run("bench", "overhead", "--every", "0");
-        assertThat(r[0]).isEqualTo("2");
-        assertThat(r[2]).contains("--every must be >= 1 but was 0");
+        CliRun r = CliRun.of("bench", "overhead", "--rounds", "0");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("--rounds must be >= 1 but was 0");
+        r = CliRun.of("bench", "overhead", "--every", "0");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("--every must be >= 1 but was 0");
     }
 
     @Test
     void overhead_every_observesOnlyEveryNthIteration() {
         // 1 warmup step and 1 round of 1 untimed + 3 timed steps: iterations 0..4, of which 0, 2 and 4 observed
-        String[] r = run("bench", "overhead", "--warmup", "1", "--rounds", "1", "--steps", "3", "--every", "2",
+        CliRun r = CliRun.of("bench", "overhead", "--warmup", "1", "--rounds", "1", "--steps", "3", "--every", "2",
                 "--batch", "4", "--length", "8");
-        assertThat(r[0]).isEqualTo("0");
-        assertThat(r[1]).contains("headwatch observes every 2 iterations").contains("headwatch: 3 observations");
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).contains("headwatch observes every 2 iterations").contains("headwatch: 3 observations");
     }
 }

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.headwatch.cli.CliRun;
 import dev.headwatch.cli.Headwatch;
 import picocli.CommandLine;
 
@@ -19,28 +20,20 @@ class DemoCommandTest {
     @TempDir
     Path dir;
 
-    private static String[] run(String... args) {
-        CommandLine cl = Headwatch.commandLine();
-        StringWriter err = new StringWriter();
-        cl.setErr(new PrintWriter(err));
-        cl.setOut(new PrintWriter(new StringWriter()));
-        return new String[] {String.valueOf(cl.execute(args)), err.toString()};
-    }
-
     @Test
     void outNamingAFile_isOneLineAndExit2() throws Exception {
         Path file = Files.writeString(dir.resolve("taken"), "x");
-        String[] r = run("demo", "--out", file.toString());
-        assertThat(r[0]).isEqualTo("2");
-        assertThat(r[1].strip()).doesNotContain("\n").contains("is a file, not a directory");
+        CliRun r = CliRun.of("demo", "--out", file.toString());
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err().strip()).doesNotContain("\n").contains("is a file, not a directory");
     }
 
     @Test
     void outNotEmpty_isRefused_soTwoRunsNeverMix() throws Exception {
         Files.writeString(dir.resolve("metrics.jsonl"), "{}\n");
-        String[] r = run("demo", "--out", dir.toString());
-        assertThat(r[0]).isEqualTo("2");
-        assertThat(r[1].strip()).doesNotContain("\n").contains("is not empty");
+        CliRun r = CliRun.of("demo", "--out", dir.toString());
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err().strip()).doesNotContain("\n").contains("is not empty");
         assertThat(Files.readString(dir.resolve("metrics.jsonl"))).isEqualTo("{}\n");
     }
 
