@@ -25,6 +25,12 @@ import java.util.Map;
  * Reads and writes NumPy {@code .npy} files (format versions 1.0, 2.0 and 3.0) holding float32 or
  * float64 arrays in C order, either byte order; what {@code numpy.save} writes for such arrays.
  *
+ * <p>Writing is ND4J's ({@code Nd4j.writeAsNumpy}). Reading is by hand because ND4J's reader
+ * ({@code Nd4j.createFromNpyFile}, native cnpy, 1.0.0-M2.1) cannot be given a file from elsewhere: it
+ * refuses format versions 2.0 and 3.0, reads a Fortran-order file as if it were C order (wrong values, no
+ * error), and a big-endian file fails a native assertion that aborts the JVM. This reader checks the whole
+ * header against the file before it allocates anything, so a truncated or forged file is one line of error.
+ *
  * <p>Everything wrong with a file (missing, not a regular file, not {@code .npy}, truncated, a header
  * that does not match the data, Fortran order, another dtype, an absurd shape) is an
  * {@link IllegalArgumentException} whose one-line message starts with the file name and names the
@@ -42,7 +48,6 @@ public final class Npy {
     /** The largest Java array. */
     private static final long MAX_ELEMENTS = Integer.MAX_VALUE - 8;
     private static final int CHUNK_BYTES = 1 << 20;
-    private static final int ALIGNMENT = 64;
 
     private Npy() {
     }
@@ -104,19 +109,9 @@ public final class Npy {
         if (type != DataType.FLOAT && type != DataType.DOUBLE) {
             throw new IllegalArgumentException(file + ": can only write FLOAT or DOUBLE arrays but got " + type);
         }
-        byte[] header = headerBytes(type == DataType.FLOAT ? "<f4" : "<f8", array.shape());
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            writeFully(ch, ByteBuffer.wrap(header));
-            if (array.length() > 0) {
-                // dup('c') gives a fresh buffer holding exactly the array's values in C order.
-                INDArray c = array.dup('c');
-                if (type == DataType.FLOAT) {
-                    writeFloats(ch, c.data().asFloat());
-                } else {
-                    writeDoubles(ch, c.data().asDouble());
-                }
-            }
+        try {
+            // ND4J writes a view's buffer as it lies, strides ignored: dup('c') gives exactly its values.
+            Nd4j.writeAsNumpy(array.dup('c'), file.toFile());
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": cannot write: " + e.getMessage(), e);
         }
@@ -321,54 +316,6 @@ public final class Npy {
     private static void readUpTo(FileChannel ch, ByteBuffer buf) throws IOException {
         while (buf.hasRemaining() && ch.read(buf) >= 0) {
             // keep reading
-        }
-    }
-
-    // ---------------------------------------------------------------- writing
-
-    private static byte[] headerBytes(String descr, long[] shape) {
-        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + tupleText(shape) + ", }";
-        // magic + version + length field + dict + padding + '\n' is a multiple of 64 bytes. ND4J's rank
-        // limit keeps the header far below version 1.0's 65 535 bytes.
-        int prefix = MAGIC.length + 2 + 2;
-        int total = (prefix + dict.length() + 1 + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
-        ByteBuffer b = ByteBuffer.allocate(total).order(ByteOrder.LITTLE_ENDIAN);
-        b.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) (total - prefix));
-        b.put(dict.getBytes(StandardCharsets.ISO_8859_1));
-        while (b.position() < total - 1) {
-            b.put((byte) ' ');
-        }
-        b.put((byte) '\n');
-        return b.array();
-    }
-
-    private static void writeFloats(FileChannel ch, float[] values) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        for (int done = 0; done < values.length; ) {
-            int count = Math.min(values.length - done, CHUNK_BYTES / 4);
-            buf.clear();
-            buf.asFloatBuffer().put(values, done, count);
-            buf.limit(count * 4);
-            writeFully(ch, buf);
-            done += count;
-        }
-    }
-
-    private static void writeDoubles(FileChannel ch, double[] values) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        for (int done = 0; done < values.length; ) {
-            int count = Math.min(values.length - done, CHUNK_BYTES / 8);
-            buf.clear();
-            buf.asDoubleBuffer().put(values, done, count);
-            buf.limit(count * 8);
-            writeFully(ch, buf);
-            done += count;
-        }
-    }
-
-    private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
-        while (buf.hasRemaining()) {
-            ch.write(buf);
         }
     }
 
