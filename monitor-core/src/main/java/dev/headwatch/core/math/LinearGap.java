@@ -55,15 +55,15 @@ public final class LinearGap {
                 oc = Native.toDoubles(av);
             }
         }
-        // m C^T = Kc^T Vc (d x dv), then the linear predictions tau Q C^T: two tall native products.
+        // m C^T = Kc^T Vc (d x dv), then the linear predictions tau Q C^T: two tall products.
         double[] kcT = new double[d * m];
         for (int j = 0; j < m; j++) {
             for (int col = 0; col < d; col++) {
                 kcT[col * m + j] = k[j * d + col] - kbar[col];
             }
         }
-        double[] ct = Lapack.multiply(kcT, d, m, vc, dv);
-        double[] lin = Lapack.multiply(q, n, d, ct, dv);
+        double[] ct = Dense.multiply(kcT, d, m, vc, dv);
+        double[] lin = Dense.multiply(q, n, d, ct, dv);
         double num = 0, den = 0;
         for (int i = 0; i < n * dv; i++) {
             double oi = oc[i];

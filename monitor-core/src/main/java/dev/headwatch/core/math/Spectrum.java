@@ -103,8 +103,8 @@ public final class Spectrum {
             for (int i = 0; i < tq.length; i++) {
                 tq[i] *= tau;
             }
-            double[] core = Dense.multiplyTransposed(Lapack.qrR(tq, rows, d), pq, keys.r, pk, d);
-            sigma = java.util.Arrays.copyOf(Lapack.svd(core, pq, pk, null), pq);
+            double[] core = Dense.multiplyTransposed(Dense.qrR(tq, rows, d), pq, keys.r, pk, d);
+            sigma = java.util.Arrays.copyOf(GolubKahan.singularValues(core, pq, pk), pq);
         }
         return Dense.sortDescending(sigma);
     }
