@@ -28,12 +28,4 @@ public final class HeadAnalysis {
         return HeadPass.run(input, false).metrics.build();
     }
 
-    /**
-     * How many factorisations (spectrum, key coherence) did not converge in this JVM, each leaving its fields
-     * undefined for one head and logged the first time. Never expected on finite inputs: a count above 0 is a
-     * defect to report.
-     */
-    public static long nonConvergedFactorisations() {
-        return HeadPass.nonConverged();
-    }
 }

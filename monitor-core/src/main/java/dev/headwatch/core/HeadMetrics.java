@@ -14,9 +14,11 @@ public final class HeadMetrics {
     private static final HeadField[] FIELDS = HeadField.values();
 
     private final double[] values;
+    private final int nonConverged;
 
-    private HeadMetrics(double[] values) {
+    private HeadMetrics(double[] values, int nonConverged) {
         this.values = values;
+        this.nonConverged = nonConverged;
     }
 
     /** A builder with every field NaN. */
@@ -28,7 +30,17 @@ public final class HeadMetrics {
     public Builder toBuilder() {
         Builder b = new Builder();
         System.arraycopy(values, 0, b.values, 0, values.length);
+        b.nonConverged = nonConverged;
         return b;
+    }
+
+    /**
+     * How many factorisations (the spectrum, key coherence) did not converge for this head (summed over the
+     * sequences of an aggregate), each leaving its fields undefined. Never expected on finite inputs: above 0
+     * is a defect to report.
+     */
+    public int nonConverged() {
+        return nonConverged;
     }
 
     /** The value of one field, NaN when undefined. */
@@ -83,6 +95,10 @@ public final class HeadMetrics {
             throw new IllegalArgumentException("nothing to aggregate: the list of metrics is empty");
         }
         double[] out = new double[FIELDS.length];
+        int nonConverged = 0;
+        for (HeadMetrics m : perSequence) {
+            nonConverged += m.nonConverged;
+        }
         for (HeadField f : FIELDS) {
             int i = f.ordinal();
             double[] x = new double[perSequence.size()];
@@ -105,7 +121,7 @@ public final class HeadMetrics {
                 out[i] = sum / defined;
             }
         }
-        return new HeadMetrics(out);
+        return new HeadMetrics(out, nonConverged);
     }
 
     /** The most frequent of the first {@code count} values, the lowest on ties. */
@@ -130,7 +146,7 @@ public final class HeadMetrics {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof HeadMetrics other && Arrays.equals(values, other.values);
+        return o instanceof HeadMetrics other && Arrays.equals(values, other.values) && nonConverged == other.nonConverged;
     }
 
     @Override
@@ -146,6 +162,7 @@ public final class HeadMetrics {
     /** Builds a {@link HeadMetrics}; every field starts as NaN. */
     public static final class Builder {
         private final double[] values = new double[FIELDS.length];
+        private int nonConverged;
 
         private Builder() {
             Arrays.fill(values, Double.NaN);
@@ -156,8 +173,14 @@ public final class HeadMetrics {
             return this;
         }
 
+        /** Counts a factorisation of this head that did not converge (its fields stay NaN). */
+        Builder countNonConverged() {
+            nonConverged++;
+            return this;
+        }
+
         public HeadMetrics build() {
-            return new HeadMetrics(values.clone());
+            return new HeadMetrics(values.clone(), nonConverged);
         }
     }
 }

@@ -16,8 +16,6 @@ import java.util.Arrays;
  */
 final class HeadPass {
 
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HeadPass.class);
-
     /** Existing query positions (n, or len for PADDED). */
     final int n;
     /** Keys (nk, or len for PADDED): the row length of {@link #attention} and {@link #energy}. */
@@ -122,6 +120,7 @@ final class HeadPass {
         }
 
         HeadMetrics.Builder b = HeadMetrics.builder();
+        Runnable counted = b::countNonConverged;
         b.set(HeadField.MAX_LOGIT, maxLogit);
         b.set(HeadField.ZERO_SUM_RESIDUAL, residual);
         b.set(HeadField.ENERGY_RMS, Math.sqrt(energy2 / visible));
@@ -137,9 +136,10 @@ final class HeadPass {
         if (!finiteKeys || !allFinite(q)) {
             sigma = null;
         } else if (!causal) {
-            sigma = orNull(() -> Spectrum.lowRank(q, n, keys, tau, !isDouble), "spectrum", n);
+            sigma = NonConvergence.orNull(() -> Spectrum.lowRank(q, n, keys, tau, !isDouble), "spectrum", counted);
         } else if (allFinite(e)) {
-            sigma = orNull(isDouble ? () -> Spectrum.dense(e, n) : () -> Spectrum.causal(q, k, n, d, tau), "spectrum", n);
+            sigma = NonConvergence.orNull(isDouble ? () -> Spectrum.dense(e, n) : () -> Spectrum.causal(q, k, n, d, tau),
+                    "spectrum", counted);
         } else {
             sigma = null;
         }
@@ -150,8 +150,8 @@ final class HeadPass {
             b.set(HeadField.NUMERICAL_RANK, Spectrum.numericalRank(sigma, Math.max(n, nk), d, eps));
         }
         b.set(HeadField.RANK_BOUND, Spectrum.rankBound(visibility, input.n(), input.nk(), d));
-        double[] coherence = finiteKeys ? orNull(() -> KeyIncoherence.coherenceWithAndWithoutFirst(keys, eps),
-                "key coherence", n) : null;
+        double[] coherence = finiteKeys ? NonConvergence.orNull(
+                () -> KeyIncoherence.coherenceWithAndWithoutFirst(keys, eps), "key coherence", counted) : null;
         if (coherence != null) {
             b.set(HeadField.KEY_COHERENCE, coherence[0]);
             b.set(HeadField.KEY_COHERENCE_NO_FIRST, coherence[1]);
@@ -210,30 +210,6 @@ final class HeadPass {
         b.set(HeadField.SINK_MAX, best);
         b.set(HeadField.SINK_POSITION, Double.isNaN(best) ? Double.NaN : position);
         b.set(HeadField.FIRST_KEY_MASS, colA[0] / n);
-    }
-
-    /**
-     * Runs a factorisation, which reports non-convergence by throwing: the fields it feeds are then undefined
-     * (null in every output), the event is counted ({@link #nonConverged()}) and logged once, and the rest of
-     * the step stands.
-     */
-    private static <T> T orNull(java.util.function.Supplier<T> factorisation, String what, int n) {
-        try {
-            return factorisation.get();
-        } catch (RuntimeException ex) {
-            if (NON_CONVERGED.getAndIncrement() == 0) {
-                LOG.warn("the {} of a head of {} positions failed and is left undefined ({}); later cases are"
-                        + " counted only", what, n, ex.toString());
-            }
-            return null;
-        }
-    }
-
-    private static final java.util.concurrent.atomic.AtomicLong NON_CONVERGED = new java.util.concurrent.atomic.AtomicLong();
-
-    /** How many factorisations in this JVM did not converge, leaving their fields undefined. */
-    static long nonConverged() {
-        return NON_CONVERGED.get();
     }
 
     static boolean allFinite(double[] x) {

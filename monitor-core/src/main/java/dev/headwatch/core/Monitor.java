@@ -79,6 +79,7 @@ public final class Monitor implements AutoCloseable {
     private final AtomicLong analysisFailures = new AtomicLong();
     private final AtomicLong sinkFailures = new AtomicLong();
     private final AtomicInteger disabledSinks = new AtomicInteger();
+    private final AtomicLong nonConverged = new AtomicLong();
 
     Monitor(MonitorSettings<?> s) {
         this.every = s.every;
@@ -178,7 +179,7 @@ public final class Monitor implements AutoCloseable {
     /** A snapshot of the counters. */
     public MonitorStats stats() {
         return new MonitorStats(submitted.get(), observations.get(), dropped.get(), analysisFailures.get(),
-                sinkFailures.get(), disabledSinks.get());
+                sinkFailures.get(), disabledSinks.get(), nonConverged.get());
     }
 
     /**
@@ -294,7 +295,9 @@ public final class Monitor implements AutoCloseable {
                 }
             }
             for (int h = 0; h < nHeads; h++) {
-                HeadMetrics m = HeadMetrics.aggregate(perHead.get(h)).toBuilder()
+                HeadMetrics aggregate = HeadMetrics.aggregate(perHead.get(h));
+                nonConverged.addAndGet(aggregate.nonConverged());
+                HeadMetrics m = aggregate.toBuilder()
                         .set(HeadField.RECONSTRUCTION_ERROR, layer.reconstructionError())
                         .build();
                 int count = layer.sequences().size();

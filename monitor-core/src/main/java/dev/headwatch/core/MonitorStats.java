@@ -9,7 +9,9 @@ package dev.headwatch.core;
  * @param analysisFailures  steps whose metrics could not be computed (an exception, logged once)
  * @param sinkFailures      sink writes that threw
  * @param disabledSinks     sinks switched off after repeated failures
+ * @param nonConverged      factorisations (a head's spectrum or key coherence on one sequence) that did not
+ *                          converge, each leaving its fields null while the rest of the step stands
  */
 public record MonitorStats(long submitted, long observations, long dropped, long analysisFailures,
-                           long sinkFailures, int disabledSinks) {
+                           long sinkFailures, int disabledSinks, long nonConverged) {
 }

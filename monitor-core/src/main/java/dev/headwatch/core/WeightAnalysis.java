@@ -36,7 +36,8 @@ public final class WeightAnalysis {
     /**
      * Only each head's {@code qkSpectralNorm}, equal to the one {@link #compute(INDArray, INDArray, double)}
      * reports, without the singular vectors and the overlaps: what live monitoring needs at every
-     * observation.
+     * observation. A head whose eigenproblem does not converge (weights whose Gram matrices overflow) is NaN,
+     * logged once, and the other heads stand.
      *
      * @throws IllegalArgumentException as {@link #compute(INDArray, INDArray, double)}
      */
@@ -56,7 +57,10 @@ public final class WeightAnalysis {
         double tau = tau(scale, hs);
         double[] norms = new double[wq.length];
         for (int h = 0; h < norms.length; h++) {
-            norms[h] = WeightSpectra.spectralNorm(wq[h], wk[h], hs, nInQ, nInK, tau);
+            int head = h;
+            Double norm = NonConvergence.orNull(() -> WeightSpectra.spectralNorm(wq[head], wk[head], hs, nInQ, nInK, tau),
+                    "qkSpectralNorm of a head", () -> { });
+            norms[h] = norm == null ? Double.NaN : norm;
         }
         return norms;
     }
@@ -131,23 +135,34 @@ public final class WeightAnalysis {
     private static WeightLayerMetrics compute(double[][] wq, double[][] wk, int hs, int nInQ, int nInK, double scale) {
         double tau = tau(scale, hs);
         int count = wq.length;
-        // Heads are independent: factor them in parallel, as LayerAnalysis does.
+        // Heads are independent: factor them in parallel, as LayerAnalysis does. A head whose SVD does not
+        // converge has undefined figures (NaN), the others stand.
         WeightSpectra.QkFactors[] factors = IntStream.range(0, count).parallel()
-                .mapToObj(h -> WeightSpectra.factor(wq[h], wk[h], hs, nInQ, nInK, tau))
+                .mapToObj(h -> NonConvergence.orNull(() -> WeightSpectra.factor(wq[h], wk[h], hs, nInQ, nInK, tau),
+                        "SVD of a head's query-key form", () -> { }))
                 .toArray(WeightSpectra.QkFactors[]::new);
         List<WeightHeadMetrics> heads = new ArrayList<>(count);
         double[][] sigma = new double[count][];
         for (int h = 0; h < count; h++) {
-            heads.add(new WeightHeadMetrics(factors[h].spectralNorm(), factors[h].stableRank()));
-            sigma[h] = factors[h].singularValues();
+            boolean ok = factors[h] != null;
+            heads.add(ok ? new WeightHeadMetrics(factors[h].spectralNorm(), factors[h].stableRank())
+                    : new WeightHeadMetrics(Double.NaN, Double.NaN));
+            sigma[h] = ok ? factors[h].singularValues() : nan(Math.min(hs, Math.min(nInQ, nInK)));
         }
         double[][] overlap = new double[count][count];
         for (int h = 0; h < count; h++) {
             for (int g = h; g < count; g++) {
-                overlap[h][g] = overlap[g][h] = WeightSpectra.overlap(factors[h], factors[g]);
+                overlap[h][g] = overlap[g][h] = factors[h] == null || factors[g] == null ? Double.NaN
+                        : WeightSpectra.overlap(factors[h], factors[g]);
             }
         }
         return new WeightLayerMetrics(heads, overlap, sigma);
+    }
+
+    private static double[] nan(int length) {
+        double[] x = new double[length];
+        java.util.Arrays.fill(x, Double.NaN);
+        return x;
     }
 
     private static double tau(double scale, int hs) {

@@ -85,6 +85,27 @@ class MonitorTest {
     }
 
     @Test
+    void nonConvergedFactorisations_areCountedInTheStats_andTheStepStands() {
+        LayerAnalyzer failing = heads -> {
+            List<HeadMetrics> out = new ArrayList<>();
+            for (int i = 0; i < heads.size(); i++) {
+                out.add(HeadMetrics.builder().set(HeadField.ENTROPY, 0.5).countNonConverged().build());
+            }
+            return out;
+        };
+        List<Observation> seen = new ArrayList<>();
+        try (Monitor m = Monitor.builder().background(false).analyzer(failing).sink(seen::add).build()) {
+            m.submit(0, 0, List.of(layer("att", 3)));
+            m.submit(1, 0, List.of(layer("att", 3)));
+            assertThat(m.stats().nonConverged()).isEqualTo(4); // 2 heads x 2 steps
+            assertThat(m.stats().observations()).isEqualTo(2);
+            assertThat(m.stats().analysisFailures()).isZero();
+        }
+        assertThat(seen).hasSize(2);
+        assertThat(seen.get(1).heads().get(0).metrics().entropy()).isEqualTo(0.5);
+    }
+
+    @Test
     void background_fullQueue_dropsAndCounts_withoutBlocking() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch started = new CountDownLatch(1);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.headwatch.core.math.WeightSpectra;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -49,6 +50,23 @@ class WeightAnalysisTest {
             a.putScalar(i, rnd.nextGaussian());
         }
         return a;
+    }
+
+    @Test
+    void aHeadWhoseEigenproblemOverflows_isNaN_andTheOtherHeadsStand() {
+        Random rnd = new Random(5);
+        int hs = 4, nIn = 6;
+        double[][] wq = new double[2][hs * nIn];
+        double[][] wk = new double[2][hs * nIn];
+        for (int h = 0; h < 2; h++) {
+            for (int i = 0; i < hs * nIn; i++) {
+                wq[h][i] = rnd.nextGaussian();
+                wk[h][i] = rnd.nextGaussian() * (h == 1 ? 1e200 : 1); // head 1: Wk Wk^T overflows to infinity
+            }
+        }
+        double[] norms = WeightAnalysis.spectralNorms(wq, wk, hs, nIn, nIn, Double.NaN);
+        assertThat(norms[0]).isEqualTo(WeightSpectra.spectralNorm(wq[0], wk[0], hs, nIn, nIn, 0.5));
+        assertThat(norms[1]).isNaN();
     }
 
     @Test

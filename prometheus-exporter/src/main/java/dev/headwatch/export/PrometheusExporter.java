@@ -112,6 +112,8 @@ public final class PrometheusExporter implements ObservationSink {
         statsCounter("headwatch_analysis_failures", "steps whose metrics could not be computed",
                 MonitorStats::analysisFailures);
         statsCounter("headwatch_sink_failures", "sink writes that threw", MonitorStats::sinkFailures);
+        statsCounter("headwatch_non_converged_factorisations",
+                "factorisations that did not converge, each leaving a head's fields undefined", MonitorStats::nonConverged);
         GaugeWithCallback.builder().name("headwatch_disabled_sinks")
                 .help("sinks switched off after repeated failures")
                 .callback(cb -> {

@@ -90,13 +90,14 @@ class PrometheusExporterTest {
         exporter.write(observation(1, new double[] {0.5}));
         assertThat(scrape()).noneMatch(s -> s.name.equals("headwatch_dropped_observations_total"));
 
-        exporter.stats(() -> new MonitorStats(10, 7, 2, 1, 3, 1));
+        exporter.stats(() -> new MonitorStats(10, 7, 2, 1, 3, 1, 4));
         List<Sample> samples = scrape();
         assertThat(value(samples, "headwatch_observations_total", Map.of())).isEqualTo(7.0);
         assertThat(value(samples, "headwatch_submitted_steps_total", Map.of())).isEqualTo(10.0);
         assertThat(value(samples, "headwatch_dropped_observations_total", Map.of())).isEqualTo(2.0);
         assertThat(value(samples, "headwatch_analysis_failures_total", Map.of())).isEqualTo(1.0);
         assertThat(value(samples, "headwatch_sink_failures_total", Map.of())).isEqualTo(3.0);
+        assertThat(value(samples, "headwatch_non_converged_factorisations_total", Map.of())).isEqualTo(4.0);
         assertThat(value(samples, "headwatch_disabled_sinks", Map.of())).isEqualTo(1.0);
     }
 

@@ -23,7 +23,7 @@ public final class CentredKeys {
         this.m = m;
         this.d = d;
         this.p = Math.max(0, Math.min(m - 1, d));
-        this.r = m < 2 ? new double[0] : Lapack.qrR(Dense.centredReduced(keys, from, m, d), m - 1, d);
+        this.r = m < 2 ? new double[0] : Dense.qrR(Dense.centredReduced(keys, from, m, d), m - 1, d);
     }
 
     /**

@@ -180,7 +180,7 @@ public final class KeyIncoherence {
                 pivoted[i * rank + c] = kc[i * d + perm[c]];
             }
         }
-        return new Pivoted(m, d, rank, Lapack.multiply(pivoted, m, rank, x, rank), fro2, tail2[rank], inv2);
+        return new Pivoted(m, d, rank, Dense.multiply(pivoted, m, rank, x, rank), fro2, tail2[rank], inv2);
     }
 
     /** Key coherence by the definition: an SVD of R, {@code l_j = |kc_j^T V_r S_r^-1|^2}. */
@@ -188,7 +188,7 @@ public final class KeyIncoherence {
         int m = keys.m;
         int d = keys.d;
         double[] v = new double[d * d];
-        double[] s = Lapack.svd(keys.r, keys.p, d, v);
+        double[] s = Dense.svd(keys.r, keys.p, d, v);
         double tol = max(s) * Math.max(m, d) * eps;
         int rank = 0;
         for (double sigma : s) {
@@ -209,7 +209,7 @@ public final class KeyIncoherence {
                 t++;
             }
         }
-        return m / (double) rank * maxRowNorm2(Lapack.multiply(kc, m, d, w, rank), m, rank);
+        return m / (double) rank * maxRowNorm2(Dense.multiply(kc, m, d, w, rank), m, rank);
     }
 
     private static double maxRowNorm2(double[] a, int rows, int cols) {

@@ -55,15 +55,15 @@ public final class LinearGap {
                 oc = Native.toDoubles(av);
             }
         }
-        // m C^T = Kc^T Vc (d x dv), then the linear predictions tau Q C^T: two tall native products.
+        // m C^T = Kc^T Vc (d x dv), then the linear predictions tau Q C^T: two tall products.
         double[] kcT = new double[d * m];
         for (int j = 0; j < m; j++) {
             for (int col = 0; col < d; col++) {
                 kcT[col * m + j] = k[j * d + col] - kbar[col];
             }
         }
-        double[] ct = Lapack.multiply(kcT, d, m, vc, dv);
-        double[] lin = Lapack.multiply(q, n, d, ct, dv);
+        double[] ct = Dense.multiply(kcT, d, m, vc, dv);
+        double[] lin = Dense.multiply(q, n, d, ct, dv);
         double num = 0, den = 0;
         for (int i = 0; i < n * dv; i++) {
             double oi = oc[i];
@@ -76,25 +76,30 @@ public final class LinearGap {
 
     /**
      * {@code A Vc} ({@code A [n, m]}) as the native product forms it: inputs and each result rounded to float32
-     * when single. Row by row ({@code o_i += A_ij vc_j}, j in order, as every product here sums), A rounded as it
-     * is read rather than copied.
+     * when single. By the blocked {@link Dense#multiply}, on a rounded copy of A when single: each entry sums
+     * {@code A_ij vc_j} in order of j, as a product row by row does, so the numbers are those of
+     * {@link #rowByRow}.
      */
-    private static double[] javaProduct(double[] a, double[] vc, int n, int m, int dv, boolean single) {
+    static double[] javaProduct(double[] a, double[] vc, int n, int m, int dv, boolean single) {
         if (!single) {
             return Dense.multiply(a, n, m, vc, dv);
         }
-        double[] v32 = Dense.roundToFloat(vc.clone());
+        double[] a32 = Dense.roundToFloat(a.clone());
+        return Dense.roundToFloat(Dense.multiply(a32, n, m, Dense.roundToFloat(vc.clone()), dv));
+    }
+
+    /** {@link #javaProduct} row by row, {@code o_i += A_ij vc_j} with j in order: the reference of its tests. */
+    static double[] rowByRow(double[] a, double[] vc, int n, int m, int dv, boolean single) {
         double[] out = new double[n * dv];
         for (int i = 0; i < n; i++) {
-            int o = i * dv;
             for (int j = 0; j < m; j++) {
-                double aij = (float) a[i * m + j];
-                int vj = j * dv;
+                double aij = single ? (float) a[i * m + j] : a[i * m + j];
                 for (int r = 0; r < dv; r++) {
-                    out[o + r] += aij * v32[vj + r];
+                    double v = single ? (float) vc[j * dv + r] : vc[j * dv + r];
+                    out[i * dv + r] += aij * v;
                 }
             }
         }
-        return Dense.roundToFloat(out);
+        return single ? Dense.roundToFloat(out) : out;
     }
 }

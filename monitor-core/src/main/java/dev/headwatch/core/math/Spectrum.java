@@ -103,8 +103,8 @@ public final class Spectrum {
             for (int i = 0; i < tq.length; i++) {
                 tq[i] *= tau;
             }
-            double[] core = Dense.multiplyTransposed(Lapack.qrR(tq, rows, d), pq, keys.r, pk, d);
-            sigma = java.util.Arrays.copyOf(Lapack.svd(core, pq, pk, null), pq);
+            double[] core = Dense.multiplyTransposed(Dense.qrR(tq, rows, d), pq, keys.r, pk, d);
+            sigma = java.util.Arrays.copyOf(GolubKahan.singularValues(core, pq, pk), pq);
         }
         return Dense.sortDescending(sigma);
     }
@@ -173,9 +173,11 @@ public final class Spectrum {
             return rootsDescending(SymmetricEigen.eigenvalues(gram, n));
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            // G_ik = u_i . w_k holds E E^T on and below the diagonal: the triangle LAPACK is told to read
-            INDArray gram = Native.create(u, n, r, DataType.DOUBLE, 'c')
-                    .mmul(Native.create(w, n, r, DataType.DOUBLE, 'c').transpose()).dup('f');
+            // G_ik = u_i . w_k holds E E^T on and below the diagonal: the triangle LAPACK is told to read.
+            // Formed in place in the column-major array LAPACK reads (no reordering copy).
+            INDArray gram = Nd4j.createUninitialized(DataType.DOUBLE, new long[] {n, n}, 'f');
+            Nd4j.gemm(Native.create(u, n, r, DataType.DOUBLE, 'c'), Native.create(w, n, r, DataType.DOUBLE, 'c'), gram,
+                    false, true, 1.0, 0.0);
             INDArray lambda = Nd4j.create(DataType.DOUBLE, n);
             int info = Nd4j.getBlasWrapper().lapack().syev('N', 'L', gram, lambda);
             if (info != 0) {

@@ -7,7 +7,7 @@ package dev.headwatch.core.math;
  *
  * <p>Never forms an {@code nInQ x nInK} matrix: with thin QR factorisations {@code Wq^T = Q_a R_a},
  * {@code Wk^T = Q_b R_b}, {@code M = Q_a (tau R_a R_b^T) Q_b^T}, so the singular values of M are those of
- * the (at most) {@code hs x hs} core (a values-only bidiagonal SVD; one-sided Jacobi for the vectors) and its singular
+ * the (at most) {@code hs x hs} core (one-sided Jacobi, values and vectors in one) and its singular
  * vectors are {@code Q_a U_c}, {@code Q_b V_c}.
  * Cost {@code O((nInQ + nInK) hs^2 + hs^3)}.
  *
@@ -94,10 +94,13 @@ public final class WeightSpectra {
         for (int i = 0; i < core.length; i++) {
             core[i] *= tau;
         }
-        double[] values = GolubKahan.singularValues(core, pq, pk);
         double[] v = Dense.identity(pk);
         double[] sigma = Dense.jacobi(core, pq, pk, v);
         int[] order = Dense.descendingOrder(sigma);
+        double[] values = new double[Math.min(pq, pk)];
+        for (int t = 0; t < values.length; t++) {
+            values[t] = sigma[order[t]];
+        }
         int k = Math.min(Math.min(pq, pk), OVERLAP_DIRECTIONS);
         // Only k singular vectors of M are kept: Q_a u_c and Q_b v_c through the reflectors, Q never formed.
         double[] uk = new double[pq * k];
