@@ -14,6 +14,8 @@ import dev.headwatch.core.alert.AlertState;
 import dev.headwatch.core.alert.Severity;
 import dev.headwatch.dl4j.AttentionMonitorListener;
 import dev.headwatch.examples.demo.DemoRun;
+import dev.headwatch.examples.demo.Induce;
+import dev.headwatch.examples.demo.TinyGpt;
 import dev.headwatch.examples.layerapi.AttentionGraphExample;
 import dev.headwatch.examples.layerapi.ReversalTask;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -30,16 +32,19 @@ import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.autodiff.listeners.At;
+import org.nd4j.autodiff.listeners.BaseListener;
+import org.nd4j.autodiff.listeners.Listener;
+import org.nd4j.autodiff.listeners.Loss;
+import org.nd4j.autodiff.listeners.Operation;
+import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.schedule.ISchedule;
-import org.nd4j.linalg.schedule.MapSchedule;
-import org.nd4j.linalg.schedule.ScheduleType;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 import java.io.DataInputStream;
@@ -105,27 +110,68 @@ public final class AlertBenchmark {
         }
     }
 
-    /** The failures induced at mid-run into the marked-token model, and the rules expected to report them. */
+    /**
+     * The failures induced at mid-run into the demo, a live model (its heads are not uniform, so each failure
+     * changes what a healthy run shows), on head 0 of layer 0, and the rules expected to report them.
+     */
     public enum Failure {
-        /** The learning rate x1000 at once (Adam 1e-3 to 1): the loss diverges; any WARNING or CRITICAL counts. */
-        LR_DIVERGE("lr-diverge", Set.of()),
-        /** The learning rate x1.25 every iteration (1e-3 to 1 in 31 iterations): any WARNING or CRITICAL counts. */
-        LR_RAMP("lr-ramp", Set.of()),
+        /** The learning rate x333 at once (Adam 3e-3 to 1): the loss diverges; any WARNING or CRITICAL counts. */
+        LR_DIVERGE("lr-diverge", Set.of(), null),
+        /** The learning rate x1.25 every iteration (3e-3 to 1 in 27 iterations): any WARNING or CRITICAL counts. */
+        LR_RAMP("lr-ramp", Set.of(), null),
         /** Head 0's query weights x30 once: its logits x30, attention turns one-hot. */
-        QUERY_X30("query-x30", Set.of(Alert.ENTROPY_COLLAPSE, Alert.LOGIT_GROWTH)),
+        QUERY_X30("query-x30", Set.of(Alert.ENTROPY_COLLAPSE, Alert.LOGIT_GROWTH), Induce.ENTROPY_COLLAPSE),
         /** Head 0's query weights held at zero: uniform attention, no energy. */
-        DEAD_HEAD("dead-head", Set.of(Alert.DEAD_HEAD)),
+        DEAD_HEAD("dead-head", Set.of(Alert.DEAD_HEAD), Induce.DEAD_HEAD),
         /** Head 1's query and key weights held equal to head 0's. */
-        DUPLICATE_HEAD("duplicate-head", Set.of(Alert.REDUNDANT_HEAD)),
+        DUPLICATE_HEAD("duplicate-head", Set.of(Alert.REDUNDANT_HEAD), Induce.REDUNDANT_HEAD),
         /** NaN written into one of head 0's query weights once. */
-        NAN("nan", Set.of(Alert.NON_FINITE));
+        NAN("nan", Set.of(Alert.NON_FINITE), null);
 
         final String id;
         final Set<Alert> expected;
+        /** The demo's own break that does it, or null when {@link #listener} does. */
+        final Induce induce;
 
-        Failure(String id, Set<Alert> expected) {
+        Failure(String id, Set<Alert> expected, Induce induce) {
             this.id = id;
             this.expected = expected;
+            this.induce = induce;
+        }
+
+        /** The listener that applies this failure from iteration {@code from} on, if the demo cannot. */
+        List<Listener> listener(int from) {
+            if (induce != null) {
+                return List.of();
+            }
+            return List.of(new BaseListener() {
+                @Override
+                public boolean isActive(Operation operation) {
+                    return operation == Operation.TRAINING;
+                }
+
+                @Override
+                public void iterationDone(SameDiff sd, At at, MultiDataSet dataSet, Loss loss) {
+                    int next = at.iteration() + 1;
+                    if (next < from) {
+                        return;
+                    }
+                    switch (Failure.this) {
+                        // The updaters read the rate from the training configuration's Adam at every step.
+                        case LR_DIVERGE -> ((Adam) sd.getTrainingConfig().getUpdater()).setLearningRate(1);
+                        case LR_RAMP -> {
+                            Adam adam = (Adam) sd.getTrainingConfig().getUpdater();
+                            adam.setLearningRate(Math.min(1, adam.getLearningRate() * 1.25));
+                        }
+                        case NAN -> {
+                            if (next == from) {
+                                sd.getVariable(TinyGpt.var(0, "Wq")).getArr().putScalar(0, 0, Float.NaN);
+                            }
+                        }
+                        default -> throw new IllegalStateException(name());
+                    }
+                }
+            });
         }
 
         static Failure parse(String id) {
@@ -192,97 +238,47 @@ public final class AlertBenchmark {
     /** Trains a healthy run of {@code steps} iterations. */
     public static Run healthy(Model model, long seed, int steps) {
         if (model == Model.DEMO) {
-            return demo(seed, steps);
+            return demo(seed, steps, null);
         }
-        return train(model.id, seed, trainee(model, seed), steps, null, -1);
+        return train(model.id, seed, trainee(model, seed), steps);
     }
 
-    /** Trains the marked-token model for {@code steps} iterations with {@code failure} acting from {@code steps / 2}. */
+    /** Trains the demo for {@code steps} iterations with {@code failure} acting from {@code steps / 2}. */
     public static Run induced(Failure failure, long seed, int steps) {
-        int at = steps / 2;
-        SplittableRandom random = new SplittableRandom(seed);
-        MultiLayerNetwork net = markedToken(seed, learningRate(failure, at, steps));
-        return train(Model.MARKED_TOKEN.id, seed, new Trainee(net, net::fit, () -> markedTokenData(BATCH, random)),
-                steps, failure, at);
+        return demo(seed, steps, failure);
     }
 
-    /**
-     * The learning rate per iteration: 1e-3, raised from {@code at} on by the learning-rate failures. It is a
-     * schedule of the configuration, since {@code setLearningRate} does not reach DL4J's SameDiff-backed
-     * attention layers.
-     */
-    private static ISchedule learningRate(Failure failure, int at, int steps) {
-        Map<Integer, Double> rates = new java.util.TreeMap<>(Map.of(0, 1e-3));
-        for (int i = at; i < steps && (failure == Failure.LR_DIVERGE || failure == Failure.LR_RAMP); i++) {
-            rates.put(i, failure == Failure.LR_DIVERGE ? 1.0 : 1e-3 * Math.pow(1.25, i - at + 1));
-        }
-        return new MapSchedule(ScheduleType.ITERATION, rates);
-    }
-
-    private static Run train(String model, long seed, Trainee t, int steps, Failure failure, int inducedAt) {
+    private static Run train(String model, long seed, Trainee t, int steps) {
         // DL4J's attention layers build a SameDiff gradient at the first fit(), which prints a line per op on
         // stdout: upstream noise, kept out of the benchmark's output.
         PrintStream stdout = System.out;
         System.setOut(new PrintStream(OutputStream.nullOutputStream()));
         try {
-            return trainQuietly(model, seed, t, steps, failure, inducedAt);
+            return trainQuietly(model, seed, t, steps);
         } finally {
             System.setOut(stdout);
         }
     }
 
-    private static Run trainQuietly(String model, long seed, Trainee t, int steps, Failure failure, int inducedAt) {
+    private static Run trainQuietly(String model, long seed, Trainee t, int steps) {
         List<Observation> observations = new ArrayList<>();
         AttentionMonitorListener monitor = AttentionMonitorListener.builder().background(false)
                 .sink(observations::add).build();
         t.net().setListeners(monitor);
         double[] losses = new double[steps];
         for (int i = 0; i < steps; i++) {
-            if (failure != null && i >= inducedAt) {
-                induce(failure, (MultiLayerNetwork) t.net(), i, inducedAt);
-            }
             t.fit().accept(t.data().get());
             losses[i] = t.net().score();
         }
         monitor.close();
-        return new Run(model, seed, failure == null ? "" : failure.id, inducedAt, losses, observations);
-    }
-
-    /** Applies a failure to layer 0 before an iteration. */
-    private static void induce(Failure failure, MultiLayerNetwork net, int iteration, int inducedAt) {
-        boolean first = iteration == inducedAt;
-        switch (failure) {
-            case LR_DIVERGE, LR_RAMP -> {
-                // the network's learning-rate schedule does it
-            }
-            case QUERY_X30 -> {
-                if (first) {
-                    head(net, "Wq", 0).muli(30);
-                }
-            }
-            case DEAD_HEAD -> head(net, "Wq", 0).assign(0);
-            case DUPLICATE_HEAD -> {
-                head(net, "Wq", 1).assign(head(net, "Wq", 0));
-                head(net, "Wk", 1).assign(head(net, "Wk", 0));
-            }
-            case NAN -> {
-                if (first) {
-                    head(net, "Wq", 0).putScalar(0, 0, Float.NaN);
-                }
-            }
-        }
-    }
-
-    /** Head h's slice {@code [headSize, nIn]} of layer 0's {@code [nHeads, headSize, nIn]} parameter (a view). */
-    private static INDArray head(MultiLayerNetwork net, String param, int h) {
-        return net.getLayer(0).getParam(param).get(NDArrayIndex.point(h), NDArrayIndex.all(), NDArrayIndex.all());
+        return new Run(model, seed, "", -1, losses, observations);
     }
 
     private static Trainee trainee(Model model, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         return switch (model) {
             case MARKED_TOKEN -> {
-                MultiLayerNetwork net = markedToken(seed, new MapSchedule(ScheduleType.ITERATION, Map.of(0, 1e-3)));
+                MultiLayerNetwork net = markedToken(seed);
                 yield new Trainee(net, net::fit, () -> markedTokenData(BATCH, random));
             }
             case REVERSAL -> {
@@ -314,9 +310,9 @@ public final class AlertBenchmark {
     }
 
     /** The model of issue #16: two 4-head SelfAttentionLayers, Xavier, Adam 1e-3. */
-    static MultiLayerNetwork markedToken(long seed, ISchedule learningRate) {
+    static MultiLayerNetwork markedToken(long seed) {
         MultiLayerNetwork net = new MultiLayerNetwork(new NeuralNetConfiguration.Builder()
-                .seed(seed).dataType(DataType.FLOAT).updater(new Adam(learningRate)).weightInit(WeightInit.XAVIER)
+                .seed(seed).dataType(DataType.FLOAT).updater(new Adam(1e-3)).weightInit(WeightInit.XAVIER)
                 .list()
                 .layer(new SelfAttentionLayer.Builder().nIn(MARKED_VOCAB + 1).nOut(32).nHeads(4).projectInput(true).build())
                 .layer(new SelfAttentionLayer.Builder().nIn(32).nOut(32).nHeads(4).projectInput(true).build())
@@ -392,8 +388,11 @@ public final class AlertBenchmark {
         return net;
     }
 
-    /** The demo transformer at its defaults for {@code steps} iterations, in a scratch directory. */
-    private static Run demo(long seed, int steps) {
+    /**
+     * The demo transformer at its defaults for {@code steps} iterations, in a scratch directory; with a
+     * failure (or null) acting from {@code steps / 2}.
+     */
+    private static Run demo(long seed, int steps, Failure failure) {
         Path dir;
         try {
             dir = Files.createTempDirectory("headwatch-bench-demo");
@@ -402,12 +401,15 @@ public final class AlertBenchmark {
         }
         try {
             List<Observation> observations = new ArrayList<>();
-            DemoRun.Options o = DemoRun.Options.defaults(steps, dir, 2, 4, 64, seed, null);
+            int at = steps / 2;
+            DemoRun.Options o = DemoRun.Options.defaults(steps, dir, 2, 4, 64, seed,
+                    failure == null ? null : failure.induce);
             ObservationSink record = observations::add;
-            DemoRun.Result r = DemoRun.train(o, new PrintStream(OutputStream.nullOutputStream()), false, List.of(),
-                    List.of(record), () -> false);
+            DemoRun.Result r = DemoRun.train(o, new PrintStream(OutputStream.nullOutputStream()), false,
+                    failure == null ? List.of() : failure.listener(at), List.of(record), () -> false);
             double[] losses = r.losses().stream().mapToDouble(Double::doubleValue).toArray();
-            return new Run(Model.DEMO.id, seed, "", -1, losses, List.copyOf(observations));
+            return new Run(Model.DEMO.id, seed, failure == null ? "" : failure.id, failure == null ? -1 : at, losses,
+                    List.copyOf(observations));
         } finally {
             deleteQuietly(dir);
         }
@@ -433,7 +435,7 @@ public final class AlertBenchmark {
         return events;
     }
 
-    /** The affected heads of layer 0 (the first layer observed): head 0, and head 1 for a duplicated head. */
+    /** Whether an event names the broken head: head 0 of the first layer observed (a duplicated pair by its lower head). */
     private static boolean affects(Run run, AlertEvent e) {
         String layer0 = run.observations().get(0).heads().get(0).layer();
         return e.layer().equals(layer0) && e.head() == 0;
@@ -612,27 +614,13 @@ public final class AlertBenchmark {
     }
 
     /**
-     * The runs of one benchmark: every model x seed healthy, and every failure on the marked-token model; each
-     * run is handed to {@code done} as soon as it is trained.
+     * The runs of one benchmark: every failure on the demo, then every model healthy, seed by seed;
+     * each run is handed to {@code done} as soon as it is trained. In this order a benchmark stopped early
+     * holds every failure and every model it reached.
      */
     public static List<Run> train(List<Model> models, List<Failure> failures, int seeds, int steps, int demoSteps,
                                   PrintWriter progress, Consumer<List<Run>> done) {
         List<Run> runs = new ArrayList<>();
-        for (Model m : models) {
-            int n = m == Model.DEMO ? demoSteps : steps;
-            if (n <= 0) {
-                continue;
-            }
-            for (long seed = 1; seed <= seeds; seed++) {
-                long start = System.nanoTime();
-                Run run = healthy(m, seed, n);
-                progress.printf(Locale.ROOT, "  %s: %d steps, loss %.3f -> %.3f, %.0f s%n", run.name(), n,
-                        run.losses()[0], run.losses()[run.losses().length - 1], (System.nanoTime() - start) / 1e9);
-                progress.flush();
-                runs.add(run);
-                done.accept(runs);
-            }
-        }
         for (Failure f : failures) {
             long start = System.nanoTime();
             Run run = induced(f, 1, steps);
@@ -641,6 +629,21 @@ public final class AlertBenchmark {
             progress.flush();
             runs.add(run);
             done.accept(runs);
+        }
+        for (long seed = 1; seed <= seeds; seed++) {
+            for (Model m : models) {
+                int n = m == Model.DEMO ? demoSteps : steps;
+                if (n <= 0) {
+                    continue;
+                }
+                long start = System.nanoTime();
+                Run run = healthy(m, seed, n);
+                progress.printf(Locale.ROOT, "  %s: %d steps, loss %.3f -> %.3f, %.0f s%n", run.name(), n,
+                        run.losses()[0], run.losses()[run.losses().length - 1], (System.nanoTime() - start) / 1e9);
+                progress.flush();
+                runs.add(run);
+                done.accept(runs);
+            }
         }
         return runs;
     }

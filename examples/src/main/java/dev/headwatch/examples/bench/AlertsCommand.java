@@ -16,8 +16,8 @@ import java.util.stream.Stream;
 
 /** {@code headwatch bench alerts}: the default alert rules on healthy runs and on induced failures. */
 @Command(name = "alerts", sortOptions = false,
-        description = {"Trains healthy runs of several attention models and seeds, and the marked-token model with a",
-                "failure induced at mid-run, observing every iteration; evaluates the default alert rules on them.",
+        description = {"Trains healthy runs of several attention models and seeds, and the demo with a failure",
+                "induced at mid-run, observing every iteration; evaluates the default alert rules on them.",
                 "Prints per rule the firings on healthy runs per 1,000 head-observations, which induced failures",
                 "were detected, and the lead time in steps from that firing to the loss blowing up."})
 final class AlertsCommand implements Runnable {
@@ -83,7 +83,7 @@ final class AlertsCommand implements Runnable {
                 }
                 out.printf("bench alerts: %d runs replayed from %s%n", runs.size(), replay);
             } else {
-                out.printf("bench alerts: %d seeds x %s, %d steps (demo %d); failures %s on marked-token, "
+                out.printf("bench alerts: %d seeds x %s, %d steps (demo %d); failures %s on demo, "
                                 + "induced at step %d%n", seeds, names(chosenModels.stream().map(m -> m.id)), steps,
                         demoSteps, names(chosenFailures.stream().map(f -> f.id)), steps / 2);
                 out.flush();

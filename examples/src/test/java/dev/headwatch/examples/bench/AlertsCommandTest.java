@@ -26,7 +26,7 @@ class AlertsCommandTest {
         assertThat(lines).anySatisfy(l -> assertThat(l).matches("WARNING\\+ total +\\d+ +\\d+\\.\\d{3}   \\(target <= 1\\.000\\)"));
         assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("healthy runs: 1 (marked-token x1), 96 head-observations"));
         assertThat(lines).anySatisfy(l -> assertThat(l).matches(
-                "marked-token seed 1 \\+ nan +6 NON_FINITE +yes +\\d+ NON_FINITE layer0/0 .*"));
+                "demo seed 1 \\+ nan +6 NON_FINITE +yes +\\d+ NON_FINITE layer0/0 .*"));
         assertThat(lines.get(lines.size() - 1)).isEqualTo("detected: 1 of 1 induced failures");
     }
 
