@@ -498,7 +498,7 @@ public final class CheckpointAnalyzer {
     }
 
     /**
-     * Every array the extractions read, by variable name: placeholders from the probe, stored variables and
+     * Every array the captures read, by variable name: placeholders from the probe, stored variables and
      * constants from the model, and op outputs from one inference pass on the probe.
      */
     private Map<String, INDArray> probeValues(CheckpointRef ref, SameDiff sd, List<StoredGraph.FusedAttention> fusedOps,
