@@ -10,12 +10,9 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.headwatch.checkpoint.CheckpointAnalysis;
 import dev.headwatch.checkpoint.CheckpointAnalyzer;
-import dev.headwatch.core.HeadInput;
-import dev.headwatch.core.Visibility;
+import dev.headwatch.core.LayerCapture;
 import dev.headwatch.core.WeightAnalysis;
 import dev.headwatch.core.WeightLayerMetrics;
-import dev.headwatch.dl4j.AttentionExtractor;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -118,13 +115,8 @@ public final class OnnxModel {
         List<CheckpointAnalyzer.ExtractedLayer> layers = new ArrayList<>();
         for (int i = 0; i < sites.size(); i++) {
             AttentionSites.Site s = sites.get(i);
-            List<List<HeadInput>> sequences = new ArrayList<>();
-            double error = Double.NaN;
-            if (probe != null) {
-                error = extract(s, probe, outputs, sequences);
-            }
             layers.add(new CheckpointAnalyzer.ExtractedLayer(s.name(), KIND, s.heads(), s.headSize(), weights[i],
-                    sequences, error));
+                    probe == null ? null : capture(s, probe, outputs)));
         }
         return analyzer.analyzeExtracted(file, FORMAT, probe == null ? null : probe.description(), layers);
     }
@@ -151,14 +143,12 @@ public final class OnnxModel {
     }
 
     /**
-     * One layer's per-sequence head inputs (added to {@code sequences}) and its reconstruction error over the
-     * sequences' tokens.
+     * One layer on the probe sequences: q, k, v per head side by side and the attention output before the output
+     * projection, which the core rebuilds from them ({@code reconstructionError}).
      */
-    private static double extract(AttentionSites.Site s, TokenProbe probe, Map<String, float[]> outputs,
-                                  List<List<HeadInput>> sequences) {
+    private static LayerCapture capture(AttentionSites.Site s, TokenProbe probe, Map<String, float[]> outputs) {
         int t = probe.length();
         int width = s.heads() * s.headSize();
-        int hs = s.headSize();
         float[][] qkvo = {outputs.get(s.q()), outputs.get(s.k()), outputs.get(s.v()), outputs.get(s.context())};
         for (float[] a : qkvo) {
             if (a.length != (long) probe.sequences() * t * width) {
@@ -166,38 +156,19 @@ public final class OnnxModel {
                         + probe.sequences() + " x " + t + " x " + width + " were expected");
             }
         }
-        double err2 = 0;
-        double norm2 = 0;
+        List<LayerCapture.Sequence> sequences = new ArrayList<>();
         for (int b = 0; b < probe.sequences(); b++) {
-            int len = probe.tokens(b);
-            Visibility vis = len == t ? Visibility.FULL : Visibility.padded(len);
-            boolean[] keys = new boolean[t];
-            java.util.Arrays.fill(keys, 0, len, true);
-            List<HeadInput> heads = new ArrayList<>();
-            for (int h = 0; h < s.heads(); h++) {
-                double[][] qkv = new double[3][t * hs];
-                for (int m = 0; m < 3; m++) {
-                    for (int i = 0; i < t; i++) {
-                        for (int c = 0; c < hs; c++) {
-                            qkv[m][i * hs + c] = qkvo[m][(b * t + i) * width + h * hs + c];
-                        }
-                    }
-                }
-                HeadInput in = HeadInput.of(qkv[0], qkv[1], qkv[2], hs, DataType.FLOAT, vis, s.scale());
-                heads.add(in);
-                INDArray rebuilt = AttentionExtractor.attend(in.q(), in.k(), in.v(), in.scale(), keys);
-                for (int i = 0; i < len; i++) {
-                    for (int c = 0; c < hs; c++) {
-                        double y = qkvo[3][(b * t + i) * width + h * hs + c];
-                        double d = y - rebuilt.getDouble(i, c);
-                        err2 += d * d;
-                        norm2 += y * y;
-                    }
+            double[][] rows = new double[4][t * width];
+            for (int m = 0; m < 4; m++) {
+                for (int i = 0; i < t * width; i++) {
+                    rows[m][i] = qkvo[m][b * t * width + i];
                 }
             }
-            sequences.add(heads);
+            boolean[] tokens = new boolean[t];
+            java.util.Arrays.fill(tokens, 0, probe.tokens(b), true);
+            sequences.add(new LayerCapture.Sequence(t, rows[0], t, rows[1], rows[2], rows[3], tokens, tokens));
         }
-        return norm2 > 0 ? Math.sqrt(err2 / norm2) : Double.NaN;
+        return new LayerCapture(s.name(), s.heads(), s.headSize(), s.scale(), false, false, null, null, sequences);
     }
 
     /** Runs the model on the probe with every layer's q, k, v and attention output as extra graph outputs. */

@@ -3,29 +3,28 @@ package dev.headwatch.checkpoint;
 import dev.headwatch.core.HeadInput;
 import dev.headwatch.core.HeadMetrics;
 import dev.headwatch.core.HeadRecord;
-import dev.headwatch.core.LayerAnalysis;
-import dev.headwatch.core.LayerMetrics;
+import dev.headwatch.core.LayerAnalyzer;
+import dev.headwatch.core.LayerCapture;
+import dev.headwatch.core.LayerObservation;
 import dev.headwatch.core.Observation;
 import dev.headwatch.core.Visibility;
 import dev.headwatch.core.WeightAnalysis;
+import dev.headwatch.core.WeightHeadMetrics;
 import dev.headwatch.core.WeightLayerMetrics;
-import dev.headwatch.core.HeadField;
 import dev.headwatch.core.alert.Alert;
 import dev.headwatch.core.alert.AlertConfig;
 import dev.headwatch.core.alert.AlertEngine;
 import dev.headwatch.core.alert.AlertEvent;
 import dev.headwatch.core.math.EnergyField;
 import dev.headwatch.core.math.Spectrum;
-import dev.headwatch.dl4j.AttentionExtractor;
+import dev.headwatch.dl4j.AttentionLayers;
+import dev.headwatch.dl4j.Counters;
 import dev.headwatch.samediff.AttentionPatterns;
 import dev.headwatch.samediff.AttentionVariables;
-import dev.headwatch.samediff.SameDiffExtraction;
+import dev.headwatch.samediff.SameDiffCapture;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.graph.vertex.GraphVertex;
-import org.deeplearning4j.nn.graph.vertex.impl.LayerVertex;
-import org.deeplearning4j.nn.layers.samediff.SameDiffGraphVertex;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -46,11 +45,11 @@ import java.util.Map;
 /**
  * Analyses a series of checkpoints into a {@link CheckpointAnalysis}. Per checkpoint and attention layer: the
  * weight-only metrics of every head ({@link WeightAnalysis}); with a {@link Probe}, every per-head and
- * per-layer metric, extracted by the same {@link AttentionExtractor} the live listener uses (the network
- * is run forward on the probe) and computed by {@link LayerAnalysis} per sequence, then aggregated with
- * {@link HeadMetrics#aggregate}. SameDiff files: fused attention ops are found by themselves, hand-written
- * attention is declared ({@link Builder#declare}); on a probe both are read by {@link SameDiffExtraction},
- * as the live {@code SameDiffAttentionListener} reads them. The checkpoints are fed to an {@link AlertEngine} in order, one
+ * per-layer metric: the layer is captured by the same {@link AttentionLayers} the live listener uses (the
+ * network is run forward on the probe) and measured by {@link LayerObservation}, as a live monitor measures
+ * each step. SameDiff files: fused attention ops are found by themselves, hand-written attention is declared
+ * ({@link Builder#declare}); on a probe both are captured by {@link SameDiffCapture}, as the live
+ * {@code SameDiffAttentionListener} captures them. The checkpoints are fed to an {@link AlertEngine} in order, one
  * observation each. A checkpoint that cannot be read is listed in the report and the others are still
  * analysed. The plot data (fields, spectra) is kept for the last checkpoint of the series only, and not
  * at all with {@code plots(false)}.
@@ -169,32 +168,30 @@ public final class CheckpointAnalyzer {
 
     /**
      * An attention layer that another front end read from a model this analyzer cannot load (a pretrained
-     * ONNX model): its heads' inputs on the probe sequences and its weight metrics, measured here exactly as a
+     * ONNX model): its capture on the probe sequences and its weight metrics, measured here exactly as a
      * checkpoint's layers are.
      *
-     * @param name                the layer name
-     * @param kind                the layer kind the report shows
-     * @param heads               number of heads
-     * @param headSize            head dimension
-     * @param weights             weight-only metrics ({@link WeightAnalysis}), or null
-     * @param sequences           per probe sequence, one input per head in head order; empty without probe data
-     * @param reconstructionError METRICS.md item 4 over the sequences, NaN when unknown
+     * @param name     the layer name
+     * @param kind     the layer kind the report shows
+     * @param heads    number of heads
+     * @param headSize head dimension
+     * @param weights  weight-only metrics ({@link WeightAnalysis}), or null
+     * @param capture  the layer on the probe sequences, or null without probe data
      */
     public record ExtractedLayer(String name, String kind, int heads, int headSize, WeightLayerMetrics weights,
-                                 List<List<HeadInput>> sequences, double reconstructionError) {
+                                 LayerCapture capture) {
         public ExtractedLayer {
-            if (name == null || kind == null || sequences == null || heads < 1 || headSize < 1) {
-                throw new IllegalArgumentException("layer " + name + ": name, kind and sequences must be given and heads ("
+            if (name == null || kind == null || heads < 1 || headSize < 1) {
+                throw new IllegalArgumentException("layer " + name + ": name and kind must be given and heads ("
                         + heads + ") and headSize (" + headSize + ") positive");
             }
-            sequences = List.copyOf(sequences);
         }
     }
 
     /**
-     * One model whose attention layers were extracted elsewhere ({@link ExtractedLayer}), as a one-checkpoint
-     * analysis: the same per-layer analysis, aggregation over sequences, plot data and alert rules (the
-     * builder's, or the defaults for {@code probe} given or not) as {@link #analyze(CheckpointSeries)}.
+     * One model whose attention layers were captured elsewhere ({@link ExtractedLayer}), as a one-checkpoint
+     * analysis: the same per-layer analysis, plot data and alert rules (the builder's, or the defaults for
+     * {@code probe} given or not) as {@link #analyze(CheckpointSeries)}.
      *
      * @param file   the model file
      * @param format what the file holds (e.g. {@code ONNX})
@@ -206,11 +203,7 @@ public final class CheckpointAnalyzer {
         List<LayerResult> results = new ArrayList<>();
         List<HeadRecord> records = new ArrayList<>();
         for (ExtractedLayer l : layers) {
-            // layer() reads only the extraction's sequences and reconstruction error, not its site's kind
-            AttentionExtractor.LayerExtraction x = l.sequences().isEmpty() ? null : new AttentionExtractor.LayerExtraction(
-                    new AttentionExtractor.Site(l.name(), AttentionExtractor.Kind.SAMEDIFF_OP, l.heads(), l.headSize(), true),
-                    l.sequences(), null, l.reconstructionError());
-            results.add(layer(l.name(), l.kind(), l.heads(), l.headSize(), l.weights(), x, plots, records));
+            results.add(layer(l.name(), l.kind(), l.heads(), l.headSize(), l.weights(), l.capture(), plots, records));
         }
         String label = String.valueOf(file.getFileName());
         List<CheckpointAlert> events = new ArrayList<>();
@@ -274,9 +267,9 @@ public final class CheckpointAnalyzer {
     private long[] network(LoadedModel m, boolean plots, List<LayerResult> layers, List<CheckpointResult.SkippedLayer> skipped,
                            List<HeadRecord> records) throws CheckpointException {
         Model model = m.network();
-        AttentionExtractor extractor = AttentionExtractor.of(model);
-        extractor.skipped().forEach(s -> skipped.add(new CheckpointResult.SkippedLayer(s.name(), s.reason())));
-        List<AttentionExtractor.LayerExtraction> data = null;
+        AttentionLayers found = AttentionLayers.of(model);
+        found.skipped().forEach(s -> skipped.add(new CheckpointResult.SkippedLayer(s.name(), s.reason())));
+        List<LayerCapture> data = null;
         if (probe != null) {
             if (probe.inputs() == null) {
                 throw new CheckpointException(m.ref().file(), "probe holds SameDiff placeholders but the file is a "
@@ -287,33 +280,28 @@ public final class CheckpointAnalyzer {
             Arrays.setAll(sample, i -> i);
             INDArray[] masks = probe.masks() == null ? null : probe.masks().toArray(INDArray[]::new);
             try {
-                data = extractor.forward(probe.inputs().toArray(INDArray[]::new), masks, sample);
+                data = found.forward(probe.inputs().toArray(INDArray[]::new), masks, sample);
             } catch (RuntimeException e) {
                 throw new CheckpointException(m.ref().file(), "the probe does not fit this network ("
                         + CheckpointLoader.rootMessage(e) + ")", e);
             }
         }
-        List<AttentionExtractor.Site> sites = extractor.sites();
+        List<AttentionLayers.Site> sites = found.sites();
         if (sites.isEmpty() && skipped.isEmpty()) {
             skipped.add(new CheckpointResult.SkippedLayer("(model)", "no attention layer among its layers: "
                     + layerKinds(model)));
         }
         // Layers are independent: their weight metrics are computed in parallel, heads within them too.
         WeightLayerMetrics[] weights = sites.parallelStream()
-                .map(site -> weights(site.projectInput() ? queryKeyWeights(model, site.name()) : null,
-                        1.0 / Math.sqrt(site.headSize())))
+                .map(site -> site.projectInput() ? weights(new INDArray[] {found.parameter(site, "Wq"),
+                        found.parameter(site, "Wk")}, 1.0 / Math.sqrt(site.headSize())) : null)
                 .toArray(WeightLayerMetrics[]::new);
         for (int i = 0; i < sites.size(); i++) {
-            AttentionExtractor.Site site = sites.get(i);
-            AttentionExtractor.LayerExtraction x = null;
-            if (data != null) {
-                x = data.stream().filter(e -> e.site().name().equals(site.name())).findFirst().orElse(null);
-            }
+            AttentionLayers.Site site = sites.get(i);
+            LayerCapture x = data == null ? null : data.get(i);
             layers.add(layer(site.name(), site.kind().name(), site.nHeads(), site.headSize(), weights[i], x, plots, records));
         }
-        return model instanceof MultiLayerNetwork net
-                ? new long[] {net.getIterationCount(), net.getEpochCount()}
-                : new long[] {((ComputationGraph) model).getIterationCount(), ((ComputationGraph) model).getEpochCount()};
+        return new long[] {Counters.iteration(model), Counters.epoch(model)};
     }
 
     /**
@@ -321,101 +309,51 @@ public final class CheckpointAnalyzer {
      * there are none or they differ in heads or head size.
      */
     private static WeightLayerMetrics weights(INDArray[] qk, double tau) {
-        if (qk != null && qk[0].rank() == 3 && qk[1].rank() == 3 && qk[0].size(0) == qk[1].size(0)
+        if (qk != null && qk[0] != null && qk[1] != null && qk[0].rank() == 3 && qk[1].rank() == 3 && qk[0].size(0) == qk[1].size(0)
                 && qk[0].size(1) == qk[1].size(1)) {
             return WeightAnalysis.compute(qk[0], qk[1], tau);
         }
         return null;
     }
 
-    /** One layer: its weight metrics (null when there are none), data metrics from the extraction (null without probe). */
+    /**
+     * One layer: its weight metrics (null when there are none) and its data metrics, measured from the capture (null
+     * without probe) by {@link LayerObservation}, the analysis a live monitor runs on each step.
+     */
     private LayerResult layer(String name, String kind, int nHeads, int headSize, WeightLayerMetrics weights,
-                              AttentionExtractor.LayerExtraction x, boolean keepPlots, List<HeadRecord> records) {
-        List<HeadMetrics> metrics = null;
-        double[][] corr = null;
-        double[][] jsd = null;
-        List<HeadInput> first = null;
-        boolean[] nonFinite = new boolean[nHeads];
-        if (x != null && !x.sequences().isEmpty()) {
-            List<List<HeadMetrics>> perHead = new ArrayList<>();
-            for (int h = 0; h < nHeads; h++) {
-                perHead.add(new ArrayList<>());
-            }
-            corr = new double[nHeads][nHeads];
-            jsd = new double[nHeads][nHeads];
-            for (List<HeadInput> sequence : x.sequences()) {
-                LayerMetrics lm = LayerAnalysis.compute(sequence);
-                for (int h = 0; h < nHeads; h++) {
-                    perHead.get(h).add(lm.heads().get(h));
-                    nonFinite[h] |= !finite(sequence.get(h));
-                }
-                add(corr, lm.energyCorrelation());
-                add(jsd, lm.attentionJsd());
-            }
-            scale(corr, 1.0 / x.sequences().size());
-            scale(jsd, 1.0 / x.sequences().size());
-            metrics = new ArrayList<>();
-            for (int h = 0; h < nHeads; h++) {
-                metrics.add(HeadMetrics.aggregate(perHead.get(h)).toBuilder()
-                        .set(HeadField.RECONSTRUCTION_ERROR, x.reconstructionError()).build());
-            }
-            first = x.sequences().get(0);
-        }
+                              LayerCapture capture, boolean keepPlots, List<HeadRecord> records) {
+        LayerObservation observed = capture == null ? null
+                : LayerObservation.of(capture, h -> true, LayerAnalyzer.standard()).orElse(null);
+        List<HeadInput> first = observed == null ? null : observed.input().sequences().get(0);
         List<HeadResult> heads = new ArrayList<>();
         for (int h = 0; h < nHeads; h++) {
-            HeadInput in = first == null ? null : first.get(h);
+            HeadRecord r = observed == null ? null : observed.records().get(h);
             HeadPlots plots;
             if (!keepPlots) {
                 plots = null;
-            } else if (in != null) {
+            } else if (first != null) {
+                HeadInput in = first.get(h);
                 plots = new HeadPlots(EnergyField.attention(in), EnergyField.energy(in), Spectrum.singularValues(in), true);
             } else if (weights != null) {
                 plots = new HeadPlots(null, null, weights.singularValues(h), false);
             } else {
                 plots = null;
             }
-            HeadResult r = new HeadResult(h, in == null ? 0 : in.n(), in == null ? headSize : in.d(),
-                    in == null ? Visibility.FULL : in.visibility(), weights == null ? null : weights.heads().get(h),
-                    metrics == null ? null : metrics.get(h), plots);
-            heads.add(r);
-            HeadMetrics hm = r.metrics() != null ? r.metrics() : HeadMetrics.builder().build();
-            records.add(new HeadRecord(name, h, r.n(), r.d(), r.mask(), hm,
-                    r.weights() == null ? Double.NaN : r.weights().qkSpectralNorm(), nonFinite[h]));
+            WeightHeadMetrics w = weights == null ? null : weights.heads().get(h);
+            heads.add(new HeadResult(h, r == null ? 0 : r.n(), r == null ? headSize : r.d(),
+                    r == null ? Visibility.FULL : r.mask(), w, r == null ? null : r.metrics(), plots));
+            records.add(new HeadRecord(name, h, r == null ? 0 : r.n(), r == null ? headSize : r.d(),
+                    r == null ? Visibility.FULL : r.mask(), r == null ? HeadMetrics.builder().build() : r.metrics(),
+                    w == null ? Double.NaN : w.qkSpectralNorm(), r != null && r.nonFiniteInput()));
         }
-        return new LayerResult(name, kind, heads, weights == null ? null : weights.qkOverlap(), corr, jsd);
-    }
-
-    /** {@code Wq} and {@code Wk} of a layer or vertex, or null when it has none. */
-    private static INDArray[] queryKeyWeights(Model model, String name) {
-        if (model instanceof MultiLayerNetwork net) {
-            for (int i = 0; i < net.getnLayers(); i++) {
-                Layer layer = net.getLayer(i);
-                String n = layer.conf().getLayer().getLayerName();
-                if (name.equals(n) || (n == null && name.equals(String.valueOf(i)))) {
-                    return pair(layer.getParam("Wq"), layer.getParam("Wk"));
-                }
-            }
-        } else if (model instanceof ComputationGraph cg) {
-            GraphVertex v = cg.getVertex(name);
-            if (v instanceof LayerVertex lv) {
-                return pair(lv.getLayer().getParam("Wq"), lv.getLayer().getParam("Wk"));
-            }
-            if (v instanceof SameDiffGraphVertex sdv) {
-                Map<String, INDArray> params = sdv.paramTable(false);
-                return pair(params.get("Wq"), params.get("Wk"));
-            }
-        }
-        return null;
-    }
-
-    private static INDArray[] pair(INDArray wq, INDArray wk) {
-        return wq == null || wk == null ? null : new INDArray[] {wq, wk};
+        return new LayerResult(name, kind, heads, weights == null ? null : weights.qkOverlap(),
+                observed == null ? null : observed.energyCorrelation(), observed == null ? null : observed.attentionJsd());
     }
 
     /**
      * SameDiff: every fused attention op (found by itself) and every declared layer. Weight metrics from the
      * fused op's {@code Wq, Wk} or the declared projection variables; with a probe, data metrics through
-     * {@link SameDiffExtraction}, the code the live {@code SameDiffAttentionListener} reads with, on the loaded
+     * {@link SameDiffCapture}, the code the live {@code SameDiffAttentionListener} reads with, on the loaded
      * graph {@code sd} (null without a probe). Returns the saved {iteration, epoch} counters.
      */
     private long[] sameDiff(CheckpointRef ref, StoredGraph g, SameDiff sd, boolean plots, List<LayerResult> layers,
@@ -445,20 +383,20 @@ public final class CheckpointAnalyzer {
         for (StoredGraph.FusedAttention op : fusedOps) {
             String name = op.layer();
             List<String> in = op.inputs();
-            boolean multi = in.size() > 6;
+            boolean multi = op.multiHead();
             WeightLayerMetrics weights = null;
+            INDArray wq = multi ? g.array(SameDiffCapture.queryWeights(true, in)) : null;
             if (multi) {
-                INDArray wq = g.array(in.get(3));
-                INDArray wk = g.array(in.get(4));
+                INDArray wk = g.array(SameDiffCapture.keyWeights(true, in));
                 if (wq != null && wk != null && wq.rank() == 3) {
                     weights = weights(new INDArray[] {wq, wk}, op.scaled() ? 1.0 / Math.sqrt(wq.size(1)) : 1.0);
                 }
             }
-            AttentionExtractor.LayerExtraction x = null;
+            LayerCapture x = null;
             if (probe != null) {
                 List<INDArray> arrays = in.stream().map(values::get).toList();
                 int[] rows = probeRows(arrays.get(0));
-                x = extraction(ref, name, () -> SameDiffExtraction.fused(name, op.multiHead(), op.scaled(), arrays,
+                x = capture(ref, name, () -> SameDiffCapture.fused(name, op.multiHead(), op.scaled(), arrays,
                         values.get(name), rows));
             }
             if (weights == null && x == null) {
@@ -467,8 +405,8 @@ public final class CheckpointAnalyzer {
                         : "a dot_product_attention op has no weights; give probe data for its metrics"));
                 continue;
             }
-            int nHeads = x != null ? x.site().nHeads() : weights.heads().size();
-            int hs = x != null ? x.site().headSize() : (int) g.array(in.get(3)).size(1);
+            int nHeads = x != null ? x.heads() : weights.heads().size();
+            int hs = x != null ? x.headSize() : (int) wq.size(1);
             String kind = multi ? "MULTI_HEAD_DOT_PRODUCT_ATTENTION" : "DOT_PRODUCT_ATTENTION";
             layers.add(layer(name, kind, nHeads, hs, weights, x, plots, records));
         }
@@ -486,26 +424,28 @@ public final class CheckpointAnalyzer {
                     throw new CheckpointException(ref.file(), "declared layer " + d.layer() + ": " + e.getMessage(), e);
                 }
             }
-            AttentionExtractor.LayerExtraction x = null;
+            LayerCapture x = null;
             if (probe != null) {
                 AttentionVariables v = d.variables();
-                Map<String, List<INDArray>> captured = new java.util.HashMap<>();
                 int[] rows = probeRows(values.get(v.q()));
-                for (String var : java.util.Arrays.asList(v.q(), v.k(), v.v(), v.output())) {
-                    if (var != null) {
-                        captured.put(var, SameDiffExtraction.rows(values.get(var), rows));
+                x = capture(ref, d.layer(), () -> {
+                    Map<String, SameDiffCapture.Variable> captured = new java.util.HashMap<>();
+                    for (String var : java.util.Arrays.asList(v.q(), v.k(), v.v(), v.output())) {
+                        if (var != null) {
+                            captured.put(var, SameDiffCapture.variable(d.layer(), values.get(var), rows));
+                        }
                     }
-                }
-                x = extraction(ref, d.layer(), () -> SameDiffExtraction.declared(v, captured));
+                    return SameDiffCapture.declared(v, captured);
+                });
             }
             if (weights == null && x == null) {
                 skipped.add(new CheckpointResult.SkippedLayer(d.layer(), "declared without wq, wk: give probe data "
                         + "or the projection variables"));
                 continue;
             }
-            int nHeads = x != null ? x.site().nHeads() : weights.heads().size();
+            int nHeads = x != null ? x.heads() : weights.heads().size();
             if (x != null) {
-                hs = x.site().headSize();
+                hs = x.headSize();
             }
             layers.add(layer(d.layer(), layersToRead == declared ? "DECLARED" : "FOUND", nHeads, hs, weights, x, plots,
                     records));
@@ -558,7 +498,7 @@ public final class CheckpointAnalyzer {
     }
 
     /**
-     * Every array the extractions read, by variable name: placeholders from the probe, stored variables and
+     * Every array the captures read, by variable name: placeholders from the probe, stored variables and
      * constants from the model, and op outputs from one inference pass on the probe.
      */
     private Map<String, INDArray> probeValues(CheckpointRef ref, SameDiff sd, List<StoredGraph.FusedAttention> fusedOps,
@@ -614,37 +554,13 @@ public final class CheckpointAnalyzer {
         return rows;
     }
 
-    private static AttentionExtractor.LayerExtraction extraction(CheckpointRef ref, String layer,
-            java.util.function.Supplier<AttentionExtractor.LayerExtraction> read) throws CheckpointException {
+    private static LayerCapture capture(CheckpointRef ref, String layer, java.util.function.Supplier<LayerCapture> read)
+            throws CheckpointException {
         try {
             return read.get();
         } catch (RuntimeException e) {
             throw new CheckpointException(ref.file(), "cannot read attention layer " + layer + " on the probe ("
                     + CheckpointLoader.rootMessage(e) + ")", e);
-        }
-    }
-
-    private static boolean finite(HeadInput in) {
-        return finite(in.q()) && finite(in.k()) && (in.v() == null || finite(in.v()));
-    }
-
-    private static boolean finite(INDArray a) {
-        return Double.isFinite(a.norm1Number().doubleValue());
-    }
-
-    private static void add(double[][] acc, double[][] m) {
-        for (int i = 0; i < acc.length; i++) {
-            for (int j = 0; j < acc.length; j++) {
-                acc[i][j] += m[i][j];
-            }
-        }
-    }
-
-    private static void scale(double[][] m, double s) {
-        for (double[] row : m) {
-            for (int j = 0; j < row.length; j++) {
-                row[j] *= s;
-            }
         }
     }
 

@@ -19,6 +19,7 @@ import org.nd4j.linalg.api.ops.impl.transforms.custom.DotProductAttention;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.MultiHeadDotProductAttention;
 import org.nd4j.linalg.factory.Nd4j;
 
+import dev.headwatch.samediff.SameDiffCapture;
 import java.io.IOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
@@ -234,9 +235,9 @@ final class FlatGraphFile implements StoredGraph {
                     inputs.add(name);
                 }
                 names.addAll(inputs);
-                if (inputs.size() > 6) {
-                    weights.add(inputs.get(3));
-                    weights.add(inputs.get(4));
+                if (n.multiHead) {
+                    weights.add(SameDiffCapture.queryWeights(true, inputs));
+                    weights.add(SameDiffCapture.keyWeights(true, inputs));
                 }
                 fused.add(new FusedAttention(n.layer, n.multiHead, n.scaled, List.copyOf(inputs)));
             }

@@ -1,11 +1,10 @@
 package dev.headwatch.checkpoint;
 
-import dev.headwatch.samediff.SameDiffExtraction;
+import dev.headwatch.samediff.SameDiffCapture;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.TrainingConfig;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.transforms.custom.MultiHeadDotProductAttention;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -20,9 +19,9 @@ interface StoredGraph {
     /**
      * A fused attention op.
      *
-     * @param layer     the name it is reported under ({@link SameDiffExtraction#layerName})
+     * @param layer     the name it is reported under ({@link SameDiffCapture#layerName})
      * @param multiHead {@code multi_head_dot_product_attention} (else {@code dot_product_attention})
-     * @param scaled    whether it scales its logits by {@code 1/sqrt(headSize)} ({@link SameDiffExtraction#scaled})
+     * @param scaled    whether it scales its logits by {@code 1/sqrt(headSize)} ({@link SameDiffCapture#scaled})
      * @param inputs    its input variables, in op order
      */
     record FusedAttention(String layer, boolean multiHead, boolean scaled, List<String> inputs) {
@@ -50,10 +49,10 @@ interface StoredGraph {
     static StoredGraph of(SameDiff sd) {
         List<FusedAttention> fused = new ArrayList<>();
         for (SameDiffOp op : sd.getOps().values()) {
-            if (SameDiffExtraction.isFusedAttention(op.getOp())) {
-                fused.add(new FusedAttention(SameDiffExtraction.layerName(op),
-                        op.getOp().getClass() == MultiHeadDotProductAttention.class,
-                        SameDiffExtraction.scaled(op.getOp()), op.getInputsToOp()));
+            if (SameDiffCapture.isFusedAttention(op.getOp())) {
+                fused.add(new FusedAttention(SameDiffCapture.layerName(op),
+                        SameDiffCapture.isMultiHead(op.getOp()),
+                        SameDiffCapture.scaled(op.getOp()), op.getInputsToOp()));
             }
         }
         TrainingConfig training = sd.getTrainingConfig();

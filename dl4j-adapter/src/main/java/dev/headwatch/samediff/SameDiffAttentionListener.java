@@ -1,12 +1,9 @@
 package dev.headwatch.samediff;
 
-import dev.headwatch.core.HeadInput;
-import dev.headwatch.core.LayerInput;
+import dev.headwatch.core.LayerCapture;
 import dev.headwatch.core.Monitor;
 import dev.headwatch.core.MonitorSettings;
 import dev.headwatch.core.MonitoredListener;
-import dev.headwatch.dl4j.AttentionExtractor.Capture;
-import dev.headwatch.dl4j.AttentionExtractor.LayerExtraction;
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.listeners.At;
 import org.nd4j.autodiff.listeners.BaseListener;
@@ -44,12 +41,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * sd.fit(iterator, epochs);
  * monitor.close();
  * }</pre>
- * Two sources, combined, both read by {@link SameDiffExtraction} (shared with checkpoint analysis):
+ * Two sources, combined, both copied by {@link SameDiffCapture} (shared with checkpoint analysis):
  * <ul>
  *   <li>fused {@code multi_head_dot_product_attention} and {@code dot_product_attention} ops are found by
- *       themselves (switch off with {@code autoDetect(false)}); they are named by their output variable, read with
- *       the same code as the DL4J layers (inputs {@code [mb, nIn, T]}, or {@code [mb, heads, d, T]} for
- *       a rank-4 {@code dot_product_attention}), and always report {@code reconstructionError};</li>
+ *       themselves (switch off with {@code autoDetect(false)}); they are named by their output variable, read as
+ *       the DL4J layers are (inputs {@code [mb, nIn, T]}, or {@code [mb, heads, d, T]} for a rank-4
+ *       {@code dot_product_attention}), and always report {@code reconstructionError};</li>
  *   <li>hand-written attention declared with {@link AttentionVariables} (layouts documented there).</li>
  * </ul>
  * Options and defaults are those of {@link MonitorSettings}. Only training iterations are observed.
@@ -67,9 +64,9 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
     private SameDiff inspected;
     private final Set<String> names = new HashSet<>();
 
-    /** Arrays and extractions gathered during the current iteration. */
-    private final Map<String, List<INDArray>> captured = new HashMap<>();
-    private final Map<String, Capture> fused = new LinkedHashMap<>();
+    /** Copies gathered during the current iteration. */
+    private final Map<String, SameDiffCapture.Variable> captured = new HashMap<>();
+    private final Map<String, LayerCapture> fused = new LinkedHashMap<>();
     private int[] rows;
     private long rowsStep = -1;
     /** Keys of what was logged once; written from the training and the background thread. */
@@ -201,7 +198,7 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
             if (!names.contains(varName) || !observing(at)) {
                 return;
             }
-            captured.put(varName, SameDiffExtraction.rows(activation, rows(at.iteration(), activation.size(0))));
+            captured.put(varName, SameDiffCapture.variable(varName, activation, rows(at.iteration(), activation.size(0))));
         } catch (Throwable t) {
             monitor.propagateIfFatal(t);
             warnOnce("capture:" + varName, "could not capture variable " + varName, t);
@@ -215,10 +212,10 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
             return;
         }
         DifferentialFunction fn = op.getOp();
-        if (!SameDiffExtraction.isFusedAttention(fn) || !observing(at)) {
+        if (!SameDiffCapture.isFusedAttention(fn) || !observing(at)) {
             return;
         }
-        String name = SameDiffExtraction.layerName(op);
+        String name = SameDiffCapture.layerName(op);
         if (!monitor.observesLayer(name) || reported.contains("fail:" + name)) {
             return;
         }
@@ -231,7 +228,7 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
                 }
             }
             int[] r = rows(at.iteration(), in.get(0).size(0));
-            fused.put(name, SameDiffExtraction.capture(name, fn, in, outputs[0], r));
+            fused.put(name, SameDiffCapture.fused(name, fn, in, outputs[0], r));
         } catch (Throwable t) {
             monitor.propagateIfFatal(t);
             opFailed(name, t);
@@ -263,17 +260,19 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
             if (!observing(at)) {
                 return;
             }
-            List<Capture> ops = new ArrayList<>(fused.values());
-            List<AttentionVariables> layers = new ArrayList<>();
+            List<LayerCapture> layers = new ArrayList<>(fused.values());
             for (AttentionVariables d : declared) {
                 if (monitor.observesLayer(d.layer()) && delivered(d)) {
-                    layers.add(d);
+                    try {
+                        layers.add(SameDiffCapture.declared(d, captured));
+                    } catch (RuntimeException e) {
+                        warnOnce("declared:" + d.layer(), "cannot read declared layer " + d.layer(), e);
+                    }
                 }
             }
-            if (!ops.isEmpty() || !layers.isEmpty()) {
-                // The captured rows and weights are copies: extraction and metrics run off the training thread.
-                Map<String, List<INDArray>> variables = new HashMap<>(captured);
-                monitor.submit(at.iteration(), at.epoch(), () -> extract(ops, layers, variables));
+            if (!layers.isEmpty()) {
+                // plain copies: the core reads them and computes the metrics off the training thread
+                monitor.submit(at.iteration(), at.epoch(), layers);
             }
         } catch (Throwable t) {
             monitor.propagateIfFatal(t);
@@ -281,32 +280,6 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
         } finally {
             captured.clear();
             fused.clear();
-        }
-    }
-
-    private List<LayerInput> extract(List<Capture> ops, List<AttentionVariables> layers,
-                                     Map<String, List<INDArray>> variables) {
-        List<LayerInput> out = new ArrayList<>();
-        for (Capture c : ops) {
-            try {
-                add(out, observed(c.site().name(), c.extract()));
-            } catch (RuntimeException e) {
-                opFailed(c.site().name(), e);
-            }
-        }
-        for (AttentionVariables d : layers) {
-            try {
-                add(out, observed(d.layer(), SameDiffExtraction.declared(d, variables)));
-            } catch (RuntimeException e) {
-                warnOnce("declared:" + d.layer(), "cannot read declared layer " + d.layer(), e);
-            }
-        }
-        return out;
-    }
-
-    private static void add(List<LayerInput> layers, LayerInput layer) {
-        if (layer != null) {
-            layers.add(layer);
         }
     }
 
@@ -323,29 +296,6 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
             }
         }
         return ok;
-    }
-
-    private LayerInput observed(String layer, LayerExtraction e) {
-        List<List<HeadInput>> sequences = e.sequences();
-        if (sequences.isEmpty()) {
-            return null;
-        }
-        int nHeads = sequences.get(0).size();
-        List<Integer> heads = new ArrayList<>();
-        for (int h = 0; h < nHeads; h++) {
-            if (monitor.observesHead(h)) {
-                heads.add(h);
-            }
-        }
-        if (heads.isEmpty()) {
-            return null;
-        }
-        List<List<HeadInput>> kept = new ArrayList<>();
-        for (List<HeadInput> s : sequences) {
-            kept.add(heads.stream().map(s::get).toList());
-        }
-        return new LayerInput(layer, heads, kept, e.reconstructionError(),
-                heads.stream().map(e.qkSpectralNorms()::get).toList());
     }
 
     private void warnOnce(String key, String message, Throwable t) {

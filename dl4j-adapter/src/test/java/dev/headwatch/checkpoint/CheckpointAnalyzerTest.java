@@ -2,11 +2,14 @@ package dev.headwatch.checkpoint;
 
 import dev.headwatch.core.HeadField;
 import dev.headwatch.core.HeadInput;
+import dev.headwatch.core.LayerAnalyzer;
+import dev.headwatch.core.LayerCapture;
+import dev.headwatch.core.LayerObservation;
 import dev.headwatch.core.HeadMetrics;
 import dev.headwatch.core.LayerAnalysis;
 import dev.headwatch.core.WeightAnalysis;
 import dev.headwatch.core.WeightLayerMetrics;
-import dev.headwatch.dl4j.AttentionExtractor;
+import dev.headwatch.dl4j.AttentionLayers;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.listeners.CheckpointListener;
 import org.deeplearning4j.util.ModelSerializer;
@@ -89,18 +92,19 @@ class CheckpointAnalyzerTest {
 
         CheckpointResult last = last(report);
         MultiLayerNetwork restored = ModelSerializer.restoreMultiLayerNetwork(Path.of(last.file()).toFile());
-        List<AttentionExtractor.LayerExtraction> reference = AttentionExtractor.of(restored)
+        List<LayerCapture> reference = AttentionLayers.of(restored)
                 .forward(new INDArray[] {probe}, null, new int[] {0, 1, 2});
         for (int l = 0; l < 2; l++) {
-            AttentionExtractor.LayerExtraction x = reference.get(l);
+            LayerObservation x = LayerObservation.of(reference.get(l), h -> true, LayerAnalyzer.standard()).orElseThrow();
+            double reconstructionError = x.records().get(0).metrics().reconstructionError();
             List<List<HeadMetrics>> perHead = new ArrayList<>();
-            for (List<HeadInput> seq : x.sequences()) {
+            for (List<HeadInput> seq : x.input().sequences()) {
                 perHead.add(LayerAnalysis.compute(seq).heads());
             }
             for (HeadResult h : last.layers().get(l).heads()) {
                 List<HeadMetrics> seqs = perHead.stream().map(p -> p.get(h.head())).toList();
                 HeadMetrics expected = HeadMetrics.aggregate(seqs).toBuilder()
-                        .set(HeadField.RECONSTRUCTION_ERROR, x.reconstructionError()).build();
+                        .set(HeadField.RECONSTRUCTION_ERROR, reconstructionError).build();
                 assertThat(h.metrics()).isEqualTo(expected);
                 assertThat(h.n()).isEqualTo(Models.T);
                 assertThat(h.metrics().reconstructionError()).isLessThan(1e-3);

@@ -140,8 +140,8 @@ class AttentionConfigurationsTest {
         assertThat(read).as("layers read").isEqualTo(c.read());
         assertThat(seen).hasSize(c.read().isEmpty() ? 0 : 2);
         assertThat(listener.stats().analysisFailures()).isZero();
-        List<AttentionExtractor.Skipped> skipped = AttentionExtractor.of(net).skipped();
-        assertThat(skipped).extracting(AttentionExtractor.Skipped::name).containsExactlyInAnyOrderElementsOf(c.skipped());
+        List<AttentionLayers.Skipped> skipped = AttentionLayers.of(net).skipped();
+        assertThat(skipped).extracting(AttentionLayers.Skipped::name).containsExactlyInAnyOrderElementsOf(c.skipped());
         assertThat(skipped).allSatisfy(s -> assertThat(s.reason()).isNotBlank());
         assertThat(net.params()).as("training unchanged by the listener").isEqualTo(twin.params());
     }
@@ -155,7 +155,7 @@ class AttentionConfigurationsTest {
         Config c = pooled("learned", DataType.FLOAT, new LearnedSelfAttentionLayer.Builder().nOut(8).nHeads(2)
                 .nQueries(3).projectInput(true).build(), 3, true);
         Model net = c.model().get();
-        assertThat(AttentionExtractor.of(net).skipped()).singleElement().satisfies(s -> {
+        assertThat(AttentionLayers.of(net).skipped()).singleElement().satisfies(s -> {
             assertThat(s.name()).isEqualTo("layer1");
             assertThat(s.reason()).contains("LearnedSelfAttentionLayer");
         });

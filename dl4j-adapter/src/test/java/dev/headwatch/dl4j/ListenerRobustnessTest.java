@@ -47,9 +47,9 @@ class ListenerRobustnessTest {
 
     @Test
     void vertexMasksThatCannotBeRead_listTheVertexAsSkipped_neverMeasureWithoutThem() {
-        AttentionExtractor ex = AttentionExtractor.of(TestNets.graph(), null);
-        assertThat(ex.sites()).extracting(AttentionExtractor.Site::name).containsExactly("self");
-        assertThat(ex.skipped()).extracting(AttentionExtractor.Skipped::name).containsExactly("att", "plain");
+        AttentionLayers ex = AttentionLayers.of(TestNets.graph(), null);
+        assertThat(ex.sites()).extracting(AttentionLayers.Site::name).containsExactly("self");
+        assertThat(ex.skipped()).extracting(AttentionLayers.Skipped::name).containsExactly("att", "plain");
         assertThat(ex.skipped()).allSatisfy(s -> assertThat(s.reason()).contains("masks"));
     }
 
@@ -62,7 +62,7 @@ class ListenerRobustnessTest {
         net.setInput(input);
         net.setLabels(labels);
         net.setMask(mask);
-        AttentionExtractor.of(net).forward(new INDArray[] {TestNets.features(3, 9)}, null, new int[] {0, 1});
+        AttentionLayers.of(net).forward(new INDArray[] {TestNets.features(3, 9)}, null, new int[] {0, 1});
         assertThat(net.getInput()).isSameAs(input);
         assertThat(net.getLabels()).isSameAs(labels);
         assertThat(net.getMask()).isSameAs(mask);
@@ -72,7 +72,7 @@ class ListenerRobustnessTest {
         INDArray[] masks = {TestNets.mask(2)};
         cg.setInputs(inputs);
         cg.setLayerMaskArrays(masks, null);
-        AttentionExtractor.of(cg).forward(new INDArray[] {TestNets.features(3, 9)}, null, new int[] {0});
+        AttentionLayers.of(cg).forward(new INDArray[] {TestNets.features(3, 9)}, null, new int[] {0});
         assertThat(cg.getInputs()).containsExactly(inputs);
         assertThat(cg.getInputMaskArrays()).containsExactly(masks);
     }

@@ -9,11 +9,11 @@ import java.util.List;
 @FunctionalInterface
 public interface LayerAnalyzer {
 
-    /** Metrics of each head, in the order of {@code heads}. */
-    List<HeadMetrics> analyze(List<HeadInput> heads);
+    /** The metrics of the heads (in the order of {@code heads}) and between them. */
+    LayerMetrics analyze(List<HeadInput> heads);
 
     /** The metrics of METRICS.md, per head and per layer. */
     static LayerAnalyzer standard() {
-        return heads -> LayerAnalysis.compute(heads).heads();
+        return LayerAnalysis::compute;
     }
 }

@@ -3,7 +3,7 @@ package dev.headwatch.core;
 import java.util.List;
 
 /**
- * What an adapter extracted from one attention layer at one step: for each sampled sequence, one
+ * The heads of one attention layer at one step: for each sampled sequence, one
  * {@link HeadInput} per observed head (same order as {@link #heads()}), plus the layer's
  * reconstruction error when the layer's own output was at hand and each head's weight-only
  * {@code qkSpectralNorm} when the adapter read the layer's weights.
@@ -16,7 +16,7 @@ import java.util.List;
  *                            {@code qkSpectralNorm}; NaN where unknown
  */
 public record LayerInput(String layer, List<Integer> heads, List<List<HeadInput>> sequences,
-                         double reconstructionError, List<Double> qkSpectralNorms) {
+                         double reconstructionError, List<Double> qkSpectralNorms) implements LayerData {
     public LayerInput {
         if (layer == null || heads == null || sequences == null) {
             throw new IllegalArgumentException("layer, heads and sequences must not be null");
@@ -35,6 +35,25 @@ public record LayerInput(String layer, List<Integer> heads, List<List<HeadInput>
                         + " head inputs but " + heads.size() + " heads were named");
             }
         }
+    }
+
+    /** The heads that {@code keep} accepts (by their index in the layer), in the same order. */
+    LayerInput select(java.util.function.IntPredicate keep) {
+        List<Integer> positions = new java.util.ArrayList<>();
+        for (int i = 0; i < heads.size(); i++) {
+            if (keep.test(heads.get(i))) {
+                positions.add(i);
+            }
+        }
+        if (positions.size() == heads.size()) {
+            return this;
+        }
+        List<List<HeadInput>> kept = new java.util.ArrayList<>();
+        for (List<HeadInput> s : sequences) {
+            kept.add(positions.stream().map(s::get).toList());
+        }
+        return new LayerInput(layer, positions.stream().map(heads::get).toList(), kept, reconstructionError,
+                positions.stream().map(qkSpectralNorms::get).toList());
     }
 
     /** A layer input without weight metrics. */

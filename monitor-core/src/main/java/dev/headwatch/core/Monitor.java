@@ -23,15 +23,16 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntPredicate;
 import java.util.function.Predicate;
-import java.util.function.Supplier;
 
 /**
- * The framework-independent observation pipeline. A training listener asks {@link #shouldObserve(long)}
- * and {@link #sample(int)}, extracts the sampled sequences' {@link HeadInput}s and hands them to
- * {@link #submit(long, int, List)} (or copies out what the extraction reads and hands over the extraction
- * itself, {@link #submit(long, int, Supplier)}); the monitor computes the metrics (per sequence with the
- * {@link LayerAnalyzer}, then {@link HeadMetrics#aggregate(List)} over sequences), builds an
- * {@link Observation} and hands it to every {@link ObservationSink} in the order they were added.
+ * The framework-independent observation pipeline. A training listener asks {@link #shouldObserve(long)},
+ * {@link #observesLayer(String)} and {@link #sample(int)}, copies the sampled sequences of each observed layer
+ * into a {@link LayerCapture} (plain Java arrays) and hands them over with {@link #submit(long, int, List)}.
+ * From there everything is the monitor's, on its own thread: it reads the heads out of each capture (Q, K, V
+ * per head and {@code reconstructionError}), keeps the observed heads, measures each layer
+ * ({@link LayerObservation}: the {@link LayerAnalyzer} per sequence, then {@link HeadMetrics#aggregate(List)}
+ * over sequences), builds an {@link Observation} and hands it to every {@link ObservationSink} in the order
+ * they were added. It never calls back into the adapter.
  *
  * <p>Nothing the metrics or the sinks throw escapes {@code submit}: an analysis failure is logged once
  * and counted; a sink that throws is logged once, counted, and disabled after
@@ -68,6 +69,8 @@ public final class Monitor implements AutoCloseable {
     private final ForkJoinPool worker;
     private final Future<?> draining;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Layers whose captures could not be read. */
+    private final java.util.Set<String> failedLayers = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Held while a step is accepted, and while the monitor closes. */
     private final Object accepting = new Object();
     /** Set when close() stops waiting (or the JVM is failing): the background thread stops after its step. */
@@ -133,14 +136,9 @@ public final class Monitor implements AutoCloseable {
         return !closed.get() && step % every == 0;
     }
 
-    /** Whether this layer is observed. */
+    /** Whether this layer is observed: the layer filter accepts it and it has not failed to be read. */
     public boolean observesLayer(String layer) {
-        return layerFilter.test(layer);
-    }
-
-    /** Whether this head index is observed. */
-    public boolean observesHead(int head) {
-        return headFilter.test(head);
+        return layerFilter.test(layer) && !failedLayers.contains(layer);
     }
 
     /**
@@ -183,25 +181,15 @@ public final class Monitor implements AutoCloseable {
     }
 
     /**
-     * Hands one step's extracted inputs to the pipeline. Returns at once with the background thread
-     * (dropping the step if the queue is full); computes and writes before returning without it. Throws
-     * nothing but a {@link VirtualMachineError} ({@link #propagateIfFatal}). After {@link #close()} the step
-     * is counted as dropped. The arrays must not be workspace-attached: the caller detaches or dups them.
+     * Hands one step's layers to the pipeline: {@link LayerCapture}s as an adapter copied them (the core reads
+     * the heads out of them on the background thread) or {@link LayerInput}s. Returns at once with the
+     * background thread (dropping the step if the queue is full); computes and writes before returning
+     * without it. Throws nothing but a {@link VirtualMachineError} ({@link #propagateIfFatal}). After
+     * {@link #close()} the step is counted as dropped. The arrays are the monitor's from now on: nobody
+     * modifies them afterwards.
      */
-    public void submit(long step, int epoch, List<LayerInput> layers) {
-        List<LayerInput> copy = List.copyOf(layers);
-        submit(step, epoch, () -> copy);
-    }
-
-    /**
-     * As {@link #submit(long, int, List)}, with the extraction deferred too: {@code extraction} runs where the
-     * metrics run (on the background thread, or before returning without it), so the training thread pays
-     * only for copying out what the extraction reads. It must read only such copies, never arrays that
-     * training changes afterwards. What it throws is counted as an analysis failure; when it returns no
-     * layer, nothing is written.
-     */
-    public void submit(long step, int epoch, Supplier<List<LayerInput>> extraction) {
-        Step item = new Step(step, epoch, clock.instant(), extraction);
+    public void submit(long step, int epoch, List<? extends LayerData> layers) {
+        Step item = new Step(step, epoch, clock.instant(), List.copyOf(layers));
         // Accepting and closing exclude each other: a step is either accepted before close() (and then
         // written before the sinks close) or counted as dropped.
         synchronized (accepting) {
@@ -245,11 +233,20 @@ public final class Monitor implements AutoCloseable {
     private void process(Step step) {
         Observation observation;
         try {
-            List<LayerInput> layers = step.layers.get();
-            if (layers.isEmpty()) {
+            List<HeadRecord> records = new ArrayList<>();
+            for (LayerData layer : step.layers) {
+                LayerInput in = read(layer);
+                if (in != null) {
+                    LayerObservation.measure(in, headFilter, analyzer).ifPresent(o -> records.addAll(o.records()));
+                }
+            }
+            for (HeadRecord r : records) {
+                nonConverged.addAndGet(r.metrics().nonConverged());
+            }
+            if (records.isEmpty()) {
                 return;
             }
-            observation = observe(step, layers);
+            observation = new Observation(step.step, step.epoch, step.time, records);
         } catch (Throwable t) {
             propagateIfFatal(t);
             if (analysisFailures.getAndIncrement() == 0) {
@@ -265,6 +262,23 @@ public final class Monitor implements AutoCloseable {
     }
 
     /**
+     * The heads of one layer, or null when the layer cannot be read: its capture does not fit its layout,
+     * which the next steps would repeat, so the layer is logged once, counted and not observed again.
+     */
+    private LayerInput read(LayerData layer) {
+        try {
+            return LayerObservation.read(layer);
+        } catch (RuntimeException e) {
+            analysisFailures.incrementAndGet();
+            if (failedLayers.add(layer.layer())) {
+                LOG.warn("headwatch: cannot read attention layer {} ({}); skipping it from now on", layer.layer(),
+                        e.toString());
+            }
+            return null;
+        }
+    }
+
+    /**
      * Rethrows a {@link VirtualMachineError} ({@link OutOfMemoryError}, {@link StackOverflowError}, ...) after
      * stopping this monitor: the JVM is in trouble and the host must hear of it. Anything else returns, for
      * the caller to count and log. Listeners call it from every {@code catch (Throwable)}.
@@ -275,65 +289,6 @@ public final class Monitor implements AutoCloseable {
             abandoned = true;
             throw fatal;
         }
-    }
-
-    private Observation observe(Step step, List<LayerInput> layers) {
-        List<HeadRecord> records = new ArrayList<>();
-        for (LayerInput layer : layers) {
-            if (layer.sequences().isEmpty() || layer.heads().isEmpty()) {
-                continue;
-            }
-            int nHeads = layer.heads().size();
-            List<List<HeadMetrics>> perHead = new ArrayList<>();
-            for (int h = 0; h < nHeads; h++) {
-                perHead.add(new ArrayList<>());
-            }
-            for (List<HeadInput> sequence : layer.sequences()) {
-                List<HeadMetrics> metrics = analyzer.analyze(sequence);
-                for (int h = 0; h < nHeads; h++) {
-                    perHead.get(h).add(withPartnerNamed(metrics.get(h), layer.heads()));
-                }
-            }
-            for (int h = 0; h < nHeads; h++) {
-                HeadMetrics aggregate = HeadMetrics.aggregate(perHead.get(h));
-                nonConverged.addAndGet(aggregate.nonConverged());
-                HeadMetrics m = aggregate.toBuilder()
-                        .set(HeadField.RECONSTRUCTION_ERROR, layer.reconstructionError())
-                        .build();
-                int count = layer.sequences().size();
-                double[] n = new double[count];
-                double[] d = new double[count];
-                boolean nonFinite = false;
-                for (int s = 0; s < count; s++) {
-                    HeadInput in = layer.sequences().get(s).get(h);
-                    n[s] = in.n();
-                    d[s] = in.d();
-                    nonFinite |= nonFinite(in);
-                }
-                Visibility mask = layer.sequences().get(0).get(h).visibility();
-                records.add(new HeadRecord(layer.layer(), layer.heads().get(h), (int) HeadMetrics.mode(n, count),
-                        (int) HeadMetrics.mode(d, count), mask, m, layer.qkSpectralNorms().get(h), nonFinite));
-            }
-        }
-        return new Observation(step.step, step.epoch, step.time, records);
-    }
-
-    /**
-     * The analyzer names a head's redundancy partner by its position among the observed heads; records
-     * name heads by their index in the layer.
-     */
-    private static HeadMetrics withPartnerNamed(HeadMetrics m, List<Integer> heads) {
-        double position = m.redundancyPartner();
-        if (Double.isNaN(position)) {
-            return m;
-        }
-        return m.toBuilder().set(HeadField.REDUNDANCY_PARTNER, heads.get((int) position)).build();
-    }
-
-    /** Whether Q, K or V holds NaN or infinity: read in the Java form the metrics already read. */
-    private static boolean nonFinite(HeadInput in) {
-        return !HeadPass.allFinite(in.queryRows()) || !HeadPass.allFinite(in.keyRows())
-                || (in.valueRows() != null && !HeadPass.allFinite(in.valueRows()));
     }
 
     /**
@@ -373,7 +328,7 @@ public final class Monitor implements AutoCloseable {
         }
     }
 
-    private record Step(long step, int epoch, Instant time, Supplier<List<LayerInput>> layers) {
+    private record Step(long step, int epoch, Instant time, List<LayerData> layers) {
     }
 
     /** Wraps a sink so that what it throws is logged once, counted, and repeated failures switch it off. */

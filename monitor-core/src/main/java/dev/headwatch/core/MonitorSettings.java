@@ -40,8 +40,8 @@ import java.util.function.Predicate;
  * </table>
  *
  * <p>The defaults (every iteration, one sampled sequence, background thread) keep the training-thread
- * cost to copying a few small arrays per layer (the sampled rows and the attention weights); extraction
- * and metrics run on the background thread, on one core.
+ * cost to copying a few small arrays per layer into a {@link LayerCapture} (the sampled rows and the
+ * attention weights); reading the heads out of it and the metrics run on the background thread, on one core.
  *
  * @param <B> the concrete builder
  */
@@ -149,7 +149,7 @@ public abstract class MonitorSettings<B extends MonitorSettings<B>> {
         return self();
     }
 
-    /** Whether extraction and metrics run on a background thread (true) or on the training thread. */
+    /** Whether reading the captures and the metrics run on a background thread (true) or on the training thread. */
     public B background(boolean on) {
         this.background = on;
         return self();

@@ -6,7 +6,9 @@ package dev.headwatch.core;
  * @param submitted         steps handed to the monitor
  * @param observations      observations computed and handed to the sinks
  * @param dropped           steps dropped because the background queue was full
- * @param analysisFailures  steps whose metrics could not be computed (an exception, logged once)
+ * @param analysisFailures  steps whose metrics could not be computed (an exception, logged once), and layer
+ *                          captures that did not fit their layout (logged once per layer, which is then
+ *                          no longer observed)
  * @param sinkFailures      sink writes that threw
  * @param disabledSinks     sinks switched off after repeated failures
  * @param nonConverged      factorisations (a head's spectrum or key coherence on one sequence) that did not

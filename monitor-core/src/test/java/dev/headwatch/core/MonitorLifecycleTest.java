@@ -79,7 +79,7 @@ class MonitorLifecycleTest {
 
     @Test
     void record_lengthOverSequences_isTheMostFrequentLength() {
-        LayerAnalyzer fake = heads -> heads.stream().map(h -> HeadMetrics.builder().build()).toList();
+        LayerAnalyzer fake = heads -> MonitorTest.layerOf(heads.stream().map(h -> HeadMetrics.builder().build()).toList());
         List<Observation> seen = new ArrayList<>();
         try (Monitor m = Monitor.builder().background(false).analyzer(fake).sink(seen::add).build()) {
             HeadInput five = randomHead(3);
@@ -94,7 +94,7 @@ class MonitorLifecycleTest {
     @Test
     void close_whileStepsArrive_losesNothingAccepted_countsLaterStepsAsDropped_andClosesSinksAfterTheLastWrite()
             throws Exception {
-        LayerAnalyzer fake = heads -> heads.stream().map(h -> HeadMetrics.builder().build()).toList();
+        LayerAnalyzer fake = heads -> MonitorTest.layerOf(heads.stream().map(h -> HeadMetrics.builder().build()).toList());
         HeadInput head = randomHead(4);
         AtomicBoolean sinkClosed = new AtomicBoolean();
         AtomicInteger writesAfterClose = new AtomicInteger();
@@ -160,7 +160,7 @@ class MonitorLifecycleTest {
         ObservationSink failing = o -> {
             throw new OutOfMemoryError("Java heap space (test)");
         };
-        LayerAnalyzer fake = heads -> heads.stream().map(h -> HeadMetrics.builder().build()).toList();
+        LayerAnalyzer fake = heads -> MonitorTest.layerOf(heads.stream().map(h -> HeadMetrics.builder().build()).toList());
         Monitor m = Monitor.builder().analyzer(fake).sink(failing).build();
         m.submit(0, 0, List.of(new LayerInput("att", List.of(0), List.of(List.of(randomHead(6))), Double.NaN)));
         m.close();

@@ -25,8 +25,17 @@ class MonitorTest {
         for (int i = 0; i < heads.size(); i++) {
             out.add(HeadMetrics.builder().set(HeadField.ENTROPY, 0.1 * i + 0.01 * heads.get(i).n()).build());
         }
-        return out;
+        return layerOf(out);
     };
+
+    /** Layer metrics holding the given heads and NaN between them. */
+    static LayerMetrics layerOf(List<HeadMetrics> heads) {
+        double[][] nan = new double[heads.size()][heads.size()];
+        for (double[] row : nan) {
+            java.util.Arrays.fill(row, Double.NaN);
+        }
+        return new LayerMetrics(heads, nan, nan);
+    }
 
     private static HeadInput head(int n) {
         return HeadInput.of(Nd4j.ones(DataType.FLOAT, n, 2), Nd4j.ones(DataType.FLOAT, n, 2), null, Visibility.FULL, Double.NaN);
@@ -91,7 +100,7 @@ class MonitorTest {
             for (int i = 0; i < heads.size(); i++) {
                 out.add(HeadMetrics.builder().set(HeadField.ENTROPY, 0.5).countNonConverged().build());
             }
-            return out;
+            return layerOf(out);
         };
         List<Observation> seen = new ArrayList<>();
         try (Monitor m = Monitor.builder().background(false).analyzer(failing).sink(seen::add).build()) {
@@ -134,20 +143,22 @@ class MonitorTest {
     }
 
     @Test
-    void deferredExtraction_runsOnTheBackgroundThread_timeStampedAtSubmit() {
+    void captures_areReadOnTheBackgroundThread_timeStampedAtSubmit() {
         List<String> threads = java.util.Collections.synchronizedList(new ArrayList<>());
         List<Observation> seen = java.util.Collections.synchronizedList(new ArrayList<>());
-        Monitor m = Monitor.builder().analyzer(FAKE).sink(seen::add).clock(Clock.fixed(T0, ZoneOffset.UTC)).build();
-        m.submit(3, 0, () -> {
+        LayerAnalyzer recording = heads -> {
             threads.add(Thread.currentThread().getName());
-            return List.of(layer("att", 4));
-        });
+            return FAKE.analyze(heads);
+        };
+        Monitor m = Monitor.builder().analyzer(recording).sink(seen::add).clock(Clock.fixed(T0, ZoneOffset.UTC)).build();
+        m.submit(3, 0, List.of(capture("att", 2, 4)));
         m.close();
         assertThat(threads).containsExactly("headwatch-monitor");
         assertThat(seen).singleElement().satisfies(o -> {
             assertThat(o.step()).isEqualTo(3);
             assertThat(o.time()).isEqualTo(T0);
             assertThat(o.heads()).hasSize(2);
+            assertThat(o.heads().get(0).n()).isEqualTo(4);
         });
     }
 
@@ -166,19 +177,32 @@ class MonitorTest {
     }
 
     @Test
-    void deferredExtraction_emptyWritesNothing_throwingIsCounted() {
+    void aCaptureThatDoesNotFitItsLayout_isCountedLoggedOnce_andItsLayerIsNoLongerObserved() {
         List<Observation> seen = new ArrayList<>();
         try (Monitor m = Monitor.builder().background(false).analyzer(FAKE).sink(seen::add).build()) {
-            m.submit(0, 0, List::of);
-            m.submit(1, 0, () -> {
-                throw new IllegalStateException("layer gone");
-            });
-            m.submit(2, 0, () -> List.of(layer("att", 3)));
-            assertThat(m.stats().submitted()).isEqualTo(3);
+            m.submit(0, 0, List.of());
+            // two heads of size 2 need 4 columns; the capture holds 3
+            double[] x = new double[3 * 3];
+            LayerCapture wrong = new LayerCapture("bad", 2, 2, Double.NaN, false, false, null, null,
+                    List.of(new LayerCapture.Sequence(3, x, 3, x, x, null, null, null)));
+            m.submit(1, 0, List.of(wrong, capture("att", 2, 3)));
             assertThat(m.stats().analysisFailures()).isEqualTo(1);
+            assertThat(m.observesLayer("bad")).isFalse();
+            assertThat(m.observesLayer("att")).isTrue();
             assertThat(m.stats().observations()).isEqualTo(1);
         }
-        assertThat(seen).extracting(Observation::step).containsExactly(2L);
+        assertThat(seen).extracting(Observation::step).containsExactly(1L);
+        assertThat(seen.get(0).heads()).extracting(HeadRecord::layer).containsOnly("att");
+    }
+
+    /** A layer of {@code heads} unprojected heads of size 2 on one sequence of n positions, without output. */
+    private static LayerCapture capture(String name, int heads, int n) {
+        double[] x = new double[n * heads * 2];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = Math.sin(i);
+        }
+        return new LayerCapture(name, heads, 2, Double.NaN, false, false, null, null,
+                List.of(new LayerCapture.Sequence(n, x, n, x, x, null, null, null)));
     }
 
     @Test
@@ -196,14 +220,16 @@ class MonitorTest {
 
     @Test
     void everyAndFilters_selectStepsLayersAndHeads() {
-        try (Monitor m = Monitor.builder().background(false).every(5).layers("a").heads(0, 2).build()) {
+        List<Observation> seen = new ArrayList<>();
+        try (Monitor m = Monitor.builder().background(false).every(5).layers("a").heads(0, 2).analyzer(FAKE)
+                .sink(seen::add).build()) {
             assertThat(m.shouldObserve(10)).isTrue();
             assertThat(m.shouldObserve(11)).isFalse();
             assertThat(m.observesLayer("a")).isTrue();
             assertThat(m.observesLayer("b")).isFalse();
-            assertThat(m.observesHead(2)).isTrue();
-            assertThat(m.observesHead(1)).isFalse();
+            m.submit(10, 0, List.of(capture("a", 3, 4)));
         }
+        assertThat(seen.get(0).heads()).extracting(HeadRecord::head).containsExactly(0, 2);
     }
 
     @Test

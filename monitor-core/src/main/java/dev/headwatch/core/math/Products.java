@@ -1,0 +1,21 @@
+package dev.headwatch.core.math;
+
+/** Dense products of row-major {@code double[]} matrices, in Java, for the core outside this package. */
+public final class Products {
+
+    private Products() {
+    }
+
+    /**
+     * {@code A B} for row-major {@code A (rows x inner)} and {@code B (inner x cols)}: row-major
+     * {@code rows x cols}, each entry summing its terms in order of {@code inner}.
+     */
+    public static double[] multiply(double[] a, int rows, int inner, double[] b, int cols) {
+        return Dense.multiply(a, rows, inner, b, cols);
+    }
+
+    /** {@code A B^T} for row-major {@code A (rows x inner)} and {@code B (cols x inner)}: row-major {@code rows x cols}. */
+    public static double[] multiplyByTranspose(double[] a, int rows, int inner, double[] b, int cols) {
+        return Dense.multiplyByTranspose(a, rows, inner, b, cols);
+    }
+}
