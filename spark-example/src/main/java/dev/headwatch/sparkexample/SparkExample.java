@@ -72,7 +72,8 @@ public final class SparkExample {
             return "RESULT spark master=" + master.dir + " epochs=" + epochsCompleted + "/" + epochs
                     + " stopped=" + stopped + " failedJobs=" + failedJobs + " workers=" + stats.workers().size()
                     + " observations=" + stats.observations() + " records=" + stats.records()
-                    + " late=" + stats.late() + " silent=" + stats.silent().values().stream().mapToLong(Long::longValue).sum();
+                    + " late=" + stats.late() + " silent=" + stats.silent().values().stream().mapToLong(Long::longValue).sum()
+                    + " dropped=" + stats.dropped();
         }
     }
 

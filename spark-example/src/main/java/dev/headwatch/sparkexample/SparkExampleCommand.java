@@ -18,12 +18,10 @@ public final class SparkExampleCommand {
     /** {@code spark}: both training masters on local[2]; RESULT lines. */
     @Command(name = "spark", sortOptions = false,
             header = "Trains a SelfAttentionLayer network on a local[2] Spark master with each training master.",
-            description = {
-                    "Writes <out>/parameter-averaging/ and <out>/shared-training/, each with metrics.jsonl (one",
-                    "record per head per worker per iteration, tagged with its worker), alerts.jsonl and a",
-                    "TensorBoard run. Head 0 starts broken, LOGIT_GROWTH fires on the driver and the stop",
-                    "policy ends training early. Ends with one 'RESULT spark ...' line per training master."
-            })
+            description = "Writes <out>/parameter-averaging/ and <out>/shared-training/, each with metrics.jsonl (one"
+                    + " record per head per worker per iteration, tagged with its worker), alerts.jsonl and a"
+                    + " TensorBoard run. Head 0 starts broken: LOGIT_GROWTH fires on the driver and the stop policy"
+                    + " ends training early. Ends with one 'RESULT spark ...' line per training master.")
     static final class Spark implements Callable<Integer> {
 
         @Option(names = "--out", paramLabel = "DIR", defaultValue = "headwatch-out/spark",

@@ -66,6 +66,7 @@ class SparkExampleTest {
         assertThat(r.epochsCompleted()).isLessThan(r.epochs());
         assertThat(r.failedJobs()).isZero();
         assertThat(r.stats().late()).isZero();
+        assertThat(r.stats().dropped()).isZero();
         assertThat(console).contains("RESULT spark master=" + master.dir);
     }
 

@@ -73,8 +73,9 @@ import java.util.UUID;
  * {@code fit()} call, with either master. Workers never throw into Spark.
  *
  * <p>Workers are known from their first observation. A known worker that sends nothing in a round (a split,
- * or a Spark job), and an observation that arrives after the driver published a later iteration, are
- * counted ({@link #stats()}) and logged at close.
+ * or a Spark job), an observation that arrives after the driver published a later iteration, and
+ * observations that a worker could not keep until a task carried them, are counted ({@link #stats()}) and
+ * logged at close.
  */
 public final class SparkHeadwatch implements AutoCloseable {
 
@@ -95,6 +96,7 @@ public final class SparkHeadwatch implements AutoCloseable {
     private long observations;
     private long records;
     private long late;
+    private long dropped;
     private long deliveries;
     private long lastStep = Long.MIN_VALUE;
     private final Set<String> workers = new TreeSet<>();
@@ -215,11 +217,17 @@ public final class SparkHeadwatch implements AutoCloseable {
     public synchronized SparkRunStats stats() {
         Set<String> all = new TreeSet<>(workers);
         all.addAll(reporting);
-        return new SparkRunStats(observations, records, deliveries, all, late, silent);
+        return new SparkRunStats(observations, records, deliveries, all, late, silent, dropped);
     }
 
     /** Receives one delivery of workers' observations (one split, or one task's accumulator). */
     synchronized void receive(Collection<WorkerObservation> arrived) {
+        receive(arrived, 0);
+    }
+
+    /** As {@link #receive(Collection)}, with the count of observations that workers dropped on the way. */
+    synchronized void receive(Collection<WorkerObservation> arrived, long droppedOnWorkers) {
+        dropped += droppedOnWorkers;
         if (closed || arrived.isEmpty()) {
             return;
         }

@@ -14,9 +14,11 @@ import java.util.Set;
  * @param late         observations that arrived after the driver had published a later iteration
  * @param silent       per known worker, the rounds it sent nothing in (a round is a split with parameter
  *                     averaging, a Spark job otherwise; rounds that brought no record do not count)
+ * @param dropped      observations that workers dropped because too many waited for a task to carry them
+ *                     (shared training; see {@code Outbox.MAX_PENDING})
  */
 public record SparkRunStats(long observations, long records, long deliveries, Set<String> workers, long late,
-                            Map<String, Long> silent) {
+                            Map<String, Long> silent, long dropped) {
     public SparkRunStats {
         workers = Set.copyOf(workers);
         silent = Map.copyOf(silent);

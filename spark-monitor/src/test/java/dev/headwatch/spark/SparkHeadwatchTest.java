@@ -149,6 +149,30 @@ class SparkHeadwatchTest {
     }
 
     @Test
+    void outbox_carriesWhatTheJvmPosted_toTheDriver_whenTheTaskEnds_andCountsWhatItCouldNotKeep() throws IOException {
+        try (SparkHeadwatch hw = SparkHeadwatch.builder().build(sc)) {
+            org.deeplearning4j.optimize.api.TrainingListener listener = hw.listener();
+            int extra = 5;
+            // the task deserializes the listener (as a training master's task does), then a training thread posts
+            sc.parallelize(List.of(1), 1).foreach(x -> {
+                assertThat(listener).isNotNull();
+                String run = ((SparkAttentionListener) listener).getSessionID();
+                Thread replica = new Thread(() -> {
+                    for (int i = 0; i < Outbox.MAX_PENDING + extra; i++) {
+                        Outbox.post(WorkerObservation.of(run, "replica", new Observation(i, 0, Instant.EPOCH, List.of())));
+                    }
+                });
+                replica.start();
+                replica.join();
+            });
+            SparkRunStats stats = hw.stats();
+            assertThat(stats.observations()).isEqualTo(Outbox.MAX_PENDING);
+            assertThat(stats.dropped()).isEqualTo(extra);
+            assertThat(stats.workers()).containsExactly("replica");
+        }
+    }
+
+    @Test
     void theShippedListener_carriesSettingsOnly() throws IOException {
         try (SparkHeadwatch hw = SparkHeadwatch.builder().every(5).maxSequences(2).layers("att").heads(0, 1)
                 .metrics(dir.resolve("m.jsonl")).build(sc)) {
