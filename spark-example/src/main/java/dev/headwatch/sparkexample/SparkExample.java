@@ -51,7 +51,7 @@ public final class SparkExample {
     static final int LENGTH = 12;
     static final int HEADS = 2;
     static final int BATCH = 4;
-    static final float BREAK = 16f;
+    static final float BREAK = 24f;
 
     /** Which training master. */
     public enum Master {

@@ -7,9 +7,9 @@ import java.io.Serial;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 
@@ -51,7 +51,7 @@ final class Outbox extends AccumulatorV2<List<WorkerObservation>, List<WorkerObs
 
     private record Pending(BlockingQueue<WorkerObservation> queue, AtomicLong dropped) {
         Pending() {
-            this(new ArrayBlockingQueue<>(MAX_PENDING), new AtomicLong());
+            this(new LinkedBlockingQueue<>(MAX_PENDING), new AtomicLong());
         }
     }
 

@@ -92,6 +92,7 @@ public final class SparkHeadwatch implements AutoCloseable {
     private final Router router = new Router();
     private volatile String stopReason;
     private boolean closed;
+    private boolean loggedMetricsFailure;
 
     private long observations;
     private long records;
@@ -272,8 +273,6 @@ public final class SparkHeadwatch implements AutoCloseable {
         workers.addAll(reporting);
         reporting.clear();
     }
-
-    private boolean loggedMetricsFailure;
 
     private void writeMetrics(String worker, Observation o) {
         if (metrics == null) {
