@@ -14,7 +14,6 @@ import dev.headwatch.core.alert.AlertEngine;
 import dev.headwatch.core.alert.AlertEvent;
 import dev.headwatch.core.alert.AlertState;
 import dev.headwatch.dl4j.HeadwatchStopException;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,9 +41,7 @@ class SparkHeadwatchTest {
 
     @BeforeAll
     static void start() {
-        sc = new JavaSparkContext(new SparkConf().setMaster("local[1]").setAppName("test")
-                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1")
-                .set("spark.driver.bindAddress", "127.0.0.1"));
+        sc = LocalSpark.start("local[1]");
     }
 
     @AfterAll
