@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
         description = {
                 "Reproduces one of the papers behind the metrics: writes <out>/<name>.png and ends with a line",
                 "'RESULT <name> key=value ...'. Names: signal-recovery, linear-regime, specialization, invariants.",
-                "'layer-api' trains the DL4J layer-API example (ComputationGraph + SelfAttentionLayer) instead."
+                "'layer-api' trains the DL4J layer-API example (ComputationGraph + SelfAttentionLayer) instead.",
+                "'spark' trains on a local Spark master; ./headwatch runs it with Spark's classpath (docs/spark.md)."
         })
 public final class ExampleCommand implements Callable<Integer> {
 
@@ -83,8 +84,10 @@ public final class ExampleCommand implements Callable<Integer> {
                 Invariants.plot(r, png);
                 yield r.line();
             }
+            case "spark" -> throw Headwatch.badInput(spec, "example spark needs Spark's classpath: run it with"
+                    + " ./headwatch from a built tree (mvn -B -DskipTests package builds spark-example/target/lib)");
             default -> throw Headwatch.badInput(spec, "unknown example '" + name
-                    + "': choose signal-recovery, linear-regime, specialization, invariants or layer-api");
+                    + "': choose signal-recovery, linear-regime, specialization, invariants, layer-api or spark");
         };
         console.println("plot: " + png);
         console.println(line);

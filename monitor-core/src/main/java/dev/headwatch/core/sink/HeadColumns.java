@@ -15,8 +15,9 @@ import java.util.Map;
  * The columns of one per-head record, shared by the JSON Lines and CSV sinks: {@code step, epoch, layer,
  * head, n, d, mask, time} (ISO-8601), then every {@link HeadField} by its name, then the weight-only
  * {@code qkSpectralNorm} (empty where the adapter did not read the weights); NaN is {@code null}.
+ * Public for sinks in other modules that write the same record with columns of their own.
  */
-final class HeadColumns {
+public final class HeadColumns {
 
     static final String QK_SPECTRAL_NORM = WeightField.QK_SPECTRAL_NORM.fieldName();
     static final List<String> NAMES;
@@ -34,7 +35,7 @@ final class HeadColumns {
     }
 
     /** The record of one head, in column order. */
-    static Map<String, Object> row(Observation o, HeadRecord r) {
+    public static Map<String, Object> row(Observation o, HeadRecord r) {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("step", o.step());
         row.put("epoch", o.epoch());
