@@ -4,6 +4,7 @@ import dev.headwatch.core.LayerCapture.Projections;
 import dev.headwatch.core.LayerCapture.Recurrence;
 import dev.headwatch.core.LayerCapture.Sequence;
 import dev.headwatch.core.math.Products;
+import dev.headwatch.core.math.Softmax;
 import org.nd4j.linalg.api.buffer.DataType;
 
 import java.util.ArrayList;
@@ -169,22 +170,11 @@ final class LayerRebuild {
         for (int i = 0; i < tq; i++) {
             int row = i * tk;
             int len = causal ? i + 1 : tk;
-            double max = Double.NEGATIVE_INFINITY;
             for (int j = 0; j < len; j++) {
-                if (keyVisible[j]) {
-                    s[row + j] *= tau;
-                    max = Math.max(max, s[row + j]);
-                }
+                s[row + j] *= tau;
             }
-            double sum = 0;
-            for (int j = 0; j < tk; j++) {
-                double e = j < len && keyVisible[j] ? Math.exp(s[row + j] - max) : 0;
-                s[row + j] = e;
-                sum += e;
-            }
-            for (int j = 0; j < tk; j++) {
-                s[row + j] /= sum;
-            }
+            Softmax.row(s, row, len, keyVisible);
+            Arrays.fill(s, row + len, row + tk, 0);
         }
         return Products.multiply(s, tq, tk, v, dv);
     }

@@ -78,18 +78,8 @@ public final class EnergyField {
             if (len == 0) {
                 continue;
             }
-            double max = Double.NEGATIVE_INFINITY;
-            for (int j = 0; j < len; j++) {
-                max = Math.max(max, s[i * nk + j]);
-            }
-            double z = 0;
-            for (int j = 0; j < len; j++) {
-                a[i][j] = Math.exp(s[i * nk + j] - max);
-                z += a[i][j];
-            }
-            for (int j = 0; j < len; j++) {
-                a[i][j] /= z;
-            }
+            Softmax.row(s, i * nk, len, null);
+            System.arraycopy(s, i * nk, a[i], 0, len);
         }
         return a;
     }
