@@ -32,17 +32,11 @@ import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.weights.WeightInit;
-import org.nd4j.autodiff.listeners.At;
-import org.nd4j.autodiff.listeners.BaseListener;
 import org.nd4j.autodiff.listeners.Listener;
-import org.nd4j.autodiff.listeners.Loss;
-import org.nd4j.autodiff.listeners.Operation;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
@@ -144,34 +138,22 @@ public final class AlertBenchmark {
             if (induce != null) {
                 return List.of();
             }
-            return List.of(new BaseListener() {
-                @Override
-                public boolean isActive(Operation operation) {
-                    return operation == Operation.TRAINING;
-                }
-
-                @Override
-                public void iterationDone(SameDiff sd, At at, MultiDataSet dataSet, Loss loss) {
-                    int next = at.iteration() + 1;
-                    if (next < from) {
-                        return;
+            return List.of(Induce.before(from, (sd, it) -> {
+                switch (this) {
+                    // The updaters read the rate from the training configuration's Adam at every step.
+                    case LR_DIVERGE -> ((Adam) sd.getTrainingConfig().getUpdater()).setLearningRate(1);
+                    case LR_RAMP -> {
+                        Adam adam = (Adam) sd.getTrainingConfig().getUpdater();
+                        adam.setLearningRate(Math.min(1, adam.getLearningRate() * 1.25));
                     }
-                    switch (Failure.this) {
-                        // The updaters read the rate from the training configuration's Adam at every step.
-                        case LR_DIVERGE -> ((Adam) sd.getTrainingConfig().getUpdater()).setLearningRate(1);
-                        case LR_RAMP -> {
-                            Adam adam = (Adam) sd.getTrainingConfig().getUpdater();
-                            adam.setLearningRate(Math.min(1, adam.getLearningRate() * 1.25));
+                    case NAN -> {
+                        if (it == from) {
+                            sd.getVariable(TinyGpt.var(0, "Wq")).getArr().putScalar(0, 0, Float.NaN);
                         }
-                        case NAN -> {
-                            if (next == from) {
-                                sd.getVariable(TinyGpt.var(0, "Wq")).getArr().putScalar(0, 0, Float.NaN);
-                            }
-                        }
-                        default -> throw new IllegalStateException(name());
                     }
+                    default -> throw new IllegalStateException(name());
                 }
-            });
+            }));
         }
 
         static Failure parse(String id) {

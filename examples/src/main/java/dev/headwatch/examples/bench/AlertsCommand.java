@@ -26,14 +26,15 @@ final class AlertsCommand implements Runnable {
     CommandSpec spec;
 
     @Option(names = "--steps", defaultValue = "400",
-            description = "Iterations of every run but the demo; failures act from the middle (default ${DEFAULT-VALUE}).")
+            description = "Iterations of every run but the healthy demo runs; failures act from the middle "
+                    + "(default ${DEFAULT-VALUE}).")
     int steps;
 
     @Option(names = "--seeds", defaultValue = "3", description = "Seeds per healthy model (default ${DEFAULT-VALUE}).")
     int seeds;
 
     @Option(names = "--demo-steps", defaultValue = "300",
-            description = "Iterations of each demo run; 0 leaves the demo out (default ${DEFAULT-VALUE}).")
+            description = "Iterations of each healthy demo run; 0 leaves them out (default ${DEFAULT-VALUE}).")
     int demoSteps;
 
     @Option(names = "--models", split = ",", paramLabel = "MODEL",

@@ -1,6 +1,7 @@
 package dev.headwatch.examples.demo;
 
 import java.util.Locale;
+import java.util.function.ObjIntConsumer;
 
 import org.nd4j.autodiff.listeners.At;
 import org.nd4j.autodiff.listeners.BaseListener;
@@ -42,6 +43,30 @@ public enum Induce {
         if (this == REDUNDANT_HEAD && c.heads() < 2) {
             throw new IllegalArgumentException("REDUNDANT_HEAD needs at least 2 heads but the model has " + c.heads());
         }
+        return before(from, (sd, it) -> {
+            INDArray wq = sd.getVariable(TinyGpt.var(layer, "Wq")).getArr();
+            INDArray wk = sd.getVariable(TinyGpt.var(layer, "Wk")).getArr();
+            switch (this) {
+                case ENTROPY_COLLAPSE -> {
+                    if (it == from) {
+                        columns(wq, c, 0).muli(SCALE);
+                    }
+                }
+                case DEAD_HEAD -> columns(wq, c, 0).assign(0);
+                case REDUNDANT_HEAD -> {
+                    columns(wq, c, 1).assign(columns(wq, c, 0));
+                    columns(wk, c, 1).assign(columns(wk, c, 0));
+                }
+                default -> throw new IllegalStateException(name());
+            }
+        });
+    }
+
+    /**
+     * A listener that hands {@code change} the model and the iteration about to run, before every training
+     * iteration from {@code from} on (at the end of the one before, once its update is applied).
+     */
+    public static BaseListener before(int from, ObjIntConsumer<SameDiff> change) {
         return new BaseListener() {
             @Override
             public boolean isActive(Operation operation) {
@@ -50,24 +75,9 @@ public enum Induce {
 
             @Override
             public void iterationDone(SameDiff sd, At at, MultiDataSet dataSet, Loss loss) {
-                int it = at.iteration() + 1;
-                if (it < from) {
-                    return;
-                }
-                INDArray wq = sd.getVariable(TinyGpt.var(layer, "Wq")).getArr();
-                INDArray wk = sd.getVariable(TinyGpt.var(layer, "Wk")).getArr();
-                switch (Induce.this) {
-                    case ENTROPY_COLLAPSE -> {
-                        if (it == from) {
-                            columns(wq, c, 0).muli(SCALE);
-                        }
-                    }
-                    case DEAD_HEAD -> columns(wq, c, 0).assign(0);
-                    case REDUNDANT_HEAD -> {
-                        columns(wq, c, 1).assign(columns(wq, c, 0));
-                        columns(wk, c, 1).assign(columns(wk, c, 0));
-                    }
-                    default -> throw new IllegalStateException(Induce.this.name());
+                int next = at.iteration() + 1;
+                if (next >= from) {
+                    change.accept(sd, next);
                 }
             }
         };
