@@ -105,21 +105,33 @@ final class HtmlReport {
     }
 
     /** An alert holding at the last checkpoint and the transition that started it. */
-    record Firing(String rule, Severity severity, CheckpointAlert since) {
+    /** An alert open on a head; {@code partner} is the other head of a pair finding, else -1. */
+    record Firing(String rule, Severity severity, CheckpointAlert since, int partner) {
+        String badge() {
+            return HtmlReport.badge(rule, severity) + (partner < 0 ? "" : " with head " + partner);
+        }
     }
 
-    /** Per head, the alerts whose last transition is FIRING, each with the checkpoint where it began. */
+    /**
+     * Per head, the alerts whose last transition is FIRING, each with the checkpoint where it began. A finding
+     * on a pair of heads is one alert (its last transition is the pair's) open on both heads.
+     */
     static Map<HeadKey, List<Firing>> firingNow(CheckpointAnalysis r) {
         Map<String, CheckpointAlert> last = new LinkedHashMap<>();
         for (CheckpointAlert a : r.alerts()) {
-            last.put(a.event().alert() + '\0' + a.event().layer() + '\0' + a.event().head(), a);
+            AlertEvent ev = a.event();
+            last.put(ev.alert() + '\0' + ev.layer() + '\0' + ev.head() + '\0' + ev.partner(), a);
         }
         Map<HeadKey, List<Firing>> out = new LinkedHashMap<>();
         for (CheckpointAlert a : last.values()) {
             AlertEvent ev = a.event();
             if (ev.state() == AlertState.FIRING) {
                 out.computeIfAbsent(new HeadKey(ev.layer(), ev.head()), k -> new ArrayList<>())
-                        .add(new Firing(ev.alert(), ev.severity(), a));
+                        .add(new Firing(ev.alert(), ev.severity(), a, ev.partner()));
+                if (ev.partner() >= 0) {
+                    out.computeIfAbsent(new HeadKey(ev.layer(), ev.partner()), k -> new ArrayList<>())
+                            .add(new Firing(ev.alert(), ev.severity(), a, ev.head()));
+                }
             }
         }
         return out;
@@ -167,7 +179,7 @@ final class HtmlReport {
                 f.forEach(x -> bySince.computeIfAbsent(x.since().checkpoint(), c -> new ArrayList<>()).add(x));
                 bySince.forEach((since, xs) -> {
                     b.append("<div><b>head ").append(h).append("</b>");
-                    xs.forEach(x -> b.append(' ').append(badge(x.rule(), x.severity())));
+                    xs.forEach(x -> b.append(' ').append(x.badge()));
                     b.append(" since ").append(esc(since))
                             .append(Optional.ofNullable(byLabel.get(since)).map(HtmlReport::step).orElse("")).append("</div>");
                 });
@@ -196,9 +208,12 @@ final class HtmlReport {
     private static Map<HeadKey, Set<String>> resolvedEarlier(CheckpointAnalysis r, Map<HeadKey, List<Firing>> now) {
         Map<HeadKey, Set<String>> out = new LinkedHashMap<>();
         for (CheckpointAlert a : r.alerts()) {
-            HeadKey k = new HeadKey(a.event().layer(), a.event().head());
-            if (now.getOrDefault(k, List.of()).stream().noneMatch(f -> f.rule().equals(a.event().alert()))) {
-                out.computeIfAbsent(k, x -> new LinkedHashSet<>()).add(a.event().alert());
+            AlertEvent ev = a.event();
+            for (int head : ev.partner() < 0 ? new int[] {ev.head()} : new int[] {ev.head(), ev.partner()}) {
+                HeadKey k = new HeadKey(ev.layer(), head);
+                if (now.getOrDefault(k, List.of()).stream().noneMatch(f -> f.rule().equals(ev.alert()))) {
+                    out.computeIfAbsent(k, x -> new LinkedHashSet<>()).add(ev.alert());
+                }
             }
         }
         return out;
@@ -431,7 +446,7 @@ final class HtmlReport {
             b.append(firing.isEmpty() ? "<tr>" : "<tr class=\"flag\">").append("<td>").append(h.head()).append("</td>");
             if (withAlerts) {
                 b.append("<td class=\"l\">");
-                firing.forEach(f -> b.append(badge(f.rule(), f.severity())));
+                firing.stream().map(f -> badge(f.rule(), f.severity())).distinct().forEach(b::append);
                 Set<String> earlier = resolved.getOrDefault(key, Set.of());
                 if (!earlier.isEmpty()) {
                     b.append("<span class=\"muted\">earlier: ").append(esc(String.join(", ", earlier))).append("</span>");

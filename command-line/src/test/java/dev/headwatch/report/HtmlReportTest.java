@@ -23,6 +23,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -88,6 +89,30 @@ class HtmlReportTest {
                                  String layer, int head) {
         return new CheckpointAlert(checkpoint, new AlertEvent(rule, state, severity, step, Instant.EPOCH, layer, head,
                 0.05, 0.1, rule + " message"));
+    }
+
+    @Test
+    void firingNow_aPairFinding_isOpenOnBothHeads_andEachPairEndsOnItsOwn() {
+        List<CheckpointAlert> pairs = List.of(
+                pair("ckpt-1", 10, AlertState.FIRING, 0, 3),
+                pair("ckpt-2", 20, AlertState.FIRING, 0, 2),
+                pair("ckpt-3", 30, AlertState.RESOLVED, 0, 3));
+        CheckpointAnalysis a = new CheckpointAnalysis(analysis.created(), analysis.probe(), analysis.checkpoints(),
+                List.of(), analysis.rules(), pairs, analysis.probeTokens(), null);
+
+        Map<CheckpointAnalysis.HeadKey, List<HtmlReport.Firing>> now = HtmlReport.firingNow(a);
+
+        assertThat(now.keySet()).containsExactlyInAnyOrder(new CheckpointAnalysis.HeadKey(FULL_LAYER, 0), new CheckpointAnalysis.HeadKey(FULL_LAYER, 2));
+        assertThat(now.get(new CheckpointAnalysis.HeadKey(FULL_LAYER, 0))).singleElement()
+                .satisfies(f -> assertThat(f.partner()).isEqualTo(2))
+                .satisfies(f -> assertThat(f.since().checkpoint()).isEqualTo("ckpt-2"));
+        assertThat(now.get(new CheckpointAnalysis.HeadKey(FULL_LAYER, 2))).singleElement()
+                .satisfies(f -> assertThat(f.partner()).isZero());
+    }
+
+    static CheckpointAlert pair(String checkpoint, long step, AlertState state, int head, int partner) {
+        return new CheckpointAlert(checkpoint, new AlertEvent("REDUNDANT_HEAD", state, Severity.INFO, step, Instant.EPOCH,
+                FULL_LAYER, head, 0.95, 0.9, "pair", partner));
     }
 
     static String section(String id) {

@@ -26,19 +26,33 @@ final class OpenAlerts implements AlertListener {
 
     @Override
     public synchronized void onAlert(AlertEvent e) {
-        String head = key(e.layer(), e.head());
-        if (e.state() == AlertState.FIRING) {
-            open.computeIfAbsent(head, k -> new TreeSet<>()).add(e.alert());
-            console.accept(String.format("step %d  %-8s %s %s head %d: %s", e.step(), e.severity(), e.alert(),
-                    e.layer(), e.head(), firstClause(e.message())));
+        boolean firing = e.state() == AlertState.FIRING;
+        // A finding on a pair of heads is open on both, once per pair.
+        update(key(e.layer(), e.head()), finding(e.alert(), e.partner()), firing);
+        if (e.partner() >= 0) {
+            update(key(e.layer(), e.partner()), finding(e.alert(), e.head()), firing);
+        }
+        String heads = e.partner() < 0 ? "head " + e.head() : "heads " + e.head() + " and " + e.partner();
+        console.accept(firing
+                ? String.format("step %d  %-8s %s %s %s: %s", e.step(), e.severity(), e.alert(), e.layer(), heads,
+                        firstClause(e.message()))
+                : String.format("step %d  resolved %s %s %s", e.step(), e.alert(), e.layer(), heads));
+    }
+
+    private void update(String head, String finding, boolean firing) {
+        if (firing) {
+            open.computeIfAbsent(head, k -> new TreeSet<>()).add(finding);
         } else {
-            Set<String> alerts = open.get(head);
-            if (alerts != null && alerts.remove(e.alert()) && alerts.isEmpty()) {
+            Set<String> findings = open.get(head);
+            if (findings != null && findings.remove(finding) && findings.isEmpty()) {
                 open.remove(head);
             }
-            console.accept(String.format("step %d  resolved %s %s head %d", e.step(), e.alert(), e.layer(),
-                    e.head()));
         }
+    }
+
+    /** An alert's name, with the other head of a pair finding. */
+    private static String finding(String alert, int partner) {
+        return partner < 0 ? alert : alert + " with " + partner;
     }
 
     /** Heads with at least one open alert. */

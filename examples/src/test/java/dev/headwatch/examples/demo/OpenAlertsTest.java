@@ -38,4 +38,27 @@ class OpenAlertsTest {
                 "step 42  WARNING  DEAD_HEAD layer1 head 0: DEAD_HEAD on layer1",
                 "step 60  resolved DEAD_HEAD layer1 head 0");
     }
+
+    @Test
+    void aPairFinding_isOpenOnBothHeads_andEachPairEndsOnItsOwn() {
+        List<String> lines = new ArrayList<>();
+        OpenAlerts open = new OpenAlerts(lines::add);
+        open.onAlert(pair(AlertState.FIRING, 0, 3, 463));
+        open.onAlert(pair(AlertState.FIRING, 0, 2, 662));
+        assertThat(open.heads()).isEqualTo(3);
+        open.onAlert(pair(AlertState.RESOLVED, 0, 3, 700));
+
+        assertThat(open.snapshot()).isEqualTo(Map.of(
+                "layer1/0", List.of("REDUNDANT_HEAD with 2"),
+                "layer1/2", List.of("REDUNDANT_HEAD with 0")));
+        assertThat(lines).containsExactly(
+                "step 463  INFO     REDUNDANT_HEAD layer1 heads 0 and 3: pair",
+                "step 662  INFO     REDUNDANT_HEAD layer1 heads 0 and 2: pair",
+                "step 700  resolved REDUNDANT_HEAD layer1 heads 0 and 3");
+    }
+
+    private static AlertEvent pair(AlertState state, int head, int partner, long step) {
+        return new AlertEvent("REDUNDANT_HEAD", state, Severity.INFO, step, Instant.EPOCH, "layer1", head, 0.95, 0.9,
+                "pair", partner);
+    }
 }
