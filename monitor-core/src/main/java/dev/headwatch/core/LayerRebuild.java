@@ -36,6 +36,11 @@ final class LayerRebuild {
      * @throws IllegalArgumentException when the arrays do not fit the layer's layout (naming both)
      */
     static LayerInput of(LayerCapture c) {
+        return of(c, () -> { });
+    }
+
+    /** As {@link #of(LayerCapture)}; {@code nonConverged} runs once for each head whose qkSpectralNorm fails. */
+    static LayerInput of(LayerCapture c, Runnable nonConverged) {
         int heads = c.heads();
         int hs = c.headSize();
         int width = heads * hs;
@@ -109,7 +114,7 @@ final class LayerRebuild {
         }
         double err = norm2 > 0 ? Math.sqrt(err2 / norm2) : Double.NaN;
         return new LayerInput(c.layer(), IntStream.range(0, heads).boxed().toList(), sequences, err,
-                p == null ? null : Arrays.stream(spectralNorms(c, p)).boxed().toList());
+                p == null ? null : Arrays.stream(spectralNorms(c, p, nonConverged)).boxed().toList());
     }
 
     /** {@code in [rows, nIn] w^T}, {@code [rows, H*headSize]}; the input itself without projection. */
@@ -213,7 +218,7 @@ final class LayerRebuild {
     }
 
     /** Per head {@code sigma_1(tau Wq_h^T Wk_h)} ({@link WeightAnalysis}). */
-    private static double[] spectralNorms(LayerCapture c, Projections p) {
+    private static double[] spectralNorms(LayerCapture c, Projections p, Runnable nonConverged) {
         int hs = c.headSize();
         int width = c.heads() * hs;
         int nInQ = p.wq().length / width;
@@ -224,7 +229,7 @@ final class LayerRebuild {
             qs[h] = Arrays.copyOfRange(p.wq(), h * hs * nInQ, (h + 1) * hs * nInQ);
             ks[h] = Arrays.copyOfRange(p.wk(), h * hs * nInK, (h + 1) * hs * nInK);
         }
-        return WeightAnalysis.spectralNorms(qs, ks, hs, nInQ, nInK, c.scale());
+        return WeightAnalysis.spectralNorms(qs, ks, hs, nInQ, nInK, c.scale(), nonConverged);
     }
 
     /** Columns {@code from .. from+count-1} of a row-major {@code [rows, cols]} matrix. */

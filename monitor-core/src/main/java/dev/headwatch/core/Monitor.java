@@ -267,7 +267,7 @@ public final class Monitor implements AutoCloseable {
      */
     private LayerInput read(LayerData layer) {
         try {
-            return LayerObservation.read(layer);
+            return LayerObservation.read(layer, nonConverged::incrementAndGet);
         } catch (RuntimeException e) {
             analysisFailures.incrementAndGet();
             if (failedLayers.add(layer.layer())) {

@@ -54,12 +54,18 @@ public final class WeightAnalysis {
      *                                  and {@code hs * nInK}
      */
     public static double[] spectralNorms(double[][] wq, double[][] wk, int hs, int nInQ, int nInK, double scale) {
+        return spectralNorms(wq, wk, hs, nInQ, nInK, scale, () -> { });
+    }
+
+    /** As above; {@code counted} runs once for each head whose eigenproblem does not converge. */
+    static double[] spectralNorms(double[][] wq, double[][] wk, int hs, int nInQ, int nInK, double scale,
+                                  Runnable counted) {
         double tau = tau(scale, hs);
         double[] norms = new double[wq.length];
         for (int h = 0; h < norms.length; h++) {
             int head = h;
             Double norm = NonConvergence.orNull(() -> WeightSpectra.spectralNorm(wq[head], wk[head], hs, nInQ, nInK, tau),
-                    "qkSpectralNorm of a head", () -> { });
+                    "qkSpectralNorm of a head", counted);
             norms[h] = norm == null ? Double.NaN : norm;
         }
         return norms;

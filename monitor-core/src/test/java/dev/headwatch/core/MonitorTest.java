@@ -195,6 +195,34 @@ class MonitorTest {
         assertThat(seen.get(0).heads()).extracting(HeadRecord::layer).containsOnly("att");
     }
 
+    @Test
+    void aQkSpectralNormThatFails_isCountedInTheStats_andTheStepStands() {
+        int heads = 2, hs = 2, nIn = 2, n = 3;
+        double[] wq = new double[nIn * heads * hs];
+        double[] wk = new double[nIn * heads * hs];
+        for (int i = 0; i < wq.length; i++) {
+            wq[i] = Math.sin(i + 1);
+            wk[i] = Math.cos(i + 1) * (i >= hs * nIn ? 1e200 : 1); // head 1: Wk Wk^T overflows to infinity
+        }
+        double[] x = new double[n * nIn];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = Math.sin(3 * i);
+        }
+        LayerCapture c = new LayerCapture("att", heads, hs, Double.NaN, true, false,
+                new LayerCapture.Projections(wq, wk, wq, new double[heads * hs * nIn]), null,
+                List.of(new LayerCapture.Sequence(n, x, n, x, x, null, null, null)));
+        List<Observation> seen = new ArrayList<>();
+        try (Monitor m = Monitor.builder().background(false).analyzer(FAKE).sink(seen::add).build()) {
+            m.submit(0, 0, List.of(c));
+            assertThat(m.stats().nonConverged()).isEqualTo(1);
+            assertThat(m.stats().analysisFailures()).isZero();
+        }
+        assertThat(seen).singleElement().satisfies(o -> {
+            assertThat(o.heads().get(0).qkSpectralNorm()).isFinite();
+            assertThat(o.heads().get(1).qkSpectralNorm()).isNaN();
+        });
+    }
+
     /** A layer of {@code heads} unprojected heads of size 2 on one sequence of n positions, without output. */
     private static LayerCapture capture(String name, int heads, int n) {
         double[] x = new double[n * heads * 2];
