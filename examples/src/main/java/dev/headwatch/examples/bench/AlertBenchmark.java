@@ -1,5 +1,6 @@
 package dev.headwatch.examples.bench;
 
+import dev.headwatch.examples.UpstreamNoise;
 import dev.headwatch.core.HeadField;
 import dev.headwatch.core.HeadMetrics;
 import dev.headwatch.core.HeadRecord;
@@ -231,15 +232,7 @@ public final class AlertBenchmark {
     }
 
     private static Run train(String model, long seed, Trainee t, int steps) {
-        // DL4J's attention layers build a SameDiff gradient at the first fit(), which prints a line per op on
-        // stdout: upstream noise, kept out of the benchmark's output.
-        PrintStream stdout = System.out;
-        System.setOut(new PrintStream(OutputStream.nullOutputStream()));
-        try {
-            return trainQuietly(model, seed, t, steps);
-        } finally {
-            System.setOut(stdout);
-        }
+        return UpstreamNoise.mutedResult(() -> trainQuietly(model, seed, t, steps));
     }
 
     private static Run trainQuietly(String model, long seed, Trainee t, int steps) {

@@ -1,5 +1,6 @@
 package dev.headwatch.examples.bench;
 
+import dev.headwatch.examples.UpstreamNoise;
 import dev.headwatch.core.Monitor;
 import dev.headwatch.core.MonitorStats;
 import dev.headwatch.dl4j.AttentionMonitorListener;
@@ -120,12 +121,14 @@ public final class OverheadBenchmark {
         long fitsPerWay = (long) rounds * (steps + 1);
         try {
             ReversalTask data = new ReversalTask(shape, 7);
-            for (int i = 0; i < warmup; i++) {
-                DataSet ds = data.next();
-                for (MultiLayerNetwork net : nets) {
-                    net.fit(ds);
+            UpstreamNoise.muted(() -> {
+                for (int i = 0; i < warmup; i++) {
+                    DataSet ds = data.next();
+                    for (MultiLayerNetwork net : nets) {
+                        net.fit(ds);
+                    }
                 }
-            }
+            });
             awaitBackground(headwatch);
             long cpuStart = backgroundCpuNanos();
             long bytesStart = backgroundAllocatedBytes();

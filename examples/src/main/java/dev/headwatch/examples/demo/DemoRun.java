@@ -1,8 +1,8 @@
 package dev.headwatch.examples.demo;
 
+import dev.headwatch.examples.UpstreamNoise;
 import java.io.File;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -219,15 +219,8 @@ public final class DemoRun {
         return new Result(sd, List.copyOf(progress.losses()), heads, seconds, Map.of(), List.of());
     }
 
-    /** SameDiff prints one "Added differentiated op" line per op on stdout while it builds the gradient function. */
     private static void buildGradientsQuietly(SameDiff sd) {
-        PrintStream out = System.out;
-        System.setOut(new PrintStream(OutputStream.nullOutputStream()));
-        try {
-            sd.createGradFunction();
-        } finally {
-            System.setOut(out);
-        }
+        UpstreamNoise.muted(sd::createGradFunction);
     }
 
     /**
