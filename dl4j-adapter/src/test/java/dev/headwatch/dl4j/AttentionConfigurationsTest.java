@@ -3,6 +3,7 @@ package dev.headwatch.dl4j;
 import dev.headwatch.core.HeadRecord;
 import dev.headwatch.core.Observation;
 import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.AttentionVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
@@ -235,13 +236,7 @@ class AttentionConfigurationsTest {
             v = project ? v.nHeads(2).headSize(3).projectInput(true) : v.nHeads(1).projectInput(false);
             String k = sameInput ? "lstmQueries" : "lstmKeys";
             String val = sameInput ? "lstmQueries" : "lstmValues";
-            ComputationGraph cg = new ComputationGraph(g.addVertex("attention", v.build(), "lstmQueries", k, val)
-                    .addLayer("pooling", new GlobalPoolingLayer.Builder().poolingType(PoolingType.MAX).build(), "attention")
-                    .addLayer("output", new OutputLayer.Builder().nOut(CLASSES).activation(Activation.SOFTMAX)
-                            .lossFunction(LossFunctions.LossFunction.MCXENT).build(), "pooling")
-                    .setOutputs("output").setInputTypes(InputType.recurrent(N_IN)).build());
-            cg.init();
-            return cg;
+            return classifiedAttention(g.addVertex("attention", v.build(), "lstmQueries", k, val));
         };
         return new Config(name, model, m -> new DataSet(features(type, mb, T), classes(type, mb), masked ? mask(type, mb) : null,
                 null), Set.of("attention"), Set.of());
@@ -250,20 +245,25 @@ class AttentionConfigurationsTest {
     /** Queries from a 6-wide LSTM, keys and values from a 4-wide one: Wq [2, 3, 6], Wk [2, 3, 4]. */
     private static Config widths(String name) {
         Supplier<Model> model = () -> {
-            ComputationGraph cg = new ComputationGraph(base(DataType.FLOAT).graphBuilder().addInputs("input")
+            return classifiedAttention(base(DataType.FLOAT).graphBuilder().addInputs("input")
                     .addLayer("wide", new LSTM.Builder().nOut(WIDTH).build(), "input")
                     .addLayer("narrow", new LSTM.Builder().nOut(4).build(), "input")
                     .addVertex("attention", new AttentionVertex.Builder().nOut(8).nHeads(2).headSize(3).projectInput(true)
-                            .nInQueries(WIDTH).nInKeys(4).nInValues(4).build(), "wide", "narrow", "narrow")
-                    .addLayer("pooling", new GlobalPoolingLayer.Builder().poolingType(PoolingType.MAX).build(), "attention")
-                    .addLayer("output", new OutputLayer.Builder().nOut(CLASSES).activation(Activation.SOFTMAX)
-                            .lossFunction(LossFunctions.LossFunction.MCXENT).build(), "pooling")
-                    .setOutputs("output").setInputTypes(InputType.recurrent(N_IN)).build());
-            cg.init();
-            return cg;
+                            .nInQueries(WIDTH).nInKeys(4).nInValues(4).build(), "wide", "narrow", "narrow"));
         };
         return new Config(name, model, m -> new DataSet(features(DataType.FLOAT, 3, T), classes(DataType.FLOAT, 3),
                 mask(DataType.FLOAT, 3), null), Set.of("attention"), Set.of());
+    }
+
+    /** The graph with its vertex "attention" max-pooled over time into a softmax classifier, initialised. */
+    private static ComputationGraph classifiedAttention(ComputationGraphConfiguration.GraphBuilder g) {
+        ComputationGraph cg = new ComputationGraph(g
+                .addLayer("pooling", new GlobalPoolingLayer.Builder().poolingType(PoolingType.MAX).build(), "attention")
+                .addLayer("output", new OutputLayer.Builder().nOut(CLASSES).activation(Activation.SOFTMAX)
+                        .lossFunction(LossFunctions.LossFunction.MCXENT).build(), "pooling")
+                .setOutputs("output").setInputTypes(InputType.recurrent(N_IN)).build());
+        cg.init();
+        return cg;
     }
 
     /**
