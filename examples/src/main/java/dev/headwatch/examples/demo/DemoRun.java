@@ -204,7 +204,7 @@ public final class DemoRun {
             listeners.add(o.induce().at(o.model(), 0, o.steps() / 2));
         }
         long start = System.nanoTime();
-        buildGradientsQuietly(sd);
+        UpstreamNoise.muted(sd::createGradFunction);
         sd.fit(new BatchIterator(split[0], o.steps(), o.batchSize(), o.model().context(), o.seed(), stop), 1,
                 listeners.toArray(new Listener[0]));
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -217,10 +217,6 @@ public final class DemoRun {
                 new SplittableRandom(o.seed() + 1)), ByteCorpus.VOCAB);
         List<List<HeadMetrics>> heads = HeadProbe.measure(HeadProbe.run(sd, o.model(), probe), o.model());
         return new Result(sd, List.copyOf(progress.losses()), heads, seconds, Map.of(), List.of());
-    }
-
-    private static void buildGradientsQuietly(SameDiff sd) {
-        UpstreamNoise.muted(sd::createGradFunction);
     }
 
     /**
