@@ -90,8 +90,9 @@ final class Glossary {
                 "<= " + n(c.keyCoherenceFactor()) + " x the layer's median (KEY_COHERENCE above)", true,
                 new Line("KEY_COHERENCE " + n(c.keyCoherenceFactor()) + " x layer median", c.keyCoherenceFactor(), true));
         put(m, HeadField.ENTROPY, "mean normalised attention entropy per row, in [0, 1]: 0 one key, 1 uniform",
-                ">= " + n(c.entropyFloor()) + " and not below " + n(1 - c.entropyDrop())
-                        + " x its running median (ENTROPY_COLLAPSE); above " + n(c.deadEntropy())
+                "not falling below " + n(c.entropyFloor()) + " or " + n(1 - c.entropyDrop())
+                        + " x its running median while the loss is flat or rising (ENTROPY_COLLAPSE); above "
+                        + n(c.deadEntropy())
                         + " with energyRms < " + n(c.deadEnergyRms()) + " is DEAD_HEAD", true,
                 new Line("ENTROPY_COLLAPSE " + n(c.entropyFloor()), c.entropyFloor(), false),
                 new Line("DEAD_HEAD " + n(c.deadEntropy()), c.deadEntropy(), false));

@@ -172,7 +172,7 @@ class HtmlReportTest {
         for (String f : headers) {
             assertThat(html).contains("<dt id=\"g-" + f + "\">" + f + "</dt><dd>" + HtmlReport.esc(Glossary.of(f).definition()));
         }
-        assertThat(html).contains("title=\"" + HtmlReport.esc(Glossary.of("entropy").definition()) + ". Healthy: &gt;= "
+        assertThat(html).contains("title=\"" + HtmlReport.esc(Glossary.of("entropy").definition()) + ". Healthy: not falling below "
                 + Num.format(DEFAULTS.entropyFloor()));
     }
 

@@ -49,6 +49,8 @@ public final class AttentionMonitorListener extends BaseTrainingListener impleme
     private Model model;
     private AttentionLayers layers;
     private boolean loggedFailure;
+    /** The score of the last completed iteration: a step's heads are read before its own loss exists. */
+    private volatile double lastLoss = Double.NaN;
 
     private AttentionMonitorListener(Monitor monitor) {
         this.monitor = monitor;
@@ -98,7 +100,7 @@ public final class AttentionMonitorListener extends BaseTrainingListener impleme
             List<LayerCapture> captured = layers.capture(new Forward(list, map), rows,
                     name -> monitor.observesLayer(name) && !failedLayers.contains(name), this::layerFailed);
             if (!captured.isEmpty()) {
-                monitor.submit(step, Counters.epoch(model), captured);
+                monitor.submit(step, Counters.epoch(model), lastLoss, captured);
             }
         } catch (Throwable t) {
             monitor.propagateIfFatal(t);
@@ -121,6 +123,7 @@ public final class AttentionMonitorListener extends BaseTrainingListener impleme
             this.model = model;
             this.layers = AttentionLayers.of(model);
             failedLayers.clear();
+            lastLoss = Double.NaN;
             List<String> names = layers.sites().stream()
                     .map(s -> s.name() + " (" + s.kind() + ", " + s.nHeads() + " heads)").toList();
             LOG.info("headwatch: watching {} attention layer(s): {}", names.size(), names);
@@ -134,6 +137,7 @@ public final class AttentionMonitorListener extends BaseTrainingListener impleme
     /** Stops {@code fit()} with {@link HeadwatchStopException} once a {@code stopOn} alert has fired. */
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
+        lastLoss = model.score();
         Optional<String> stop = monitor.stopRequest();
         if (stop.isPresent()) {
             throw new HeadwatchStopException(iteration, stop.get());

@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.DoubleSupplier;
 
 /**
  * Watches the attention heads of a SameDiff model while it trains.
@@ -61,6 +62,7 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
     /** Declared layers, then those found in the graph (by their shape) when it is first seen. */
     private final List<AttentionVariables> declared;
     private final boolean autoDetect;
+    private final DoubleSupplier lossSource;
     private SameDiff inspected;
     private final Set<String> names = new HashSet<>();
 
@@ -76,6 +78,7 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
         this.monitor = b.monitor();
         this.declared = new ArrayList<>(b.declared);
         this.autoDetect = b.autoDetect;
+        this.lossSource = b.loss;
         declared.forEach(this::watch);
     }
 
@@ -129,8 +132,23 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
     public static final class Builder extends MonitorSettings<Builder> {
         private final List<AttentionVariables> declared = new ArrayList<>();
         private boolean autoDetect = true;
+        private DoubleSupplier loss = () -> Double.NaN;
 
         private Builder() {
+        }
+
+        /**
+         * Where each iteration's training loss comes from, read when the iteration is done (default: unknown,
+         * NaN). SameDiff 1.0.0-M2.1 differentiates the loss without evaluating it and hands listeners a
+         * {@code Loss} of 0, even when they ask for the loss variable; a model that computes its loss another
+         * way (the demo: from its logits) can supply it here, for the alert rules that read the loss.
+         */
+        public Builder loss(DoubleSupplier source) {
+            if (source == null) {
+                throw new IllegalArgumentException("loss source must not be null");
+            }
+            this.loss = source;
+            return this;
         }
 
         /** Declares one hand-written attention layer by its variables. */
@@ -272,7 +290,7 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
             }
             if (!layers.isEmpty()) {
                 // plain copies: the core reads them and computes the metrics off the training thread
-                monitor.submit(at.iteration(), at.epoch(), layers);
+                monitor.submit(at.iteration(), at.epoch(), lossSource.getAsDouble(), layers);
             }
         } catch (Throwable t) {
             monitor.propagateIfFatal(t);

@@ -85,12 +85,16 @@ class AttentionMonitorListenerTest {
         AttentionMonitorListener listener = AttentionMonitorListener.builder().background(false)
                 .maxSequences(3).every(2).sink(CsvSink.open(file)).sink(seen::add).build();
         cg.setListeners(listener);
+        List<Double> scores = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             cg.fit(TestNets.data(3, 10 + i, true));
+            scores.add(cg.score());
         }
         listener.close();
 
         assertThat(seen).extracting(Observation::step).containsExactly(0L, 2L);
+        // the loss of the last iteration completed when the heads were read: none yet, then iteration 1's
+        assertThat(seen).extracting(Observation::loss).containsExactly(Double.NaN, scores.get(1));
         assertThat(seen.get(0).heads()).extracting(r -> r.layer() + "/" + r.head())
                 .containsExactly("self/0", "self/1", "att/0", "att/1", "att/2", "plain/0");
         assertThat(seen.get(0).heads()).allSatisfy(r ->

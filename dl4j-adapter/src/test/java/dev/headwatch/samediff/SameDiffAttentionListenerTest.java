@@ -76,9 +76,10 @@ class SameDiffAttentionListenerTest {
 
         initialWeights = WeightAnalysis.compute(wq.getArr().dup(), wk.getArr().dup(), Double.NaN);
         seen = new ArrayList<>();
+        double[] iterations = {0};
         SameDiffAttentionListener listener = SameDiffAttentionListener.builder().background(false).maxSequences(2)
                 .declare(AttentionVariables.of("hand", "q", "k", "v").causal().output("att"))
-                .sink(seen::add).build();
+                .sink(seen::add).loss(() -> iterations[0]++).build();
         sd.setListeners(listener);
         Nd4j.getRandom().setSeed(9);
         for (int i = 0; i < 3; i++) {
@@ -92,8 +93,10 @@ class SameDiffAttentionListenerTest {
     }
 
     @Test
-    void fit_observesEveryIteration() {
+    void fit_observesEveryIteration_withItsLoss() {
         assertThat(seen).extracting(Observation::step).containsExactly(0L, 1L, 2L);
+        // SameDiff hands listeners a loss of 0; the builder's loss source (here the iteration) is what counts
+        assertThat(seen).extracting(Observation::loss).containsExactly(0.0, 1.0, 2.0);
     }
 
     @Test

@@ -27,7 +27,7 @@ import java.util.function.Predicate;
 /**
  * The framework-independent observation pipeline. A training listener asks {@link #shouldObserve(long)},
  * {@link #observesLayer(String)} and {@link #sample(int)}, copies the sampled sequences of each observed layer
- * into a {@link LayerCapture} (plain Java arrays) and hands them over with {@link #submit(long, int, List)}.
+ * into a {@link LayerCapture} (plain Java arrays) and hands them over with {@link #submit(long, int, double, List)}.
  * From there everything is the monitor's, on its own thread: it reads the heads out of each capture (Q, K, V
  * per head and {@code reconstructionError}), keeps the observed heads, measures each layer
  * ({@link LayerObservation}: the {@link LayerAnalyzer} per sequence, then {@link HeadMetrics#aggregate(List)}
@@ -186,10 +186,11 @@ public final class Monitor implements AutoCloseable {
      * background thread (dropping the step if the queue is full); computes and writes before returning
      * without it. Throws nothing but a {@link VirtualMachineError} ({@link #propagateIfFatal}). After
      * {@link #close()} the step is counted as dropped. The arrays are the monitor's from now on: nobody
-     * modifies them afterwards.
+     * modifies them afterwards. {@code loss} is the training loss of the last completed iteration (NaN when
+     * unknown); the alert rules compare it with its running median.
      */
-    public void submit(long step, int epoch, List<? extends LayerData> layers) {
-        Step item = new Step(step, epoch, clock.instant(), List.copyOf(layers));
+    public void submit(long step, int epoch, double loss, List<? extends LayerData> layers) {
+        Step item = new Step(step, epoch, clock.instant(), loss, List.copyOf(layers));
         // Accepting and closing exclude each other: a step is either accepted before close() (and then
         // written before the sinks close) or counted as dropped.
         synchronized (accepting) {
@@ -246,7 +247,7 @@ public final class Monitor implements AutoCloseable {
             if (records.isEmpty()) {
                 return;
             }
-            observation = new Observation(step.step, step.epoch, step.time, records);
+            observation = new Observation(step.step, step.epoch, step.time, step.loss, records);
         } catch (Throwable t) {
             propagateIfFatal(t);
             if (analysisFailures.getAndIncrement() == 0) {
@@ -328,7 +329,7 @@ public final class Monitor implements AutoCloseable {
         }
     }
 
-    private record Step(long step, int epoch, Instant time, List<LayerData> layers) {
+    private record Step(long step, int epoch, Instant time, double loss, List<LayerData> layers) {
     }
 
     /** Wraps a sink so that what it throws is logged once, counted, and repeated failures switch it off. */

@@ -51,7 +51,7 @@ class MonitorAlertsTest {
         engine.addListener(events::add);
         try (Monitor m = Monitor.builder().background(false).sink(engine).build()) {
             for (int step = 0; step < 3; step++) {
-                m.submit(step, 0, List.of(layer(step, 1, true)));
+                m.submit(step, 0, Double.NaN, List.of(layer(step, 1, true)));
             }
         }
         assertThat(events).extracting(AlertEvent::alert, AlertEvent::head)
@@ -64,7 +64,7 @@ class MonitorAlertsTest {
         List<Observation> seen = new ArrayList<>();
         try (Monitor m = Monitor.builder().background(false).sink(seen::add).sink(engine).build()) {
             for (int step = 0; step < 3; step++) {
-                m.submit(step, 0, List.of(layer(step, 1, false, true)));
+                m.submit(step, 0, Double.NaN, List.of(layer(step, 1, false, true)));
             }
         }
         assertThat(seen.get(0).heads()).extracting(HeadRecord::nonFiniteInput).containsExactly(true, false);
@@ -78,10 +78,10 @@ class MonitorAlertsTest {
         try (Monitor m = Monitor.builder().background(false).stopOn(engine, Alert.LOGIT_GROWTH).build()) {
             // Head 1's queries x 200: logits x 200, far above LOGIT_GROWTH's bound of 50 from the first step.
             for (int step = 0; step < 2; step++) {
-                m.submit(step, 0, List.of(layer(step, 200, false)));
+                m.submit(step, 0, Double.NaN, List.of(layer(step, 200, false)));
             }
             assertThat(m.stopRequest()).isEmpty();
-            m.submit(2, 0, List.of(layer(2, 200, false)));
+            m.submit(2, 0, Double.NaN, List.of(layer(2, 200, false)));
             assertThat(engine.firing()).extracting(FiringAlert::alert, FiringAlert::head)
                     .contains(org.assertj.core.groups.Tuple.tuple("LOGIT_GROWTH", 1));
             assertThat(m.stopRequest()).hasValueSatisfying(r -> assertThat(r).contains("LOGIT_GROWTH"));

@@ -35,7 +35,7 @@ class MonitorLifecycleTest {
         HeadInput b = randomHead(2);
         List<Observation> seen = new ArrayList<>();
         try (Monitor m = Monitor.builder().background(false).sink(seen::add).build()) {
-            m.submit(0, 0, List.of(new LayerInput("att", List.of(1, 3, 4), List.of(List.of(a, b, b)), Double.NaN)));
+            m.submit(0, 0, Double.NaN, List.of(new LayerInput("att", List.of(1, 3, 4), List.of(List.of(a, b, b)), Double.NaN)));
         }
         List<HeadRecord> heads = seen.get(0).heads();
         assertThat(heads).extracting(HeadRecord::head).containsExactly(1, 3, 4);
@@ -85,7 +85,7 @@ class MonitorLifecycleTest {
             HeadInput five = randomHead(3);
             HeadInput four = HeadInput.of(Nd4j.ones(DataType.DOUBLE, 4, 2), Nd4j.ones(DataType.DOUBLE, 4, 2), null,
                     Visibility.FULL, Double.NaN);
-            m.submit(0, 0, List.of(new LayerInput("att", List.of(0), List.of(List.of(four), List.of(five),
+            m.submit(0, 0, Double.NaN, List.of(new LayerInput("att", List.of(0), List.of(List.of(four), List.of(five),
                     List.of(five)), Double.NaN)));
         }
         assertThat(seen.get(0).heads().get(0).n()).isEqualTo(5);
@@ -119,7 +119,7 @@ class MonitorLifecycleTest {
         AtomicLong calls = new AtomicLong();
         Thread trainer = new Thread(() -> {
             for (int step = 0; step < 2000; step++) {
-                m.submit(step, 0, List.of(new LayerInput("att", List.of(0), List.of(List.of(head)), Double.NaN)));
+                m.submit(step, 0, Double.NaN, List.of(new LayerInput("att", List.of(0), List.of(List.of(head)), Double.NaN)));
                 calls.incrementAndGet();
                 if (step == 20) {
                     running.countDown();
@@ -146,9 +146,9 @@ class MonitorLifecycleTest {
         List<Observation> seen = Collections.synchronizedList(new ArrayList<>());
         Monitor m = Monitor.builder().background(false).analyzer(failing).sink(seen::add).build();
         LayerInput layer = new LayerInput("att", List.of(0), List.of(List.of(randomHead(5))), Double.NaN);
-        assertThatThrownBy(() -> m.submit(0, 0, List.of(layer))).isInstanceOf(OutOfMemoryError.class);
+        assertThatThrownBy(() -> m.submit(0, 0, Double.NaN, List.of(layer))).isInstanceOf(OutOfMemoryError.class);
         assertThat(m.shouldObserve(0)).isFalse();
-        m.submit(1, 0, List.of(layer));
+        m.submit(1, 0, Double.NaN, List.of(layer));
         assertThat(m.stats().dropped()).isEqualTo(1);
         assertThat(m.stats().analysisFailures()).isZero();
         m.close();
@@ -162,7 +162,7 @@ class MonitorLifecycleTest {
         };
         LayerAnalyzer fake = heads -> MonitorTest.layerOf(heads.stream().map(h -> HeadMetrics.builder().build()).toList());
         Monitor m = Monitor.builder().analyzer(fake).sink(failing).build();
-        m.submit(0, 0, List.of(new LayerInput("att", List.of(0), List.of(List.of(randomHead(6))), Double.NaN)));
+        m.submit(0, 0, Double.NaN, List.of(new LayerInput("att", List.of(0), List.of(List.of(randomHead(6))), Double.NaN)));
         m.close();
         assertThat(m.stats().sinkFailures()).isZero();
         assertThat(m.shouldObserve(0)).isFalse();

@@ -46,16 +46,17 @@ class MonitorTest {
     }
 
     @Test
-    void submit_synchronous_buildsOneRecordPerHead_withReconstructionErrorAndClockTime() {
+    void submit_synchronous_buildsOneRecordPerHead_withReconstructionErrorClockTimeAndLoss() {
         List<Observation> seen = new ArrayList<>();
         try (Monitor m = Monitor.builder().background(false).analyzer(FAKE).sink(seen::add)
                 .clock(Clock.fixed(T0, ZoneOffset.UTC)).build()) {
-            m.submit(7, 2, List.of(layer("att", 4)));
+            m.submit(7, 2, 1.25, List.of(layer("att", 4)));
         }
         assertThat(seen).singleElement().satisfies(o -> {
             assertThat(o.step()).isEqualTo(7);
             assertThat(o.epoch()).isEqualTo(2);
             assertThat(o.time()).isEqualTo(T0);
+            assertThat(o.loss()).isEqualTo(1.25);
             assertThat(o.heads()).extracting(HeadRecord::head).containsExactly(1, 3);
             assertThat(o.heads().get(1).metrics().entropy()).isCloseTo(0.14, org.assertj.core.api.Assertions.within(1e-12));
             assertThat(o.heads()).allSatisfy(r -> assertThat(r.metrics().reconstructionError()).isEqualTo(2.5e-7));
@@ -71,7 +72,7 @@ class MonitorTest {
         try (Monitor m = Monitor.builder().background(false).analyzer(FAKE).sink(bad).sink(good::add)
                 .maxSinkFailures(3).build()) {
             for (int step = 0; step < 5; step++) {
-                m.submit(step, 0, List.of(layer("att", 3)));
+                m.submit(step, 0, Double.NaN, List.of(layer("att", 3)));
             }
             MonitorStats s = m.stats();
             assertThat(s.sinkFailures()).isEqualTo(3);
@@ -86,8 +87,8 @@ class MonitorTest {
         try (Monitor m = Monitor.builder().background(false).analyzer(h -> {
             throw new ArithmeticException("boom");
         }).build()) {
-            m.submit(0, 0, List.of(layer("att", 3)));
-            m.submit(1, 0, List.of(layer("att", 3)));
+            m.submit(0, 0, Double.NaN, List.of(layer("att", 3)));
+            m.submit(1, 0, Double.NaN, List.of(layer("att", 3)));
             assertThat(m.stats().analysisFailures()).isEqualTo(2);
             assertThat(m.stats().observations()).isZero();
         }
@@ -104,8 +105,8 @@ class MonitorTest {
         };
         List<Observation> seen = new ArrayList<>();
         try (Monitor m = Monitor.builder().background(false).analyzer(failing).sink(seen::add).build()) {
-            m.submit(0, 0, List.of(layer("att", 3)));
-            m.submit(1, 0, List.of(layer("att", 3)));
+            m.submit(0, 0, Double.NaN, List.of(layer("att", 3)));
+            m.submit(1, 0, Double.NaN, List.of(layer("att", 3)));
             assertThat(m.stats().nonConverged()).isEqualTo(4); // 2 heads x 2 steps
             assertThat(m.stats().observations()).isEqualTo(2);
             assertThat(m.stats().analysisFailures()).isZero();
@@ -129,11 +130,11 @@ class MonitorTest {
         };
         List<Observation> seen = java.util.Collections.synchronizedList(new ArrayList<>());
         Monitor m = Monitor.builder().analyzer(blocking).queueCapacity(2).sink(seen::add).build();
-        m.submit(0, 0, List.of(layer("att", 3)));
+        m.submit(0, 0, Double.NaN, List.of(layer("att", 3)));
         started.await();
         // The worker holds step 0; steps 1 and 2 fill the queue; 3, 4 and 5 are dropped.
         for (int step = 1; step <= 5; step++) {
-            m.submit(step, 0, List.of(layer("att", 3)));
+            m.submit(step, 0, Double.NaN, List.of(layer("att", 3)));
         }
         assertThat(m.stats().dropped()).isEqualTo(3);
         release.countDown();
@@ -151,7 +152,7 @@ class MonitorTest {
             return FAKE.analyze(heads);
         };
         Monitor m = Monitor.builder().analyzer(recording).sink(seen::add).clock(Clock.fixed(T0, ZoneOffset.UTC)).build();
-        m.submit(3, 0, List.of(capture("att", 2, 4)));
+        m.submit(3, 0, Double.NaN, List.of(capture("att", 2, 4)));
         m.close();
         assertThat(threads).containsExactly("headwatch-monitor");
         assertThat(seen).singleElement().satisfies(o -> {
@@ -170,7 +171,7 @@ class MonitorTest {
             return FAKE.analyze(heads);
         };
         Monitor m = Monitor.builder().analyzer(parallel).build();
-        m.submit(0, 0, List.of(layer("att", 3)));
+        m.submit(0, 0, Double.NaN, List.of(layer("att", 3)));
         m.close();
         assertThat(m.stats().observations()).isEqualTo(1);
         assertThat(threads).containsExactly("headwatch-monitor");
@@ -180,12 +181,12 @@ class MonitorTest {
     void aCaptureThatDoesNotFitItsLayout_isCountedLoggedOnce_andItsLayerIsNoLongerObserved() {
         List<Observation> seen = new ArrayList<>();
         try (Monitor m = Monitor.builder().background(false).analyzer(FAKE).sink(seen::add).build()) {
-            m.submit(0, 0, List.of());
+            m.submit(0, 0, Double.NaN, List.of());
             // two heads of size 2 need 4 columns; the capture holds 3
             double[] x = new double[3 * 3];
             LayerCapture wrong = new LayerCapture("bad", 2, 2, Double.NaN, false, false, null, null,
                     List.of(new LayerCapture.Sequence(3, x, 3, x, x, null, null, null)));
-            m.submit(1, 0, List.of(wrong, capture("att", 2, 3)));
+            m.submit(1, 0, Double.NaN, List.of(wrong, capture("att", 2, 3)));
             assertThat(m.stats().analysisFailures()).isEqualTo(1);
             assertThat(m.observesLayer("bad")).isFalse();
             assertThat(m.observesLayer("att")).isTrue();
@@ -213,7 +214,7 @@ class MonitorTest {
                 List.of(new LayerCapture.Sequence(n, x, n, x, x, null, null, null)));
         List<Observation> seen = new ArrayList<>();
         try (Monitor m = Monitor.builder().background(false).analyzer(FAKE).sink(seen::add).build()) {
-            m.submit(0, 0, List.of(c));
+            m.submit(0, 0, Double.NaN, List.of(c));
             assertThat(m.stats().nonConverged()).isEqualTo(1);
             assertThat(m.stats().analysisFailures()).isZero();
         }
@@ -255,7 +256,7 @@ class MonitorTest {
             assertThat(m.shouldObserve(11)).isFalse();
             assertThat(m.observesLayer("a")).isTrue();
             assertThat(m.observesLayer("b")).isFalse();
-            m.submit(10, 0, List.of(capture("a", 3, 4)));
+            m.submit(10, 0, Double.NaN, List.of(capture("a", 3, 4)));
         }
         assertThat(seen.get(0).heads()).extracting(HeadRecord::head).containsExactly(0, 2);
     }

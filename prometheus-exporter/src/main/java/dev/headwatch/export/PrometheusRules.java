@@ -29,8 +29,9 @@ import java.util.StringJoiner;
  * {@code quantile_over_time(0.5, ...[medianWindow x interval])} (for {@code KEY_COHERENCE}'s
  * participation, {@code [participationWindow x interval]}) and the layer median of {@code KEY_COHERENCE} a
  * {@code quantile} over the layer's heads. Conditions whose state PromQL
- * cannot see ({@code SINK_SHIFT}'s baseline at the first observation, {@code NON_FINITE}'s check of
- * Q, K and V, user rules written in Java) alert on the engine's own decision,
+ * cannot see ({@code ENTROPY_COLLAPSE}'s running median of the training loss, which is not exported,
+ * {@code SINK_SHIFT}'s baseline at the first observation, {@code NON_FINITE}'s check of Q, K and V, user
+ * rules written in Java) alert on the engine's own decision,
  * {@code headwatch_alert_firing == 1}, which already waited {@code persist} observations; they need the
  * exporter built with {@link PrometheusExporter.Builder#alerts}. Known differences from the engine:
  * the running medians have no warm-up and include the observations where the rule held, and
@@ -93,10 +94,6 @@ public final class PrometheusRules {
     /** The PromQL condition of a built-in rule, or null when only the engine can decide it. */
     private static String expression(Alert alert, AlertConfig c, Duration interval, String window) {
         return switch (alert) {
-            case ENTROPY_COLLAPSE -> any(
-                    below(head(HeadField.ENTROPY), c.entropyFloor()),
-                    Double.isNaN(c.entropyDrop()) ? null : head(HeadField.ENTROPY) + " < "
-                            + number(1 - c.entropyDrop()) + " * " + median(head(HeadField.ENTROPY), window));
             case LOGIT_GROWTH -> any(
                     above(head(HeadField.MAX_LOGIT), c.maxLogit()),
                     Double.isNaN(c.qkNormGrowth()) ? null : MetricNames.QK_SPECTRAL_NORM + " > "
@@ -121,7 +118,7 @@ public final class PrometheusRules {
             case INVARIANT_VIOLATION -> any(
                     above(head(HeadField.RECONSTRUCTION_ERROR), c.maxReconstructionError()),
                     above(head(HeadField.ZERO_SUM_RESIDUAL), c.maxZeroSumResidual()));
-            case SINK_SHIFT, NON_FINITE -> null;
+            case ENTROPY_COLLAPSE, SINK_SHIFT, NON_FINITE -> null;
         };
     }
 

@@ -37,8 +37,8 @@ class PrometheusRulesTest {
 
         assertThat(rules.keySet()).containsExactly(
                 java.util.Arrays.stream(Alert.values()).map(Alert::name).toArray(String[]::new));
-        assertThat(expr(rules, "ENTROPY_COLLAPSE")).isEqualTo("(headwatch_head_entropy < 0.1) or "
-                + "(headwatch_head_entropy < 0.5 * quantile_over_time(0.5, headwatch_head_entropy[10m]))");
+        // it reads the running median of the training loss, which is the engine's, not a series
+        assertThat(expr(rules, "ENTROPY_COLLAPSE")).isEqualTo("headwatch_alert_firing{alert=\"ENTROPY_COLLAPSE\"} == 1");
         assertThat(expr(rules, "LOGIT_GROWTH")).isEqualTo("(headwatch_head_max_logit > 50) or "
                 + "(headwatch_head_qk_spectral_norm > 2 * quantile_over_time(0.5, headwatch_head_qk_spectral_norm[10m]))");
         assertThat(expr(rules, "DEAD_HEAD"))
@@ -57,14 +57,16 @@ class PrometheusRulesTest {
 
     @Test
     void forDuration_isPersistTimesInterval_andEngineDecidedRulesWaitNoLonger() throws Exception {
-        // persist 3 x 15 s = 45 s; the engine already waited its persist for SINK_SHIFT and NON_FINITE.
+        // persist 3 x 15 s = 45 s; the engine already waited its persist for ENTROPY_COLLAPSE, SINK_SHIFT
+        // and NON_FINITE.
         Map<String, JsonNode> rules = rules(PrometheusRules.yaml(AlertConfig.defaults(), Duration.ofSeconds(15)));
         assertThat(rules.get("DEAD_HEAD").get("for").asText()).isEqualTo("45s");
         assertThat(rules.get("SINK_SHIFT").has("for")).isFalse();
+        assertThat(rules.get("ENTROPY_COLLAPSE").has("for")).isFalse();
 
         // persist 4 x 30 s = 2 min
         rules = rules(PrometheusRules.yaml(AlertConfig.builder().persist(4).build(), Duration.ofSeconds(30)));
-        assertThat(rules.get("ENTROPY_COLLAPSE").get("for").asText()).isEqualTo("2m");
+        assertThat(rules.get("LOGIT_GROWTH").get("for").asText()).isEqualTo("2m");
     }
 
     @Test
@@ -79,7 +81,7 @@ class PrometheusRulesTest {
     @Test
     void configuredThresholds_disabledRules_switchedOffParts_andUserRules_areFollowed() throws Exception {
         AlertConfig config = AlertConfig.builder()
-                .entropyCollapse(0.05, Double.NaN)
+                .logitGrowth(30, Double.NaN)
                 .invariantViolation(Double.NaN, 0.3)
                 .redundantHead(0.7)
                 .disable(Alert.DEAD_HEAD, Alert.SINK_SHIFT)
@@ -89,7 +91,7 @@ class PrometheusRulesTest {
         Map<String, JsonNode> rules = rules(PrometheusRules.yaml(config, Duration.ofSeconds(10)));
 
         assertThat(rules).doesNotContainKeys("DEAD_HEAD", "SINK_SHIFT").containsKey("LOW_PARTICIPATION");
-        assertThat(expr(rules, "ENTROPY_COLLAPSE")).isEqualTo("headwatch_head_entropy < 0.05");
+        assertThat(expr(rules, "LOGIT_GROWTH")).isEqualTo("headwatch_head_max_logit > 30");
         assertThat(expr(rules, "INVARIANT_VIOLATION")).isEqualTo("headwatch_head_zero_sum_residual > 0.3");
         assertThat(expr(rules, "REDUNDANT_HEAD")).isEqualTo("headwatch_head_max_redundancy > 0.7");
         assertThat(expr(rules, "LOW_PARTICIPATION"))

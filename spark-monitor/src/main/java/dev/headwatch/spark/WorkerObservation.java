@@ -44,6 +44,7 @@ final class WorkerObservation implements Persistable {
     private long step;
     private int epoch;
     private long timeMillis;
+    private double loss;
     private ArrayList<Head> heads;
 
     /** One head's record in field order ({@link HeadField} ordinals). */
@@ -51,12 +52,14 @@ final class WorkerObservation implements Persistable {
                 double qkSpectralNorm, boolean nonFiniteInput) implements Serializable {
     }
 
-    private WorkerObservation(String run, String worker, long step, int epoch, long timeMillis, ArrayList<Head> heads) {
+    private WorkerObservation(String run, String worker, long step, int epoch, long timeMillis, double loss,
+                              ArrayList<Head> heads) {
         this.run = run;
         this.worker = worker;
         this.step = step;
         this.epoch = epoch;
         this.timeMillis = timeMillis;
+        this.loss = loss;
         this.heads = heads;
     }
 
@@ -70,7 +73,7 @@ final class WorkerObservation implements Persistable {
             heads.add(new Head(r.layer(), r.head(), r.n(), r.d(), r.mask().kind(), r.mask().length(), values,
                     r.qkSpectralNorm(), r.nonFiniteInput()));
         }
-        return new WorkerObservation(run, worker, o.step(), o.epoch(), o.time().toEpochMilli(), heads);
+        return new WorkerObservation(run, worker, o.step(), o.epoch(), o.time().toEpochMilli(), o.loss(), heads);
     }
 
     /** The observation as the worker's monitor made it (time to the millisecond). */
@@ -84,7 +87,7 @@ final class WorkerObservation implements Persistable {
             records.add(new HeadRecord(h.layer(), h.head(), h.n(), h.d(), new Visibility(h.mask(), h.maskLength()),
                     m.build(), h.qkSpectralNorm(), h.nonFiniteInput()));
         }
-        return new Observation(step, epoch, Instant.ofEpochMilli(timeMillis), records);
+        return new Observation(step, epoch, Instant.ofEpochMilli(timeMillis), loss, records);
     }
 
     String worker() {
@@ -172,6 +175,7 @@ final class WorkerObservation implements Persistable {
             step = w.step;
             epoch = w.epoch;
             timeMillis = w.timeMillis;
+            loss = w.loss;
             heads = w.heads;
         } catch (ClassNotFoundException | ClassCastException | java.io.InvalidClassException e) {
             throw new IOException("not a headwatch worker observation: " + e, e);

@@ -53,7 +53,7 @@ class SparkHeadwatchTest {
     static WorkerObservation observation(SparkHeadwatch hw, String worker, long step, double maxLogit) {
         HeadMetrics m = HeadMetrics.builder().set(HeadField.MAX_LOGIT, maxLogit).set(HeadField.ENTROPY, 0.5)
                 .set(HeadField.RECONSTRUCTION_ERROR, 1e-7).set(HeadField.NUMERICAL_RANK, 3).build();
-        Observation o = new Observation(step, 0, Instant.ofEpochMilli(1000 + step),
+        Observation o = new Observation(step, 0, Instant.ofEpochMilli(1000 + step), 0.5 * step,
                 List.of(new HeadRecord("att", 0, 6, 4, Visibility.padded(5), m, 2.5, false)));
         return WorkerObservation.of(run(hw), worker, o);
     }
@@ -69,6 +69,7 @@ class SparkHeadwatchTest {
             Observation back = w.observation();
             assertThat(back.step()).isEqualTo(7);
             assertThat(back.time()).isEqualTo(Instant.ofEpochMilli(1007));
+            assertThat(back.loss()).isEqualTo(3.5);
             HeadRecord r = back.heads().get(0);
             assertThat(r.mask()).isEqualTo(Visibility.padded(5));
             assertThat(r.metrics()).isEqualTo(HeadMetrics.builder().set(HeadField.MAX_LOGIT, 4.25)
@@ -79,7 +80,7 @@ class SparkHeadwatchTest {
             WorkerObservation decoded = observation(hw, "other", 0, 0);
             decoded.decode(w.encode());
             assertThat(decoded.getWorkerID()).isEqualTo("exec-1/p3");
-            assertThat(decoded.observation().heads()).isEqualTo(back.heads());
+            assertThat(decoded.observation()).isEqualTo(back);
             assertThat(w.encodingLengthBytes()).isLessThan(2_000);
         }
     }

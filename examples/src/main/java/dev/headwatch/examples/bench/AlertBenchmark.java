@@ -580,7 +580,9 @@ public final class AlertBenchmark {
                         };
                         heads.add(new HeadRecord(layer, head, n, d, mask, m.build(), qk, nonFinite));
                     }
-                    observations.add(new Observation(step, 0, Instant.EPOCH, heads));
+                    // the loss a DL4J listener sees when it reads the heads: the one of the iteration before
+                    double loss = step >= 1 && step <= losses.length ? losses[(int) step - 1] : Double.NaN;
+                    observations.add(new Observation(step, 0, Instant.EPOCH, loss, heads));
                 }
                 runs.add(new Run(model, seed, failure, inducedAt, losses, observations));
             }

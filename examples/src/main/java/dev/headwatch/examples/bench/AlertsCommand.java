@@ -2,6 +2,7 @@ package dev.headwatch.examples.bench;
 
 import dev.headwatch.cli.Headwatch;
 import dev.headwatch.core.alert.AlertConfig;
+import dev.headwatch.core.alert.AlertEngine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -16,10 +17,12 @@ import java.util.stream.Stream;
 
 /** {@code headwatch bench alerts}: the default alert rules on healthy runs and on induced failures. */
 @Command(name = "alerts", sortOptions = false,
-        description = {"Trains healthy runs of several attention models and seeds, and the demo with a failure",
-                "induced at mid-run, observing every iteration; evaluates the default alert rules on them.",
-                "Prints per rule the firings on healthy runs per 1,000 head-observations, which induced failures",
-                "were detected, and the lead time in steps from that firing to the loss blowing up."})
+        description = {"Trains healthy runs of several attention models and seeds, and the demo with a failure "
+                + "induced at mid-run, observing every iteration; evaluates the default alert rules on them.",
+                "Prints per rule the firings on healthy runs per 1,000 head-observations, which induced failures "
+                        + "were detected, and the lead time in steps from that firing to the loss blowing up.",
+                "The engine's own log lines stay off the console (--details lists the WARNING+ firings on "
+                        + "healthy runs)."})
 final class AlertsCommand implements Runnable {
 
     @Spec
@@ -60,6 +63,9 @@ final class AlertsCommand implements Runnable {
 
     @Override
     public void run() {
+        // Every firing on every run would be logged (thousands of lines on the induced failures); the table
+        // below is the result. slf4j-simple reads the level when the engine's logger is made, after this.
+        System.setProperty("org.slf4j.simpleLogger.log." + AlertEngine.class.getName(), "error");
         check(steps >= 2, "--steps must be >= 2 but was " + steps);
         check(seeds >= 1, "--seeds must be >= 1 but was " + seeds);
         check(demoSteps >= 0, "--demo-steps must be >= 0 but was " + demoSteps);

@@ -26,8 +26,8 @@ public final class BenchCommand implements Runnable {
     /** {@code headwatch bench overhead}. */
     @Command(name = "overhead",
             header = "Measures the training-step overhead of headwatch and of DL4J's StatsListener.",
-            description = {"Training-step overhead of headwatch at its defaults and of DL4J's StatsListener,",
-                    "measured interleaved against unmonitored training of the same attention model.",
+            description = {"Training-step overhead of headwatch at its defaults and of DL4J's StatsListener, "
+                    + "measured interleaved against unmonitored training of the same attention model.",
                     "Ends with: overhead: headwatch=<x>x statslistener=<y>x (median step-time ratios)."})
     static final class Overhead implements Runnable {
 

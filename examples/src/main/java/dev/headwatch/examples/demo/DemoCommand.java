@@ -22,9 +22,10 @@ import picocli.CommandLine.Spec;
         header = "Trains the demo transformer on English text with every head monitored and writes its report.",
         sortOptions = false,
         description = {
-                "Trains a small GPT-style transformer (SameDiff, byte-level) on English Europarl text with every",
-                "attention head monitored. Writes metrics.jsonl, alerts.jsonl, checkpoints/, model.fb and report.html",
-                "into --out, shows the loss while training and a table of heads at the end."
+                "Trains a small GPT-style transformer (SameDiff, byte-level) on English Europarl text with every "
+                        + "attention head monitored.",
+                "Writes metrics.jsonl, alerts.jsonl, checkpoints/, model.fb and report.html into --out, shows the "
+                        + "loss while training and a table of heads at the end."
         })
 public final class DemoCommand implements Callable<Integer> {
 

@@ -163,7 +163,9 @@ public final class DemoRun {
             OpenAlerts open = new OpenAlerts(progress::event);
             AlertEngine alerts = AlertEngine.withDefaults().addListener(alertFile).addListener(open)
                     .addListener(events::add);
+            ProgressListener losses = new ProgressListener(progress, open::heads);
             SameDiffAttentionListener.Builder builder = monitor(o.model())
+                    .loss(losses::current)
                     .sink(JsonLinesSink.open(metrics))
                     .sink(alerts);
             sinks.forEach(builder::sink);
@@ -171,7 +173,6 @@ public final class DemoRun {
             try (SameDiffAttentionListener monitor = builder.seed(o.seed()).build()) {
                 List<Listener> all = new ArrayList<>(extra);
                 all.add(monitor);
-                ProgressListener losses = new ProgressListener(progress, open::heads);
                 all.add(losses);
                 r = trainWith(o, all, losses, stop);
             }

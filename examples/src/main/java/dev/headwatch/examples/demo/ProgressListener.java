@@ -61,6 +61,11 @@ final class ProgressListener extends BaseListener {
     }
 
     /** Loss of each iteration so far (nats per token). */
+    /** The loss of the current iteration, known once its logits are (NaN before the first). */
+    double current() {
+        return current;
+    }
+
     List<Double> losses() {
         return losses;
     }

@@ -19,8 +19,9 @@ import picocli.CommandLine.Spec;
         header = "Reproduces one of the four papers behind the metrics, or runs the layer-API example.",
         sortOptions = false,
         description = {
-                "Reproduces one of the papers behind the metrics: writes <out>/<name>.png and ends with a line",
-                "'RESULT <name> key=value ...'. Names: signal-recovery, linear-regime, specialization, invariants.",
+                "Reproduces one of the papers behind the metrics: writes <out>/<name>.png and ends with a line "
+                        + "'RESULT <name> key=value ...'.",
+                "Names: signal-recovery, linear-regime, specialization, invariants.",
                 "'layer-api' trains the DL4J layer-API example (ComputationGraph + SelfAttentionLayer) instead.",
                 "'spark' trains on a local Spark master; ./headwatch runs it with Spark's classpath (docs/spark.md)."
         })

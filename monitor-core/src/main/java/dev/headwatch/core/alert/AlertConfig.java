@@ -32,6 +32,7 @@ public final class AlertConfig {
     private final int medianWarmup;
     private final double entropyFloor;
     private final double entropyDrop;
+    private final double learningLossFall;
     private final double maxLogit;
     private final double qkNormGrowth;
     private final double deadEntropy;
@@ -65,6 +66,7 @@ public final class AlertConfig {
         medianWarmup = b.medianWarmup;
         entropyFloor = b.entropyFloor;
         entropyDrop = b.entropyDrop;
+        learningLossFall = b.learningLossFall;
         maxLogit = b.maxLogit;
         qkNormGrowth = b.qkNormGrowth;
         deadEntropy = b.deadEntropy;
@@ -129,6 +131,12 @@ public final class AlertConfig {
     public double entropyFloor() { return entropyFloor; }
     /** ENTROPY_COLLAPSE: entropy fell by more than this fraction of its running median (default 0.5; NaN: off). */
     public double entropyDrop() { return entropyDrop; }
+    /**
+     * ENTROPY_COLLAPSE holds back while the training loss is at least this fraction below its running
+     * median (default 0.25; NaN: never): a head that sharpens while the loss falls is learning what to look
+     * at, which is not trouble. Its entropy then becomes the head's running median.
+     */
+    public double learningLossFall() { return learningLossFall; }
     /** LOGIT_GROWTH: maxLogit above this (default 50; NaN: part off). */
     public double maxLogit() { return maxLogit; }
     /** LOGIT_GROWTH: qkSpectralNorm above this factor times its running median (default 2; NaN: off). */
@@ -198,6 +206,7 @@ public final class AlertConfig {
         private int medianWarmup = 30;
         private double entropyFloor = 0.1;
         private double entropyDrop = 0.5;
+        private double learningLossFall = 0.25;
         private double maxLogit = 50;
         private double qkNormGrowth = 2;
         private double deadEntropy = 0.99;
@@ -255,6 +264,15 @@ public final class AlertConfig {
             bothParts("entropyCollapse", floor, drop);
             entropyFloor = optional("entropy floor", floor, 0, 1, true);
             entropyDrop = optional("entropy drop", drop, 0, 1, false);
+            return this;
+        }
+
+        /**
+         * ENTROPY_COLLAPSE holds back while the training loss is at least {@code fraction} below its running
+         * median ({@code 0 < fraction < 1}; NaN: never holds back; see {@link AlertConfig#learningLossFall()}).
+         */
+        public Builder learningLossFall(double fraction) {
+            learningLossFall = optional("learning loss fall", fraction, 0, 1, false);
             return this;
         }
 

@@ -49,6 +49,7 @@ public final class AlertEngine implements ObservationSink {
     private final Map<FiringKey, RuleState> pairStates = new LinkedHashMap<>();
     private final Map<FiringKey, FiringAlert> firing = new LinkedHashMap<>();
     private final AtomicLong listenerFailures = new AtomicLong();
+    private final RunningMedian lossBaseline;
     private volatile List<FiringAlert> firingSnapshot = List.of();
 
     private record HeadKey(String layer, int head) {
@@ -78,6 +79,7 @@ public final class AlertEngine implements ObservationSink {
         config.userRules().forEach(r -> all.add(new UserRuleAdapter(r)));
         this.rules = List.copyOf(all);
         this.pairs = config.isEnabled(Alert.REDUNDANT_HEAD);
+        this.lossBaseline = new RunningMedian(config.medianWindow());
     }
 
     /** An engine with the default rules and the system UTC clock. */
@@ -109,7 +111,7 @@ public final class AlertEngine implements ObservationSink {
     /** Evaluates every rule on every head of the observation; returns the transitions it caused. */
     public synchronized List<AlertEvent> evaluate(Observation observation) {
         Instant now = clock.instant();
-        Map<String, Rule.LayerContext> layers = layerContexts(observation);
+        Map<String, Rule.LayerContext> layers = layerContexts(observation, lossFall(observation.loss()));
         List<AlertEvent> events = new ArrayList<>();
         for (HeadRecord record : observation.heads()) {
             HeadState head = heads.computeIfAbsent(new HeadKey(record.layer(), record.head()),
@@ -272,7 +274,21 @@ public final class AlertEngine implements ObservationSink {
         return null;
     }
 
-    private static Map<String, Rule.LayerContext> layerContexts(Observation observation) {
+    /**
+     * How far this loss is below the running median of the losses before it (a fraction of the median);
+     * NaN until the median has {@code medianWarmup} values, and for a loss that is not finite or a median
+     * that is not positive.
+     */
+    private double lossFall(double loss) {
+        if (!Double.isFinite(loss)) {
+            return Double.NaN;
+        }
+        double median = lossBaseline.size() >= config.medianWarmup() ? lossBaseline.median() : Double.NaN;
+        lossBaseline.add(loss);
+        return median > 0 ? 1 - loss / median : Double.NaN;
+    }
+
+    private static Map<String, Rule.LayerContext> layerContexts(Observation observation, double lossFall) {
         Map<String, List<Double>> coherence = new HashMap<>();
         for (HeadRecord r : observation.heads()) {
             List<Double> values = coherence.computeIfAbsent(r.layer(), k -> new ArrayList<>());
@@ -285,7 +301,7 @@ public final class AlertEngine implements ObservationSink {
         coherence.forEach((layer, values) -> {
             RunningMedian m = new RunningMedian(Math.max(1, values.size()));
             values.forEach(m::add);
-            contexts.put(layer, new Rule.LayerContext(m.median()));
+            contexts.put(layer, new Rule.LayerContext(m.median(), lossFall));
         });
         return contexts;
     }

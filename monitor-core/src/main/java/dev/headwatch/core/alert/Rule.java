@@ -54,7 +54,14 @@ interface Rule {
         }
     }
 
-    /** What a rule may need from the other heads of the layer in the same observation. */
-    record LayerContext(double keyCoherenceNoFirstMedian) {
+    /**
+     * What a rule may need beyond its head: the other heads of the layer in the same observation, and the
+     * run's training loss.
+     *
+     * @param keyCoherenceNoFirstMedian the median keyCoherenceNoFirst of the layer's heads
+     * @param lossFall                  how far the training loss is below its running median, as a fraction
+     *                                  of it (0.3: 30% lower; negative when it rose; NaN when unknown)
+     */
+    record LayerContext(double keyCoherenceNoFirstMedian, double lossFall) {
     }
 }

@@ -219,6 +219,73 @@ class AlertEngineTest {
         });
     }
 
+    /** Feeds one head's entropies with the training loss of each step (steps 1..), returning every event. */
+    private static List<AlertEvent> feedWithLoss(AlertEngine engine, double[] entropies, double[] losses) {
+        List<AlertEvent> events = new ArrayList<>();
+        for (int i = 0; i < entropies.length; i++) {
+            HeadRecord r = head(0, healthy().set(HeadField.ENTROPY, entropies[i]).build());
+            events.addAll(engine.evaluate(new Observation(i + 1, 0, T0, losses[i], List.of(r))));
+        }
+        return events;
+    }
+
+    /** {@code times} copies of {@code value} after {@code values}. */
+    private static double[] then(double[] values, int times, double value) {
+        double[] all = java.util.Arrays.copyOf(values, values.length + times);
+        java.util.Arrays.fill(all, values.length, all.length, value);
+        return all;
+    }
+
+    @Test
+    void entropyCollapse_whileTheLossFalls_isLearning_andTheNewEntropyBecomesTheHeadsNormal() {
+        // Entropy 0.9 then 0.05 (both parts hold against the median 0.9); the loss falls from 4 to 2 as it
+        // drops (50% below its median, past the 25% of learningLossFall) and then stays at 2.
+        double[] entropy = then(then(new double[0], 10, 0.9), 40, 0.05);
+        double[] falling = then(then(new double[0], 10, 4), 40, 2);
+        assertThat(feedWithLoss(engine(defaults()), entropy, falling)).isEmpty();
+
+        // The same heads with a flat loss, or one the listener did not know: the collapse fires.
+        double[] flat = then(new double[0], 50, 4);
+        double[] unknown = then(new double[0], 50, Double.NaN);
+        for (double[] losses : List.of(flat, unknown)) {
+            assertThat(feedWithLoss(engine(defaults()), entropy, losses)).singleElement().satisfies(ev -> {
+                assertThat(ev.alert()).isEqualTo("ENTROPY_COLLAPSE");
+                assertThat(ev.step()).isEqualTo(13);
+            });
+        }
+        // learningLossFall NaN: never held back.
+        assertThat(feedWithLoss(engine(builder().learningLossFall(Double.NaN).build()), entropy, falling))
+                .extracting(AlertEvent::alert).containsExactly("ENTROPY_COLLAPSE");
+    }
+
+    @Test
+    void entropyCollapse_learningTest_comparesTheLossWithItsRunningMedian() {
+        // Loss 4 for the warm-up, then 3.2 (20% below: not learning fast enough) and 2.8 (30% below).
+        double[] entropy = then(then(new double[0], 10, 0.9), 3, 0.05);
+        assertThat(feedWithLoss(engine(defaults()), entropy, then(then(new double[0], 10, 4), 3, 3.2)))
+                .extracting(AlertEvent::alert).containsExactly("ENTROPY_COLLAPSE");
+        assertThat(feedWithLoss(engine(defaults()), entropy, then(then(new double[0], 10, 4), 3, 2.8))).isEmpty();
+        assertThat(feedWithLoss(engine(builder().learningLossFall(0.1).build()), entropy,
+                then(then(new double[0], 10, 4), 3, 3.2))).isEmpty();
+    }
+
+    @Test
+    void entropyCollapse_headSettledOnOneKey_neverFires() {
+        // A head at entropy 0.02 from its first observation looks at one key by design (an INFO fact, not
+        // trouble), and halving 0.02 to 0.005 is no collapse: its running median is below the clear floor 0.15.
+        List<AlertEvent> events = feed(engine(defaults()), concat(repeat(20, set(HeadField.ENTROPY, 0.02)),
+                repeat(20, set(HeadField.ENTROPY, 0.005))));
+        assertThat(events).extracting(AlertEvent::alert).doesNotContain("ENTROPY_COLLAPSE");
+    }
+
+    @Test
+    void learningLossFall_outsideZeroToOne_isRefusedNamingTheValue() {
+        assertThatThrownBy(() -> AlertConfig.builder().learningLossFall(1.5))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("learning loss fall")
+                .hasMessageContaining("1.5");
+        assertThat(AlertConfig.defaults().learningLossFall()).isEqualTo(0.25);
+    }
+
     @Test
     void entropyDropOfLessThanHalf_doesNotFire() {
         AlertEngine e = engine(defaults());
