@@ -427,7 +427,7 @@ public final class AlertBenchmark {
     public static void report(List<Run> runs, AlertConfig config, boolean details, PrintWriter out) {
         Map<String, long[]> healthyFirings = new java.util.LinkedHashMap<>();
         for (Alert a : Alert.values()) {
-            healthyFirings.put(a.name(), new long[2]); // firings, most firings of one head (or pair) in one run
+            healthyFirings.put(a.name(), new long[2]); // firings, most firings naming one head in one run
         }
         long headObservations = 0;
         int healthyRuns = 0;
@@ -447,8 +447,10 @@ public final class AlertBenchmark {
                     }
                     long[] c = healthyFirings.computeIfAbsent(e.alert(), k -> new long[2]);
                     c[0]++;
-                    int n = perHead.merge(e.alert() + '\0' + e.layer() + '\0' + e.head() + '\0' + e.partner(), 1, Integer::sum);
-                    c[1] = Math.max(c[1], n);
+                    // A finding on a pair counts once for each of its heads.
+                    for (int head : e.partner() < 0 ? new int[] {e.head()} : new int[] {e.head(), e.partner()}) {
+                        c[1] = Math.max(c[1], perHead.merge(e.alert() + '\0' + e.layer() + '\0' + head, 1, Integer::sum));
+                    }
                 }
             } else {
                 induced.add(inducedRow(run, fired));
