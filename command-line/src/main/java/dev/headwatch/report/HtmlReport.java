@@ -12,7 +12,6 @@ import dev.headwatch.core.HeadField;
 import dev.headwatch.core.WeightField;
 import dev.headwatch.core.alert.AlertEvent;
 import dev.headwatch.core.alert.OpenFindings;
-import dev.headwatch.core.alert.AlertState;
 import dev.headwatch.core.alert.Severity;
 
 import java.io.IOException;
