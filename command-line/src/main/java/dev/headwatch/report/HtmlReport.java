@@ -11,7 +11,7 @@ import dev.headwatch.checkpoint.LayerResult;
 import dev.headwatch.core.HeadField;
 import dev.headwatch.core.WeightField;
 import dev.headwatch.core.alert.AlertEvent;
-import dev.headwatch.core.alert.AlertState;
+import dev.headwatch.core.alert.OpenFindings;
 import dev.headwatch.core.alert.Severity;
 
 import java.io.IOException;
@@ -104,34 +104,26 @@ final class HtmlReport {
         b.append(" Created ").append(esc(r.created().toString())).append(".</p>\n");
     }
 
-    /** An alert holding at the last checkpoint and the transition that started it. */
-    /** An alert open on a head; {@code partner} is the other head of a pair finding, else -1. */
-    record Firing(String rule, Severity severity, CheckpointAlert since, int partner) {
+    /** An alert open on a head, since the transition it began with; {@code others}: the other heads it names. */
+    record Firing(String rule, Severity severity, CheckpointAlert since, List<Integer> others) {
         String badge() {
-            return HtmlReport.badge(rule, severity) + (partner < 0 ? "" : " with head " + partner);
+            return HtmlReport.badge(rule, severity) + (others.isEmpty() ? "" : " with " + AlertEvent.describeHeads(others));
         }
     }
 
     /**
-     * Per head, the alerts whose last transition is FIRING, each with the checkpoint where it began. A finding
-     * on a pair of heads is one alert (its last transition is the pair's) open on both heads.
+     * Per head, the alerts open after the last transition, each with the transition it began with. A finding
+     * on a group of heads is one alert open on each of the heads its latest event names.
      */
     static Map<HeadKey, List<Firing>> firingNow(CheckpointAnalysis r) {
-        Map<String, CheckpointAlert> last = new LinkedHashMap<>();
-        for (CheckpointAlert a : r.alerts()) {
-            AlertEvent ev = a.event();
-            last.put(ev.alert() + '\0' + ev.layer() + '\0' + ev.head() + '\0' + ev.partner(), a);
-        }
+        OpenFindings<CheckpointAlert> open = new OpenFindings<>(CheckpointAlert::event);
+        r.alerts().forEach(open::add);
         Map<HeadKey, List<Firing>> out = new LinkedHashMap<>();
-        for (CheckpointAlert a : last.values()) {
-            AlertEvent ev = a.event();
-            if (ev.state() == AlertState.FIRING) {
-                out.computeIfAbsent(new HeadKey(ev.layer(), ev.head()), k -> new ArrayList<>())
-                        .add(new Firing(ev.alert(), ev.severity(), a, ev.partner()));
-                if (ev.partner() >= 0) {
-                    out.computeIfAbsent(new HeadKey(ev.layer(), ev.partner()), k -> new ArrayList<>())
-                            .add(new Firing(ev.alert(), ev.severity(), a, ev.head()));
-                }
+        for (OpenFindings.Finding<CheckpointAlert> f : open.open()) {
+            AlertEvent ev = f.latest().event();
+            for (int head : ev.heads()) {
+                out.computeIfAbsent(new HeadKey(ev.layer(), head), k -> new ArrayList<>()).add(new Firing(ev.alert(),
+                        ev.severity(), f.began(), ev.heads().stream().filter(h -> h != head).toList()));
             }
         }
         return out;
@@ -209,7 +201,7 @@ final class HtmlReport {
         Map<HeadKey, Set<String>> out = new LinkedHashMap<>();
         for (CheckpointAlert a : r.alerts()) {
             AlertEvent ev = a.event();
-            for (int head : ev.partner() < 0 ? new int[] {ev.head()} : new int[] {ev.head(), ev.partner()}) {
+            for (int head : ev.heads()) {
                 HeadKey k = new HeadKey(ev.layer(), head);
                 if (now.getOrDefault(k, List.of()).stream().noneMatch(f -> f.rule().equals(ev.alert()))) {
                     out.computeIfAbsent(k, x -> new LinkedHashSet<>()).add(ev.alert());
@@ -217,6 +209,11 @@ final class HtmlReport {
             }
         }
         return out;
+    }
+
+    /** The heads an event names, "0, 2, 5". */
+    private static String heads(AlertEvent ev) {
+        return ev.heads().stream().map(String::valueOf).collect(Collectors.joining(", "));
     }
 
     private static String step(CheckpointResult c) {
@@ -255,7 +252,7 @@ final class HtmlReport {
             }
             AlertEvent ev = e.getValue().get().event();
             b.append("<td class=\"l bad\">").append(esc(e.getValue().get().checkpoint())).append("</td><td class=\"l\">")
-                    .append(esc(ev.layer())).append("</td><td>").append(ev.head()).append("</td><td>").append(Num.format(ev.value()))
+                    .append(esc(ev.layer())).append("</td><td>").append(heads(ev)).append("</td><td>").append(Num.format(ev.value()))
                     .append("</td><td>").append(Num.format(ev.threshold())).append("</td><td class=\"l msg\">").append(esc(ev.message()))
                     .append("</td></tr>\n");
         }
@@ -268,7 +265,7 @@ final class HtmlReport {
                 AlertEvent ev = a.event();
                 b.append("<tr><td class=\"l\">").append(esc(a.checkpoint())).append("</td><td class=\"l\">")
                         .append(esc(ev.alert())).append("</td><td class=\"l\">").append(esc(ev.state().name()))
-                        .append("</td><td class=\"l\">").append(esc(ev.layer())).append("</td><td>").append(ev.head())
+                        .append("</td><td class=\"l\">").append(esc(ev.layer())).append("</td><td>").append(heads(ev))
                         .append("</td><td>").append(Num.format(ev.value())).append("</td><td>").append(Num.format(ev.threshold()))
                         .append("</td></tr>\n");
             }

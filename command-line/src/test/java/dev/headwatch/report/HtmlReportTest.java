@@ -10,16 +10,28 @@ import dev.headwatch.core.HeadField;
 import dev.headwatch.core.HeadMetrics;
 import dev.headwatch.core.Visibility;
 import dev.headwatch.core.WeightHeadMetrics;
+import dev.headwatch.core.HeadRecord;
+import dev.headwatch.core.Observation;
+import dev.headwatch.core.alert.Alert;
 import dev.headwatch.core.alert.AlertConfig;
+import dev.headwatch.core.alert.AlertEngine;
 import dev.headwatch.core.alert.AlertEvent;
 import dev.headwatch.core.alert.AlertState;
 import dev.headwatch.core.alert.Severity;
+import dev.headwatch.core.sink.AlertJsonlSink;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.shade.jackson.databind.JsonNode;
+import org.nd4j.shade.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -29,6 +41,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.assertj.core.api.Assertions.within;
 
 /**
@@ -92,27 +105,75 @@ class HtmlReportTest {
     }
 
     @Test
-    void firingNow_aPairFinding_isOpenOnBothHeads_andEachPairEndsOnItsOwn() {
-        List<CheckpointAlert> pairs = List.of(
-                pair("ckpt-1", 10, AlertState.FIRING, 0, 3),
-                pair("ckpt-2", 20, AlertState.FIRING, 0, 2),
-                pair("ckpt-3", 30, AlertState.RESOLVED, 0, 3));
+    void firingNow_aGroupFinding_isOpenOnEachHeadItNamesNow_sinceItFired() {
+        List<CheckpointAlert> group = List.of(
+                group("ckpt-1", 10, AlertState.FIRING, 0, 3),
+                group("ckpt-2", 20, AlertState.CHANGED, 0, 2, 3),
+                group("ckpt-3", 30, AlertState.CHANGED, 0, 2));
         CheckpointAnalysis a = new CheckpointAnalysis(analysis.created(), analysis.probe(), analysis.checkpoints(),
-                List.of(), analysis.rules(), pairs, analysis.probeTokens(), null);
+                List.of(), analysis.rules(), group, analysis.probeTokens(), null);
 
         Map<CheckpointAnalysis.HeadKey, List<HtmlReport.Firing>> now = HtmlReport.firingNow(a);
 
         assertThat(now.keySet()).containsExactlyInAnyOrder(new CheckpointAnalysis.HeadKey(FULL_LAYER, 0), new CheckpointAnalysis.HeadKey(FULL_LAYER, 2));
         assertThat(now.get(new CheckpointAnalysis.HeadKey(FULL_LAYER, 0))).singleElement()
-                .satisfies(f -> assertThat(f.partner()).isEqualTo(2))
-                .satisfies(f -> assertThat(f.since().checkpoint()).isEqualTo("ckpt-2"));
+                .satisfies(f -> assertThat(f.others()).containsExactly(2))
+                .satisfies(f -> assertThat(f.since().checkpoint()).isEqualTo("ckpt-1"));
         assertThat(now.get(new CheckpointAnalysis.HeadKey(FULL_LAYER, 2))).singleElement()
-                .satisfies(f -> assertThat(f.partner()).isZero());
+                .satisfies(f -> assertThat(f.others()).containsExactly(0));
+        assertThat(a.firingAtEnd()).containsOnlyKeys(new CheckpointAnalysis.HeadKey(FULL_LAYER, 0),
+                new CheckpointAnalysis.HeadKey(FULL_LAYER, 2));
     }
 
-    static CheckpointAlert pair(String checkpoint, long step, AlertState state, int head, int partner) {
+    @Test
+    void verdict_namesTheHeadsOfTheGroupAsAlertsJsonlLastGivesThem(@TempDir Path dir) throws Exception {
+        // Heads 0, 1 and 2 of the full layer as a run's engine sees them: all three redundant (heads 0 and 2
+        // name head 1), then head 1 drifts away; the events go to alerts.jsonl and to the report, as in the demo.
+        AlertEngine engine = AlertEngine.of(AlertConfig.builder().persist(1).medianWindow(1, 1)
+                .enableOnly(Alert.REDUNDANT_HEAD).build(), Clock.fixed(Instant.EPOCH, ZoneOffset.UTC));
+        List<AlertEvent> events = new ArrayList<>();
+        Path file = dir.resolve("alerts.jsonl");
+        try (AlertJsonlSink sink = AlertJsonlSink.open(file)) {
+            engine.addListener(sink).addListener(events::add);
+            double[][] redundancy = {{0.95, 0.95, 0.95}, {0.95, 0.95, 0.95}, {0.95, 0.95, 0.95}, {0.95, 0.3, 0.95}};
+            int[][] partner = {{1, 0, 1}, {1, 0, 1}, {1, 0, 1}, {2, 0, 0}};
+            for (int step = 0; step < redundancy.length; step++) {
+                List<HeadRecord> heads = new ArrayList<>();
+                for (int h = 0; h < 3; h++) {
+                    heads.add(new HeadRecord(FULL_LAYER, h, 4, 2, Visibility.FULL, HeadMetrics.builder()
+                            .set(HeadField.MAX_REDUNDANCY, redundancy[step][h])
+                            .set(HeadField.REDUNDANCY_PARTNER, partner[step][h]).build()));
+                }
+                engine.evaluate(new Observation(10L * step, 0, Instant.EPOCH, heads));
+            }
+        }
+        ObjectMapper mapper = new ObjectMapper();
+        List<JsonNode> lines = new ArrayList<>();
+        for (String line : Files.readAllLines(file)) {
+            lines.add(mapper.readTree(line));
+        }
+        assertThat(lines).extracting(l -> l.get("state").asText(), l -> l.get("heads").toString())
+                .containsExactly(tuple("FIRING", "[0,1,2]"), tuple("CHANGED", "[0,2]"));
+
+        CheckpointAnalysis a = new CheckpointAnalysis(analysis.created(), analysis.probe(), analysis.checkpoints(),
+                List.of(), analysis.rules(), events.stream().map(e -> new CheckpointAlert("step " + e.step(), e)).toList(),
+                analysis.probeTokens(), null);
+        StringWriter out = new StringWriter();
+        HtmlReport.write(a, out);
+        String verdict = out.toString();
+        verdict = verdict.substring(verdict.indexOf("<section id=\"verdict\">"));
+        verdict = verdict.substring(0, verdict.indexOf("</section>"));
+        String since = " since step " + lines.get(0).get("step").asLong();
+        String badge = "<span class=\"badge info\" title=\"INFO\">REDUNDANT_HEAD</span>";
+        assertThat(verdict).contains("2 of 6 heads in alert")
+                .contains("<b>head 0</b> " + badge + " with head 2" + since)
+                .contains("<b>head 2</b> " + badge + " with head 0" + since)
+                .doesNotContain("<b>head 1</b>").contains("resolved earlier: head 1 REDUNDANT_HEAD");
+    }
+
+    static CheckpointAlert group(String checkpoint, long step, AlertState state, Integer... heads) {
         return new CheckpointAlert(checkpoint, new AlertEvent("REDUNDANT_HEAD", state, Severity.INFO, step, Instant.EPOCH,
-                FULL_LAYER, head, 0.95, 0.9, "pair", partner));
+                FULL_LAYER, List.of(heads), 0.95, 0.9, "group"));
     }
 
     static String section(String id) {

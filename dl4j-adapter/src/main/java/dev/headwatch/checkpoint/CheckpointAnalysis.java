@@ -2,7 +2,9 @@ package dev.headwatch.checkpoint;
 
 import dev.headwatch.core.HeadField;
 import dev.headwatch.core.WeightField;
+import dev.headwatch.core.alert.AlertEvent;
 import dev.headwatch.core.alert.AlertState;
+import dev.headwatch.core.alert.OpenFindings;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -144,17 +146,14 @@ public record CheckpointAnalysis(Instant created, String probe, List<CheckpointR
         return out;
     }
 
-    /** The alerts still firing after the last checkpoint, per head. */
+    /** The alerts still firing after the last checkpoint, per head (a finding on a group: on each of its heads). */
     public Map<HeadKey, List<String>> firingAtEnd() {
-        Map<String, CheckpointAlert> last = new LinkedHashMap<>();
-        for (CheckpointAlert a : alerts) {
-            last.put(a.event().alert() + '\0' + a.event().layer() + '\0' + a.event().head(), a);
-        }
+        OpenFindings<AlertEvent> open = OpenFindings.ofEvents();
+        alerts.forEach(a -> open.add(a.event()));
         Map<HeadKey, List<String>> out = new LinkedHashMap<>();
-        for (CheckpointAlert a : last.values()) {
-            if (a.event().state() == AlertState.FIRING) {
-                out.computeIfAbsent(new HeadKey(a.event().layer(), a.event().head()), k -> new ArrayList<>())
-                        .add(a.event().alert());
+        for (OpenFindings.Finding<AlertEvent> f : open.open()) {
+            for (int head : f.latest().heads()) {
+                out.computeIfAbsent(new HeadKey(f.latest().layer(), head), k -> new ArrayList<>()).add(f.latest().alert());
             }
         }
         return out;

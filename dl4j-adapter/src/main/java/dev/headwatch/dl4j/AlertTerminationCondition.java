@@ -2,6 +2,7 @@ package dev.headwatch.dl4j;
 
 import dev.headwatch.core.alert.Alert;
 import dev.headwatch.core.alert.AlertEngine;
+import dev.headwatch.core.alert.AlertEvent;
 import dev.headwatch.core.alert.FiringAlert;
 import org.deeplearning4j.earlystopping.termination.IterationTerminationCondition;
 
@@ -68,6 +69,6 @@ public final class AlertTerminationCondition implements IterationTerminationCond
     }
 
     private static String describe(FiringAlert f) {
-        return f.alert() + " on " + f.layer() + " head " + f.head() + " since step " + f.sinceStep();
+        return f.alert() + " on " + f.layer() + " " + AlertEvent.describeHeads(f.heads()) + " since step " + f.sinceStep();
     }
 }

@@ -117,7 +117,7 @@ class AlertScenariosTest {
         }, d -> { });
         assertOnly(run, Alert.REDUNDANT_HEAD, 0);
         assertThat(run.after()).singleElement().satisfies(e -> {
-            assertThat(e.partner()).isEqualTo(1);
+            assertThat(e.heads()).containsExactly(0, 1);
             assertThat(e.message()).contains("heads 0 and 1");
         });
     }

@@ -145,7 +145,9 @@ public final class PrometheusExporter implements ObservationSink {
                 .callback(callback -> {
                     Set<AlertKey> firing = new HashSet<>();
                     for (FiringAlert f : engine.firing()) {
-                        firing.add(new AlertKey(f.alert(), f.layer(), Integer.toString(f.head())));
+                        for (int head : f.heads()) { // a finding on a group of heads fires on each of them
+                            firing.add(new AlertKey(f.alert(), f.layer(), Integer.toString(head)));
+                        }
                     }
                     seen.addAll(firing);
                     for (AlertKey k : seen) {

@@ -28,6 +28,7 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 class PrometheusExporterTest {
 
@@ -117,6 +118,31 @@ class PrometheusExporterTest {
 
             engine.write(observation(2, new double[] {0.5, 0.6}));
             assertThat(value(scrape(withAlerts), "headwatch_alert_firing", labels)).isEqualTo(0.0);
+        }
+    }
+
+    @Test
+    void aRedundantGroup_firesOnEachOfItsHeads() throws Exception {
+        AlertEngine engine = AlertEngine.of(AlertConfig.builder().persist(1).medianWindow(1, 1)
+                        .enableOnly(Alert.REDUNDANT_HEAD).build(),
+                Clock.fixed(Instant.parse("2026-01-02T03:04:05Z"), ZoneOffset.UTC));
+        try (PrometheusExporter withAlerts = PrometheusExporter.builder().port(0).alerts(engine).start()) {
+            // Heads 0 and 2 both name head 1 at 0.95: one finding on heads 0, 1 and 2; head 3 stands apart.
+            for (long step = 0; step < 2; step++) {
+                List<HeadRecord> heads = new ArrayList<>();
+                double[] redundancy = {0.95, 0.95, 0.95, 0.3};
+                int[] partner = {1, 0, 1, 0};
+                for (int h = 0; h < 4; h++) {
+                    heads.add(new HeadRecord("enc/attn", h, 8, 4, Visibility.FULL, HeadMetrics.builder()
+                            .set(HeadField.MAX_REDUNDANCY, redundancy[h]).set(HeadField.REDUNDANCY_PARTNER, partner[h])
+                            .build()));
+                }
+                engine.write(new Observation(step, 1, Instant.parse("2026-01-02T03:04:05Z"), heads));
+            }
+            assertThat(engine.firing()).singleElement().satisfies(f -> assertThat(f.heads()).containsExactly(0, 1, 2));
+            assertThat(scrape(withAlerts)).filteredOn(s -> s.name.equals("headwatch_alert_firing"))
+                    .extracting(s -> s.labels.get("head"), s -> s.value)
+                    .containsExactlyInAnyOrder(tuple("0", 1.0), tuple("1", 1.0), tuple("2", 1.0));
         }
     }
 

@@ -63,6 +63,7 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
@@ -410,10 +411,10 @@ public final class AlertBenchmark {
         return events;
     }
 
-    /** Whether an event names the broken head: head 0 of the first layer observed (a duplicated pair by its lower head). */
+    /** Whether an event names the broken head: head 0 of the first layer observed (alone or in a group). */
     private static boolean affects(Run run, AlertEvent e) {
         String layer0 = run.observations().get(0).heads().get(0).layer();
-        return e.layer().equals(layer0) && e.head() == 0;
+        return e.layer().equals(layer0) && e.heads().contains(0);
     }
 
     private static boolean warningOrWorse(AlertEvent e) {
@@ -427,7 +428,7 @@ public final class AlertBenchmark {
     public static void report(List<Run> runs, AlertConfig config, boolean details, PrintWriter out) {
         Map<String, long[]> healthyFirings = new java.util.LinkedHashMap<>();
         for (Alert a : Alert.values()) {
-            healthyFirings.put(a.name(), new long[2]); // firings, most firings of one head (or pair) in one run
+            healthyFirings.put(a.name(), new long[2]); // firings, most firings naming one head in one run
         }
         long headObservations = 0;
         int healthyRuns = 0;
@@ -447,8 +448,10 @@ public final class AlertBenchmark {
                     }
                     long[] c = healthyFirings.computeIfAbsent(e.alert(), k -> new long[2]);
                     c[0]++;
-                    int n = perHead.merge(e.alert() + '\0' + e.layer() + '\0' + e.head() + '\0' + e.partner(), 1, Integer::sum);
-                    c[1] = Math.max(c[1], n);
+                    // A finding on a group of heads counts once for each of its heads.
+                    for (int head : e.heads()) {
+                        c[1] = Math.max(c[1], perHead.merge(e.alert() + '\0' + e.layer() + '\0' + head, 1, Integer::sum));
+                    }
                 }
             } else {
                 induced.add(inducedRow(run, fired));
@@ -495,8 +498,8 @@ public final class AlertBenchmark {
         String lead = hit == null || blowUp < 0 ? "-" : String.valueOf(blowUp - hit.step());
         return new String[] {run.name(), String.valueOf(run.inducedAt()), failure.expectation(),
                 hit == null ? "NO" : "yes",
-                hit == null ? "-" : hit.step() + " " + hit.alert() + " " + hit.layer() + "/" + hit.head()
-                        + (hit.partner() >= 0 ? "+" + hit.partner() : ""),
+                hit == null ? "-" : hit.step() + " " + hit.alert() + " " + hit.layer() + "/"
+                        + hit.heads().stream().map(String::valueOf).collect(Collectors.joining("+")),
                 blowUp < 0 ? "-" : String.valueOf(blowUp), lead};
     }
 

@@ -9,7 +9,7 @@ import java.util.function.Consumer;
 
 import dev.headwatch.core.alert.AlertEvent;
 import dev.headwatch.core.alert.AlertListener;
-import dev.headwatch.core.alert.AlertState;
+import dev.headwatch.core.alert.OpenFindings;
 
 /**
  * The alerts open now, per head, kept from the engine's events; each event is also shown as one console line.
@@ -18,7 +18,7 @@ import dev.headwatch.core.alert.AlertState;
 final class OpenAlerts implements AlertListener {
 
     private final Consumer<String> console;
-    private final Map<String, Set<String>> open = new TreeMap<>();
+    private final OpenFindings<AlertEvent> open = OpenFindings.ofEvents();
 
     OpenAlerts(Consumer<String> console) {
         this.console = console;
@@ -26,44 +26,37 @@ final class OpenAlerts implements AlertListener {
 
     @Override
     public synchronized void onAlert(AlertEvent e) {
-        boolean firing = e.state() == AlertState.FIRING;
-        // A finding on a pair of heads is open on both, once per pair.
-        update(key(e.layer(), e.head()), finding(e.alert(), e.partner()), firing);
-        if (e.partner() >= 0) {
-            update(key(e.layer(), e.partner()), finding(e.alert(), e.head()), firing);
-        }
-        String heads = e.partner() < 0 ? "head " + e.head() : "heads " + e.head() + " and " + e.partner();
-        console.accept(firing
-                ? String.format("step %d  %-8s %s %s %s: %s", e.step(), e.severity(), e.alert(), e.layer(), heads,
-                        firstClause(e.message()))
-                : String.format("step %d  resolved %s %s %s", e.step(), e.alert(), e.layer(), heads));
-    }
-
-    private void update(String head, String finding, boolean firing) {
-        if (firing) {
-            open.computeIfAbsent(head, k -> new TreeSet<>()).add(finding);
-        } else {
-            Set<String> findings = open.get(head);
-            if (findings != null && findings.remove(finding) && findings.isEmpty()) {
-                open.remove(head);
-            }
-        }
-    }
-
-    /** An alert's name, with the other head of a pair finding. */
-    private static String finding(String alert, int partner) {
-        return partner < 0 ? alert : alert + " with " + partner;
+        open.add(e);
+        String heads = AlertEvent.describeHeads(e.heads());
+        console.accept(switch (e.state()) {
+            case FIRING -> String.format("step %d  %-8s %s %s %s: %s", e.step(), e.severity(), e.alert(), e.layer(),
+                    heads, firstClause(e.message()));
+            case CHANGED -> String.format("step %d  now      %s %s %s", e.step(), e.alert(), e.layer(), heads);
+            case RESOLVED -> String.format("step %d  resolved %s %s %s", e.step(), e.alert(), e.layer(), heads);
+        });
     }
 
     /** Heads with at least one open alert. */
     synchronized int heads() {
-        return open.size();
+        return snapshot().size();
     }
 
-    /** The open alerts of every head in alert, by {@code layer/head}. */
+    /**
+     * The open alerts of every head in alert, by {@code layer/head}; a finding on a group of heads names the
+     * group's other heads ("REDUNDANT_HEAD with heads 0 and 3").
+     */
     synchronized Map<String, List<String>> snapshot() {
+        Map<String, Set<String>> byHead = new TreeMap<>();
+        for (OpenFindings.Finding<AlertEvent> f : open.open()) {
+            AlertEvent e = f.latest();
+            for (int head : e.heads()) {
+                List<Integer> others = e.heads().stream().filter(h -> h != head).toList();
+                byHead.computeIfAbsent(key(e.layer(), head), k -> new TreeSet<>())
+                        .add(others.isEmpty() ? e.alert() : e.alert() + " with " + AlertEvent.describeHeads(others));
+            }
+        }
         Map<String, List<String>> copy = new TreeMap<>();
-        open.forEach((head, alerts) -> copy.put(head, List.copyOf(alerts)));
+        byHead.forEach((head, alerts) -> copy.put(head, List.copyOf(alerts)));
         return copy;
     }
 

@@ -40,25 +40,31 @@ class OpenAlertsTest {
     }
 
     @Test
-    void aPairFinding_isOpenOnBothHeads_andEachPairEndsOnItsOwn() {
+    void aGroupFinding_isOpenOnEachOfItsHeads_andFollowsItsChanges() {
         List<String> lines = new ArrayList<>();
         OpenAlerts open = new OpenAlerts(lines::add);
-        open.onAlert(pair(AlertState.FIRING, 0, 3, 463));
-        open.onAlert(pair(AlertState.FIRING, 0, 2, 662));
-        assertThat(open.heads()).isEqualTo(3);
-        open.onAlert(pair(AlertState.RESOLVED, 0, 3, 700));
+        open.onAlert(group(AlertState.FIRING, 463, 0, 3));
+        open.onAlert(event("DEAD_HEAD", AlertState.FIRING, "layer1", 5, 500));
+        open.onAlert(group(AlertState.CHANGED, 662, 0, 2, 3));
+        assertThat(open.heads()).isEqualTo(4);
+        open.onAlert(group(AlertState.CHANGED, 700, 0, 2));
 
         assertThat(open.snapshot()).isEqualTo(Map.of(
-                "layer1/0", List.of("REDUNDANT_HEAD with 2"),
-                "layer1/2", List.of("REDUNDANT_HEAD with 0")));
+                "layer1/0", List.of("REDUNDANT_HEAD with head 2"),
+                "layer1/2", List.of("REDUNDANT_HEAD with head 0"),
+                "layer1/5", List.of("DEAD_HEAD")));
+        open.onAlert(group(AlertState.RESOLVED, 800, 0, 2));
+        assertThat(open.snapshot()).containsOnlyKeys("layer1/5");
         assertThat(lines).containsExactly(
-                "step 463  INFO     REDUNDANT_HEAD layer1 heads 0 and 3: pair",
-                "step 662  INFO     REDUNDANT_HEAD layer1 heads 0 and 2: pair",
-                "step 700  resolved REDUNDANT_HEAD layer1 heads 0 and 3");
+                "step 463  INFO     REDUNDANT_HEAD layer1 heads 0 and 3: group",
+                "step 500  WARNING  DEAD_HEAD layer1 head 5: DEAD_HEAD on layer1",
+                "step 662  now      REDUNDANT_HEAD layer1 heads 0, 2 and 3",
+                "step 700  now      REDUNDANT_HEAD layer1 heads 0 and 2",
+                "step 800  resolved REDUNDANT_HEAD layer1 heads 0 and 2");
     }
 
-    private static AlertEvent pair(AlertState state, int head, int partner, long step) {
-        return new AlertEvent("REDUNDANT_HEAD", state, Severity.INFO, step, Instant.EPOCH, "layer1", head, 0.95, 0.9,
-                "pair", partner);
+    private static AlertEvent group(AlertState state, long step, Integer... heads) {
+        return new AlertEvent("REDUNDANT_HEAD", state, Severity.INFO, step, Instant.EPOCH, "layer1", List.of(heads),
+                0.95, 0.9, "group");
     }
 }

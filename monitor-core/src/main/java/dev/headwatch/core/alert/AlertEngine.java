@@ -16,6 +16,8 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -28,8 +30,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * rule's hysteresis band) held for as many; a value inside the band breaks both streaks. An observation
  * where the rule's inputs are undefined (NaN) counts neither way. The rules that judge a head's shape wait
  * for the head's warm-up ({@link AlertConfig#medianWarmup()} observations). REDUNDANT_HEAD is judged per
- * pair of heads: one finding naming both. Each transition becomes an {@link AlertEvent}: logged (WARN when a
- * WARNING or CRITICAL rule fires, INFO when an INFO rule fires and on every resolution), handed to every
+ * pair of heads, and the heads that firing pairs link are one finding naming them all, which goes on
+ * ({@link AlertState#CHANGED}) when a head joins or leaves it. Each transition becomes an {@link AlertEvent}:
+ * logged (WARN when a WARNING or CRITICAL rule fires, INFO otherwise), handed to every
  * {@link AlertListener}, and returned by {@link #evaluate}. {@link #firing()} tells what fires now, from
  * any thread.
  *
@@ -46,8 +49,11 @@ public final class AlertEngine implements ObservationSink {
     private final boolean pairs;
     private final List<AlertListener> listeners = new CopyOnWriteArrayList<>();
     private final Map<HeadKey, HeadState> heads = new HashMap<>();
-    private final Map<FiringKey, RuleState> pairStates = new LinkedHashMap<>();
-    private final Map<FiringKey, FiringAlert> firing = new LinkedHashMap<>();
+    private final Map<PairKey, RuleState> pairStates = new LinkedHashMap<>();
+    /** REDUNDANT_HEAD's firing groups, in the order they fired. */
+    private final List<Group> groups = new ArrayList<>();
+    /** What fires now, in the order it fired: by {@link FiringKey} for a rule on a head, by {@link Group}. */
+    private final Map<Object, FiringAlert> firing = new LinkedHashMap<>();
     private final AtomicLong listenerFailures = new AtomicLong();
     private final RunningMedian lossBaseline;
     private volatile List<FiringAlert> firingSnapshot = List.of();
@@ -55,8 +61,27 @@ public final class AlertEngine implements ObservationSink {
     private record HeadKey(String layer, int head) {
     }
 
-    /** A rule on a head, or on a pair of heads ({@code partner >= 0}). */
-    private record FiringKey(String alert, String layer, int head, int partner) {
+    /** A rule on a head. */
+    private record FiringKey(String alert, String layer, int head) {
+    }
+
+    /** A pair of heads of a layer, {@code head < partner}: REDUNDANT_HEAD's streaks are counted per pair. */
+    private record PairKey(String layer, int head, int partner) {
+    }
+
+    /** A firing REDUNDANT_HEAD finding: heads of one layer linked by firing pairs. */
+    private static final class Group {
+        final String layer;
+        final long sinceStep;
+        final Instant since;
+        List<Integer> heads;
+
+        Group(String layer, List<Integer> heads, long sinceStep, Instant since) {
+            this.layer = layer;
+            this.heads = heads;
+            this.sinceStep = sinceStep;
+            this.since = since;
+        }
     }
 
     /** A head's observation count and its rules' states. */
@@ -123,8 +148,11 @@ public final class AlertEngine implements ObservationSink {
                 RuleState s = head.rules[i];
                 Rule.Check c = rule.check(record, s, layers.get(record.layer()));
                 if (warm || !rule.warmsUp()) {
-                    addIfNotNull(events, step(rule.name(), rule.severity(), rule.advice(), s, c,
-                            new FiringKey(rule.name(), record.layer(), record.head(), -1), observation.step(), now));
+                    AlertEvent event = step(rule, s, c, new FiringKey(rule.name(), record.layer(), record.head()),
+                            observation.step(), now);
+                    if (event != null) {
+                        events.add(event);
+                    }
                 }
             }
         }
@@ -140,7 +168,8 @@ public final class AlertEngine implements ObservationSink {
 
     /**
      * REDUNDANT_HEAD on every pair of warmed-up heads of a layer that one of them names as its most
-     * redundant partner above the threshold, and on every pair with a streak or a firing alert.
+     * redundant partner above the threshold, and on every pair with a streak or firing; then the firing pairs
+     * are regrouped into findings.
      */
     private void evaluatePairs(Observation observation, Instant now, List<AlertEvent> events) {
         Map<HeadKey, HeadRecord> records = new LinkedHashMap<>();
@@ -149,43 +178,161 @@ public final class AlertEngine implements ObservationSink {
                 records.put(new HeadKey(r.layer(), r.head()), r);
             }
         }
-        String name = Alert.REDUNDANT_HEAD.name();
-        List<FiringKey> candidates = new ArrayList<>();
+        List<PairKey> candidates = new ArrayList<>();
         for (HeadRecord r : records.values()) {
             double partner = r.metrics().redundancyPartner();
             if (r.metrics().maxRedundancy() > config.maxRedundancy() && partner >= 0 && partner != r.head()
                     && records.containsKey(new HeadKey(r.layer(), (int) partner))) {
                 int g = (int) partner;
-                FiringKey key = new FiringKey(name, r.layer(), Math.min(r.head(), g), Math.max(r.head(), g));
+                PairKey key = new PairKey(r.layer(), Math.min(r.head(), g), Math.max(r.head(), g));
                 if (!candidates.contains(key)) {
                     candidates.add(key);
                 }
             }
         }
-        for (FiringKey key : pairStates.keySet()) {
+        for (PairKey key : pairStates.keySet()) {
             if (!candidates.contains(key)) {
                 candidates.add(key);
             }
         }
-        for (FiringKey key : candidates) {
+        Map<PairKey, Rule.Check> checks = new HashMap<>();
+        for (PairKey key : candidates) {
             HeadRecord a = records.get(new HeadKey(key.layer(), key.head()));
             HeadRecord b = records.get(new HeadKey(key.layer(), key.partner()));
             if (a == null || b == null) {
                 continue;
             }
             RuleState s = pairStates.computeIfAbsent(key, k -> new RuleState());
-            addIfNotNull(events, step(name, Alert.REDUNDANT_HEAD.severity(), Alert.REDUNDANT_HEAD.advice(), s,
-                    BuiltInRules.redundantPair(a, b, config), key, observation.step(), now));
+            Rule.Check c = BuiltInRules.redundantPair(a, b, config);
+            count(s, c, observation.step(), now);
+            checks.put(key, c);
             if (!s.firing && s.held == 0) {
                 pairStates.remove(key);
             }
         }
+        regroup(observation.step(), now, checks, events);
     }
 
-    private static void addIfNotNull(List<AlertEvent> events, AlertEvent event) {
-        if (event != null) {
-            events.add(event);
+    /**
+     * Makes the firing pairs one finding per group of heads they link. A group keeps those of its heads
+     * that still have a firing pair, so it fires once however its heads come and go: a head that joins or
+     * leaves, or groups that merge, make one {@link AlertState#CHANGED} event; a group left without a firing
+     * pair resolves.
+     */
+    private void regroup(long step, Instant now, Map<PairKey, Rule.Check> checks, List<AlertEvent> events) {
+        Map<PairKey, Rule.Check> firingPairs = new LinkedHashMap<>();
+        pairStates.forEach((p, s) -> {
+            if (s.firing) {
+                firingPairs.put(p, s.last);
+            }
+        });
+        // Union-find over the heads of firing pairs; a group's heads stay linked while each has a firing pair.
+        Map<HeadKey, HeadKey> parent = new LinkedHashMap<>();
+        for (PairKey p : firingPairs.keySet()) {
+            link(parent, new HeadKey(p.layer(), p.head()), new HeadKey(p.layer(), p.partner()));
         }
+        for (Group g : groups) {
+            HeadKey first = null;
+            for (int h : g.heads) {
+                HeadKey k = new HeadKey(g.layer, h);
+                if (parent.containsKey(k)) {
+                    first = first == null ? k : link(parent, first, k);
+                }
+            }
+        }
+        Map<HeadKey, TreeSet<Integer>> components = new LinkedHashMap<>();
+        parent.keySet().forEach(k -> components.computeIfAbsent(root(parent, k), r -> new TreeSet<>()).add(k.head()));
+
+        String name = Alert.REDUNDANT_HEAD.name();
+        Severity severity = Alert.REDUNDANT_HEAD.severity();
+        List<Group> ended = new ArrayList<>(groups);
+        components.forEach((root, set) -> {
+            String layer = root.layer();
+            List<Integer> members = List.copyOf(set);
+            List<Group> from = groups.stream()
+                    .filter(g -> g.layer.equals(layer) && g.heads.stream().anyMatch(set::contains)).toList();
+            ended.removeAll(from);
+            List<Rule.Check> pairs = within(layer, set, firingPairs);
+            Rule.Check top = strongest(pairs);
+            Group g;
+            if (from.isEmpty()) {
+                g = new Group(layer, members, step, now);
+                groups.add(g);
+                String what = top.what() + (pairs.size() > 1 ? " (the strongest of " + pairs.size() + " pairs)" : "");
+                events.add(new AlertEvent(name, AlertState.FIRING, severity, step, now, layer, members, top.value(),
+                        top.threshold(), firedMessage(name, layer, members, step, what, Alert.REDUNDANT_HEAD.advice())));
+            } else {
+                g = from.get(0); // the oldest: a merged group fires since its first firing
+                Set<Integer> before = new TreeSet<>();
+                for (Group x : from) {
+                    before.addAll(x.heads);
+                    if (x != g) {
+                        groups.remove(x);
+                        firing.remove(x);
+                    }
+                }
+                if (!before.equals(set)) {
+                    g.heads = members;
+                    List<String> change = new ArrayList<>();
+                    set.stream().filter(h -> !before.contains(h)).forEach(h -> change.add("head " + h + " joined"));
+                    before.stream().filter(h -> !set.contains(h)).forEach(h -> change.add("head " + h + " left"));
+                    events.add(new AlertEvent(name, AlertState.CHANGED, severity, step, now, layer, members,
+                            top.value(), top.threshold(), String.format("%s on %s now %s at step %d: %s (firing since"
+                            + " step %d)", name, layer, AlertEvent.describeHeads(members), step,
+                            String.join(", ", change), g.sinceStep)));
+                }
+            }
+            firing.put(g, new FiringAlert(name, severity, layer, members, g.sinceStep, g.since, top.value(),
+                    top.threshold()));
+        });
+        for (Group g : ended) {
+            groups.remove(g);
+            firing.remove(g);
+            Rule.Check last = strongest(within(g.layer, Set.copyOf(g.heads), checks));
+            events.add(new AlertEvent(name, AlertState.RESOLVED, severity, step, now, g.layer, g.heads, last.value(),
+                    last.threshold(), resolvedMessage(name, g.layer, g.heads, step, last.what())));
+        }
+    }
+
+    /** Links two heads' sets; returns {@code a}. */
+    private static HeadKey link(Map<HeadKey, HeadKey> parent, HeadKey a, HeadKey b) {
+        parent.putIfAbsent(a, a);
+        parent.putIfAbsent(b, b);
+        parent.put(root(parent, b), root(parent, a));
+        return a;
+    }
+
+    private static HeadKey root(Map<HeadKey, HeadKey> parent, HeadKey k) {
+        HeadKey r = k;
+        while (!parent.get(r).equals(r)) {
+            r = parent.get(r);
+        }
+        return r;
+    }
+
+    /** The checks of the pairs of this layer whose heads are both among these. */
+    private static List<Rule.Check> within(String layer, Set<Integer> heads, Map<PairKey, Rule.Check> checks) {
+        List<Rule.Check> out = new ArrayList<>();
+        checks.forEach((p, c) -> {
+            if (p.layer().equals(layer) && heads.contains(p.head()) && heads.contains(p.partner())) {
+                out.add(c);
+            }
+        });
+        return out;
+    }
+
+    /** The check with the highest energy correlation (the first when none is defined). */
+    private static Rule.Check strongest(List<Rule.Check> checks) {
+        if (checks.isEmpty()) {
+            return Rule.Check.unknown("energy correlation not measured"); // not expected: a group ends by a check
+        }
+        Rule.Check top = checks.get(0);
+        for (Rule.Check c : checks) {
+            if (Double.isNaN(top.value()) || c.value() > top.value()) {
+                top = c;
+            }
+        }
+        return top;
     }
 
     /** Same as {@link #evaluate}, as an {@link ObservationSink}. */
@@ -219,11 +366,34 @@ public final class AlertEngine implements ObservationSink {
         return listenerFailures.get();
     }
 
-    /** Counts one check into its rule's streaks; returns the transition it causes, if any. */
-    private AlertEvent step(String name, Severity severity, String advice, RuleState s, Rule.Check c, FiringKey key,
-                            long step, Instant now) {
+    /** Counts one check of a rule on a head; returns the transition it causes, if any. */
+    private AlertEvent step(Rule rule, RuleState s, Rule.Check c, FiringKey key, long step, Instant now) {
+        AlertState transition = count(s, c, step, now);
+        List<Integer> head = List.of(key.head());
+        if (s.firing && c.verdict() == Rule.Verdict.HOLDS) {
+            firing.put(key, new FiringAlert(rule.name(), rule.severity(), key.layer(), head, s.firedStep, s.firedAt,
+                    c.value(), c.threshold()));
+        }
+        if (transition == null) {
+            return null;
+        }
+        String message;
+        if (transition == AlertState.FIRING) {
+            message = firedMessage(rule.name(), key.layer(), head, step, c.what(), rule.advice());
+        } else {
+            firing.remove(key);
+            message = resolvedMessage(rule.name(), key.layer(), head, step, c.what());
+        }
+        return new AlertEvent(rule.name(), transition, rule.severity(), step, now, key.layer(), head, c.value(),
+                c.threshold(), message);
+    }
+
+    /**
+     * Counts one check into its rule's streaks; returns {@link AlertState#FIRING} or
+     * {@link AlertState#RESOLVED} when it starts or stops firing, else null.
+     */
+    private AlertState count(RuleState s, Rule.Check c, long step, Instant now) {
         int persist = config.persist();
-        String heads = key.partner() < 0 ? "head " + key.head() : "heads " + key.head() + " and " + key.partner();
         switch (c.verdict()) {
             case HOLDS -> {
                 if (!Double.isNaN(c.subject()) && s.last != null && c.subject() != s.last.subject()) {
@@ -232,20 +402,11 @@ public final class AlertEngine implements ObservationSink {
                 s.held++;
                 s.cleared = 0;
                 s.last = c;
-                if (s.firing) {
-                    firing.put(key, new FiringAlert(name, severity, key.layer(), key.head(), s.firedStep, s.firedAt,
-                            c.value(), c.threshold(), key.partner()));
-                } else if (s.held >= persist) {
+                if (!s.firing && s.held >= persist) {
                     s.firing = true;
                     s.firedStep = step;
                     s.firedAt = now;
-                    firing.put(key, new FiringAlert(name, severity, key.layer(), key.head(), step, now,
-                            c.value(), c.threshold(), key.partner()));
-                    String message = String.format("%s on %s %s at step %d: %s for %d observation%s%s", name,
-                            key.layer(), heads, step, c.what(), persist, persist == 1 ? "" : "s",
-                            advice.isEmpty() ? "" : "; " + advice);
-                    return new AlertEvent(name, AlertState.FIRING, severity, step, now, key.layer(), key.head(),
-                            c.value(), c.threshold(), message, key.partner());
+                    return AlertState.FIRING;
                 }
             }
             case CLEAR -> {
@@ -254,11 +415,7 @@ public final class AlertEngine implements ObservationSink {
                 s.last = c;
                 if (s.firing && s.cleared >= persist) {
                     s.firing = false;
-                    firing.remove(key);
-                    String message = String.format("%s resolved on %s %s at step %d: clear for %d observation%s"
-                            + " (now %s)", name, key.layer(), heads, step, persist, persist == 1 ? "" : "s", c.what());
-                    return new AlertEvent(name, AlertState.RESOLVED, severity, step, now, key.layer(), key.head(),
-                            c.value(), c.threshold(), message, key.partner());
+                    return AlertState.RESOLVED;
                 }
             }
             case BETWEEN -> {
@@ -288,6 +445,19 @@ public final class AlertEngine implements ObservationSink {
         return median > 0 ? 1 - loss / median : Double.NaN;
     }
 
+    private String firedMessage(String name, String layer, List<Integer> heads, long step, String what, String advice) {
+        int persist = config.persist();
+        return String.format("%s on %s %s at step %d: %s for %d observation%s%s", name, layer,
+                AlertEvent.describeHeads(heads), step, what, persist, persist == 1 ? "" : "s",
+                advice.isEmpty() ? "" : "; " + advice);
+    }
+
+    private String resolvedMessage(String name, String layer, List<Integer> heads, long step, String what) {
+        int persist = config.persist();
+        return String.format("%s resolved on %s %s at step %d: clear for %d observation%s (now %s)", name, layer,
+                AlertEvent.describeHeads(heads), step, persist, persist == 1 ? "" : "s", what);
+    }
+
     private static Map<String, Rule.LayerContext> layerContexts(Observation observation, double lossFall) {
         Map<String, List<Double>> coherence = new HashMap<>();
         for (HeadRecord r : observation.heads()) {
@@ -306,7 +476,7 @@ public final class AlertEngine implements ObservationSink {
         return contexts;
     }
 
-    /** WARN for a WARNING or CRITICAL rule firing; INFO for an INFO rule firing and for every resolution. */
+    /** WARN for a WARNING or CRITICAL rule firing; INFO for an INFO rule firing and for every other transition. */
     static Level logLevel(AlertEvent event) {
         return event.state() == AlertState.FIRING && event.severity() != Severity.INFO ? Level.WARN : Level.INFO;
     }

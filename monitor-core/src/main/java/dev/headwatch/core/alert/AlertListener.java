@@ -7,6 +7,6 @@ package dev.headwatch.core.alert;
 @FunctionalInterface
 public interface AlertListener {
 
-    /** Called once per firing or resolved transition. */
+    /** Called once per event: a rule fired or resolved, or a group of heads changed. */
     void onAlert(AlertEvent event) throws Exception;
 }

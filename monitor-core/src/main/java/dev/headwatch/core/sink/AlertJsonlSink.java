@@ -12,7 +12,7 @@ import java.nio.file.Path;
 
 /**
  * Writes every {@link AlertEvent} as one JSON object per line ({@link AlertEvent#toMap()}:
- * {@code type: "alert"}, alert, state, severity, step, time, layer, head, value, threshold, message),
+ * {@code type: "alert"}, alert, state, severity, step, time, layer, head, heads, value, threshold, message),
  * flushed per event so a killed run leaves only whole lines. Register it with
  * {@code engine.addListener(AlertJsonlSink.open(dir.resolve("alerts.jsonl")))}.
  */

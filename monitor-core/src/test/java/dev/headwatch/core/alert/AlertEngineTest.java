@@ -128,7 +128,7 @@ class AlertEngineTest {
             assertThat(ev.step()).isEqualTo(3);
             assertThat(ev.layer()).isEqualTo("attn");
             assertThat(ev.head()).isZero();
-            assertThat(ev.partner()).isEqualTo(-1);
+            assertThat(ev.heads()).containsExactly(0);
             assertThat(ev.value()).isEqualTo(60);
             assertThat(ev.threshold()).isEqualTo(50);
             assertThat(ev.message()).contains("LOGIT_GROWTH on attn head 0 at step 3: maxLogit 60.0 > 50.0")
@@ -510,13 +510,15 @@ class AlertEngineTest {
             assertThat(ev.severity()).isEqualTo(Severity.INFO);
             assertThat(ev.step()).isEqualTo(WARMUP + 3);
             assertThat(ev.head()).isZero();
-            assertThat(ev.partner()).isEqualTo(1);
-            assertThat(ev.toMap().get("partner")).isEqualTo(1);
-            assertThat(ev.message()).contains("attn heads 0 and 1").contains("energy correlation 0.970");
+            assertThat(ev.heads()).containsExactly(0, 1);
+            assertThat(ev.toMap().get("heads")).isEqualTo(List.of(0, 1));
+            assertThat(ev.message()).contains("attn heads 0 and 1").contains("energy correlation 0.970")
+                    .doesNotContain("strongest");
         });
         assertThat(e.firing()).singleElement().satisfies(f -> {
             assertThat(f.head()).isZero();
-            assertThat(f.partner()).isEqualTo(1);
+            assertThat(f.heads()).containsExactly(0, 1);
+            assertThat(f.sinceStep()).isEqualTo(WARMUP + 3);
         });
     }
 
@@ -555,6 +557,139 @@ class AlertEngineTest {
             assertThat(ev.message()).contains("heads 0 and 1").contains("at most 0.800");
         });
         assertThat(e.firing()).isEmpty();
+    }
+
+    /**
+     * One observation of heads 0..n-1 of {@code attn}: head h most redundant with {@code partner[h]} at
+     * {@code redundancy[h]}.
+     */
+    private static Observation redundancy(long step, double[] redundancy, int[] partner) {
+        HeadRecord[] heads = new HeadRecord[redundancy.length];
+        for (int h = 0; h < heads.length; h++) {
+            heads[h] = head(h, healthy().set(HeadField.MAX_REDUNDANCY, redundancy[h])
+                    .set(HeadField.REDUNDANCY_PARTNER, partner[h]).build());
+        }
+        return new Observation(step, 0, T0, List.of(heads));
+    }
+
+    /** Feeds the same redundancies at steps {@code from..to}, returning every event. */
+    private static List<AlertEvent> redundancy(AlertEngine e, long from, long to, double[] redundancy, int[] partner) {
+        List<AlertEvent> events = new ArrayList<>();
+        for (long step = from; step <= to; step++) {
+            events.addAll(e.evaluate(redundancy(step, redundancy, partner)));
+        }
+        return events;
+    }
+
+    // Head 2 is the hub: heads 0, 3 and 4 each name it at 0.97, it names head 0; head 1 stands apart.
+    private static final double[] HUB = {0.97, 0.4, 0.97, 0.97, 0.97};
+    private static final int[] HUB_PARTNERS = {2, 0, 0, 2, 2};
+
+    @Test
+    void redundantGroup_aHubRedundantWithThreeHeads_isOneFindingNamingAllFour() {
+        AlertEngine e = engine(defaults());
+        List<AlertEvent> events = redundancy(e, 1, WARMUP + 20, HUB, HUB_PARTNERS);
+        assertThat(events).singleElement().satisfies(ev -> {
+            assertThat(ev.alert()).isEqualTo("REDUNDANT_HEAD");
+            assertThat(ev.state()).isEqualTo(AlertState.FIRING);
+            assertThat(ev.step()).isEqualTo(WARMUP + 3);
+            assertThat(ev.head()).isZero();
+            assertThat(ev.heads()).containsExactly(0, 2, 3, 4);
+            assertThat(ev.value()).isEqualTo(0.97);
+            assertThat(ev.message()).startsWith("REDUNDANT_HEAD on attn heads 0, 2, 3 and 4 at step " + (WARMUP + 3) + ":")
+                    .contains("the strongest of 3 pairs");
+        });
+        assertThat(e.firing()).singleElement().satisfies(f -> assertThat(f.heads()).containsExactly(0, 2, 3, 4));
+    }
+
+    @Test
+    void redundantGroup_thatLosesAHead_keepsFiringForTheRest_withoutANewFiring() {
+        AlertEngine e = engine(defaults());
+        assertThat(redundancy(e, 1, WARMUP + 3, HUB, HUB_PARTNERS)).hasSize(1);
+        // Head 4 drifts away: at 0.8 toward head 1, which does not name it either; after persist observations
+        // its pair with the hub resolves, and head 4 leaves the group.
+        double[] drifted = {0.97, 0.4, 0.97, 0.97, 0.8};
+        int[] partners = {2, 0, 0, 2, 1};
+        List<AlertEvent> events = redundancy(e, WARMUP + 4, WARMUP + 20, drifted, partners);
+        assertThat(events).singleElement().satisfies(ev -> {
+            assertThat(ev.state()).isEqualTo(AlertState.CHANGED);
+            assertThat(ev.step()).isEqualTo(WARMUP + 6);
+            assertThat(ev.heads()).containsExactly(0, 2, 3);
+            assertThat(ev.message()).isEqualTo("REDUNDANT_HEAD on attn now heads 0, 2 and 3 at step " + (WARMUP + 6)
+                    + ": head 4 left (firing since step " + (WARMUP + 3) + ")");
+            assertThat(AlertEngine.logLevel(ev)).isEqualTo(org.slf4j.event.Level.INFO);
+        });
+        assertThat(e.firing()).singleElement().satisfies(f -> {
+            assertThat(f.heads()).containsExactly(0, 2, 3);
+            assertThat(f.sinceStep()).isEqualTo(WARMUP + 3);
+        });
+        // Head 4 comes back: it joins the group, still no new firing.
+        List<AlertEvent> back = redundancy(e, WARMUP + 21, WARMUP + 30, HUB, HUB_PARTNERS);
+        assertThat(back).singleElement().satisfies(ev -> {
+            assertThat(ev.state()).isEqualTo(AlertState.CHANGED);
+            assertThat(ev.heads()).containsExactly(0, 2, 3, 4);
+            assertThat(ev.message()).contains("head 4 joined");
+        });
+        // The whole group clears: one resolution naming every head.
+        double[] clear = {0.5, 0.4, 0.5, 0.5, 0.5};
+        assertThat(redundancy(e, WARMUP + 31, WARMUP + 40, clear, HUB_PARTNERS)).singleElement().satisfies(ev -> {
+            assertThat(ev.state()).isEqualTo(AlertState.RESOLVED);
+            assertThat(ev.heads()).containsExactly(0, 2, 3, 4);
+            assertThat(ev.message()).startsWith("REDUNDANT_HEAD resolved on attn heads 0, 2, 3 and 4");
+        });
+        assertThat(e.firing()).isEmpty();
+    }
+
+    @Test
+    void redundantGroups_thatALinkJoins_goOnAsTheOlderOne() {
+        AlertEngine e = engine(defaults());
+        // Pairs (0, 1) and (2, 3), two findings.
+        assertThat(redundancy(e, 1, WARMUP + 3, new double[] {0.95, 0.95, 0.95, 0.95}, new int[] {1, 0, 3, 2}))
+                .extracting(AlertEvent::heads).containsExactly(List.of(0, 1), List.of(2, 3));
+        // Head 2 now names head 1: the pair (1, 2) fires and links them; one change, no new firing.
+        List<AlertEvent> events = redundancy(e, WARMUP + 4, WARMUP + 12, new double[] {0.95, 0.95, 0.95, 0.95},
+                new int[] {1, 0, 1, 2});
+        assertThat(events).singleElement().satisfies(ev -> {
+            assertThat(ev.state()).isEqualTo(AlertState.CHANGED);
+            assertThat(ev.heads()).containsExactly(0, 1, 2, 3);
+        });
+        assertThat(e.firing()).singleElement().satisfies(f -> {
+            assertThat(f.heads()).containsExactly(0, 1, 2, 3);
+            assertThat(f.sinceStep()).isEqualTo(WARMUP + 3);
+        });
+    }
+
+    @Test
+    void redundantGroup_aMemberHoveringAtTheThreshold_neitherLeavesNorRejoins() {
+        AlertEngine e = engine(defaults());
+        assertThat(redundancy(e, 1, WARMUP + 3, HUB, HUB_PARTNERS)).hasSize(1);
+        List<AlertEvent> events = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            double c = i % 4 == 3 ? 0.88 : 0.91; // head 4 around 0.9, never at or below the clear bound 0.85
+            events.addAll(e.evaluate(redundancy(WARMUP + 4 + i, new double[] {0.97, 0.4, 0.97, 0.97, c},
+                    HUB_PARTNERS)));
+        }
+        assertThat(events).isEmpty();
+        assertThat(e.firing()).singleElement().satisfies(f -> assertThat(f.heads()).containsExactly(0, 2, 3, 4));
+    }
+
+    @Test
+    void openFindings_followAGroupThroughItsChanges() {
+        AlertEngine e = engine(defaults());
+        OpenFindings<AlertEvent> open = OpenFindings.ofEvents();
+        e.addListener(open::add);
+        redundancy(e, 1, WARMUP + 3, new double[] {0.95, 0.95, 0.95, 0.95}, new int[] {1, 0, 3, 2});
+        redundancy(e, WARMUP + 4, WARMUP + 12, new double[] {0.95, 0.95, 0.95, 0.95}, new int[] {1, 0, 1, 2});
+        // Heads 0 and 3 drift off; the pair (1, 2) goes on.
+        redundancy(e, WARMUP + 13, WARMUP + 20, new double[] {0.5, 0.95, 0.95, 0.5}, new int[] {1, 2, 1, 2});
+        assertThat(open.open()).singleElement().satisfies(f -> {
+            assertThat(f.latest().heads()).containsExactly(1, 2);
+            assertThat(f.latest().state()).isEqualTo(AlertState.CHANGED);
+            assertThat(f.began().state()).isEqualTo(AlertState.FIRING);
+            assertThat(f.began().step()).isEqualTo(WARMUP + 3);
+        });
+        assertThat(e.firing()).singleElement()
+                .satisfies(f -> assertThat(f.heads()).isEqualTo(open.open().get(0).latest().heads()));
     }
 
     // ---- warm-up, bands, log levels ---------------------------------------------------------------------
@@ -820,8 +955,9 @@ class AlertEngineTest {
                 Double.NaN, Double.NaN, "m");
         Map<String, Object> map = ev.toMap();
         assertThat(map.keySet()).containsExactly("type", "alert", "state", "severity", "step", "time", "layer",
-                "head", "partner", "value", "threshold", "message");
-        assertThat(map.get("partner")).isNull();
+                "head", "heads", "value", "threshold", "message");
+        assertThat(map.get("head")).isEqualTo(1);
+        assertThat(map.get("heads")).isEqualTo(List.of(1));
         assertThat(map.get("type")).isEqualTo("alert");
         assertThat(map.get("time")).isEqualTo("2026-01-01T00:00:00Z");
         assertThat(map.get("value")).isNull();
