@@ -51,8 +51,12 @@ public final class LinearGap {
         } else {
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 DataType type = single ? DataType.FLOAT : DataType.DOUBLE;
-                INDArray av = Native.create(a, n, m, type, 'c').mmul(Native.create(vc, m, dv, type, 'c'));
+                INDArray an = Native.borrowFilled(a, n, m, type, 'c');
+                INDArray vn = Native.borrowFilled(vc, m, dv, type, 'c');
+                INDArray av = Native.borrow(type, n, dv, 'f');
+                Nd4j.gemm(an, vn, av, false, false, 1.0, 0.0);
                 oc = Native.toDoubles(av);
+                Native.giveBack(an, vn, av);
             }
         }
         // m C^T = Kc^T Vc (d x dv), then the linear predictions tau Q C^T: two tall products.
