@@ -4,6 +4,8 @@ import dev.headwatch.core.math.Entropy;
 import dev.headwatch.core.math.Redundancy;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.stream.IntStream;
 
 /**
@@ -68,11 +70,15 @@ public final class LayerAnalysis {
         int blocks = (n + ROW_BLOCK - 1) / ROW_BLOCK;
         double[][] inner = new double[blocks][pairs.length];
         double[][] divergence = new double[blocks][pairs.length];
+        // Scratch rows go from block to block (fresh arrays for each block made the loop twice as slow).
+        Queue<PairRows> spare = new ConcurrentLinkedQueue<>();
         IntStream.range(0, blocks).parallel().forEach(block -> {
-            double[][] rows = new double[count][keys];
-            double[][] logs = new double[count][keys];
-            double[] ratio = new double[keys];
-            double[] top = new double[keys];
+            PairRows w = spare.poll();
+            if (w == null) {
+                w = new PairRows(count, keys);
+            }
+            double[][] rows = w.rows;
+            double[][] logs = w.logs;
             for (int i = block * ROW_BLOCK; i < Math.min(n, (block + 1) * ROW_BLOCK); i++) {
                 int len = pass[0].rowLength(i);
                 for (int h = 0; h < count && len >= 2; h++) {
@@ -85,10 +91,11 @@ public final class LayerAnalysis {
                     inner[block][p] += Redundancy.inner(pass[h].energy, i * keys, pass[g].energy, i * keys, len);
                     if (len >= 2) {
                         divergence[block][p] += Entropy.jensenShannon(rows[h], logs[h], pass[h].plogp[i],
-                                rows[g], logs[g], pass[g].plogp[i], len, ratio, top);
+                                rows[g], logs[g], pass[g].plogp[i], len, w.ratio, w.top);
                     }
                 }
             }
+            spare.add(w);
         });
         int rows = pass[0].causal ? n - 1 : (keys >= 2 ? n : 0);
         for (int p = 0; p < pairs.length; p++) {
@@ -111,5 +118,20 @@ public final class LayerAnalysis {
                     .build());
         }
         return new LayerMetrics(metrics, corr, jsd);
+    }
+
+    /** One row of every head's attention and of its logarithms, and two rows of scratch. */
+    private static final class PairRows {
+        final double[][] rows;
+        final double[][] logs;
+        final double[] ratio;
+        final double[] top;
+
+        PairRows(int heads, int keys) {
+            rows = new double[heads][keys];
+            logs = new double[heads][keys];
+            ratio = new double[keys];
+            top = new double[keys];
+        }
     }
 }

@@ -94,12 +94,13 @@ final class Native {
 
     /**
      * The elements of a float or double array in row-major order, widened to double: a bulk copy when
-     * the array is a whole buffer (transposed in Java when it is a column-major matrix, the order BLAS
-     * writes), ND4J's own copy otherwise.
+     * the array is a whole buffer (of rows, or of columns as BLAS writes a matrix), ND4J's own copy otherwise.
      */
     static double[] toDoubles(INDArray a) {
-        boolean columns = a.rank() == 2 && isWhole(a, 'f');
-        if (!columns && !isWhole(a, 'c')) {
+        if (a.rank() == 2 && isWhole(a, 'f') && (a.dataType() == DataType.FLOAT || a.dataType() == DataType.DOUBLE)) {
+            return fromColumns(a);
+        }
+        if (!isWhole(a, 'c')) {
             a = a.dup('c');
         }
         int n = (int) a.length();
@@ -114,28 +115,51 @@ final class Native {
                 out[i] = f[i];
             }
         } else {
-            out = a.data().asDouble();
+            return a.data().asDouble();
         }
         // The NIO view does not keep the native memory alive: the array must stay reachable until here, or
         // the collector may free its buffer during the copy.
         java.lang.ref.Reference.reachabilityFence(a);
-        return columns ? transpose(out, (int) a.size(1), (int) a.size(0)) : out;
+        return out;
     }
 
-    /** The transpose of a row-major {@code rows x cols} matrix, in tiles that stay in cache. */
-    private static double[] transpose(double[] x, int rows, int cols) {
-        double[] t = new double[x.length];
-        int tile = 32;
-        for (int i0 = 0; i0 < rows; i0 += tile) {
-            for (int j0 = 0; j0 < cols; j0 += tile) {
-                for (int i = i0; i < Math.min(rows, i0 + tile); i++) {
-                    for (int j = j0; j < Math.min(cols, j0 + tile); j++) {
-                        t[j * rows + i] = x[i * cols + j];
+    /**
+     * The row-major doubles of a whole column-major float or double matrix: a few columns at a time come out of
+     * the buffer, and each row's part of them is one cache line of the result.
+     */
+    private static double[] fromColumns(INDArray a) {
+        int rows = (int) a.size(0);
+        int cols = (int) a.size(1);
+        double[] out = new double[rows * cols];
+        int width = 8;
+        java.nio.ByteBuffer buffer = a.data().asNio().order(ByteOrder.nativeOrder());
+        if (a.dataType() == DataType.FLOAT) {
+            java.nio.FloatBuffer columns = buffer.asFloatBuffer();
+            float[] block = new float[width * rows];
+            for (int j0 = 0; j0 < cols; j0 += width) {
+                int w = Math.min(width, cols - j0);
+                columns.get(block, 0, w * rows);
+                for (int i = 0; i < rows; i++) {
+                    for (int c = 0, o = i * cols + j0; c < w; c++) {
+                        out[o + c] = block[c * rows + i];
+                    }
+                }
+            }
+        } else {
+            java.nio.DoubleBuffer columns = buffer.asDoubleBuffer();
+            double[] block = new double[width * rows];
+            for (int j0 = 0; j0 < cols; j0 += width) {
+                int w = Math.min(width, cols - j0);
+                columns.get(block, 0, w * rows);
+                for (int i = 0; i < rows; i++) {
+                    for (int c = 0, o = i * cols + j0; c < w; c++) {
+                        out[o + c] = block[c * rows + i];
                     }
                 }
             }
         }
-        return t;
+        java.lang.ref.Reference.reachabilityFence(a);
+        return out;
     }
 
     /** Whether the array is its whole buffer in row-major order (so the buffer can be copied as is). */
