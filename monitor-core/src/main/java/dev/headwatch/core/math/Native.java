@@ -132,29 +132,25 @@ final class Native {
         int cols = (int) a.size(1);
         double[] out = new double[rows * cols];
         int width = 8;
+        double[] block = new double[width * rows];
         java.nio.ByteBuffer buffer = a.data().asNio().order(ByteOrder.nativeOrder());
-        if (a.dataType() == DataType.FLOAT) {
-            java.nio.FloatBuffer columns = buffer.asFloatBuffer();
-            float[] block = new float[width * rows];
-            for (int j0 = 0; j0 < cols; j0 += width) {
-                int w = Math.min(width, cols - j0);
-                columns.get(block, 0, w * rows);
-                for (int i = 0; i < rows; i++) {
-                    for (int c = 0, o = i * cols + j0; c < w; c++) {
-                        out[o + c] = block[c * rows + i];
-                    }
+        boolean single = a.dataType() == DataType.FLOAT;
+        java.nio.FloatBuffer floatColumns = single ? buffer.asFloatBuffer() : null;
+        java.nio.DoubleBuffer doubleColumns = single ? null : buffer.asDoubleBuffer();
+        float[] floats = single ? new float[block.length] : null;
+        for (int j0 = 0; j0 < cols; j0 += width) {
+            int w = Math.min(width, cols - j0);
+            if (single) {
+                floatColumns.get(floats, 0, w * rows);
+                for (int i = 0; i < w * rows; i++) {
+                    block[i] = floats[i];
                 }
+            } else {
+                doubleColumns.get(block, 0, w * rows);
             }
-        } else {
-            java.nio.DoubleBuffer columns = buffer.asDoubleBuffer();
-            double[] block = new double[width * rows];
-            for (int j0 = 0; j0 < cols; j0 += width) {
-                int w = Math.min(width, cols - j0);
-                columns.get(block, 0, w * rows);
-                for (int i = 0; i < rows; i++) {
-                    for (int c = 0, o = i * cols + j0; c < w; c++) {
-                        out[o + c] = block[c * rows + i];
-                    }
+            for (int i = 0; i < rows; i++) {
+                for (int c = 0, o = i * cols + j0; c < w; c++) {
+                    out[o + c] = block[c * rows + i];
                 }
             }
         }
