@@ -26,17 +26,20 @@ final class HeadPass {
     final double[] attention;
     /** {@code sum_j A_ij ln A_ij} per row. */
     final double[] plogp;
+    /** Per row, {@code c_i} with {@code ln A_ij = E_ij + c_i} on the visible keys. */
+    final double[] logShift;
     /** Energy field, row-major {@code n x keys}, or null when not kept. */
     final double[] energy;
 
     private HeadPass(int n, int keys, boolean causal, HeadMetrics.Builder metrics, double[] attention,
-                     double[] plogp, double[] energy) {
+                     double[] plogp, double[] logShift, double[] energy) {
         this.n = n;
         this.keys = keys;
         this.causal = causal;
         this.metrics = metrics;
         this.attention = attention;
         this.plogp = plogp;
+        this.logShift = logShift;
         this.energy = energy;
     }
 
@@ -61,6 +64,7 @@ final class HeadPass {
         double[] c = new double[nk];
         double[] colA = new double[nk];
         double[] plogp = new double[n];
+        double[] logShift = new double[n];
         double maxLogit = Double.NEGATIVE_INFINITY;
         double residual = 0;
         double energy2 = 0;
@@ -111,8 +115,10 @@ final class HeadPass {
                 colA[j] += a;
             }
             java.util.Arrays.fill(s, base + len, base + nk, 0.0);
-            // sum_j A ln A = sum_j A (S_ij - max) - ln z
-            plogp[i] = t * inv - Math.log(z);
+            // ln A_ij = S_ij - max - ln z, so sum_j A ln A = sum_j A (S_ij - max) - ln z
+            double lnZ = Math.log(z);
+            plogp[i] = t * inv - lnZ;
+            logShift[i] = mean - max - lnZ;
             if (len >= 2) {
                 entropySum += -plogp[i] / Math.log(len);
                 entropyRows++;
@@ -159,7 +165,7 @@ final class HeadPass {
         if (!causal && in.valueRows() != null) {
             b.set(HeadField.LINEAR_GAP, LinearGap.gap(s, q, n, k, in.valueRows(), nk, d, in.dv(), tau, !isDouble));
         }
-        return new HeadPass(n, nk, causal, b, s, plogp, keepEnergy ? e : null);
+        return new HeadPass(n, nk, causal, b, s, plogp, logShift, keepEnergy ? e : null);
     }
 
     private static HeadInput firstPositions(HeadInput in, int len) {

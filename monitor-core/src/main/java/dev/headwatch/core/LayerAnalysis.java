@@ -4,6 +4,8 @@ import dev.headwatch.core.math.Entropy;
 import dev.headwatch.core.math.Redundancy;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.stream.IntStream;
 
 /**
@@ -61,25 +63,39 @@ public final class LayerAnalysis {
                 pairs[p++] = new int[] {h, g};
             }
         }
-        // The pairs dominate the cost (one logarithm per attention entry and pair). Blocks of rows go to
+        // The pairs dominate the cost (a mixture's x ln x per attention entry and pair). Blocks of rows go to
         // the cores, and each block serves every pair while its rows of all heads are in cache; the block
-        // sums are then added in block order, so the result does not depend on the scheduling.
+        // sums are then added in block order, so the result does not depend on the scheduling. Each row of
+        // each head is copied out once with its logarithms, for the vectorised divergence.
         int blocks = (n + ROW_BLOCK - 1) / ROW_BLOCK;
         double[][] inner = new double[blocks][pairs.length];
         double[][] divergence = new double[blocks][pairs.length];
+        // Scratch rows go from block to block (fresh arrays for each block made the loop twice as slow).
+        Queue<PairRows> spare = new ConcurrentLinkedQueue<>();
         IntStream.range(0, blocks).parallel().forEach(block -> {
+            PairRows w = spare.poll();
+            if (w == null) {
+                w = new PairRows(count, keys);
+            }
+            double[][] rows = w.rows;
+            double[][] logs = w.logs;
             for (int i = block * ROW_BLOCK; i < Math.min(n, (block + 1) * ROW_BLOCK); i++) {
                 int len = pass[0].rowLength(i);
+                for (int h = 0; h < count && len >= 2; h++) {
+                    System.arraycopy(pass[h].attention, i * keys, rows[h], 0, len);
+                    Entropy.logRow(pass[h].energy, i * keys, pass[h].logShift[i], len, logs[h]);
+                }
                 for (int p = 0; p < pairs.length; p++) {
-                    HeadPass a = pass[pairs[p][0]];
-                    HeadPass b = pass[pairs[p][1]];
-                    inner[block][p] += Redundancy.inner(a.energy, i * keys, b.energy, i * keys, len);
+                    int h = pairs[p][0];
+                    int g = pairs[p][1];
+                    inner[block][p] += Redundancy.inner(pass[h].energy, i * keys, pass[g].energy, i * keys, len);
                     if (len >= 2) {
-                        divergence[block][p] += Entropy.jensenShannon(a.attention, i * keys, a.plogp[i],
-                                b.attention, i * keys, b.plogp[i], len);
+                        divergence[block][p] += Entropy.jensenShannon(rows[h], logs[h], pass[h].plogp[i],
+                                rows[g], logs[g], pass[g].plogp[i], len, w.ratio, w.top);
                     }
                 }
             }
+            spare.add(w);
         });
         int rows = pass[0].causal ? n - 1 : (keys >= 2 ? n : 0);
         for (int p = 0; p < pairs.length; p++) {
@@ -102,5 +118,20 @@ public final class LayerAnalysis {
                     .build());
         }
         return new LayerMetrics(metrics, corr, jsd);
+    }
+
+    /** One row of every head's attention and of its logarithms, and two rows of scratch. */
+    private static final class PairRows {
+        final double[][] rows;
+        final double[][] logs;
+        final double[] ratio;
+        final double[] top;
+
+        PairRows(int heads, int keys) {
+            rows = new double[heads][keys];
+            logs = new double[heads][keys];
+            ratio = new double[keys];
+            top = new double[keys];
+        }
     }
 }

@@ -3,6 +3,7 @@ package dev.headwatch.core.math;
 import dev.headwatch.core.HeadInput;
 import dev.headwatch.core.Visibility;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -52,7 +53,15 @@ public final class EnergyField {
             return javaLogits(in.queryRows(), in.keyRows(), n, in.nk(), d, in.scale(), !in.isDouble());
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-            return Native.toDoubles(in.q().mul(in.scale()).mmul(in.k().transpose()));
+            INDArray q = in.q();
+            INDArray scaled = Native.borrow(q.dataType(), n, d, 'c');
+            q.mul(in.scale(), scaled);
+            // Column-major, the order BLAS writes (a row-major product is written so, then reordered by ND4J).
+            INDArray s = Native.borrow(q.dataType(), n, in.nk(), 'f');
+            Nd4j.gemm(scaled, in.k(), s, false, true, 1.0, 0.0);
+            double[] logits = Native.toDoubles(s);
+            Native.giveBack(scaled, s);
+            return logits;
         }
     }
 

@@ -51,18 +51,25 @@ public final class LinearGap {
         } else {
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 DataType type = single ? DataType.FLOAT : DataType.DOUBLE;
-                INDArray av = Native.create(a, n, m, type, 'c').mmul(Native.create(vc, m, dv, type, 'c'));
+                INDArray an = Native.borrowFilled(a, n, m, type, 'c');
+                INDArray vn = Native.borrowFilled(vc, m, dv, type, 'c');
+                INDArray av = Native.borrow(type, n, dv, 'f');
+                Nd4j.gemm(an, vn, av, false, false, 1.0, 0.0);
                 oc = Native.toDoubles(av);
+                Native.giveBack(an, vn, av);
             }
         }
-        // m C^T = Kc^T Vc (d x dv), then the linear predictions tau Q C^T: two tall products.
-        double[] kcT = new double[d * m];
+        // m C^T = Kc^T Vc (d x dv), summed over the keys in order one key at a time, so each row of K and Vc is
+        // read once and the d x dv sums stay in cache; then the linear predictions tau Q C^T.
+        double[] ct = new double[d * dv];
         for (int j = 0; j < m; j++) {
             for (int col = 0; col < d; col++) {
-                kcT[col * m + j] = k[j * d + col] - kbar[col];
+                double x = k[j * d + col] - kbar[col];
+                for (int r = 0, row = col * dv, from = j * dv; r < dv; r++) {
+                    ct[row + r] += x * vc[from + r];
+                }
             }
         }
-        double[] ct = Dense.multiply(kcT, d, m, vc, dv);
         double[] lin = Dense.multiply(q, n, d, ct, dv);
         double num = 0, den = 0;
         for (int i = 0; i < n * dv; i++) {

@@ -116,9 +116,10 @@ public final class Spectrum {
     public static double[] dense(double[] a, int n) {
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             // Singular values of A^T equal those of A: hand the row-major buffer over as column-major.
-            INDArray m = Native.create(a, n, n, DataType.DOUBLE, 'f');
+            INDArray m = Native.borrowFilled(a, n, n, DataType.DOUBLE, 'f');
             INDArray s = Nd4j.create(DataType.DOUBLE, n);
             Nd4j.getBlasWrapper().lapack().gesvd(m, s, null, null);
+            Native.giveBack(m);
             return Dense.sortDescending(s.toDoubleVector());
         }
     }
@@ -175,11 +176,13 @@ public final class Spectrum {
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             // G_ik = u_i . w_k holds E E^T on and below the diagonal: the triangle LAPACK is told to read.
             // Formed in place in the column-major array LAPACK reads (no reordering copy).
-            INDArray gram = Nd4j.createUninitialized(DataType.DOUBLE, new long[] {n, n}, 'f');
-            Nd4j.gemm(Native.create(u, n, r, DataType.DOUBLE, 'c'), Native.create(w, n, r, DataType.DOUBLE, 'c'), gram,
-                    false, true, 1.0, 0.0);
+            INDArray gram = Native.borrow(DataType.DOUBLE, n, n, 'f');
+            INDArray un = Native.borrowFilled(u, n, r, DataType.DOUBLE, 'c');
+            INDArray wn = Native.borrowFilled(w, n, r, DataType.DOUBLE, 'c');
+            Nd4j.gemm(un, wn, gram, false, true, 1.0, 0.0);
             INDArray lambda = Nd4j.create(DataType.DOUBLE, n);
             int info = Nd4j.getBlasWrapper().lapack().syev('N', 'L', gram, lambda);
+            Native.giveBack(gram, un, wn);
             if (info != 0) {
                 throw new IllegalStateException("LAPACK syev did not converge (info " + info + ")");
             }
