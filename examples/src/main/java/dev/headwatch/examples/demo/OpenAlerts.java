@@ -30,7 +30,7 @@ final class OpenAlerts implements AlertListener {
         String heads = AlertEvent.describeHeads(e.heads());
         console.accept(switch (e.state()) {
             case FIRING -> String.format("step %d  %-8s %s %s %s: %s", e.step(), e.severity(), e.alert(), e.layer(),
-                    heads, firstClause(e.message()));
+                    heads, observed(e));
             case CHANGED -> String.format("step %d  now      %s %s %s", e.step(), e.alert(), e.layer(), heads);
             case RESOLVED -> String.format("step %d  resolved %s %s %s", e.step(), e.alert(), e.layer(), heads);
         });
@@ -64,9 +64,13 @@ final class OpenAlerts implements AlertListener {
         return layer + "/" + head;
     }
 
-    /** An event message up to its first ';' (the rest says what usually helps, which the log files keep). */
-    private static String firstClause(String message) {
-        int cut = message.indexOf(';');
-        return cut < 0 ? message : message.substring(0, cut);
+    /** What was seen, from the event's message: after "... at step N: ", up to the advice. */
+    private static String observed(AlertEvent e) {
+        String message = e.message();
+        String marker = " at step " + e.step() + ": ";
+        int from = message.indexOf(marker);
+        from = from < 0 ? 0 : from + marker.length();
+        int cut = message.indexOf(';', from);
+        return cut < 0 ? message.substring(from) : message.substring(from, cut);
     }
 }

@@ -17,7 +17,8 @@ class OpenAlertsTest {
 
     private static AlertEvent event(String alert, AlertState state, String layer, int head, long step) {
         return new AlertEvent(alert, state, Severity.WARNING, step, Instant.EPOCH, layer, head, 0.05, 0.1,
-                alert + " on " + layer + "; usually helps: something");
+                alert + " on " + layer + " head " + head + " at step " + step + ": entropy 0.05 < 0.1 for 3 observations"
+                        + "; usually helps: something");
     }
 
     @Test
@@ -33,9 +34,9 @@ class OpenAlertsTest {
         assertThat(open.heads()).isEqualTo(1);
         assertThat(open.snapshot()).isEqualTo(Map.of("layer0/2", List.of("ENTROPY_COLLAPSE", "LOGIT_GROWTH")));
         assertThat(lines).containsExactly(
-                "step 40  WARNING  ENTROPY_COLLAPSE layer0 head 2: ENTROPY_COLLAPSE on layer0",
-                "step 41  WARNING  LOGIT_GROWTH layer0 head 2: LOGIT_GROWTH on layer0",
-                "step 42  WARNING  DEAD_HEAD layer1 head 0: DEAD_HEAD on layer1",
+                "step 40  WARNING  ENTROPY_COLLAPSE layer0 head 2: entropy 0.05 < 0.1 for 3 observations",
+                "step 41  WARNING  LOGIT_GROWTH layer0 head 2: entropy 0.05 < 0.1 for 3 observations",
+                "step 42  WARNING  DEAD_HEAD layer1 head 0: entropy 0.05 < 0.1 for 3 observations",
                 "step 60  resolved DEAD_HEAD layer1 head 0");
     }
 
@@ -57,7 +58,7 @@ class OpenAlertsTest {
         assertThat(open.snapshot()).containsOnlyKeys("layer1/5");
         assertThat(lines).containsExactly(
                 "step 463  INFO     REDUNDANT_HEAD layer1 heads 0 and 3: group",
-                "step 500  WARNING  DEAD_HEAD layer1 head 5: DEAD_HEAD on layer1",
+                "step 500  WARNING  DEAD_HEAD layer1 head 5: entropy 0.05 < 0.1 for 3 observations",
                 "step 662  now      REDUNDANT_HEAD layer1 heads 0, 2 and 3",
                 "step 700  now      REDUNDANT_HEAD layer1 heads 0 and 2",
                 "step 800  resolved REDUNDANT_HEAD layer1 heads 0 and 2");
