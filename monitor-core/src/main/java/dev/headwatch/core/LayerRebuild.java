@@ -36,11 +36,14 @@ final class LayerRebuild {
      * @throws IllegalArgumentException when the arrays do not fit the layer's layout (naming both)
      */
     static LayerInput of(LayerCapture c) {
-        return of(c, () -> { });
+        return of(c, () -> { }, null);
     }
 
-    /** As {@link #of(LayerCapture)}; {@code nonConverged} runs once for each head whose qkSpectralNorm fails. */
-    static LayerInput of(LayerCapture c, Runnable nonConverged) {
+    /**
+     * As {@link #of(LayerCapture)}; {@code nonConverged} runs once for each head whose qkSpectralNorm fails, and
+     * {@code state} (or null) is the monitor's, carried from the last observation to the next.
+     */
+    static LayerInput of(LayerCapture c, Runnable nonConverged, RebuildState state) {
         int heads = c.heads();
         int hs = c.headSize();
         int width = heads * hs;
@@ -114,7 +117,7 @@ final class LayerRebuild {
         }
         double err = norm2 > 0 ? Math.sqrt(err2 / norm2) : Double.NaN;
         return new LayerInput(c.layer(), IntStream.range(0, heads).boxed().toList(), sequences, err,
-                p == null ? null : Arrays.stream(spectralNorms(c, p, nonConverged)).boxed().toList());
+                p == null ? null : Arrays.stream(spectralNorms(c, p, nonConverged, state)).boxed().toList());
     }
 
     /** {@code in [rows, nIn] w^T}, {@code [rows, H*headSize]}; the input itself without projection. */
@@ -217,19 +220,12 @@ final class LayerRebuild {
         return out;
     }
 
-    /** Per head {@code sigma_1(tau Wq_h^T Wk_h)} ({@link WeightAnalysis}). */
-    private static double[] spectralNorms(LayerCapture c, Projections p, Runnable nonConverged) {
+    /** Per head {@code sigma_1(tau Wq_h^T Wk_h)} ({@link WeightAnalysis}), warm-started from the state's vectors. */
+    private static double[] spectralNorms(LayerCapture c, Projections p, Runnable nonConverged, RebuildState state) {
+        int heads = c.heads();
         int hs = c.headSize();
-        int width = c.heads() * hs;
-        int nInQ = p.wq().length / width;
-        int nInK = p.wk().length / width;
-        double[][] qs = new double[c.heads()][];
-        double[][] ks = new double[c.heads()][];
-        for (int h = 0; h < c.heads(); h++) {
-            qs[h] = Arrays.copyOfRange(p.wq(), h * hs * nInQ, (h + 1) * hs * nInQ);
-            ks[h] = Arrays.copyOfRange(p.wk(), h * hs * nInK, (h + 1) * hs * nInK);
-        }
-        return WeightAnalysis.spectralNorms(qs, ks, hs, nInQ, nInK, c.scale(), nonConverged);
+        double[][] warm = state != null ? state.eigenvectors(c.layer(), heads, hs) : new double[heads][hs];
+        return WeightAnalysis.spectralNorms(p.wq(), p.wk(), heads, hs, c.scale(), warm, nonConverged);
     }
 
     /** Columns {@code from .. from+count-1} of a row-major {@code [rows, cols]} matrix. */
