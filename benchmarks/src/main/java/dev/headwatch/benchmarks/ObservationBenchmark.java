@@ -5,6 +5,7 @@ import dev.headwatch.core.LayerAnalysis;
 import dev.headwatch.core.LayerCapture;
 import dev.headwatch.core.Monitor;
 import dev.headwatch.core.Visibility;
+import dev.headwatch.core.math.Products;
 import dev.headwatch.core.WeightAnalysis;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,8 +36,9 @@ import org.openjdk.jmh.infra.Blackhole;
  * {@link ForkJoinPool} of one thread, so the metrics' parallel loops stay on one core. {@link #captured}
  * is the whole of the background thread's work per observation instead, through a {@link Monitor}: from
  * the layers as the listener copies them ({@link LayerCapture}: the input, one-hot tokens in the first
- * layer, the output and the four projections, which change a little from one observation to the next), the
- * rebuild of Q, K, V and of the output, {@code qkSpectralNorm} and the metrics.
+ * layer and mixtures of them in the second, the output and the four projections, which change a little from
+ * one observation to the next), the rebuild of Q, K, V and of the output, {@code qkSpectralNorm} and the
+ * metrics.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -92,8 +94,10 @@ public class ObservationBenchmark {
         double[][][] w = new double[LAYERS][][];
         for (int l = 0; l < LAYERS; l++) {
             int nIn = widths[l];
-            // the first layer reads one-hot tokens, as bench overhead's model does: its keys are rank-deficient
-            x[l] = l == 0 ? oneHot(random, n, nIn) : gaussian(random, n * nIn);
+            // As in bench overhead's model, the first layer reads one-hot tokens and the second mixtures of them
+            // (rows of an attention-like stochastic matrix times the tokens, mapped to its width): both layers'
+            // centred keys are rank-deficient, the second's up to float32 rounding.
+            x[l] = l == 0 ? oneHot(random, n, nIn) : mixtures(random, x[0], n, widths[0], nIn);
             w[l] = new double[][] {gaussian(random, width * nIn), gaussian(random, width * nIn),
                     gaussian(random, width * nIn), gaussian(random, width * width)};
         }
@@ -138,6 +142,27 @@ public class ObservationBenchmark {
             x[i * cols + random.nextInt(cols)] = 1;
         }
         return x;
+    }
+
+    /** {@code A X M}, float32: A a random row-stochastic {@code n x n}, X {@code n x tokens}, M Gaussian. */
+    static double[] mixtures(Random random, double[] x, int n, int tokens, int width) {
+        double[] a = new double[n * n];
+        for (int i = 0; i < n; i++) {
+            double sum = 0;
+            for (int j = 0; j < n; j++) {
+                a[i * n + j] = Math.exp(random.nextGaussian());
+                sum += a[i * n + j];
+            }
+            for (int j = 0; j < n; j++) {
+                a[i * n + j] /= sum;
+            }
+        }
+        double[] mixed = Products.multiply(Products.multiply(a, n, n, x, tokens), n, tokens,
+                gaussian(random, tokens * width), width);
+        for (int i = 0; i < mixed.length; i++) {
+            mixed[i] = (float) mixed[i];
+        }
+        return mixed;
     }
 
     /** Every metric of METRICS.md items 1-13 for both layers, and each head's {@code qkSpectralNorm}. */
