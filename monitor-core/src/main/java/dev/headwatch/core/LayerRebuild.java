@@ -236,11 +236,14 @@ final class LayerRebuild {
         return out;
     }
 
-    /** Per head {@code sigma_1(tau Wq_h^T Wk_h)} ({@link WeightAnalysis}), warm-started from the state's vectors. */
+    /**
+     * Per head {@code sigma_1(tau Wq_h^T Wk_h)} ({@link WeightAnalysis}), warm-started from the state's vectors
+     * (without a state, by the full solve).
+     */
     private static double[] spectralNorms(LayerCapture c, Projections p, Runnable nonConverged, RebuildState state) {
         int heads = c.heads();
         int hs = c.headSize();
-        double[][] warm = state != null ? state.eigenvectors(c.layer(), heads, hs) : new double[heads][hs];
+        double[][] warm = state != null ? state.eigenvectors(c.layer(), heads, hs) : null;
         return WeightAnalysis.spectralNorms(p.wq(), p.wk(), heads, hs, c.scale(), warm, nonConverged);
     }
 

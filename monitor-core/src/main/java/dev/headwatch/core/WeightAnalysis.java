@@ -67,7 +67,8 @@ public final class WeightAnalysis {
 
     /**
      * As above, from a layer's weights row-major {@code wq [heads * hs, nInQ]} and {@code wk [heads * hs, nInK]},
-     * read in place, each head's eigenproblem warm-started from {@code warm[h]} (length hs; see
+     * read in place, each head's eigenproblem warm-started from {@code warm[h]} (length hs, or no warm start when
+     * {@code warm} is null; see
      * {@link WeightSpectra#spectralNorm(double[], int, double[], int, int, int, int, double, double[])});
      * {@code counted} runs once for each head whose eigenproblem does not converge.
      */
@@ -80,7 +81,8 @@ public final class WeightAnalysis {
         for (int h = 0; h < heads; h++) {
             int head = h;
             Double norm = NonConvergence.orNull(() -> WeightSpectra.spectralNorm(wq, head * hs * nInQ, wk,
-                    head * hs * nInK, hs, nInQ, nInK, tau, warm[head]), "qkSpectralNorm of a head", counted);
+                    head * hs * nInK, hs, nInQ, nInK, tau, warm == null ? null : warm[head]), "qkSpectralNorm of a head",
+                    counted);
             norms[h] = norm == null ? Double.NaN : norm;
         }
         return norms;
