@@ -7,9 +7,10 @@ import java.util.concurrent.ForkJoinPool;
  * {@link ObservationBenchmark#observation} measured in CPU time and bytes allocated on the pool's thread,
  * figures that stay steady on a machine shared with other work, where wall-clock scores do not.
  *
- * <pre>java -cp ... dev.headwatch.benchmarks.ObservationCpu [shape] [observations] [rounds]</pre>
+ * <pre>java -cp ... dev.headwatch.benchmarks.ObservationCpu [shape] [observations] [rounds] [captured]</pre>
  * prints per round the CPU microseconds and the bytes allocated per observation, after as many untimed
- * observations for warm-up.
+ * observations for warm-up; with {@code captured}, of {@link ObservationBenchmark#captured} (the whole
+ * background work, from the copied layers) instead of {@link ObservationBenchmark#observation}.
  */
 public final class ObservationCpu {
 
@@ -21,21 +22,22 @@ public final class ObservationCpu {
         bench.shape = args.length > 0 ? args[0] : "full-32-16";
         int count = args.length > 1 ? Integer.parseInt(args[1]) : 2000;
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+        boolean captured = args.length > 3 && args[3].equals("captured");
         bench.setUp();
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         ForkJoinPool pool = new ForkJoinPool(1);
         try {
-            pool.submit(() -> run(bench, count)).join();   // warm-up
+            pool.submit(() -> run(bench, count, captured)).join();   // warm-up
             for (int r = 0; r < rounds; r++) {
                 long[] used = pool.submit(() -> {
                     long cpu = threads.getCurrentThreadCpuTime();
                     long bytes = threads.getCurrentThreadAllocatedBytes();
-                    run(bench, count);
+                    run(bench, count, captured);
                     return new long[] {threads.getCurrentThreadCpuTime() - cpu,
                             threads.getCurrentThreadAllocatedBytes() - bytes};
                 }).join();
-                System.out.printf("%s cpu %.1f us/observation, allocated %d bytes/observation%n", bench.shape,
-                        used[0] / 1e3 / count, used[1] / count);
+                System.out.printf("%s%s cpu %.1f us/observation, allocated %d bytes/observation%n", bench.shape,
+                        captured ? " captured" : "", used[0] / 1e3 / count, used[1] / count);
             }
         } finally {
             pool.shutdown();
@@ -43,9 +45,13 @@ public final class ObservationCpu {
         }
     }
 
-    private static void run(ObservationBenchmark bench, int count) {
+    private static void run(ObservationBenchmark bench, int count, boolean captured) {
         for (int i = 0; i < count; i++) {
-            bench.work();
+            if (captured) {
+                bench.fromCaptures();
+            } else {
+                bench.work();
+            }
         }
     }
 }

@@ -91,6 +91,12 @@ public final class HeadInput {
      */
     public static HeadInput of(double[] q, double[] k, double[] v, int d, DataType type, Visibility visibility,
                                double scale) {
+        return of(q, k, v, d, type, visibility, scale, false);
+    }
+
+    /** As above; {@code owned} arrays (fresh, nobody else's) are rounded to float32 in place, not into copies. */
+    static HeadInput of(double[] q, double[] k, double[] v, int d, DataType type, Visibility visibility, double scale,
+                        boolean owned) {
         if (q == null || k == null) {
             throw new IllegalArgumentException("queries and keys must not be null");
         }
@@ -112,9 +118,9 @@ public final class HeadInput {
         }
         HeadInput in = create(n, nk, d, v == null ? 0 : v.length / nk, type, visibility, scale);
         boolean single = type == DataType.FLOAT;
-        in.qRows = single ? toFloat(q) : q;
-        in.kRows = single ? toFloat(k) : k;
-        in.vRows = v == null ? null : single ? toFloat(v) : v;
+        in.qRows = single ? toFloat(q, owned) : q;
+        in.kRows = single ? toFloat(k, owned) : k;
+        in.vRows = v == null ? null : single ? toFloat(v, owned) : v;
         return in;
     }
 
@@ -150,8 +156,8 @@ public final class HeadInput {
         return new HeadInput((int) n, (int) nk, (int) d, (int) dv, type, visibility, tau);
     }
 
-    private static double[] toFloat(double[] a) {
-        double[] out = new double[a.length];
+    private static double[] toFloat(double[] a, boolean inPlace) {
+        double[] out = inPlace ? a : new double[a.length];
         for (int i = 0; i < a.length; i++) {
             out[i] = (float) a[i];
         }

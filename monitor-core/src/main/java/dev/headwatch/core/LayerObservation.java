@@ -37,15 +37,15 @@ public final class LayerObservation {
      * @throws IllegalArgumentException when a capture's arrays do not fit its layout
      */
     public static Optional<LayerObservation> of(LayerData layer, IntPredicate heads, LayerAnalyzer analyzer) {
-        return measure(read(layer, () -> { }), heads, analyzer);
+        return measure(read(layer, () -> { }, null), heads, analyzer);
     }
 
     /**
      * The heads of a layer: a capture read by the core, or the given input; {@code nonConverged} runs once for
-     * each head whose qkSpectralNorm fails.
+     * each head whose qkSpectralNorm fails; {@code state} (or null) is the monitor's ({@link RebuildState}).
      */
-    static LayerInput read(LayerData layer, Runnable nonConverged) {
-        return layer instanceof LayerCapture c ? LayerRebuild.of(c, nonConverged) : (LayerInput) layer;
+    static LayerInput read(LayerData layer, Runnable nonConverged, RebuildState state) {
+        return layer instanceof LayerCapture c ? LayerRebuild.of(c, nonConverged, state) : (LayerInput) layer;
     }
 
     static Optional<LayerObservation> measure(LayerInput all, IntPredicate heads, LayerAnalyzer analyzer) {

@@ -36,14 +36,16 @@ final class LayerRebuild {
      * @throws IllegalArgumentException when the arrays do not fit the layer's layout (naming both)
      */
     static LayerInput of(LayerCapture c) {
-        return of(c, () -> { });
+        return of(c, () -> { }, null);
     }
 
-    /** As {@link #of(LayerCapture)}; {@code nonConverged} runs once for each head whose qkSpectralNorm fails. */
-    static LayerInput of(LayerCapture c, Runnable nonConverged) {
+    /**
+     * As {@link #of(LayerCapture)}; {@code nonConverged} runs once for each head whose qkSpectralNorm fails, and
+     * {@code state} (or null) is the monitor's, carried from the last observation to the next.
+     */
+    static LayerInput of(LayerCapture c, Runnable nonConverged, RebuildState state) {
         int heads = c.heads();
         int hs = c.headSize();
-        int width = heads * hs;
         double tau = Double.isNaN(c.scale()) ? 1.0 / Math.sqrt(hs) : c.scale();
         DataType type = c.doublePrecision() ? DataType.DOUBLE : DataType.FLOAT;
         Projections p = c.projections();
@@ -69,23 +71,25 @@ final class LayerRebuild {
                         + "one length of input and output");
             }
             // a recurrent layer's query at step t is its output at t - 1
-            double[] q = project(c, r != null ? s.output() : s.queries(), tq, p == null ? null : p.wq(), "queries");
-            double[] k = project(c, s.keys(), tk, p == null ? null : p.wk(), "keys");
-            double[] v = s.values() == null ? null : project(c, s.values(), tk, p == null ? null : p.wv(), "values");
-            int dv = v == null ? 0 : v.length / tk / heads;
-            if (v != null && v.length != tk * heads * dv) {
-                throw new IllegalArgumentException("layer " + c.layer() + ": values of " + v.length / tk
+            double[] xq = r != null ? s.output() : s.queries();
+            double[] xv = s.values();
+            int nInQ = inputWidth(c, xq, tq, p == null ? null : p.wq(), "queries");
+            int nInK = inputWidth(c, s.keys(), tk, p == null ? null : p.wk(), "keys");
+            int nInV = xv == null ? 0 : inputWidth(c, xv, tk, p == null ? null : p.wv(), "values");
+            int dv = xv == null ? 0 : p != null ? hs : nInV / heads;
+            if (xv != null && p == null && nInV != heads * dv) {
+                throw new IllegalArgumentException("layer " + c.layer() + ": values of " + nInV
                         + " columns do not split into " + heads + " heads");
             }
             double[][] qh = new double[heads][];
             double[][] kh = new double[heads][];
             double[][] vh = new double[heads][];
-            double[] attended = v == null ? null : new double[tq * heads * dv];
+            double[] attended = xv == null ? null : new double[tq * heads * dv];
             for (int h = 0; h < heads; h++) {
-                qh[h] = columns(q, tq, width, h * hs, hs);
-                kh[h] = columns(k, tk, width, h * hs, hs);
-                if (v != null) {
-                    vh[h] = columns(v, tk, heads * dv, h * dv, dv);
+                qh[h] = head(xq, tq, nInQ, p == null ? null : p.wq(), h, hs);
+                kh[h] = head(s.keys(), tk, nInK, p == null ? null : p.wk(), h, hs);
+                if (xv != null) {
+                    vh[h] = head(xv, tk, nInV, p == null ? null : p.wv(), h, dv);
                     double[] out = attend(qh[h], kh[h], vh[h], tq, tk, hs, dv, tau, keyVisible, c.causal());
                     for (int i = 0; i < tq; i++) {
                         System.arraycopy(out, i * dv, attended, i * heads * dv + h * dv, dv);
@@ -109,30 +113,45 @@ final class LayerRebuild {
                     }
                 }
             }
-            sequences.add(tq == tk ? selfInputs(c, qh, kh, vh, tq, dv, keyVisible, tau, type)
+            // projected heads are fresh arrays, this method's alone: rounded in place, not copied
+            boolean owned = p != null;
+            sequences.add(tq == tk ? selfInputs(c, qh, kh, vh, tq, dv, keyVisible, tau, type, owned)
                     : crossInputs(qh, kh, vh, tq, tk, hs, dv, queryVisible, keyVisible, tau, type));
         }
         double err = norm2 > 0 ? Math.sqrt(err2 / norm2) : Double.NaN;
         return new LayerInput(c.layer(), IntStream.range(0, heads).boxed().toList(), sequences, err,
-                p == null ? null : Arrays.stream(spectralNorms(c, p, nonConverged)).boxed().toList());
+                p == null ? null : Arrays.stream(spectralNorms(c, p, nonConverged, state)).boxed().toList());
     }
 
-    /** {@code in [rows, nIn] w^T}, {@code [rows, H*headSize]}; the input itself without projection. */
-    private static double[] project(LayerCapture c, double[] in, int rows, double[] w, String what) {
+    /**
+     * The columns nIn of an input of {@code rows} rows, checked against its projection w (or, without one,
+     * against the heads' width).
+     */
+    private static int inputWidth(LayerCapture c, double[] in, int rows, double[] w, String what) {
         int width = c.heads() * c.headSize();
         if (w == null) {
             if (in.length != rows * width && !"values".equals(what)) {
                 throw new IllegalArgumentException("layer " + c.layer() + ": " + what + " of " + in.length / rows
                         + " columns but " + c.heads() + " heads of size " + c.headSize() + " need " + width);
             }
-            return in;
+            return in.length / rows;
         }
         int nIn = w.length / width;
         if (in.length != rows * nIn) {
             throw new IllegalArgumentException("layer " + c.layer() + ": " + what + " of " + in.length / rows
                     + " columns but the projection takes " + nIn);
         }
-        return Products.multiplyByTranspose(in, rows, nIn, w, width);
+        return nIn;
+    }
+
+    /**
+     * Head h of an input {@code [rows, nIn]}, {@code [rows, size]}: {@code in w_h^T} with {@code w_h} rows
+     * {@code h*size ..} of w (read in place, a fresh array), or without projection columns {@code h*size ..}
+     * of the input (the input itself when they are all of it).
+     */
+    private static double[] head(double[] in, int rows, int nIn, double[] w, int h, int size) {
+        return w == null ? columns(in, rows, nIn, h * size, size)
+                : Products.multiplyByTranspose(in, rows, nIn, w, h * size * nIn, size);
     }
 
     /** The layer's output rebuilt from the heads' attention outputs side by side ({@code [Tq, cols]}). */
@@ -186,7 +205,7 @@ final class LayerRebuild {
 
     /** One self-attention sequence's heads, compacted to the visible keys as the class javadoc says. */
     private static List<HeadInput> selfInputs(LayerCapture c, double[][] qh, double[][] kh, double[][] vh, int n, int dv,
-                                              boolean[] keyVisible, double tau, DataType type) {
+                                              boolean[] keyVisible, double tau, DataType type, boolean owned) {
         int visible = count(keyVisible);
         int prefix = 0;
         while (prefix < n && keyVisible[prefix]) {
@@ -199,7 +218,7 @@ final class LayerRebuild {
         for (int h = 0; h < qh.length; h++) {
             int d = qh[h].length / n;
             out.add(HeadInput.of(rows(qh[h], d, keep), rows(kh[h], d, keep), vh[h] == null ? null : rows(vh[h], dv, keep),
-                    d, type, vis, tau));
+                    d, type, vis, tau, owned || keep != null));
         }
         return out;
     }
@@ -212,24 +231,20 @@ final class LayerRebuild {
         List<HeadInput> out = new ArrayList<>();
         for (int h = 0; h < qh.length; h++) {
             out.add(HeadInput.of(rows(qh[h], d, queries), rows(kh[h], d, keys), vh[h] == null ? null : rows(vh[h], dv, keys),
-                    d, type, Visibility.FULL, tau));
+                    d, type, Visibility.FULL, tau, true));      // the kept rows are copies
         }
         return out;
     }
 
-    /** Per head {@code sigma_1(tau Wq_h^T Wk_h)} ({@link WeightAnalysis}). */
-    private static double[] spectralNorms(LayerCapture c, Projections p, Runnable nonConverged) {
+    /**
+     * Per head {@code sigma_1(tau Wq_h^T Wk_h)} ({@link WeightAnalysis}), warm-started from the state's vectors
+     * (without a state, by the full solve).
+     */
+    private static double[] spectralNorms(LayerCapture c, Projections p, Runnable nonConverged, RebuildState state) {
+        int heads = c.heads();
         int hs = c.headSize();
-        int width = c.heads() * hs;
-        int nInQ = p.wq().length / width;
-        int nInK = p.wk().length / width;
-        double[][] qs = new double[c.heads()][];
-        double[][] ks = new double[c.heads()][];
-        for (int h = 0; h < c.heads(); h++) {
-            qs[h] = Arrays.copyOfRange(p.wq(), h * hs * nInQ, (h + 1) * hs * nInQ);
-            ks[h] = Arrays.copyOfRange(p.wk(), h * hs * nInK, (h + 1) * hs * nInK);
-        }
-        return WeightAnalysis.spectralNorms(qs, ks, hs, nInQ, nInK, c.scale(), nonConverged);
+        double[][] warm = state != null ? state.eigenvectors(c.layer(), heads, hs) : null;
+        return WeightAnalysis.spectralNorms(p.wq(), p.wk(), heads, hs, c.scale(), warm, nonConverged);
     }
 
     /** Columns {@code from .. from+count-1} of a row-major {@code [rows, cols]} matrix. */

@@ -83,6 +83,8 @@ public final class Monitor implements AutoCloseable {
     private final AtomicLong sinkFailures = new AtomicLong();
     private final AtomicInteger disabledSinks = new AtomicInteger();
     private final AtomicLong nonConverged = new AtomicLong();
+    /** Carried from one step to the next by whichever thread processes the steps (one at a time). */
+    private final RebuildState rebuildState = new RebuildState();
 
     Monitor(MonitorSettings<?> s) {
         this.every = s.every;
@@ -268,7 +270,7 @@ public final class Monitor implements AutoCloseable {
      */
     private LayerInput read(LayerData layer) {
         try {
-            return LayerObservation.read(layer, nonConverged::incrementAndGet);
+            return LayerObservation.read(layer, nonConverged::incrementAndGet, rebuildState);
         } catch (RuntimeException e) {
             analysisFailures.incrementAndGet();
             if (failedLayers.add(layer.layer())) {

@@ -54,18 +54,35 @@ public final class WeightAnalysis {
      *                                  and {@code hs * nInK}
      */
     public static double[] spectralNorms(double[][] wq, double[][] wk, int hs, int nInQ, int nInK, double scale) {
-        return spectralNorms(wq, wk, hs, nInQ, nInK, scale, () -> { });
-    }
-
-    /** As above; {@code counted} runs once for each head whose eigenproblem does not converge. */
-    static double[] spectralNorms(double[][] wq, double[][] wk, int hs, int nInQ, int nInK, double scale,
-                                  Runnable counted) {
         double tau = tau(scale, hs);
         double[] norms = new double[wq.length];
         for (int h = 0; h < norms.length; h++) {
             int head = h;
             Double norm = NonConvergence.orNull(() -> WeightSpectra.spectralNorm(wq[head], wk[head], hs, nInQ, nInK, tau),
-                    "qkSpectralNorm of a head", counted);
+                    "qkSpectralNorm of a head", () -> { });
+            norms[h] = norm == null ? Double.NaN : norm;
+        }
+        return norms;
+    }
+
+    /**
+     * As above, from a layer's weights row-major {@code wq [heads * hs, nInQ]} and {@code wk [heads * hs, nInK]},
+     * read in place, each head's eigenproblem warm-started from {@code warm[h]} (length hs, or no warm start when
+     * {@code warm} is null; see
+     * {@link WeightSpectra#spectralNorm(double[], int, double[], int, int, int, int, double, double[])});
+     * {@code counted} runs once for each head whose eigenproblem does not converge.
+     */
+    static double[] spectralNorms(double[] wq, double[] wk, int heads, int hs, double scale, double[][] warm,
+                                  Runnable counted) {
+        double tau = tau(scale, hs);
+        int nInQ = wq.length / (heads * hs);
+        int nInK = wk.length / (heads * hs);
+        double[] norms = new double[heads];
+        for (int h = 0; h < heads; h++) {
+            int head = h;
+            Double norm = NonConvergence.orNull(() -> WeightSpectra.spectralNorm(wq, head * hs * nInQ, wk,
+                    head * hs * nInK, hs, nInQ, nInK, tau, warm == null ? null : warm[head]), "qkSpectralNorm of a head",
+                    counted);
             norms[h] = norm == null ? Double.NaN : norm;
         }
         return norms;

@@ -16,12 +16,12 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Key coherence where the rank decides the answer, against the brute-force {@link Reference}: keys of a
- * one-hot input (exactly rank-deficient), keys with singular values straddling the tolerance, and keys
- * whose first position spans a direction no other key does.
+ * one-hot input (exactly rank-deficient), mixtures of such keys (rank-deficient up to rounding), keys with
+ * singular values straddling the tolerance, and keys whose first position spans a direction no other key does.
  */
 class KeyCoherenceRankTest {
 
-    enum Keys { ONE_HOT, FULL_RANK_ILL_CONDITIONED, NEAR_TOLERANCE, SINK_DIRECTION, WIDE }
+    enum Keys { ONE_HOT, MIXED_TOKENS, FULL_RANK_ILL_CONDITIONED, NEAR_TOLERANCE, SINK_DIRECTION, WIDE }
 
     private static double[][] keys(Keys kind, int m, int d, Random random) {
         double[][] k = new double[m][d];
@@ -31,6 +31,24 @@ class KeyCoherenceRankTest {
                 double[][] w = gaussian(5, d, random);
                 for (int i = 0; i < m; i++) {
                     k[i] = w[random.nextInt(5)].clone();
+                }
+            }
+            case MIXED_TOKENS -> {
+                // K = A X W, rows of A stochastic, X one-hot over 5 tokens (a layer reading attention outputs):
+                // centred rank 4, and in float32 the rounding noise of the rest straddles the tolerance
+                double[][] w = gaussian(5, d, random);
+                for (int i = 0; i < m; i++) {
+                    double[] a = new double[5];
+                    double sum = 0;
+                    for (int t = 0; t < 5; t++) {
+                        a[t] = Math.exp(random.nextGaussian());
+                        sum += a[t];
+                    }
+                    for (int t = 0; t < 5; t++) {
+                        for (int c = 0; c < d; c++) {
+                            k[i][c] += a[t] / sum * w[t][c];
+                        }
+                    }
                 }
             }
             case FULL_RANK_ILL_CONDITIONED, NEAR_TOLERANCE -> {

@@ -60,6 +60,33 @@ class LayerRebuildTest {
     }
 
     @Test
+    void float32_headsAreTheRoundedProjectionsExactly_andTheCaptureIsLeftAsItWas() {
+        int heads = 3, hs = 4, nIn = 5, t = 6;
+        Projections p = new Projections(random(heads * hs * nIn), random(heads * hs * nIn), random(heads * hs * nIn),
+                random(heads * hs * 2));
+        double[] x = random(t * nIn);
+        double[] y = reference(p, heads, hs, x, t, x, t, null, 0.5, false);
+        List<double[]> before = List.of(x.clone(), y.clone(), p.wq().clone(), p.wk().clone(), p.wv().clone(),
+                p.wo().clone());
+        LayerInput in = LayerRebuild.of(new LayerCapture("att", heads, hs, 0.5, false, false, p, null,
+                List.of(new Sequence(t, x, t, x, x, y, null, null))));
+        assertThat(in.reconstructionError()).isBetween(0.0, EXACT);
+        for (int h = 0; h < heads; h++) {
+            HeadInput head = in.sequences().get(0).get(h);
+            double[][] rows = {head.queryRows(), head.keyRows(), head.valueRows()};
+            double[][] weights = {p.wq(), p.wk(), p.wv()};
+            for (int m = 0; m < 3; m++) {
+                for (int i = 0; i < t; i++) {
+                    for (int r = 0; r < hs; r++) {
+                        assertThat(rows[m][i * hs + r]).isEqualTo((float) dot(x, i * nIn, weights[m], (h * hs + r) * nIn, nIn));
+                    }
+                }
+            }
+        }
+        assertThat(List.of(x, y, p.wq(), p.wk(), p.wv(), p.wo())).zipSatisfy(before, (a, b) -> assertThat(a).isEqualTo(b));
+    }
+
+    @Test
     void cross_keepsTheExistingQueriesOverTheVisibleKeys_full() {
         int heads = 2;
         int hs = 3;

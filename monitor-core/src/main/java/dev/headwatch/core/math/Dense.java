@@ -262,7 +262,7 @@ final class Dense {
      * {@code inner}.
      */
     static double[] multiply(double[] a, int rows, int inner, double[] b, int cols) {
-        return product(a, rows, inner, b, cols, false);
+        return product(a, rows, inner, b, 0, cols, false);
     }
 
     /**
@@ -270,7 +270,12 @@ final class Dense {
      * {@code rows x cols}; each entry sums its terms in order of {@code inner}.
      */
     static double[] multiplyByTranspose(double[] a, int rows, int inner, double[] b, int cols) {
-        return product(a, rows, inner, b, cols, true);
+        return product(a, rows, inner, b, 0, cols, true);
+    }
+
+    /** As above, with B's rows starting at {@code b[bFrom]}. */
+    static double[] multiplyByTranspose(double[] a, int rows, int inner, double[] b, int bFrom, int cols) {
+        return product(a, rows, inner, b, bFrom, cols, true);
     }
 
     /**
@@ -278,7 +283,8 @@ final class Dense {
      * sixteen multiply-adds. Loops this short (inner and cols of 16 or 32) are left scalar by the JIT's
      * vectoriser, so register blocking is what makes them fast, about twice the speed of dot products.
      */
-    private static double[] product(double[] a, int rows, int inner, double[] b, int cols, boolean transposed) {
+    private static double[] product(double[] a, int rows, int inner, double[] b, int bFrom, int cols,
+                                    boolean transposed) {
         double[] c = new double[rows * cols];
         // B[k][j] is b[k * kStride + j * jStride]
         int kStride = transposed ? 1 : cols;
@@ -291,7 +297,7 @@ final class Dense {
             int a3 = a2 + inner;
             int j = 0;
             for (; j + 3 < cols; j += 4) {
-                int b0 = j * jStride;
+                int b0 = bFrom + j * jStride;
                 int b1 = b0 + jStride;
                 int b2 = b1 + jStride;
                 int b3 = b2 + jStride;
@@ -316,22 +322,23 @@ final class Dense {
             }
             for (int r = i; r < i + 4; r++) {
                 for (int jj = j; jj < cols; jj++) {
-                    c[r * cols + jj] = entry(a, r, inner, b, jj, kStride, jStride);
+                    c[r * cols + jj] = entry(a, r, inner, b, bFrom + jj * jStride, kStride);
                 }
             }
         }
         for (; i < rows; i++) {
             for (int j = 0; j < cols; j++) {
-                c[i * cols + j] = entry(a, i, inner, b, j, kStride, jStride);
+                c[i * cols + j] = entry(a, i, inner, b, bFrom + j * jStride, kStride);
             }
         }
         return c;
     }
 
-    private static double entry(double[] a, int i, int inner, double[] b, int j, int kStride, int jStride) {
+    /** Entry i of {@code A B} with B's column (or, transposed, row) starting at {@code b[b0]}. */
+    private static double entry(double[] a, int i, int inner, double[] b, int b0, int kStride) {
         double sum = 0;
         for (int k = 0; k < inner; k++) {
-            sum += a[i * inner + k] * b[k * kStride + j * jStride];
+            sum += a[i * inner + k] * b[b0 + k * kStride];
         }
         return sum;
     }

@@ -42,8 +42,9 @@ public final class KeyIncoherence {
             return Double.NaN;
         }
         double[] kc = centred(keys);
-        Pivoted f = byPivotedQr(keys, kc, eps);
-        return f != null ? f.coherence() : bySvd(keys, kc, eps);
+        PivotedR t = PivotedR.of(keys);
+        Pivoted f = byPivotedQr(keys, kc, t, eps);
+        return f != null ? f.coherence() : bySvd(keys, kc, t, eps);
     }
 
     /**
@@ -64,8 +65,9 @@ public final class KeyIncoherence {
             return new double[] {Double.NaN, Double.NaN};
         }
         double[] kc = centred(keys);
-        Pivoted f = byPivotedQr(keys, kc, eps);
-        double all = f != null ? f.coherence() : bySvd(keys, kc, eps);
+        PivotedR t = PivotedR.of(keys);
+        Pivoted f = byPivotedQr(keys, kc, t, eps);
+        double all = f != null ? f.coherence() : bySvd(keys, kc, t, eps);
         double withoutFirst = f != null && m > 2 ? f.withoutFirst(kc, eps) : Double.NaN;
         if (Double.isNaN(withoutFirst)) {
             withoutFirst = coherence(keys.keys, keys.from + 1, m - 1, keys.d, eps);
@@ -76,7 +78,7 @@ public final class KeyIncoherence {
     /** The coherence of keys 1..m-1 by the deletion update alone, NaN where it does not apply (for tests). */
     static double withoutFirstByUpdate(CentredKeys keys, double eps) {
         double[] kc = centred(keys);
-        Pivoted f = keys.m > 2 ? byPivotedQr(keys, kc, eps) : null;
+        Pivoted f = keys.m > 2 ? byPivotedQr(keys, kc, PivotedR.of(keys), eps) : null;
         return f == null ? Double.NaN : f.withoutFirst(kc, eps);
     }
 
@@ -131,7 +133,7 @@ public final class KeyIncoherence {
      * two r-dimensional ranges) below it, a gap required to be under {@link #MAX_GAP}. Null when the rank is not
      * that clear-cut.
      */
-    private static Pivoted byPivotedQr(CentredKeys keys, double[] kc, double eps) {
+    private static Pivoted byPivotedQr(CentredKeys keys, double[] kc, PivotedR factor, double eps) {
         int m = keys.m;
         int d = keys.d;
         int p = keys.p;
@@ -139,8 +141,8 @@ public final class KeyIncoherence {
         if (!(fro2 > 0) || Double.isInfinite(fro2)) {
             return null;
         }
-        int[] perm = new int[d];
-        double[] t = Dense.pivotedQrR(keys.r.clone(), p, d, perm);   // p x d, column-major
+        int[] perm = factor.perm;
+        double[] t = factor.t;
         double scaledEps = Math.max(m, d) * eps;
         double tolLow2 = fro2 / p * scaledEps * scaledEps;
         // tail2[k]: squared Frobenius norm of T's rows k.. (the block T22 when the rank is k)
@@ -183,12 +185,26 @@ public final class KeyIncoherence {
         return new Pivoted(m, d, rank, Dense.multiply(pivoted, m, rank, x, rank), fro2, tail2[rank], inv2);
     }
 
-    /** Key coherence by the definition: an SVD of R, {@code l_j = |kc_j^T V_r S_r^-1|^2}. */
-    private static double bySvd(CentredKeys keys, double[] kc, double eps) {
+    /**
+     * R's column-pivoted QR, {@code R P = Q T}: T column-major {@code p x d}, column c from R's column
+     * {@code perm[c]}.
+     */
+    private record PivotedR(double[] t, int[] perm) {
+        static PivotedR of(CentredKeys keys) {
+            int[] perm = new int[keys.d];
+            return new PivotedR(Dense.pivotedQrR(keys.r.clone(), keys.p, keys.d, perm), perm);
+        }
+    }
+
+    /**
+     * Key coherence by the definition: an SVD of R, {@code l_j = |kc_j^T V_r S_r^-1|^2}. The SVD is that of
+     * the pivoted T ({@code V = P V_T}): its rows, ordered by size, take Jacobi about half the sweeps R's do.
+     */
+    private static double bySvd(CentredKeys keys, double[] kc, PivotedR factor, double eps) {
         int m = keys.m;
         int d = keys.d;
         double[] v = new double[d * d];
-        double[] s = Dense.svd(keys.r, keys.p, d, v);
+        double[] s = Dense.svd(factor.t, keys.p, d, v);
         double tol = max(s) * Math.max(m, d) * eps;
         int rank = 0;
         for (double sigma : s) {
@@ -204,7 +220,7 @@ public final class KeyIncoherence {
         for (int c = 0; c < d; c++) {
             if (s[c] > tol) {
                 for (int i = 0; i < d; i++) {
-                    w[i * rank + t] = v[c * d + i] / s[c];
+                    w[factor.perm[i] * rank + t] = v[c * d + i] / s[c];
                 }
                 t++;
             }

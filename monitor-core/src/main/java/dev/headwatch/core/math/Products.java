@@ -18,4 +18,9 @@ public final class Products {
     public static double[] multiplyByTranspose(double[] a, int rows, int inner, double[] b, int cols) {
         return Dense.multiplyByTranspose(a, rows, inner, b, cols);
     }
+
+    /** As above, with B's rows starting at {@code b[bFrom]}: a block of rows of a larger B, read in place. */
+    public static double[] multiplyByTranspose(double[] a, int rows, int inner, double[] b, int bFrom, int cols) {
+        return Dense.multiplyByTranspose(a, rows, inner, b, bFrom, cols);
+    }
 }

@@ -143,9 +143,22 @@ public final class WeightSpectra {
      */
     public static double spectralNorm(double[] wq, double[] wk, int hs, int nInQ, int nInK, double tau) {
         checkSizes(wq, wk, hs, nInQ, nInK);
-        double[] l = rowGram(wq, hs, nInQ);
+        return spectralNorm(wq, 0, wk, 0, hs, nInQ, nInK, tau, null);
+    }
+
+    /**
+     * As {@link #spectralNorm(double[], double[], int, int, int, double)} for the head whose rows start at
+     * {@code wq[qFrom]} and {@code wk[kFrom]} (a layer's weights, read in place). With {@code warm} (length hs,
+     * all zero at first), the eigenproblem starts from the eigenvector the last call left there, and leaves this
+     * one's ({@link SymmetricEigen#largest}): live monitoring's route, equal to the full solve's value within
+     * {@link SymmetricEigen#CERTIFIED} relative in {@code sigma_1^2}.
+     */
+    public static double spectralNorm(double[] wq, int qFrom, double[] wk, int kFrom, int hs, int nInQ, int nInK,
+                                      double tau, double[] warm) {
+        double[] l = rowGram(wq, qFrom, hs, nInQ);
         if (!Dense.cholesky(l, hs)) {
-            return spectralNormByQr(wq, wk, hs, nInQ, nInK, tau);
+            return spectralNormByQr(java.util.Arrays.copyOfRange(wq, qFrom, qFrom + hs * nInQ),
+                    java.util.Arrays.copyOfRange(wk, kFrom, kFrom + hs * nInK), hs, nInQ, nInK, tau);
         }
         double[] lt = new double[hs * hs];              // L^T, upper triangular, row-major
         for (int i = 0; i < hs; i++) {
@@ -153,20 +166,24 @@ public final class WeightSpectra {
                 lt[j * hs + i] = l[i * hs + j];
             }
         }
-        double[] s = Dense.congruence(lt, hs, rowGram(wk, hs, nInK), hs, 1);
+        double[] s = Dense.congruence(lt, hs, rowGram(wk, kFrom, hs, nInK), hs, 1);
         double max = 0;
-        for (double lambda : SymmetricEigen.eigenvalues(s, hs)) {
-            max = Math.max(max, lambda);
+        if (warm != null) {
+            max = SymmetricEigen.largest(s, hs, warm);
+        } else {
+            for (double lambda : SymmetricEigen.eigenvalues(s, hs)) {
+                max = Math.max(max, lambda);
+            }
         }
         return tau * Math.sqrt(max);
     }
 
-    /** The lower triangle of {@code W W^T} for a row-major {@code rows x cols} W. */
-    private static double[] rowGram(double[] w, int rows, int cols) {
+    /** The lower triangle of {@code W W^T} for the row-major {@code rows x cols} W starting at {@code w[from]}. */
+    private static double[] rowGram(double[] w, int from, int rows, int cols) {
         double[] g = new double[rows * rows];
         for (int i = 0; i < rows; i++) {
             for (int j = 0; j <= i; j++) {
-                g[i * rows + j] = Dense.dot(w, i * cols, w, j * cols, cols);
+                g[i * rows + j] = Dense.dot(w, from + i * cols, w, from + j * cols, cols);
             }
         }
         return g;

@@ -3,6 +3,7 @@ package dev.headwatch.core.math;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -38,6 +39,29 @@ class GramRoutesTest {
                 double expected = WeightSpectra.spectralNormByQr(wq, wk, hs, nIn, nInK, tau);
                 assertThat(WeightSpectra.spectralNorm(wq, wk, hs, nIn, nInK, tau))
                         .as("hs %d nIn %d trial %d", hs, nIn, trial).isCloseTo(expected, within(1e-12 * expected));
+            }
+        }
+    }
+
+    @Test
+    void spectralNorm_warmStartedAlongAWalk_equalsTheFullSolve() {
+        SplittableRandom random = new SplittableRandom(6);
+        int heads = 3, hs = 16, nIn = 64;
+        double[] wq = gaussian(random, heads * hs * nIn, true);
+        double[] wk = gaussian(random, heads * hs * nIn, true);
+        double[][] warm = new double[heads][hs];
+        double tau = 0.25;
+        for (int step = 0; step < 20; step++) {
+            for (int i = 0; i < wq.length; i++) {
+                wq[i] = (float) (wq[i] + 0.01 * random.nextGaussian());
+                wk[i] = (float) (wk[i] + 0.01 * random.nextGaussian());
+            }
+            for (int h = 0; h < heads; h++) {
+                int from = h * hs * nIn;
+                double expected = WeightSpectra.spectralNorm(Arrays.copyOfRange(wq, from, from + hs * nIn),
+                        Arrays.copyOfRange(wk, from, from + hs * nIn), hs, nIn, nIn, tau);
+                assertThat(WeightSpectra.spectralNorm(wq, from, wk, from, hs, nIn, nIn, tau, warm[h]))
+                        .as("head %d at step %d", h, step).isCloseTo(expected, within(1e-12 * expected));
             }
         }
     }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -78,5 +79,71 @@ class SymmetricEigenTest {
         a[n] = Double.NaN;
         a[0] = 1;
         assertThatThrownBy(() -> SymmetricEigen.eigenvalues(a, n)).isInstanceOf(IllegalStateException.class);
+    }
+
+    /** The largest eigenvalue by the full solve, the reference of {@link SymmetricEigen#largest}. */
+    private static double fullLargest(double[] a, int n) {
+        return Arrays.stream(SymmetricEigen.eigenvalues(a.clone(), n)).max().orElseThrow();
+    }
+
+    /** {@code G G^T} (lower triangle, row-major) of a row-major {@code n x cols} G. */
+    private static double[] gram(double[] g, int n, int cols) {
+        double[] a = new double[n * n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j <= i; j++) {
+                a[i * n + j] = Dense.dot(g, i * cols, g, j * cols, cols);
+            }
+        }
+        return a;
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3, 8, 16, 33})
+    void largest_alongAWalk_equalsTheFullSolve_andIsProvenFromTheLastVector(int n) {
+        SplittableRandom random = new SplittableRandom(n + 100);
+        int cols = n + 3;
+        double[] g = new double[n * cols];
+        for (int i = 0; i < g.length; i++) {
+            g[i] = random.nextGaussian();
+        }
+        double[] x = new double[n];
+        int steps = 40;
+        int proven = 0;
+        for (int step = 0; step < steps; step++) {
+            for (int i = 0; i < g.length; i++) {
+                g[i] += 0.02 * random.nextGaussian();   // an optimizer step's worth
+            }
+            double[] a = gram(g, n, cols);
+            double expected = fullLargest(a, n);
+            if (step > 0 && !Double.isNaN(SymmetricEigen.proven(a, n, x.clone()))) {
+                proven++;
+            }
+            double[] before = a.clone();
+            assertThat(SymmetricEigen.largest(a, n, x)).as("step %d", step)
+                    .isCloseTo(expected, within(1e-12 * expected));
+            assertThat(a).isEqualTo(before);
+        }
+        // the last vector proves the next value (rarely, near-equal top eigenvalues may need the full solve)
+        assertThat(proven).isGreaterThanOrEqualTo(steps - 4);
+    }
+
+    @Test
+    void largest_fromAWrongVector_repeatedTopValues_zeroAndNaN() {
+        // x is the eigenvector of 1, orthogonal to the top one's: no proof, the full solve answers
+        double[] lower = {1, 0, 0, 0, 5, 0, 0, 0, 2};
+        assertThat(SymmetricEigen.proven(lower, 3, new double[] {1, 0, 0})).isNaN();
+        double[] x = {1, 0, 0};
+        assertThat(SymmetricEigen.largest(lower, 3, x)).isEqualTo(5);
+        assertThat(SymmetricEigen.proven(lower, 3, x)).isCloseTo(5, within(1e-12));
+        // a twice-repeated top eigenvalue: any vector of its eigenspace proves it
+        double[] twiceLower = {3, 0, 0, 0, 3, 0, 0, 0, 1};
+        assertThat(SymmetricEigen.largest(twiceLower, 3, new double[] {0.6, 0.8, 0})).isEqualTo(3);
+        double[] zero = new double[9];
+        double[] v = {1, 1, 1};
+        assertThat(SymmetricEigen.largest(zero, 3, v)).isZero();
+        assertThat(v).containsOnly(0.0);
+        double[] nan = {1, 0, 0, Double.NaN, 2, 0, 0, 0, 3};
+        assertThatThrownBy(() -> SymmetricEigen.largest(nan, 3, new double[] {0, 0, 1}))
+                .isInstanceOf(IllegalStateException.class);
     }
 }
