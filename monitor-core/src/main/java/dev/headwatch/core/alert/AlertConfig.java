@@ -34,6 +34,7 @@ public final class AlertConfig {
     private final double entropyDrop;
     private final double learningLossFall;
     private final double maxLogit;
+    private final double maxLogitAtOnce;
     private final double qkNormGrowth;
     private final double deadEntropy;
     private final double deadEnergyRms;
@@ -68,6 +69,7 @@ public final class AlertConfig {
         entropyDrop = b.entropyDrop;
         learningLossFall = b.learningLossFall;
         maxLogit = b.maxLogit;
+        maxLogitAtOnce = b.maxLogitAtOnce;
         qkNormGrowth = b.qkNormGrowth;
         deadEntropy = b.deadEntropy;
         deadEnergyRms = b.deadEnergyRms;
@@ -139,6 +141,12 @@ public final class AlertConfig {
     public double learningLossFall() { return learningLossFall; }
     /** LOGIT_GROWTH: maxLogit above this (default 50; NaN: part off). */
     public double maxLogit() { return maxLogit; }
+    /**
+     * LOGIT_GROWTH fires on the first observation of a maxLogit above this, without waiting for
+     * {@code persist} (default 200, four times {@link #maxLogit()}; NaN: never): logits that far out are no
+     * noise, and a diverging run blows up within the observations {@code persist} would wait.
+     */
+    public double maxLogitAtOnce() { return maxLogitAtOnce; }
     /** LOGIT_GROWTH: qkSpectralNorm above this factor times its running median (default 2; NaN: off). */
     public double qkNormGrowth() { return qkNormGrowth; }
     /** DEAD_HEAD: entropy above this (default 0.99). */
@@ -208,6 +216,7 @@ public final class AlertConfig {
         private double entropyDrop = 0.5;
         private double learningLossFall = 0.25;
         private double maxLogit = 50;
+        private double maxLogitAtOnce = 200;
         private double qkNormGrowth = 2;
         private double deadEntropy = 0.99;
         private double deadEnergyRms = 0.05;
@@ -273,6 +282,12 @@ public final class AlertConfig {
          */
         public Builder learningLossFall(double fraction) {
             learningLossFall = optional("learning loss fall", fraction, 0, 1, false);
+            return this;
+        }
+
+        /** LOGIT_GROWTH fires at once on a maxLogit {@code > max} (NaN: never; see {@link AlertConfig#maxLogitAtOnce()}). */
+        public Builder maxLogitAtOnce(double max) {
+            maxLogitAtOnce = optional("max logit at once", max, 0, Double.MAX_VALUE, false);
             return this;
         }
 
@@ -426,6 +441,10 @@ public final class AlertConfig {
             checkBand("ENTROPY_COLLAPSE entropy", entropyFloor, entropyFloorClear, true);
             checkBand("ENTROPY_COLLAPSE fraction of the running median", 1 - entropyDrop, entropyFractionClear, true);
             checkBand("LOGIT_GROWTH maxLogit", maxLogit, maxLogitClear, false);
+            if (maxLogitAtOnce < maxLogit) {
+                throw new IllegalArgumentException("LOGIT_GROWTH: the bound that fires at once, " + maxLogitAtOnce
+                        + ", must be >= the max logit " + maxLogit);
+            }
             checkBand("LOGIT_GROWTH qkSpectralNorm factor", qkNormGrowth, qkNormGrowthClear, false);
             checkBand("DEAD_HEAD entropy", deadEntropy, deadEntropyClear, false);
             checkBand("DEAD_HEAD energyRms", deadEnergyRms, deadEnergyRmsClear, true);

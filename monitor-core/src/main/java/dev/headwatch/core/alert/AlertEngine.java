@@ -260,7 +260,7 @@ public final class AlertEngine implements ObservationSink {
                 groups.add(g);
                 String what = top.what() + (pairs.size() > 1 ? " (the strongest of " + pairs.size() + " pairs)" : "");
                 events.add(new AlertEvent(name, AlertState.FIRING, severity, step, now, layer, members, top.value(),
-                        top.threshold(), firedMessage(name, layer, members, step, what, Alert.REDUNDANT_HEAD.advice())));
+                        top.threshold(), firedMessage(name, layer, members, step, what, config.persist(), Alert.REDUNDANT_HEAD.advice())));
             } else {
                 g = from.get(0); // the oldest: a merged group fires since its first firing
                 Set<Integer> before = new TreeSet<>();
@@ -379,7 +379,7 @@ public final class AlertEngine implements ObservationSink {
         }
         String message;
         if (transition == AlertState.FIRING) {
-            message = firedMessage(rule.name(), key.layer(), head, step, c.what(), rule.advice());
+            message = firedMessage(rule.name(), key.layer(), head, step, c.what(), s.held, rule.advice());
         } else {
             firing.remove(key);
             message = resolvedMessage(rule.name(), key.layer(), head, step, c.what());
@@ -402,7 +402,8 @@ public final class AlertEngine implements ObservationSink {
                 s.held++;
                 s.cleared = 0;
                 s.last = c;
-                if (!s.firing && s.held >= persist) {
+                // A condition far past its threshold is no noise to wait out (Check.atOnce).
+                if (!s.firing && (s.held >= persist || c.atOnce())) {
                     s.firing = true;
                     s.firedStep = step;
                     s.firedAt = now;
@@ -445,10 +446,10 @@ public final class AlertEngine implements ObservationSink {
         return median > 0 ? 1 - loss / median : Double.NaN;
     }
 
-    private String firedMessage(String name, String layer, List<Integer> heads, long step, String what, String advice) {
-        int persist = config.persist();
+    private String firedMessage(String name, String layer, List<Integer> heads, long step, String what, int held,
+                                String advice) {
         return String.format("%s on %s %s at step %d: %s for %d observation%s%s", name, layer,
-                AlertEvent.describeHeads(heads), step, what, persist, persist == 1 ? "" : "s",
+                AlertEvent.describeHeads(heads), step, what, held, held == 1 ? "" : "s",
                 advice.isEmpty() ? "" : "; " + advice);
     }
 

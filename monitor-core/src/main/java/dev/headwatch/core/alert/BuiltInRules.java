@@ -121,7 +121,7 @@ final class BuiltInRules {
     }
 
     private static Rule.Check withWhat(Rule.Check c, String what) {
-        return new Rule.Check(c.verdict(), c.value(), c.threshold(), what, c.subject());
+        return new Rule.Check(c.verdict(), c.value(), c.threshold(), what, c.subject(), c.atOnce());
     }
 
     /**
@@ -174,8 +174,10 @@ final class BuiltInRules {
         if (!Double.isNaN(qk) && s.seen++ >= c.medianWarmup() && qkPart.verdict() != Rule.Verdict.HOLDS && !s.firing) {
             baseline.add(qk);
         }
-        Rule.Check logitPart = part(logit, c.maxLogit(), logit > c.maxLogit(), logit <= c.maxLogitClear(),
-                "maxLogit " + f(logit) + " > " + f(c.maxLogit()), "maxLogit " + f(logit));
+        Rule.Check logitPart = logit > c.maxLogitAtOnce()
+                ? Rule.Check.holdsAtOnce(logit, c.maxLogit(), "maxLogit " + f(logit) + " > " + f(c.maxLogitAtOnce()))
+                : part(logit, c.maxLogit(), logit > c.maxLogit(), logit <= c.maxLogitClear(),
+                        "maxLogit " + f(logit) + " > " + f(c.maxLogit()), "maxLogit " + f(logit));
         return either(logitPart, qkPart);
     }
 

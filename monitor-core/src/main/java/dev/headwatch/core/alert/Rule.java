@@ -27,12 +27,22 @@ interface Rule {
 
     /**
      * One evaluation: the verdict, the value and bound to report, and a short phrase saying what was
-     * seen ("entropy 0.04 < 0.1"), and the subject the condition holds for (NaN when it has none).
+     * seen ("entropy 0.04 < 0.1"), the subject the condition holds for (NaN when it has none), and whether it
+     * holds so far past its threshold that the rule fires at once, without waiting for {@code persist}.
      */
-    record Check(Verdict verdict, double value, double threshold, String what, double subject) {
+    record Check(Verdict verdict, double value, double threshold, String what, double subject, boolean atOnce) {
+
+        Check(Verdict verdict, double value, double threshold, String what, double subject) {
+            this(verdict, value, threshold, what, subject, false);
+        }
 
         static Check holds(double value, double threshold, String what) {
             return new Check(Verdict.HOLDS, value, threshold, what, Double.NaN);
+        }
+
+        /** Holds so far past the threshold that the rule fires on this observation. */
+        static Check holdsAtOnce(double value, double threshold, String what) {
+            return new Check(Verdict.HOLDS, value, threshold, what, Double.NaN, true);
         }
 
         /** Holds for a particular subject (a key position): a streak continues only on the same subject. */

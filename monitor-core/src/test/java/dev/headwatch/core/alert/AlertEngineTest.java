@@ -287,6 +287,31 @@ class AlertEngineTest {
     }
 
     @Test
+    void maxLogitFarPastItsBound_firesOnItsFirstObservation_otherwiseAfterPersist() {
+        // 60 > 50 waits for persist (3 observations); 250 > 200 fires at once, even in the warm-up.
+        List<AlertEvent> slow = feed(engine(defaults()), repeat(3, set(HeadField.MAX_LOGIT, 60)));
+        assertThat(slow).singleElement().satisfies(ev -> {
+            assertThat(ev.step()).isEqualTo(3);
+            assertThat(ev.message()).contains("maxLogit 60.0 > 50.0 for 3 observations");
+        });
+        List<AlertEvent> fast = feed(engine(defaults()), List.of(healthy().set(HeadField.MAX_LOGIT, 250).build()));
+        assertThat(fast).singleElement().satisfies(ev -> {
+            assertThat(ev.alert()).isEqualTo("LOGIT_GROWTH");
+            assertThat(ev.step()).isEqualTo(1);
+            assertThat(ev.threshold()).isEqualTo(50);
+            assertThat(ev.message()).contains("maxLogit 250 > 200 for 1 observation;");
+        });
+        // it clears as any firing does: maxLogit <= 40 for 3 observations
+        List<AlertEvent> cleared = feed(engine(defaults()), concat(List.of(healthy().set(HeadField.MAX_LOGIT, 250).build()),
+                repeat(3, set(HeadField.MAX_LOGIT, 30))));
+        assertThat(cleared).extracting(AlertEvent::state).containsExactly(AlertState.FIRING, AlertState.RESOLVED);
+        assertThat(feed(engine(builder().maxLogitAtOnce(Double.NaN).build()),
+                List.of(healthy().set(HeadField.MAX_LOGIT, 250).build()))).isEmpty();
+        assertThatThrownBy(() -> builder().maxLogitAtOnce(40).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("40").hasMessageContaining("50");
+    }
+
+    @Test
     void entropyDropOfLessThanHalf_doesNotFire() {
         AlertEngine e = engine(defaults());
         assertThat(feed(e, concat(repeat(5, b -> b), repeat(10, set(HeadField.ENTROPY, 0.45))))).isEmpty();
