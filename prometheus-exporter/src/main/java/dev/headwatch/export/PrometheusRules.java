@@ -34,8 +34,9 @@ import java.util.StringJoiner;
  * rules written in Java) alert on the engine's own decision,
  * {@code headwatch_alert_firing == 1}, which already waited {@code persist} observations; they need the
  * exporter built with {@link PrometheusExporter.Builder#alerts}. Known differences from the engine:
- * the running medians have no warm-up and include the observations where the rule held, and
- * {@code RANK_COLLAPSE} ignores only heads whose {@code rankBound} is below 2.
+ * the running medians have no warm-up and include the observations where the rule held,
+ * {@code RANK_COLLAPSE} ignores only heads whose {@code rankBound} is below 2, and {@code LOGIT_GROWTH}
+ * waits its {@code for} even for a maxLogit past {@code maxLogitAtOnce}.
  */
 public final class PrometheusRules {
 
