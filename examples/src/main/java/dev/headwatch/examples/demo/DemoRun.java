@@ -269,9 +269,13 @@ public final class DemoRun {
                     .weights(TinyGpt.var(l, "Wq"), TinyGpt.var(l, "Wk"), DeclaredAttention.WeightLayout.COLUMNS));
         }
         Path checkpoints = o.out().resolve("checkpoints");
-        return analyzer.probe(probe).build()
-                .analyze(CheckpointListener.availableCheckpoints(checkpoints.toFile()).stream()
-                        .map(c -> checkpoints.resolve(c.getFilename())).toList());
+        // CheckpointListener writes its record with the first checkpoint: a run stopped (Ctrl-C) before it
+        // has only its final model to show.
+        List<Path> files = Files.exists(checkpoints.resolve("checkpointInfo.txt"))
+                ? CheckpointListener.availableCheckpoints(checkpoints.toFile()).stream()
+                        .map(c -> checkpoints.resolve(c.getFilename())).toList()
+                : List.of(o.out().resolve("model.fb"));
+        return analyzer.probe(probe).build().analyze(files);
     }
 
     /** The per-layer table of heads printed at the end of the demo, with the alerts open on each head. */

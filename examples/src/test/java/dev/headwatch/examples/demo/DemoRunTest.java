@@ -109,7 +109,8 @@ class DemoRunTest {
     @Test
     void train_stopRequested_endsBetweenSteps_andKeepsWhatWasWritten(@TempDir Path other) throws Exception {
         GptConfig model = new GptConfig(1, 2, 16, 16, ByteCorpus.VOCAB);
-        DemoRun.Options o = new DemoRun.Options(20, other, model, 3, null, 4, 3e-3, 2);
+        // a checkpoint every 10 steps: the run stops before the first, and the report shows the final model
+        DemoRun.Options o = new DemoRun.Options(20, other, model, 3, null, 4, 3e-3, 10);
         AtomicBoolean stop = new AtomicBoolean();
         BaseListener afterThird = new BaseListener() {
             @Override
@@ -128,8 +129,10 @@ class DemoRunTest {
         assertThat(stopped.losses()).hasSize(3);
         assertThat(Files.readAllLines(other.resolve("metrics.jsonl"))).hasSize(3 * 2);
         assertThat(other.resolve("model.fb")).isNotEmptyFile();
+        assertThat(other.resolve("checkpoints").resolve("checkpointInfo.txt")).doesNotExist();
         String report = DemoRun.report(o, stopped.alerts(), "interrupted at step 3 of 20");
-        assertThat(Files.readString(Path.of(report))).contains("interrupted at step 3 of 20");
+        assertThat(report).endsWith("report.html");
+        assertThat(Files.readString(Path.of(report))).contains("interrupted at step 3 of 20").contains("model.fb");
         assertThat(other.resolve("probe-input.npy")).isNotEmptyFile();
         assertThat(other.resolve("probe-label.npy")).isNotEmptyFile();
     }
