@@ -89,7 +89,9 @@ public final class ProgressConsole implements AutoCloseable {
         private final long steps;
         private String last = "";
         private long lastTenth = -1;
-        private String printed = "";
+        /** The work done at the last step, and at the last bar line printed (without a terminal). */
+        private long done = -1;
+        private long printedDone = -1;
         private boolean closed;
 
         Lines(PrintStream out, boolean terminal, long steps) {
@@ -118,6 +120,9 @@ public final class ProgressConsole implements AutoCloseable {
                 bar.refresh();   // renders on this thread, into accept()
                 return;
             }
+            synchronized (this) {
+                this.done = done;
+            }
             if (tenth == lastTenth) {
                 return;
             }
@@ -126,7 +131,7 @@ public final class ProgressConsole implements AutoCloseable {
                 lastTenth = tenth;
                 out.println(last);
                 out.flush();
-                printed = last;
+                printedDone = done;
             }
         }
 
@@ -149,7 +154,7 @@ public final class ProgressConsole implements AutoCloseable {
             closed = true;
             if (terminal) {
                 out.println();
-            } else if (!last.equals(printed)) {   // the final state, unless its tenth's line just showed it
+            } else if (printedDone < 0 || done != printedDone) {   // the final state, unless a line just showed it
                 out.println(last);
             }
             out.flush();
