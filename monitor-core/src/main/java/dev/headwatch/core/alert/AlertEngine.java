@@ -260,7 +260,8 @@ public final class AlertEngine implements ObservationSink {
                 groups.add(g);
                 String what = top.what() + (pairs.size() > 1 ? " (the strongest of " + pairs.size() + " pairs)" : "");
                 events.add(new AlertEvent(name, AlertState.FIRING, severity, step, now, layer, members, top.value(),
-                        top.threshold(), firedMessage(name, layer, members, step, what, config.persist(), Alert.REDUNDANT_HEAD.advice())));
+                        top.threshold(), firedMessage(name, layer, members, step, what, config.persist(),
+                        Alert.REDUNDANT_HEAD.advice())));
             } else {
                 g = from.get(0); // the oldest: a merged group fires since its first firing
                 Set<Integer> before = new TreeSet<>();
@@ -277,9 +278,7 @@ public final class AlertEngine implements ObservationSink {
                     set.stream().filter(h -> !before.contains(h)).forEach(h -> change.add("head " + h + " joined"));
                     before.stream().filter(h -> !set.contains(h)).forEach(h -> change.add("head " + h + " left"));
                     events.add(new AlertEvent(name, AlertState.CHANGED, severity, step, now, layer, members,
-                            top.value(), top.threshold(), String.format("%s on %s now %s at step %d: %s (firing since"
-                            + " step %d)", name, layer, AlertEvent.describeHeads(members), step,
-                            String.join(", ", change), g.sinceStep)));
+                            top.value(), top.threshold(), changedMessage(name, layer, members, step, change, g.sinceStep)));
                 }
             }
             firing.put(g, new FiringAlert(name, severity, layer, members, g.sinceStep, g.since, top.value(),
@@ -451,6 +450,12 @@ public final class AlertEngine implements ObservationSink {
         return String.format("%s on %s %s at step %d: %s for %d observation%s%s", name, layer,
                 AlertEvent.describeHeads(heads), step, what, held, held == 1 ? "" : "s",
                 advice.isEmpty() ? "" : "; " + advice);
+    }
+
+    private static String changedMessage(String name, String layer, List<Integer> heads, long step,
+                                         List<String> change, long sinceStep) {
+        return String.format("%s on %s now %s at step %d: %s (firing since step %d)", name, layer,
+                AlertEvent.describeHeads(heads), step, String.join(", ", change), sinceStep);
     }
 
     private String resolvedMessage(String name, String layer, List<Integer> heads, long step, String what) {
