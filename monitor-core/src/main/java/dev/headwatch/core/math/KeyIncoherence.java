@@ -21,8 +21,14 @@ package dev.headwatch.core.math;
  */
 public final class KeyIncoherence {
 
-    /** Largest {@code |T22|_F |T11^-1|_F} for which the pivoted-QR leverages stand in for the SVD's. */
+    /**
+     * Largest {@code |T22|_F |T11^-1|_F} for which the first r pivoted keys' leverages stand in for the SVD's
+     * in the deletion update of {@link #coherenceWithAndWithoutFirst}.
+     */
     static final double MAX_GAP = 1e-12;
+
+    /** Largest proven relative error of a coherence taken from the pivoted QR instead of the SVD. */
+    static final double MAX_ERROR = 1e-12;
 
     private KeyIncoherence() {
     }
@@ -51,13 +57,14 @@ public final class KeyIncoherence {
      * The key coherence of all m keys and of keys {@code 1 .. m-1} ({@code keyCoherenceNoFirst}, the second
      * centred over its own positions), as {@code {all, withoutFirst}}, each equal to
      * {@link #coherence(double[], int, int, int, double)} on its keys. The second usually comes from the first's
-     * factorisation in {@code O(m r)}: with {@code w_j} the rows of {@code Kc_P T11^-1} ({@code l_j = |w_j|^2}),
-     * deleting key 0 changes the hat matrix of {@code [1, K]} by the rank-one update
+     * factorisation in {@code O(m r)}: with {@code w_j} the rows of {@link #byPivotedQr}'s
+     * {@code Kc_P M^+ L^-T} ({@code l_j = |w_j|^2}), deleting key 0 changes the hat matrix of {@code [1, K]} by the rank-one update
      * {@code h'_jk = h_jk + h_j0 h_k0 / (1 - h_00)} with {@code h_jk = 1/m + w_j . w_k}, so
      * {@code l'_j = h'_jj - 1/(m-1)}. The deletion scales the pivoted block's squared singular values by at
      * least {@code 1 - m l_0 / (m-1)} and cannot raise the trailing ones, so the first factorisation's bounds
      * prove the rank of the second as well, unless key 0 alone spans a direction (an attention-sink key, where
-     * that factor nears 0): then, or whenever the bounds fall short, the second is computed afresh.
+     * that factor nears 0): then, or whenever the bounds fall short (the update needs the first-order gap
+     * {@code |T22|_F |T11^-1|_F} under {@link #MAX_GAP}), the second is computed afresh.
      */
     public static double[] coherenceWithAndWithoutFirst(CentredKeys keys, double eps) {
         int m = keys.m;
@@ -82,11 +89,23 @@ public final class KeyIncoherence {
         return f == null ? Double.NaN : f.withoutFirst(kc, eps);
     }
 
+    /**
+     * The coherence of all m keys by the pivoted QR (NaN where it does not prove its answer) and by the SVD
+     * (for tests).
+     */
+    static double[] byEachRoute(CentredKeys keys, double eps) {
+        double[] kc = centred(keys);
+        PivotedR t = PivotedR.of(keys);
+        Pivoted f = byPivotedQr(keys, kc, t, eps);
+        return new double[] {f == null ? Double.NaN : f.coherence(), bySvd(keys, kc, t, eps)};
+    }
+
     /** Below this factor {@code 1 - m l_0 / (m-1)} the keys without key 0 are factored afresh. */
     static final double MIN_SHRINK = 1.0 / 16;
 
     /**
-     * A proven-rank factorisation of m centred keys: {@code w = Kc_P T11^-1} (row-major {@code m x rank}),
+     * A proven-rank factorisation of m centred keys: {@code w}, whose squared row norms are the leverages
+     * (row-major {@code m x rank}),
      * {@code |R|_F^2}, {@code |T22|_F^2} and {@code |T11^-1|_F^2}.
      */
     private record Pivoted(int m, int d, int rank, double[] w, double fro2, double tail2, double inv2) {
@@ -128,10 +147,16 @@ public final class KeyIncoherence {
      * with {@code T11} its leading {@code r x r} block and {@code T22} the trailing one,
      * {@code sigma_{r+1} <= |T22|_F} and {@code sigma_r >= 1 / |T11^-1|_F}, so r is the rank when the first
      * is below and the second above every value the tolerance can take ({@code sigma_1} lies in
-     * {@code [|R|_F / sqrt(p), |R|_F]}). The leverages are then those of the r pivoted key columns,
-     * {@code |kc_j,P T11^-1|^2}, exact at full rank and within {@code 2 |T22| |T11^-1|} (the angle between the
-     * two r-dimensional ranges) below it, a gap required to be under {@link #MAX_GAP}. Null when the rank is not
-     * that clear-cut.
+     * {@code [|R|_F / sqrt(p), |R|_F]}). The leverages are then taken over the range of {@code Kc_P M^+},
+     * M the first r rows of T ({@link #leverageBasis}). With {@code e = |T22|_F |T11^-1|_F}: the rows of M span
+     * the keys' top-r right singular subspace to within an angle of {@code e^2 / (1 - e^2)} (Davis-Kahan: the
+     * rows after r change {@code Kc^T Kc} by {@code |T22|^2}), so that range is the top-r left singular
+     * subspace to within {@code e} times that, and each leverage is off by at most {@code 1.42 e^3} (for
+     * {@code e^2 <= 1/4}); the coherence, at least 1 in units of {@code r/m}, by at most
+     * {@code 1.42 (m/r) e^3} relative, required to be under {@link #MAX_ERROR}. Null when the rank is not that
+     * clear-cut. Keys rounded to float32 from a lower-rank matrix (a layer reading few tokens) have
+     * {@code e} near 1e-6: the error is near 1e-18, where the first r pivoted columns alone would be off by
+     * {@code 2e}.
      */
     private static Pivoted byPivotedQr(CentredKeys keys, double[] kc, PivotedR factor, double eps) {
         int m = keys.m;
@@ -158,31 +183,101 @@ public final class KeyIncoherence {
         while (rank < p && tail2[rank] > tolLow2) {
             rank++;
         }
+        double inv2 = inverseNorm2(t, p, rank);
+        double gap2 = tail2[rank] * inv2;
+        boolean proven = rank > 0 && inv2 * fro2 * scaledEps * scaledEps < 1
+                && gap2 <= 0.25 && 1.42 * m / rank * gap2 * Math.sqrt(gap2) <= MAX_ERROR;
+        if (!proven) {
+            return null;
+        }
+        double[] pivoted = new double[m * d];
+        for (int i = 0; i < m; i++) {
+            for (int c = 0; c < d; c++) {
+                pivoted[i * d + c] = kc[i * d + perm[c]];
+            }
+        }
+        double[] w = Dense.multiply(pivoted, m, d, leverageBasis(t, p, d, rank), rank);
+        return new Pivoted(m, d, rank, w, fro2, tail2[rank], inv2);
+    }
+
+    /** {@code |T11^-1|_F^2} of the leading {@code r x r} block of a column-major {@code p x d} upper-trapezoidal T. */
+    private static double inverseNorm2(double[] t, int p, int r) {
         // X = T11^-1, upper triangular, row-major r x r, by back substitution column by column
-        double[] x = new double[rank * rank];
+        double[] x = new double[r * r];
         double inv2 = 0;
-        for (int col = 0; col < rank; col++) {
+        for (int col = 0; col < r; col++) {
             for (int i = col; i >= 0; i--) {
                 double sum = i == col ? 1 : 0;
                 for (int j = i + 1; j <= col; j++) {
-                    sum -= t[j * p + i] * x[j * rank + col];
+                    sum -= t[j * p + i] * x[j * r + col];
                 }
-                x[i * rank + col] = sum / t[i * p + i];
-                inv2 += x[i * rank + col] * x[i * rank + col];
+                x[i * r + col] = sum / t[i * p + i];
+                inv2 += x[i * r + col] * x[i * r + col];
             }
         }
-        boolean rankProven = rank > 0 && inv2 * fro2 * scaledEps * scaledEps < 1
-                && tail2[rank] * inv2 <= MAX_GAP * MAX_GAP;
-        if (!rankProven) {
-            return null;
-        }
-        double[] pivoted = new double[m * rank];
-        for (int i = 0; i < m; i++) {
-            for (int c = 0; c < rank; c++) {
-                pivoted[i * rank + c] = kc[i * d + perm[c]];
+        return inv2;
+    }
+
+    /**
+     * The row-major {@code d x r} matrix B whose product with the pivoted centred keys has the leverages as
+     * squared row norms: {@code B = M^+ L^-T}. M is the first r rows of the column-major {@code p x d} T,
+     * {@code M^+ = Z S^-T} from a QR {@code M^T = Z S}, and with N the rows after r and {@code Y = N M^+},
+     * {@code I + Y^T Y = L L^T}: the rows {@code g_j = kc_j M^+} are the coordinates of the keys' left factor
+     * rows {@code u_j} in the basis {@code [I; Y]} of the range of {@code T M^+}, whose Gram matrix is
+     * {@code I + Y^T Y}, so {@code |g_j L^-T|^2} is {@code u_j}'s squared projection on that range.
+     */
+    private static double[] leverageBasis(double[] t, int p, int d, int r) {
+        double[] mt = new double[d * r];                     // M^T, column-major d x r
+        for (int i = 0; i < r; i++) {
+            for (int c = i; c < d; c++) {
+                mt[i * d + c] = t[c * p + i];
             }
         }
-        return new Pivoted(m, d, rank, Dense.multiply(pivoted, m, rank, x, rank), fro2, tail2[rank], inv2);
+        Dense.Qr qr = new Dense.Qr(mt, d, r);
+        double[] s = qr.r;                                   // column-major r x r, upper
+        double[] z = qr.timesQ(Dense.identity(r), r);        // column-major d x r
+        double[] b = new double[d * r];                      // M^+ = Z S^-T: row c solves S b_c = z_c
+        for (int c = 0; c < d; c++) {
+            int row = c * r;
+            for (int i = r - 1; i >= 0; i--) {
+                double sum = z[i * d + c];
+                for (int j = i + 1; j < r; j++) {
+                    sum -= s[j * r + i] * b[row + j];
+                }
+                b[row + i] = sum / s[i * r + i];
+            }
+        }
+        if (p == r) {
+            return b;                                        // no rows after r: Y is empty, L = I
+        }
+        double[] y = new double[(p - r) * r];                // Y = N M^+, N's row a being T's row r + a
+        for (int a = 0; a < p - r; a++) {
+            for (int c = r + a; c < d; c++) {
+                double n = t[c * p + r + a];
+                for (int i = 0; i < r; i++) {
+                    y[a * r + i] += n * b[c * r + i];
+                }
+            }
+        }
+        double[] gram = new double[r * r];                   // lower triangle of I + Y^T Y
+        for (int i = 0; i < r; i++) {
+            for (int j = 0; j <= i; j++) {
+                double sum = i == j ? 1 : 0;
+                for (int a = 0; a < p - r; a++) {
+                    sum += y[a * r + i] * y[a * r + j];
+                }
+                gram[i * r + j] = sum;
+            }
+        }
+        Dense.cholesky(gram, r);                             // I + Y^T Y >= I: always positive definite
+        for (int c = 0; c < d; c++) {                        // row c of B = b_c L^-T: solve L x = b_c
+            int row = c * r;
+            for (int i = 0; i < r; i++) {
+                double sum = b[row + i] - Dense.dot(gram, i * r, b, row, i);
+                b[row + i] = sum / gram[i * r + i];
+            }
+        }
+        return b;
     }
 
     /**
