@@ -57,8 +57,8 @@ public final class KeyIncoherence {
      * The key coherence of all m keys and of keys {@code 1 .. m-1} ({@code keyCoherenceNoFirst}, the second
      * centred over its own positions), as {@code {all, withoutFirst}}, each equal to
      * {@link #coherence(double[], int, int, int, double)} on its keys. The second usually comes from the first's
-     * factorisation in {@code O(m r)}: with {@code w_j} the rows of {@link #byPivotedQr}'s
-     * {@code Kc_P M^+ L^-T} ({@code l_j = |w_j|^2}), deleting key 0 changes the hat matrix of {@code [1, K]} by the rank-one update
+     * factorisation in {@code O(m r)}: with {@code w_j} the rows of {@link #byPivotedQr}'s {@code Kc_P B}
+     * ({@code l_j = |w_j|^2}), deleting key 0 changes the hat matrix of {@code [1, K]} by the rank-one update
      * {@code h'_jk = h_jk + h_j0 h_k0 / (1 - h_00)} with {@code h_jk = 1/m + w_j . w_k}, so
      * {@code l'_j = h'_jj - 1/(m-1)}. The deletion scales the pivoted block's squared singular values by at
      * least {@code 1 - m l_0 / (m-1)} and cannot raise the trailing ones, so the first factorisation's bounds
@@ -143,20 +143,21 @@ public final class KeyIncoherence {
     }
 
     /**
-     * Key coherence from a column-pivoted QR of R, {@code R P = Q T}, when it proves the numerical rank r:
-     * with {@code T11} its leading {@code r x r} block and {@code T22} the trailing one,
+     * Key coherence from a column-pivoted QR of R, {@code R P = Q T}, when it proves its answer. The rank r
+     * first: with {@code T11} T's leading {@code r x r} block and {@code T22} the trailing one,
      * {@code sigma_{r+1} <= |T22|_F} and {@code sigma_r >= 1 / |T11^-1|_F}, so r is the rank when the first
      * is below and the second above every value the tolerance can take ({@code sigma_1} lies in
-     * {@code [|R|_F / sqrt(p), |R|_F]}). The leverages are then taken over the range of {@code Kc_P M^+},
-     * M the first r rows of T ({@link #leverageBasis}). With {@code e = |T22|_F |T11^-1|_F}: the rows of M span
-     * the keys' top-r right singular subspace to within an angle of {@code e^2 / (1 - e^2)} (Davis-Kahan: the
-     * rows after r change {@code Kc^T Kc} by {@code |T22|^2}), so that range is the top-r left singular
-     * subspace to within {@code e} times that, and each leverage is off by at most {@code 1.42 e^3} (for
-     * {@code e^2 <= 1/4}); the coherence, at least 1 in units of {@code r/m}, by at most
-     * {@code 1.42 (m/r) e^3} relative, required to be under {@link #MAX_ERROR}. Null when the rank is not that
-     * clear-cut. Keys rounded to float32 from a lower-rank matrix (a layer reading few tokens) have
-     * {@code e} near 1e-6: the error is near 1e-18, where the first r pivoted columns alone would be off by
-     * {@code 2e}.
+     * {@code [|R|_F / sqrt(p), |R|_F]}); when those bounds fall short, from T's singular values
+     * ({@link #rankBySingularValues}). Then the leverages, over the range of {@code T Z}, Z from two steps of
+     * subspace iteration ({@link #leverageBasis}). With {@code e = |T22|_F |T11^-1|_F}: the rows of T11's block
+     * row M span the top-r right singular subspace within a tangent {@code 1.42 e^2} (Davis-Kahan: the rows after
+     * r change {@code T^T T} by {@code |T22|^2}; {@code e^2 <= 1/4}), each step multiplies it by
+     * {@code (sigma_{r+1} / sigma_r)^2 <= e^2}, and the range of {@code T Z} is then the top-r left singular
+     * subspace within {@code e} times that: each leverage is off by at most {@code 1.42 e^5}, and the coherence,
+     * at least 1 in units of {@code r/m}, by at most {@code 1.42 (m/r) e^5} relative, required to be under
+     * {@link #MAX_ERROR}. Null when the rank is too close to call or the bound falls short. Keys rounded to
+     * float32 from a lower-rank matrix (a layer reading few tokens) have {@code e} near 1e-4 and noise singular
+     * values just under the tolerance; the first r pivoted keys alone would give leverages off by {@code 2e}.
      */
     private static Pivoted byPivotedQr(CentredKeys keys, double[] kc, PivotedR factor, double eps) {
         int m = keys.m;
@@ -184,10 +185,15 @@ public final class KeyIncoherence {
             rank++;
         }
         double inv2 = inverseNorm2(t, p, rank);
+        if (!(rank > 0 && inv2 * fro2 * scaledEps * scaledEps < 1)) {
+            rank = rankBySingularValues(t, p, d, scaledEps);
+            if (rank <= 0) {
+                return null;
+            }
+            inv2 = inverseNorm2(t, p, rank);
+        }
         double gap2 = tail2[rank] * inv2;
-        boolean proven = rank > 0 && inv2 * fro2 * scaledEps * scaledEps < 1
-                && gap2 <= 0.25 && 1.42 * m / rank * gap2 * Math.sqrt(gap2) <= MAX_ERROR;
-        if (!proven) {
+        if (!(gap2 <= 0.25) || 1.42 * m / rank * gap2 * gap2 * Math.sqrt(gap2) > MAX_ERROR) {
             return null;
         }
         double[] pivoted = new double[m * d];
@@ -198,6 +204,25 @@ public final class KeyIncoherence {
         }
         double[] w = Dense.multiply(pivoted, m, d, leverageBasis(t, p, d, rank), rank);
         return new Pivoted(m, d, rank, w, fro2, tail2[rank], inv2);
+    }
+
+    /**
+     * The numerical rank from the singular values of the column-major {@code p x d} T
+     * ({@link GolubKahan}, within {@code 4 max(p, d) eps64 sigma_1} of the exact ones), or -1 when one lies
+     * within twice that of the tolerance {@code sigma_1 scaledEps}.
+     */
+    private static int rankBySingularValues(double[] t, int p, int d, double scaledEps) {
+        double[] sigma = GolubKahan.singularValues(t, p, d);
+        double tol = sigma[0] * scaledEps;
+        double error = 4 * Math.max(p, d) * Math.ulp(1.0) * sigma[0];
+        int rank = 0;
+        for (double s : sigma) {
+            if (!(Math.abs(s - tol) > 2 * error)) {
+                return -1;
+            }
+            rank += s > tol ? 1 : 0;
+        }
+        return rank;
     }
 
     /** {@code |T11^-1|_F^2} of the leading {@code r x r} block of a column-major {@code p x d} upper-trapezoidal T. */
@@ -220,64 +245,65 @@ public final class KeyIncoherence {
 
     /**
      * The row-major {@code d x r} matrix B whose product with the pivoted centred keys has the leverages as
-     * squared row norms: {@code B = M^+ L^-T}. M is the first r rows of the column-major {@code p x d} T,
-     * {@code M^+ = Z S^-T} from a QR {@code M^T = Z S}, and with N the rows after r and {@code Y = N M^+},
-     * {@code I + Y^T Y = L L^T}: the rows {@code g_j = kc_j M^+} are the coordinates of the keys' left factor
-     * rows {@code u_j} in the basis {@code [I; Y]} of the range of {@code T M^+}, whose Gram matrix is
-     * {@code I + Y^T Y}, so {@code |g_j L^-T|^2} is {@code u_j}'s squared projection on that range.
+     * squared row norms. With Z an orthonormal basis of an r-dimensional subspace of {@code R^d}, the keys'
+     * left factor rows {@code u_j} ({@code kc_j = T^T u_j}) project on the range of {@code T Z} with squared
+     * norm {@code |S^-T Z^T kc_j|^2}, S the R factor of {@code T Z}; so {@code B = Z S^-1}. Z starts as the row
+     * space of T's first r rows and takes two steps of subspace iteration with {@code T^T T}.
      */
     private static double[] leverageBasis(double[] t, int p, int d, int r) {
-        double[] mt = new double[d * r];                     // M^T, column-major d x r
+        double[] z = new double[d * r];                      // M^T, column-major d x r
         for (int i = 0; i < r; i++) {
             for (int c = i; c < d; c++) {
-                mt[i * d + c] = t[c * p + i];
+                z[i * d + c] = t[c * p + i];
             }
         }
-        Dense.Qr qr = new Dense.Qr(mt, d, r);
-        double[] s = qr.r;                                   // column-major r x r, upper
-        double[] z = qr.timesQ(Dense.identity(r), r);        // column-major d x r
-        double[] b = new double[d * r];                      // M^+ = Z S^-T: row c solves S b_c = z_c
-        for (int c = 0; c < d; c++) {
+        for (int step = 0; step < 2; step++) {
+            z = transposeTimes(t, p, d, times(t, p, d, orthonormal(z, d, r), r), r);
+        }
+        z = orthonormal(z, d, r);
+        double[] s = Dense.qrR(times(t, p, d, z, r), p, r);  // column-major r x r, upper
+        double[] b = new double[d * r];
+        for (int c = 0; c < d; c++) {                        // row c of Z S^-1: solve S^T b_c = z_c
             int row = c * r;
-            for (int i = r - 1; i >= 0; i--) {
+            for (int i = 0; i < r; i++) {
                 double sum = z[i * d + c];
-                for (int j = i + 1; j < r; j++) {
-                    sum -= s[j * r + i] * b[row + j];
+                for (int j = 0; j < i; j++) {
+                    sum -= s[i * r + j] * b[row + j];
                 }
                 b[row + i] = sum / s[i * r + i];
             }
         }
-        if (p == r) {
-            return b;                                        // no rows after r: Y is empty, L = I
-        }
-        double[] y = new double[(p - r) * r];                // Y = N M^+, N's row a being T's row r + a
-        for (int a = 0; a < p - r; a++) {
-            for (int c = r + a; c < d; c++) {
-                double n = t[c * p + r + a];
-                for (int i = 0; i < r; i++) {
-                    y[a * r + i] += n * b[c * r + i];
-                }
-            }
-        }
-        double[] gram = new double[r * r];                   // lower triangle of I + Y^T Y
-        for (int i = 0; i < r; i++) {
-            for (int j = 0; j <= i; j++) {
-                double sum = i == j ? 1 : 0;
-                for (int a = 0; a < p - r; a++) {
-                    sum += y[a * r + i] * y[a * r + j];
-                }
-                gram[i * r + j] = sum;
-            }
-        }
-        Dense.cholesky(gram, r);                             // I + Y^T Y >= I: always positive definite
-        for (int c = 0; c < d; c++) {                        // row c of B = b_c L^-T: solve L x = b_c
-            int row = c * r;
-            for (int i = 0; i < r; i++) {
-                double sum = b[row + i] - Dense.dot(gram, i * r, b, row, i);
-                b[row + i] = sum / gram[i * r + i];
-            }
-        }
         return b;
+    }
+
+    /** The thin Q of a column-major {@code rows x cols} matrix ({@code rows >= cols}), column-major. */
+    private static double[] orthonormal(double[] a, int rows, int cols) {
+        return new Dense.Qr(a, rows, cols).timesQ(Dense.identity(cols), cols);
+    }
+
+    /** {@code T X} for the column-major {@code p x d} upper-trapezoidal T and column-major {@code d x k} X. */
+    private static double[] times(double[] t, int p, int d, double[] x, int k) {
+        double[] out = new double[p * k];
+        for (int c = 0; c < k; c++) {
+            for (int j = 0; j < d; j++) {
+                double xj = x[c * d + j];
+                for (int i = 0; i <= Math.min(j, p - 1); i++) {
+                    out[c * p + i] += t[j * p + i] * xj;
+                }
+            }
+        }
+        return out;
+    }
+
+    /** {@code T^T Y} for the column-major {@code p x d} upper-trapezoidal T and column-major {@code p x k} Y. */
+    private static double[] transposeTimes(double[] t, int p, int d, double[] y, int k) {
+        double[] out = new double[d * k];
+        for (int c = 0; c < k; c++) {
+            for (int j = 0; j < d; j++) {
+                out[c * d + j] = Dense.dot(t, j * p, y, c * p, Math.min(j + 1, p));
+            }
+        }
+        return out;
     }
 
     /**
