@@ -148,13 +148,14 @@ public final class KeyIncoherence {
      * {@code sigma_{r+1} <= |T22|_F} and {@code sigma_r >= 1 / |T11^-1|_F}, so r is the rank when the first
      * is below and the second above every value the tolerance can take ({@code sigma_1} lies in
      * {@code [|R|_F / sqrt(p), |R|_F]}); when those bounds fall short, from T's singular values
-     * ({@link #rankBySingularValues}). Then the leverages, over the range of {@code T Z}, Z from two steps of
-     * subspace iteration ({@link #leverageBasis}). With {@code e = |T22|_F |T11^-1|_F}: the rows of T11's block
-     * row M span the top-r right singular subspace within a tangent {@code 1.42 e^2} (Davis-Kahan: the rows after
-     * r change {@code T^T T} by {@code |T22|^2}; {@code e^2 <= 1/4}), each step multiplies it by
-     * {@code (sigma_{r+1} / sigma_r)^2 <= e^2}, and the range of {@code T Z} is then the top-r left singular
-     * subspace within {@code e} times that: each leverage is off by at most {@code 1.42 e^5}, and the coherence,
-     * at least 1 in units of {@code r/m}, by at most {@code 1.42 (m/r) e^5} relative, required to be under
+     * ({@link #rankBySingularValues}). Then the leverages: of full rank d, through {@code T^-1}; otherwise over
+     * the range of {@code T Z}, Z from k steps of subspace iteration ({@link #leverageBasis}). With
+     * {@code e = |T22|_F |T11^-1|_F}: the rows of T11's block row M span the top-r right singular subspace
+     * within a tangent {@code 1.42 e^2} (Davis-Kahan: the rows after r change {@code T^T T} by
+     * {@code |T22|^2}; {@code e^2 <= 1/4}), each step multiplies it by {@code (sigma_{r+1} / sigma_r)^2 <= e^2},
+     * and the range of {@code T Z} is then the top-r left singular subspace within {@code e} times that: each
+     * leverage is off by at most {@code 1.42 e^(2k+3)}, and the coherence, at least 1 in units of {@code r/m},
+     * by at most {@code 1.42 (m/r) e^(2k+3)} relative. k is the fewest steps (at most 2) that bring this under
      * {@link #MAX_ERROR}. Null when the rank is too close to call or the bound falls short. Keys rounded to
      * float32 from a lower-rank matrix (a layer reading few tokens) have {@code e} near 1e-4 and noise singular
      * values just under the tolerance; the first r pivoted keys alone would give leverages off by {@code 2e}.
@@ -184,16 +185,22 @@ public final class KeyIncoherence {
         while (rank < p && tail2[rank] > tolLow2) {
             rank++;
         }
-        double inv2 = inverseNorm2(t, p, rank);
+        double[] inverse = upperInverse(t, p, rank);
+        double inv2 = Dense.dot(inverse, 0, inverse, 0, inverse.length);
         if (!(rank > 0 && inv2 * fro2 * scaledEps * scaledEps < 1)) {
             rank = rankBySingularValues(t, p, d, scaledEps);
             if (rank <= 0) {
                 return null;
             }
-            inv2 = inverseNorm2(t, p, rank);
+            inverse = upperInverse(t, p, rank);
+            inv2 = Dense.dot(inverse, 0, inverse, 0, inverse.length);
         }
         double gap2 = tail2[rank] * inv2;
-        if (!(gap2 <= 0.25) || 1.42 * m / rank * gap2 * gap2 * Math.sqrt(gap2) > MAX_ERROR) {
+        int steps = 0;
+        while (gap2 <= 0.25 && steps <= 2 && 1.42 * m / rank * Math.pow(gap2, steps + 1.5) > MAX_ERROR) {
+            steps++;
+        }
+        if (!(gap2 <= 0.25) || steps > 2) {
             return null;
         }
         double[] pivoted = new double[m * d];
@@ -202,7 +209,9 @@ public final class KeyIncoherence {
                 pivoted[i * d + c] = kc[i * d + perm[c]];
             }
         }
-        double[] w = Dense.multiply(pivoted, m, d, leverageBasis(t, p, d, rank), rank);
+        // keys of full rank d: T is square and invertible, and its inverse is the basis
+        double[] basis = rank == d ? inverse : leverageBasis(t, p, d, rank, steps);
+        double[] w = Dense.multiply(pivoted, m, d, basis, rank);
         return new Pivoted(m, d, rank, w, fro2, tail2[rank], inv2);
     }
 
@@ -225,11 +234,9 @@ public final class KeyIncoherence {
         return rank;
     }
 
-    /** {@code |T11^-1|_F^2} of the leading {@code r x r} block of a column-major {@code p x d} upper-trapezoidal T. */
-    private static double inverseNorm2(double[] t, int p, int r) {
-        // X = T11^-1, upper triangular, row-major r x r, by back substitution column by column
-        double[] x = new double[r * r];
-        double inv2 = 0;
+    /** {@code T11^-1}, row-major {@code r x r}, of the leading block of a column-major {@code p x d} upper-trapezoidal T. */
+    private static double[] upperInverse(double[] t, int p, int r) {
+        double[] x = new double[r * r];                      // upper triangular, by back substitution per column
         for (int col = 0; col < r; col++) {
             for (int i = col; i >= 0; i--) {
                 double sum = i == col ? 1 : 0;
@@ -237,10 +244,9 @@ public final class KeyIncoherence {
                     sum -= t[j * p + i] * x[j * r + col];
                 }
                 x[i * r + col] = sum / t[i * p + i];
-                inv2 += x[i * r + col] * x[i * r + col];
             }
         }
-        return inv2;
+        return x;
     }
 
     /**
@@ -248,16 +254,16 @@ public final class KeyIncoherence {
      * squared row norms. With Z an orthonormal basis of an r-dimensional subspace of {@code R^d}, the keys'
      * left factor rows {@code u_j} ({@code kc_j = T^T u_j}) project on the range of {@code T Z} with squared
      * norm {@code |S^-T Z^T kc_j|^2}, S the R factor of {@code T Z}; so {@code B = Z S^-1}. Z starts as the row
-     * space of T's first r rows and takes two steps of subspace iteration with {@code T^T T}.
+     * space of T's first r rows and takes {@code steps} steps of subspace iteration with {@code T^T T}.
      */
-    private static double[] leverageBasis(double[] t, int p, int d, int r) {
+    private static double[] leverageBasis(double[] t, int p, int d, int r, int steps) {
         double[] z = new double[d * r];                      // M^T, column-major d x r
         for (int i = 0; i < r; i++) {
             for (int c = i; c < d; c++) {
                 z[i * d + c] = t[c * p + i];
             }
         }
-        for (int step = 0; step < 2; step++) {
+        for (int step = 0; step < steps; step++) {
             z = transposeTimes(t, p, d, times(t, p, d, orthonormal(z, d, r), r), r);
         }
         z = orthonormal(z, d, r);
