@@ -26,7 +26,7 @@ class GramRoutesTest {
         SplittableRandom random = new SplittableRandom(3);
         // hs, nInQ, nInK: queries and keys may come from inputs of other widths
         int[][] shapes = {{16, 16, 16}, {16, 64, 64}, {8, 32, 32}, {1, 5, 5}, {3, 3, 3}, {12, 5, 5}, {32, 512, 512},
-                {3, 6, 4}, {4, 9, 20}, {8, 5, 12}};
+                {3, 6, 4}, {4, 9, 20}, {8, 5, 12}, {7, 20, 20}, {13, 30, 17}};
         for (int[] shape : shapes) {
             int hs = shape[0], nIn = shape[1], nInK = shape[2];
             for (int trial = 0; trial < 5; trial++) {
