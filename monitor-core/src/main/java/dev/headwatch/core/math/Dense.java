@@ -262,7 +262,7 @@ final class Dense {
      * {@code inner}.
      */
     static double[] multiply(double[] a, int rows, int inner, double[] b, int cols) {
-        return product(a, rows, inner, b, 0, cols, false);
+        return product(a, 0, rows, inner, b, 0, cols, false, false);
     }
 
     /**
@@ -270,33 +270,42 @@ final class Dense {
      * {@code rows x cols}; each entry sums its terms in order of {@code inner}.
      */
     static double[] multiplyByTranspose(double[] a, int rows, int inner, double[] b, int cols) {
-        return product(a, rows, inner, b, 0, cols, true);
+        return product(a, 0, rows, inner, b, 0, cols, true, false);
     }
 
     /** As above, with B's rows starting at {@code b[bFrom]}. */
     static double[] multiplyByTranspose(double[] a, int rows, int inner, double[] b, int bFrom, int cols) {
-        return product(a, rows, inner, b, bFrom, cols, true);
+        return product(a, 0, rows, inner, b, bFrom, cols, true, false);
+    }
+
+    /**
+     * The lower triangle (row-major {@code rows x rows}; entries above it within the diagonal 4 x 4 blocks may
+     * be filled too) of {@code W W^T} for the row-major {@code rows x cols} W starting at {@code w[from]}.
+     */
+    static double[] rowGramLower(double[] w, int from, int rows, int cols) {
+        return product(w, from, rows, cols, w, from, rows, true, true);
     }
 
     /**
      * The products above in blocks of 4 x 4 entries: sixteen independent sums in registers, eight loads per
      * sixteen multiply-adds. Loops this short (inner and cols of 16 or 32) are left scalar by the JIT's
      * vectoriser, so register blocking is what makes them fast, about twice the speed of dot products.
+     * A starts at {@code a[aFrom]}; with {@code lower}, only the blocks on and below the diagonal.
      */
-    private static double[] product(double[] a, int rows, int inner, double[] b, int bFrom, int cols,
-                                    boolean transposed) {
+    private static double[] product(double[] a, int aFrom, int rows, int inner, double[] b, int bFrom, int cols,
+                                    boolean transposed, boolean lower) {
         double[] c = new double[rows * cols];
         // B[k][j] is b[k * kStride + j * jStride]
         int kStride = transposed ? 1 : cols;
         int jStride = transposed ? inner : 1;
         int i = 0;
         for (; i + 3 < rows; i += 4) {
-            int a0 = i * inner;
+            int a0 = aFrom + i * inner;
             int a1 = a0 + inner;
             int a2 = a1 + inner;
             int a3 = a2 + inner;
             int j = 0;
-            for (; j + 3 < cols; j += 4) {
+            for (; j + 3 < cols && (!lower || j <= i); j += 4) {
                 int b0 = bFrom + j * jStride;
                 int b1 = b0 + jStride;
                 int b2 = b1 + jStride;
@@ -321,24 +330,24 @@ final class Dense {
                 c[o] = c30; c[o + 1] = c31; c[o + 2] = c32; c[o + 3] = c33;
             }
             for (int r = i; r < i + 4; r++) {
-                for (int jj = j; jj < cols; jj++) {
-                    c[r * cols + jj] = entry(a, r, inner, b, bFrom + jj * jStride, kStride);
+                for (int jj = j; jj < (lower ? Math.min(cols, r + 1) : cols); jj++) {
+                    c[r * cols + jj] = entry(a, aFrom + r * inner, inner, b, bFrom + jj * jStride, kStride);
                 }
             }
         }
         for (; i < rows; i++) {
-            for (int j = 0; j < cols; j++) {
-                c[i * cols + j] = entry(a, i, inner, b, bFrom + j * jStride, kStride);
+            for (int j = 0; j < (lower ? Math.min(cols, i + 1) : cols); j++) {
+                c[i * cols + j] = entry(a, aFrom + i * inner, inner, b, bFrom + j * jStride, kStride);
             }
         }
         return c;
     }
 
-    /** Entry i of {@code A B} with B's column (or, transposed, row) starting at {@code b[b0]}. */
-    private static double entry(double[] a, int i, int inner, double[] b, int b0, int kStride) {
+    /** The entry of {@code A B} of A's row starting at {@code a[a0]} and B's column (or, transposed, row) at {@code b[b0]}. */
+    private static double entry(double[] a, int a0, int inner, double[] b, int b0, int kStride) {
         double sum = 0;
         for (int k = 0; k < inner; k++) {
-            sum += a[i * inner + k] * b[b0 + k * kStride];
+            sum += a[a0 + k] * b[b0 + k * kStride];
         }
         return sum;
     }

@@ -155,7 +155,7 @@ public final class WeightSpectra {
      */
     public static double spectralNorm(double[] wq, int qFrom, double[] wk, int kFrom, int hs, int nInQ, int nInK,
                                       double tau, double[] warm) {
-        double[] l = rowGram(wq, qFrom, hs, nInQ);
+        double[] l = Dense.rowGramLower(wq, qFrom, hs, nInQ);
         if (!Dense.cholesky(l, hs)) {
             return spectralNormByQr(java.util.Arrays.copyOfRange(wq, qFrom, qFrom + hs * nInQ),
                     java.util.Arrays.copyOfRange(wk, kFrom, kFrom + hs * nInK), hs, nInQ, nInK, tau);
@@ -166,7 +166,7 @@ public final class WeightSpectra {
                 lt[j * hs + i] = l[i * hs + j];
             }
         }
-        double[] s = Dense.congruence(lt, hs, rowGram(wk, kFrom, hs, nInK), hs, 1);
+        double[] s = Dense.congruence(lt, hs, Dense.rowGramLower(wk, kFrom, hs, nInK), hs, 1);
         double max = 0;
         if (warm != null) {
             max = SymmetricEigen.largest(s, hs, warm);
@@ -176,63 +176,6 @@ public final class WeightSpectra {
             }
         }
         return tau * Math.sqrt(max);
-    }
-
-    /**
-     * The lower triangle of {@code W W^T} for the row-major {@code rows x cols} W starting at {@code w[from]}:
-     * blocks of 4 x 4 entries on and below the diagonal, sixteen sums in registers over eight loads per column
-     * (twice the speed of one dot product per entry), the rows past a multiple of 4 by dot products.
-     */
-    private static double[] rowGram(double[] w, int from, int rows, int cols) {
-        double[] g = new double[rows * rows];
-        int blocked = rows - rows % 4;
-        for (int i = 0; i < blocked; i += 4) {
-            int a0 = from + i * cols, a1 = a0 + cols, a2 = a1 + cols, a3 = a2 + cols;
-            for (int j = 0; j <= i; j += 4) {
-                int b0 = from + j * cols, b1 = b0 + cols, b2 = b1 + cols, b3 = b2 + cols;
-                double c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-                double c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-                for (int k = 0; k < cols; k++) {
-                    double x0 = w[a0 + k], x1 = w[a1 + k], x2 = w[a2 + k], x3 = w[a3 + k];
-                    double y0 = w[b0 + k], y1 = w[b1 + k], y2 = w[b2 + k], y3 = w[b3 + k];
-                    c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
-                    c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
-                    c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
-                    c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
-                }
-                int o = i * rows + j;           // the diagonal block keeps its lower triangle only
-                g[o] = c00;
-                o += rows;
-                g[o] = c10;
-                g[o + 1] = c11;
-                o += rows;
-                g[o] = c20;
-                g[o + 1] = c21;
-                g[o + 2] = c22;
-                o += rows;
-                g[o] = c30;
-                g[o + 1] = c31;
-                g[o + 2] = c32;
-                g[o + 3] = c33;
-                if (j < i) {
-                    o = i * rows + j;
-                    g[o + 1] = c01;
-                    g[o + 2] = c02;
-                    g[o + 3] = c03;
-                    o += rows;
-                    g[o + 2] = c12;
-                    g[o + 3] = c13;
-                    o += rows;
-                    g[o + 3] = c23;
-                }
-            }
-        }
-        for (int i = blocked; i < rows; i++) {
-            for (int j = 0; j <= i; j++) {
-                g[i * rows + j] = Dense.dot(w, from + i * cols, w, from + j * cols, cols);
-            }
-        }
-        return g;
     }
 
     /** {@code sigma_1(tau Wq^T Wk)} from the core of two thin QR factorisations (any rank). */
