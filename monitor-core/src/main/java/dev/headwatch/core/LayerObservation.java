@@ -120,7 +120,7 @@ public final class LayerObservation {
      */
     private static HeadMetrics withPartnerNamed(HeadMetrics m, List<Integer> heads) {
         double position = m.redundancyPartner();
-        if (Double.isNaN(position)) {
+        if (Double.isNaN(position) || heads.get((int) position) == position) {
             return m;
         }
         return m.toBuilder().set(HeadField.REDUNDANCY_PARTNER, heads.get((int) position)).build();
