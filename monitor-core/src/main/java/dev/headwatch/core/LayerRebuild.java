@@ -101,7 +101,7 @@ final class LayerRebuild {
                     vh[h] = head(xv, tk, nInV, p == null ? null : p.wv(), h, dv);
                 }
                 if (part != null) {
-                    // before the float32 rounding below, as the layer's own float64 rebuild would
+                    // from the heads as projected, before their float32 rounding below
                     part.attendHere(h, fromPass.test(h), qh[h], kh[h], vh[h], tk, hs, tau, keyVisible, c.causal());
                 }
             }
