@@ -99,9 +99,9 @@ public final class HeadMetrics {
         for (HeadMetrics m : perSequence) {
             nonConverged += m.nonConverged;
         }
+        double[] x = new double[perSequence.size()];
         for (HeadField f : FIELDS) {
             int i = f.ordinal();
-            double[] x = new double[perSequence.size()];
             int defined = 0;
             for (HeadMetrics m : perSequence) {
                 double v = m.values[i];

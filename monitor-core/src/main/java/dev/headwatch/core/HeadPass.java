@@ -171,7 +171,8 @@ final class HeadPass {
     private static HeadInput firstPositions(HeadInput in, int len) {
         double[] v = in.valueRows();
         return HeadInput.of(Arrays.copyOf(in.queryRows(), len * in.d()), Arrays.copyOf(in.keyRows(), len * in.d()),
-                v == null ? null : Arrays.copyOf(v, len * in.dv()), in.d(), in.dataType(), Visibility.FULL, in.scale());
+                v == null ? null : Arrays.copyOf(v, len * in.dv()), in.d(), in.dataType(), Visibility.FULL, in.scale(),
+                true);                                  // fresh copies, of values already in the input's precision
     }
 
     /**

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.ObjIntConsumer;
 import java.util.stream.IntStream;
 
 /**
@@ -18,6 +19,9 @@ public final class LayerAnalysis {
     /** Rows per block of the pair loop: the block's rows of eight heads at n = 1024 take 512 KiB. */
     private static final int ROW_BLOCK = 8;
 
+    /** {@link LayerAnalyzer#standard()}: one instance, so that a layer's measurement knows it runs this analysis. */
+    static final LayerAnalyzer STANDARD = LayerAnalysis::compute;
+
     private LayerAnalysis() {
     }
 
@@ -28,6 +32,14 @@ public final class LayerAnalysis {
      * @throws IllegalArgumentException when the list is empty or the heads disagree on n, nk or visibility
      */
     public static LayerMetrics compute(List<HeadInput> heads) {
+        return compute(heads, (pass, h) -> { });
+    }
+
+    /**
+     * As {@link #compute(List)}; {@code afterPass} receives each head's pass (and the head's position in the
+     * list) as soon as it is done, on the thread that ran it, while its attention is at hand.
+     */
+    static LayerMetrics compute(List<HeadInput> heads, ObjIntConsumer<HeadPass> afterPass) {
         if (heads == null || heads.isEmpty()) {
             throw new IllegalArgumentException("a layer needs at least one head");
         }
@@ -46,7 +58,11 @@ public final class LayerAnalysis {
         int count = heads.size();
         // Heads are independent: measure them on all cores (the native products inside are thread-safe).
         HeadPass[] pass = IntStream.range(0, count).parallel()
-                .mapToObj(h -> HeadPass.run(heads.get(h), true))
+                .mapToObj(h -> {
+                    HeadPass p = HeadPass.run(heads.get(h), true);
+                    afterPass.accept(p, h);
+                    return p;
+                })
                 .toArray(HeadPass[]::new);
         double[] norm2 = IntStream.range(0, count).parallel()
                 .mapToDouble(h -> Redundancy.inner(pass[h].energy, 0, pass[h].energy, 0, pass[h].energy.length))

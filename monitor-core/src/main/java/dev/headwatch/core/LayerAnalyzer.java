@@ -14,6 +14,6 @@ public interface LayerAnalyzer {
 
     /** The metrics of METRICS.md, per head and per layer. */
     static LayerAnalyzer standard() {
-        return LayerAnalysis::compute;
+        return LayerAnalysis.STANDARD;
     }
 }

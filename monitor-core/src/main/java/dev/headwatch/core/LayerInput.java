@@ -56,6 +56,11 @@ public record LayerInput(String layer, List<Integer> heads, List<List<HeadInput>
                 positions.stream().map(qkSpectralNorms::get).toList());
     }
 
+    /** The same heads with the given reconstruction error. */
+    LayerInput withReconstructionError(double error) {
+        return new LayerInput(layer, heads, sequences, error, qkSpectralNorms);
+    }
+
     /** A layer input without weight metrics. */
     public LayerInput(String layer, List<Integer> heads, List<List<HeadInput>> sequences, double reconstructionError) {
         this(layer, heads, sequences, reconstructionError, null);

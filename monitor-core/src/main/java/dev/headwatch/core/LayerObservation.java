@@ -37,22 +37,33 @@ public final class LayerObservation {
      * @throws IllegalArgumentException when a capture's arrays do not fit its layout
      */
     public static Optional<LayerObservation> of(LayerData layer, IntPredicate heads, LayerAnalyzer analyzer) {
-        return measure(read(layer, () -> { }, null), heads, analyzer);
+        return measure(read(layer, heads, analyzer, () -> { }, null), heads, analyzer);
     }
 
     /**
-     * The heads of a layer: a capture read by the core, or the given input; {@code nonConverged} runs once for
-     * each head whose qkSpectralNorm fails; {@code state} (or null) is the monitor's ({@link RebuildState}).
+     * The heads of a layer: a capture read by the core, with its reconstruction begun for the measurement of
+     * the heads that {@code heads} accepts with {@code analyzer} ({@link #measure}), or the given input;
+     * {@code nonConverged} runs once for each head whose qkSpectralNorm fails; {@code state} (or null) is the
+     * monitor's ({@link RebuildState}).
      */
-    static LayerInput read(LayerData layer, Runnable nonConverged, RebuildState state) {
-        return layer instanceof LayerCapture c ? LayerRebuild.of(c, nonConverged, state) : (LayerInput) layer;
+    static LayerRebuild.Rebuilt read(LayerData layer, IntPredicate heads, LayerAnalyzer analyzer, Runnable nonConverged,
+                                     RebuildState state) {
+        return layer instanceof LayerCapture c
+                ? LayerRebuild.of(c, nonConverged, state, analyzer == LayerAnalysis.STANDARD ? heads : h -> false)
+                : new LayerRebuild.Rebuilt((LayerInput) layer, null);
     }
 
-    static Optional<LayerObservation> measure(LayerInput all, IntPredicate heads, LayerAnalyzer analyzer) {
-        LayerInput in = all.select(heads);
+    /**
+     * Measures the heads that {@code heads} accepts, with the layer {@link #read} for the same heads and
+     * analyzer. The standard analysis hands each head's attention to the reconstruction, which is finished
+     * after the heads; another analyzer's heads were attended by the reconstruction itself.
+     */
+    static Optional<LayerObservation> measure(LayerRebuild.Rebuilt layer, IntPredicate heads, LayerAnalyzer analyzer) {
+        LayerInput in = layer.input().select(heads);
         if (in.sequences().isEmpty() || in.heads().isEmpty()) {
             return Optional.empty();
         }
+        Reconstruction reconstruction = analyzer == LayerAnalysis.STANDARD ? layer.reconstruction() : null;
         int nHeads = in.heads().size();
         int count = in.sequences().size();
         List<List<HeadMetrics>> perHead = new ArrayList<>();
@@ -61,8 +72,12 @@ public final class LayerObservation {
         }
         double[][] corr = new double[nHeads][nHeads];
         double[][] jsd = new double[nHeads][nHeads];
-        for (List<HeadInput> sequence : in.sequences()) {
-            LayerMetrics metrics = analyzer.analyze(sequence);
+        for (int s = 0; s < count; s++) {
+            List<HeadInput> sequence = in.sequences().get(s);
+            int index = s;
+            LayerMetrics metrics = reconstruction == null ? analyzer.analyze(sequence)
+                    : LayerAnalysis.compute(sequence, (pass, h) -> reconstruction.attended(index, in.heads().get(h), pass,
+                            sequence.get(h).valueRows()));
             for (int h = 0; h < nHeads; h++) {
                 perHead.get(h).add(withPartnerNamed(metrics.heads().get(h), in.heads()));
                 for (int g = 0; g < nHeads; g++) {
@@ -77,10 +92,11 @@ public final class LayerObservation {
                 jsd[h][g] *= 1.0 / count;
             }
         }
+        double error = layer.reconstructionError();
         List<HeadRecord> records = new ArrayList<>();
         for (int h = 0; h < nHeads; h++) {
             HeadMetrics m = HeadMetrics.aggregate(perHead.get(h)).toBuilder()
-                    .set(HeadField.RECONSTRUCTION_ERROR, in.reconstructionError())
+                    .set(HeadField.RECONSTRUCTION_ERROR, error)
                     .build();
             double[] n = new double[count];
             double[] d = new double[count];
@@ -95,7 +111,7 @@ public final class LayerObservation {
                     (int) HeadMetrics.mode(d, count), in.sequences().get(0).get(h).visibility(), m,
                     in.qkSpectralNorms().get(h), nonFinite));
         }
-        return Optional.of(new LayerObservation(in, records, corr, jsd));
+        return Optional.of(new LayerObservation(in.withReconstructionError(error), records, corr, jsd));
     }
 
     /**
@@ -104,7 +120,7 @@ public final class LayerObservation {
      */
     private static HeadMetrics withPartnerNamed(HeadMetrics m, List<Integer> heads) {
         double position = m.redundancyPartner();
-        if (Double.isNaN(position)) {
+        if (Double.isNaN(position) || heads.get((int) position) == position) {
             return m;
         }
         return m.toBuilder().set(HeadField.REDUNDANCY_PARTNER, heads.get((int) position)).build();

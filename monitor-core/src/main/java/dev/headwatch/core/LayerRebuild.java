@@ -4,18 +4,19 @@ import dev.headwatch.core.LayerCapture.Projections;
 import dev.headwatch.core.LayerCapture.Recurrence;
 import dev.headwatch.core.LayerCapture.Sequence;
 import dev.headwatch.core.math.Products;
-import dev.headwatch.core.math.Softmax;
 import org.nd4j.linalg.api.buffer.DataType;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.IntPredicate;
 import java.util.stream.IntStream;
 
 /**
  * The core's reading of a {@link LayerCapture}: Q, K and V per head exactly as the layer computes them, and
- * the layer's output rebuilt from them to measure {@code reconstructionError} against the output the layer
- * produced (METRICS.md item 4). All in Java on the captured arrays: no framework call.
+ * the {@link Reconstruction} of the layer's output from them, begun, that measures {@code reconstructionError}
+ * against the output the layer produced (METRICS.md item 4). All in Java on the captured arrays: no
+ * framework call.
  *
  * <p>Visibility of a self-attention sequence: all keys visible is {@link Visibility#FULL}, ones followed by
  * zeros {@link Visibility#padded(int)}, any other mask keeps only the visible positions (FULL over them);
@@ -31,28 +32,34 @@ final class LayerRebuild {
     /**
      * Every head of the layer on every sequence, with the reconstruction error (NaN without values or
      * output, or for a recurrent activation the core does not apply) and the weight-only
-     * {@code qkSpectralNorm} per head (NaN without projections).
+     * {@code qkSpectralNorm} per head (NaN without projections). The reconstruction attends every head here.
      *
      * @throws IllegalArgumentException when the arrays do not fit the layer's layout (naming both)
      */
     static LayerInput of(LayerCapture c) {
-        return of(c, () -> { }, null);
+        return of(c, () -> { }, null, h -> false).finished();
     }
 
     /**
-     * As {@link #of(LayerCapture)}; {@code nonConverged} runs once for each head whose qkSpectralNorm fails, and
-     * {@code state} (or null) is the monitor's, carried from the last observation to the next.
+     * The heads of a layer and the reconstruction that checks them, begun: it attends here every head that
+     * {@code fromPass} rejects, and the query rows a head pass does not hold (padding the layer still outputs),
+     * and waits for the others' attention from their head pass ({@link Reconstruction#attended}).
+     * {@code nonConverged} runs once for each head whose qkSpectralNorm fails, and {@code state} (or null) is
+     * the monitor's, carried from the last observation to the next.
+     *
+     * @throws IllegalArgumentException when the arrays do not fit the layer's layout (naming both)
      */
-    static LayerInput of(LayerCapture c, Runnable nonConverged, RebuildState state) {
+    static Rebuilt of(LayerCapture c, Runnable nonConverged, RebuildState state, IntPredicate fromPass) {
         int heads = c.heads();
         int hs = c.headSize();
         double tau = Double.isNaN(c.scale()) ? 1.0 / Math.sqrt(hs) : c.scale();
         DataType type = c.doublePrecision() ? DataType.DOUBLE : DataType.FLOAT;
         Projections p = c.projections();
         Recurrence r = c.recurrence();
+        // a recurrent activation the core does not apply leaves the layer unchecked
+        boolean checked = r == null || r.activation() != null;
         List<List<HeadInput>> sequences = new ArrayList<>();
-        double err2 = 0;
-        double norm2 = 0;
+        List<Reconstruction.Part> parts = new ArrayList<>();
         for (Sequence s : c.sequences()) {
             int tq = s.queryPositions();
             int tk = s.keyPositions();
@@ -81,46 +88,48 @@ final class LayerRebuild {
                 throw new IllegalArgumentException("layer " + c.layer() + ": values of " + nInV
                         + " columns do not split into " + heads + " heads");
             }
+            Layout layout = tq == tk ? selfLayout(c, keyVisible) : crossLayout(queryVisible, keyVisible);
+            Reconstruction.Part part = checked && xv != null && s.output() != null
+                    ? Reconstruction.part(c, s, queryVisible, heads * dv, layout.passRows()) : null;
             double[][] qh = new double[heads][];
             double[][] kh = new double[heads][];
             double[][] vh = new double[heads][];
-            double[] attended = xv == null ? null : new double[tq * heads * dv];
             for (int h = 0; h < heads; h++) {
                 qh[h] = head(xq, tq, nInQ, p == null ? null : p.wq(), h, hs);
                 kh[h] = head(s.keys(), tk, nInK, p == null ? null : p.wk(), h, hs);
                 if (xv != null) {
                     vh[h] = head(xv, tk, nInV, p == null ? null : p.wv(), h, dv);
-                    double[] out = attend(qh[h], kh[h], vh[h], tq, tk, hs, dv, tau, keyVisible, c.causal());
-                    for (int i = 0; i < tq; i++) {
-                        System.arraycopy(out, i * dv, attended, i * heads * dv + h * dv, dv);
-                    }
+                }
+                if (part != null) {
+                    // from the heads as projected, before their float32 rounding below
+                    part.attendHere(h, fromPass.test(h), qh[h], kh[h], vh[h], tk, hs, tau, keyVisible, c.causal());
                 }
             }
-            double[] rebuilt = attended == null || s.output() == null ? null : output(c, s, attended, heads * dv);
-            if (rebuilt != null) {
-                if (rebuilt.length != s.output().length) {
-                    throw new IllegalArgumentException("layer " + c.layer() + ": the rebuilt output has "
-                            + rebuilt.length / tq + " columns but the layer's output " + s.output().length / tq);
-                }
-                int cols = rebuilt.length / tq;
-                for (int i = 0; i < tq; i++) {
-                    if (queryVisible[i]) {
-                        for (int j = i * cols; j < (i + 1) * cols; j++) {
-                            double y = s.output()[j];
-                            err2 += (y - rebuilt[j]) * (y - rebuilt[j]);
-                            norm2 += y * y;
-                        }
-                    }
-                }
-            }
-            // projected heads are fresh arrays, this method's alone: rounded in place, not copied
-            boolean owned = p != null;
-            sequences.add(tq == tk ? selfInputs(c, qh, kh, vh, tq, dv, keyVisible, tau, type, owned)
-                    : crossInputs(qh, kh, vh, tq, tk, hs, dv, queryVisible, keyVisible, tau, type));
+            parts.add(part);
+            // projected heads, and the column blocks of several heads' input, are fresh arrays, this method's
+            // alone: rounded in place, not copied
+            sequences.add(inputs(qh, kh, vh, hs, dv, layout, tau, type, p != null || heads > 1));
         }
-        double err = norm2 > 0 ? Math.sqrt(err2 / norm2) : Double.NaN;
-        return new LayerInput(c.layer(), IntStream.range(0, heads).boxed().toList(), sequences, err,
+        LayerInput input = new LayerInput(c.layer(), IntStream.range(0, heads).boxed().toList(), sequences, Double.NaN,
                 p == null ? null : Arrays.stream(spectralNorms(c, p, nonConverged, state)).boxed().toList());
+        return new Rebuilt(input, new Reconstruction(c, parts));
+    }
+
+    /**
+     * The heads of a layer, per sequence, and the reconstruction that checks them (null when the heads were
+     * given, not rebuilt: their {@code reconstructionError} is final).
+     */
+    record Rebuilt(LayerInput input, Reconstruction reconstruction) {
+
+        /** The reconstruction's error, once every head's attention is in. */
+        double reconstructionError() {
+            return reconstruction == null ? input.reconstructionError() : reconstruction.error();
+        }
+
+        /** The heads with the reconstruction's error, once every head's attention is in. */
+        LayerInput finished() {
+            return input.withReconstructionError(reconstructionError());
+        }
     }
 
     /**
@@ -154,84 +163,49 @@ final class LayerRebuild {
                 : Products.multiplyByTranspose(in, rows, nIn, w, h * size * nIn, size);
     }
 
-    /** The layer's output rebuilt from the heads' attention outputs side by side ({@code [Tq, cols]}). */
-    private static double[] output(LayerCapture c, Sequence s, double[] attended, int cols) {
-        int tq = s.queryPositions();
-        double[] att = attended;
-        if (c.projections() != null) {
-            double[] wo = c.projections().wo();
-            att = Products.multiply(attended, tq, cols, wo, wo.length / cols);
-            cols = wo.length / cols;
-        }
-        Recurrence r = c.recurrence();
-        if (r == null) {
-            return att;
-        }
-        if (r.activation() == null) {
-            return null;
-        }
-        // h_t = act(x_t W + b + attn(h_{t-1}) R), with the layer's actual h_{t-1} as the query
-        int nIn = s.queries().length / tq;
-        int nOut = r.inputWeights().length / nIn;
-        double[] z = Products.multiply(s.queries(), tq, nIn, r.inputWeights(), nOut);
-        double[] shifted = Products.multiply(att, tq, cols, r.recurrentWeights(), nOut);
-        for (int t = 0; t < tq; t++) {
-            for (int j = 0; j < nOut; j++) {
-                double x = z[t * nOut + j] + (r.bias() != null ? r.bias()[j] : 0) + (t > 0 ? shifted[(t - 1) * nOut + j] : 0);
-                z[t * nOut + j] = r.activation().apply(x, r.alpha());
-            }
-        }
-        return z;
-    }
-
     /**
-     * Softmax attention {@code softmax(tau q k^T) v}, {@code [Tq, dv]}: row i over the visible keys j (and
-     * {@code j <= i} when causal).
+     * Which rows and keys the heads of one sequence keep, and their visibility.
+     *
+     * @param queries  the query positions kept in the heads' inputs, or null for all
+     * @param keys     the key positions kept, or null for all
+     * @param passRows the query positions of the rows a head pass measures ({@link HeadPass}: a PADDED head
+     *                 is FULL on its first len positions)
      */
-    static double[] attend(double[] q, double[] k, double[] v, int tq, int tk, int d, int dv, double tau,
-                           boolean[] keyVisible, boolean causal) {
-        double[] s = Products.multiplyByTranspose(q, tq, d, k, tk);
-        for (int i = 0; i < tq; i++) {
-            int row = i * tk;
-            int len = causal ? i + 1 : tk;
-            for (int j = 0; j < len; j++) {
-                s[row + j] *= tau;
-            }
-            Softmax.row(s, row, len, keyVisible);
-            Arrays.fill(s, row + len, row + tk, 0);
-        }
-        return Products.multiply(s, tq, tk, v, dv);
+    private record Layout(Visibility visibility, int[] queries, int[] keys, int[] passRows) {
     }
 
-    /** One self-attention sequence's heads, compacted to the visible keys as the class javadoc says. */
-    private static List<HeadInput> selfInputs(LayerCapture c, double[][] qh, double[][] kh, double[][] vh, int n, int dv,
-                                              boolean[] keyVisible, double tau, DataType type, boolean owned) {
+    /** A self-attention sequence compacted to the visible keys as the class javadoc says. */
+    private static Layout selfLayout(LayerCapture c, boolean[] keyVisible) {
+        int n = keyVisible.length;
         int visible = count(keyVisible);
         int prefix = 0;
         while (prefix < n && keyVisible[prefix]) {
             prefix++;
         }
-        Visibility vis = c.causal() ? Visibility.CAUSAL
-                : visible == n ? Visibility.FULL : prefix == visible ? Visibility.padded(prefix) : Visibility.FULL;
-        int[] keep = visible == n || prefix == visible ? null : indices(keyVisible);
-        List<HeadInput> out = new ArrayList<>();
-        for (int h = 0; h < qh.length; h++) {
-            int d = qh[h].length / n;
-            out.add(HeadInput.of(rows(qh[h], d, keep), rows(kh[h], d, keep), vh[h] == null ? null : rows(vh[h], dv, keep),
-                    d, type, vis, tau, owned || keep != null));
+        if (c.causal() || visible == n) {
+            return new Layout(c.causal() ? Visibility.CAUSAL : Visibility.FULL, null, null, range(n));
         }
-        return out;
+        if (prefix == visible) {
+            return new Layout(Visibility.padded(prefix), null, null, range(prefix));
+        }
+        int[] keep = indices(keyVisible);
+        return new Layout(Visibility.FULL, keep, keep, keep);
     }
 
-    /** One cross-attention sequence's heads: the existing queries over the visible keys, FULL. */
-    private static List<HeadInput> crossInputs(double[][] qh, double[][] kh, double[][] vh, int tq, int tk, int d, int dv,
-                                               boolean[] queryVisible, boolean[] keyVisible, double tau, DataType type) {
+    /** A cross-attention sequence: the existing queries over the visible keys, FULL. */
+    private static Layout crossLayout(boolean[] queryVisible, boolean[] keyVisible) {
         int[] queries = indices(queryVisible);
-        int[] keys = indices(keyVisible);
+        return new Layout(Visibility.FULL, queries, indices(keyVisible), queries);
+    }
+
+    /** One sequence's heads, kept as the layout says; {@code owned} as for {@link HeadInput}, and so are kept rows. */
+    private static List<HeadInput> inputs(double[][] qh, double[][] kh, double[][] vh, int d, int dv, Layout layout,
+                                          double tau, DataType type, boolean owned) {
         List<HeadInput> out = new ArrayList<>();
         for (int h = 0; h < qh.length; h++) {
-            out.add(HeadInput.of(rows(qh[h], d, queries), rows(kh[h], d, keys), vh[h] == null ? null : rows(vh[h], dv, keys),
-                    d, type, Visibility.FULL, tau, true));      // the kept rows are copies
+            out.add(HeadInput.of(rows(qh[h], d, layout.queries()), rows(kh[h], d, layout.keys()),
+                    vh[h] == null ? null : rows(vh[h], dv, layout.keys()), d, type, layout.visibility(), tau,
+                    owned || layout.queries() != null));
         }
         return out;
     }
@@ -283,6 +257,10 @@ final class LayerRebuild {
             c += b ? 1 : 0;
         }
         return c;
+    }
+
+    private static int[] range(int n) {
+        return IntStream.range(0, n).toArray();
     }
 
     private static int[] indices(boolean[] visible) {

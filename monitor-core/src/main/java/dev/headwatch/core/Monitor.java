@@ -238,7 +238,7 @@ public final class Monitor implements AutoCloseable {
         try {
             List<HeadRecord> records = new ArrayList<>();
             for (LayerData layer : step.layers) {
-                LayerInput in = read(layer);
+                LayerRebuild.Rebuilt in = read(layer);
                 if (in != null) {
                     LayerObservation.measure(in, headFilter, analyzer).ifPresent(o -> records.addAll(o.records()));
                 }
@@ -268,9 +268,9 @@ public final class Monitor implements AutoCloseable {
      * The heads of one layer, or null when the layer cannot be read: its capture does not fit its layout,
      * which the next steps would repeat, so the layer is logged once, counted and not observed again.
      */
-    private LayerInput read(LayerData layer) {
+    private LayerRebuild.Rebuilt read(LayerData layer) {
         try {
-            return LayerObservation.read(layer, nonConverged::incrementAndGet, rebuildState);
+            return LayerObservation.read(layer, headFilter, analyzer, nonConverged::incrementAndGet, rebuildState);
         } catch (RuntimeException e) {
             analysisFailures.incrementAndGet();
             if (failedLayers.add(layer.layer())) {
