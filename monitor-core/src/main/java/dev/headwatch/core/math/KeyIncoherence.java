@@ -203,15 +203,13 @@ public final class KeyIncoherence {
         if (!(gap2 <= 0.25) || steps > 2) {
             return null;
         }
-        double[] pivoted = new double[m * d];
-        for (int i = 0; i < m; i++) {
-            for (int c = 0; c < d; c++) {
-                pivoted[i * d + c] = kc[i * d + perm[c]];
-            }
-        }
         // keys of full rank d: T is square and invertible, and its inverse is the basis
         double[] basis = rank == d ? inverse : leverageBasis(t, p, d, rank, steps);
-        double[] w = Dense.multiply(pivoted, m, d, basis, rank);
+        double[] unpivoted = new double[d * rank];           // Kc_P B = Kc (P B): B's row c is row perm[c]
+        for (int c = 0; c < d; c++) {
+            System.arraycopy(basis, c * rank, unpivoted, perm[c] * rank, rank);
+        }
+        double[] w = Dense.multiply(kc, m, d, unpivoted, rank);
         return new Pivoted(m, d, rank, w, fro2, tail2[rank], inv2);
     }
 
