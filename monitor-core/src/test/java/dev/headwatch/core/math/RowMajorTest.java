@@ -55,7 +55,8 @@ class RowMajorTest {
             }
             INDArray[] strided = {
                     base.get(NDArrayIndex.all(), NDArrayIndex.interval(1, 4), NDArrayIndex.all()),      // rows skipped
-                    base.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, 6, 2)),   // step 2
+                    Nd4j.create(base.data(), new long[] {4, 5, 3}, new long[] {30, 6, 2}, 0, 'c'),       // step 2
+                    Nd4j.create(base.data(), new long[] {2, 5, 3}, new long[] {30, 6, 2}, 31, 'c'),      // and offset
                     base.slice(2).transpose(),
                     base.permute(1, 0, 2),
                     base.dup('f'),
