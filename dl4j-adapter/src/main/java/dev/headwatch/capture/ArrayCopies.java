@@ -10,8 +10,8 @@ import java.util.Arrays;
 import java.util.function.Supplier;
 
 /**
- * Plain Java copies of ND4J arrays, read element by element from their buffers as {@link RowMajor} reads:
- * no ND4J op runs (so nothing is dispatched to native threads) and no view is created (so nothing is
+ * Plain Java copies of ND4J arrays, read from their buffers as {@link RowMajor} reads (in bulk where the
+ * elements lie one after the other, element by element otherwise): no ND4J op runs (so nothing is dispatched to native threads) and no view is created (so nothing is
  * allocated in the workspace DL4J has open during its forward pass). What an adapter copies is its own from
  * then on and may cross to another thread: training may reuse or free the arrays it was copied from.
  */
@@ -60,8 +60,24 @@ public final class ArrayCopies {
         }
         DataBuffer data = a.data();
         double[] out = new double[steps * features];
-        long[] index = new long[axes.length];
         long base = row * stride[0];
+        if (RowMajor.isRowMajorRun(shape, stride, 1)) { // the whole row lies in one run: read it at once
+            int before = 1;
+            int after = 1;
+            for (int ax = 1; ax < rank; ax++) {
+                before *= ax < timeAxis ? (int) shape[ax] : 1;
+                after *= ax > timeAxis ? (int) shape[ax] : 1;
+            }
+            if (before == 1) {
+                RowMajor.read(data, base, out, 0, out.length); // already one row per position
+            } else {
+                double[] block = new double[out.length];
+                RowMajor.read(data, base, block, 0, block.length);
+                timeFirst(block, out, before, steps, after);
+            }
+            return out;
+        }
+        long[] index = new long[axes.length];
         for (int t = 0; t < steps; t++) {
             long offset = base + t * stride[timeAxis];
             Arrays.fill(index, 0);
@@ -79,6 +95,20 @@ public final class ArrayCopies {
             }
         }
         return out;
+    }
+
+    /** Rearranges a row-major {@code [before, steps, after]} block into {@code [steps, before * after]}. */
+    private static void timeFirst(double[] block, double[] out, int before, int steps, int after) {
+        int features = before * after;
+        for (int p = 0; p < before; p++) {
+            for (int t = 0; t < steps; t++) {
+                int from = (p * steps + t) * after;
+                int to = t * features + p * after;
+                for (int j = 0; j < after; j++) {
+                    out[to + j] = block[from + j];
+                }
+            }
+        }
     }
 
     /** Which positions of sequence {@code row} a {@code [mb, T]} (or {@code [mb, 1, T]}) mask keeps (non-zero); null without a mask. */

@@ -83,11 +83,14 @@ public final class AttentionLayers {
 
     private final Model model;
     private final List<LayerReader> readers;
+    /** The readers' sites, listed once: the listener asks for them at every observed step. */
+    private final List<Site> sites;
     private final List<Skipped> skipped;
 
     private AttentionLayers(Model model, List<LayerReader> readers, List<Skipped> skipped) {
         this.model = model;
         this.readers = readers;
+        this.sites = readers.stream().map(r -> r.site).toList();
         this.skipped = skipped;
     }
 
@@ -164,7 +167,7 @@ public final class AttentionLayers {
 
     /** The readable attention layers, in network order. */
     public List<Site> sites() {
-        return readers.stream().map(r -> r.site).toList();
+        return sites;
     }
 
     /**

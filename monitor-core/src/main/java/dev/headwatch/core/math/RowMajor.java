@@ -1,10 +1,16 @@
 package dev.headwatch.core.math;
 
+import org.bytedeco.javacpp.indexer.DoubleIndexer;
+import org.bytedeco.javacpp.indexer.FloatIndexer;
 import org.nd4j.linalg.api.buffer.DataBuffer;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** ND4J arrays read into row-major Java arrays: how every metric receives its data. */
 public final class RowMajor {
+
+    /** Floats read per bulk get: the staging array stays small whatever the array's size. */
+    private static final int CHUNK = 4096;
 
     private RowMajor() {
     }
@@ -13,7 +19,9 @@ public final class RowMajor {
      * The row-major double contents of an array of any rank (views, strides and float32 handled). Read on
      * the Java side, element {@code (i_0, i_1, ...)} at {@code data()[sum i_r stride_r]} as ND4J's own
      * {@code getDouble} does: a native cast and copy costs a few milliseconds of dispatch per call, more
-     * than the whole read.
+     * than the whole read. Elements that lie one after the other in row-major order (a whole buffer, or a
+     * view such as a parameter inside a network's flat parameter vector) are read in bulk; any other layout
+     * element by element.
      */
     public static double[] of(INDArray a) {
         if (a.length() > Integer.MAX_VALUE) {
@@ -25,9 +33,13 @@ public final class RowMajor {
         DataBuffer data = a.data();
         long[] shape = a.shape();
         long[] stride = a.stride();
+        double[] out = new double[(int) a.length()];
+        if (isRowMajorRun(shape, stride, 0)) {
+            read(data, 0, out, 0, out.length);
+            return out;
+        }
         int rank = shape.length;
         long[] index = new long[rank];
-        double[] out = new double[(int) a.length()];
         long offset = 0;
         for (int e = 0; e < out.length; e++) {
             out[e] = data.getDouble(offset);
@@ -41,5 +53,47 @@ public final class RowMajor {
             }
         }
         return out;
+    }
+
+    /**
+     * Whether axes {@code from ..} of an array with these shape and strides hold their elements one after the
+     * other in row-major order: each axis steps over the whole block of the axes after it (an axis of size 1
+     * may have any stride, it is never stepped along).
+     */
+    public static boolean isRowMajorRun(long[] shape, long[] stride, int from) {
+        long block = 1;
+        for (int r = shape.length - 1; r >= from; r--) {
+            if (shape[r] != 1 && stride[r] != block) {
+                return false;
+            }
+            block *= shape[r];
+        }
+        return true;
+    }
+
+    /**
+     * Copies {@code length} consecutive elements of a buffer, from its element {@code from} on (counted as
+     * {@link DataBuffer#getDouble(long)} counts them), into {@code out} from {@code at} on, widened to double.
+     * Float and double buffers are read in bulk through the buffer's own indexer, the one {@code getDouble}
+     * reads through (for a view it starts at the view's first element); other types element by element. No
+     * ND4J op runs and nothing is allocated off the Java heap.
+     */
+    public static void read(DataBuffer data, long from, double[] out, int at, int length) {
+        if (data.dataType() == DataType.DOUBLE && data.indexer() instanceof DoubleIndexer doubles) {
+            doubles.get(from, out, at, length);
+        } else if (data.dataType() == DataType.FLOAT && data.indexer() instanceof FloatIndexer floats) {
+            float[] chunk = new float[Math.min(length, CHUNK)];
+            for (int done = 0; done < length; done += chunk.length) {
+                int count = Math.min(chunk.length, length - done);
+                floats.get(from + done, chunk, 0, count);
+                for (int i = 0; i < count; i++) {
+                    out[at + done + i] = chunk[i];
+                }
+            }
+        } else {
+            for (int i = 0; i < length; i++) {
+                out[at + i] = data.getDouble(from + i);
+            }
+        }
     }
 }
