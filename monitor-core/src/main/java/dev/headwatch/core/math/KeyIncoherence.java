@@ -261,11 +261,12 @@ public final class KeyIncoherence {
                 z[i * d + c] = t[c * p + i];
             }
         }
+        orthonormalise(z, d, r);
         for (int step = 0; step < steps; step++) {
-            z = transposeTimes(t, p, d, times(t, p, d, orthonormal(z, d, r), r), r);
+            z = transposeTimes(t, p, d, times(t, p, d, z, r), r);
+            orthonormalise(z, d, r);
         }
-        z = orthonormal(z, d, r);
-        double[] s = Dense.qrR(times(t, p, d, z, r), p, r);  // column-major r x r, upper
+        double[] s = orthonormalise(times(t, p, d, z, r), p, r);   // R factor of T Z, column-major r x r
         double[] b = new double[d * r];
         for (int c = 0; c < d; c++) {                        // row c of Z S^-1: solve S^T b_c = z_c
             int row = c * r;
@@ -280,9 +281,32 @@ public final class KeyIncoherence {
         return b;
     }
 
-    /** The thin Q of a column-major {@code rows x cols} matrix ({@code rows >= cols}), column-major. */
-    private static double[] orthonormal(double[] a, int rows, int cols) {
-        return new Dense.Qr(a, rows, cols).timesQ(Dense.identity(cols), cols);
+    /**
+     * Orthonormalises the columns of a column-major {@code rows x cols} matrix in place (Gram-Schmidt, each
+     * column twice against the ones before, which keeps them orthonormal to rounding) and returns the R
+     * factor, column-major {@code cols x cols} upper triangular: a thin QR without reflectors, for the small
+     * blocks of {@link #leverageBasis}.
+     */
+    private static double[] orthonormalise(double[] a, int rows, int cols) {
+        double[] r = new double[cols * cols];
+        for (int j = 0; j < cols; j++) {
+            int cj = j * rows;
+            for (int pass = 0; pass < 2; pass++) {
+                for (int i = 0; i < j; i++) {
+                    double proj = Dense.dot(a, i * rows, a, cj, rows);
+                    r[j * cols + i] += proj;
+                    for (int k = 0; k < rows; k++) {
+                        a[cj + k] -= proj * a[i * rows + k];
+                    }
+                }
+            }
+            double norm = Math.sqrt(Dense.dot(a, cj, a, cj, rows));
+            r[j * cols + j] = norm;
+            for (int k = 0; k < rows; k++) {
+                a[cj + k] /= norm;
+            }
+        }
+        return r;
     }
 
     /** {@code T X} for the column-major {@code p x d} upper-trapezoidal T and column-major {@code d x k} X. */

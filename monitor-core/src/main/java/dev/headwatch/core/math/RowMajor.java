@@ -9,8 +9,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /** ND4J arrays read into row-major Java arrays: how every metric receives its data. */
 public final class RowMajor {
 
-    /** Floats read per bulk get: the staging array stays small whatever the array's size. */
-    private static final int CHUNK = 4096;
+    /**
+     * Floats read per bulk get: the staging array (2 KB) stays small whatever the array's size, and a copy of
+     * a parameter allocates little beyond its result.
+     */
+    private static final int CHUNK = 512;
 
     private RowMajor() {
     }
