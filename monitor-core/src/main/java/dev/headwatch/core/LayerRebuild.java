@@ -263,7 +263,8 @@ final class LayerRebuild {
         return IntStream.range(0, n).toArray();
     }
 
-    private static int[] indices(boolean[] visible) {
+    /** The positions that are true, in order. */
+    static int[] indices(boolean[] visible) {
         int[] out = new int[count(visible)];
         for (int j = 0, c = 0; j < visible.length; j++) {
             if (visible[j]) {

@@ -53,7 +53,7 @@ final class Reconstruction {
         for (int i : passRows) {
             outsidePass[i] = false;
         }
-        return new Part(s, counted, width / layer.heads(), width, passRows, indices(needed), indices(outsidePass),
+        return new Part(s, counted, width / layer.heads(), width, passRows, LayerRebuild.indices(needed), LayerRebuild.indices(outsidePass),
                 new double[tq * width], new boolean[layer.heads()]);
     }
 
@@ -142,17 +142,6 @@ final class Reconstruction {
             }
         }
         return z;
-    }
-
-    private static int[] indices(boolean[] v) {
-        int[] out = new int[v.length];
-        int c = 0;
-        for (int i = 0; i < v.length; i++) {
-            if (v[i]) {
-                out[c++] = i;
-            }
-        }
-        return Arrays.copyOf(out, c);
     }
 
     /** One sequence's check. */
