@@ -17,7 +17,8 @@ final class SymmetricEigen {
      * ({@code a[i * n + k]}, {@code k <= i}) is given row-major; the upper triangle is not read. The array is
      * overwritten.
      *
-     * @throws IllegalStateException when the QL iteration does not converge (a NaN in the input)
+     * @throws IllegalStateException when the QL iteration meets a non-finite value (NaN in the input, or overflow)
+     *                               or does not converge
      */
     static double[] eigenvalues(double[] a, int n) {
         double[] d = new double[n];
@@ -210,7 +211,11 @@ final class SymmetricEigen {
                     }
                 }
                 if (m != l) {
-                    if (iterations++ == 60 || !Double.isFinite(d[l] + e[l])) {
+                    if (!Double.isFinite(d[l] + e[l])) {
+                        throw new IllegalStateException("tridiagonal QL iteration met a non-finite value (NaN or "
+                                + "overflow in the input)");
+                    }
+                    if (iterations++ == 60) {
                         throw new IllegalStateException("tridiagonal QL iteration did not converge");
                     }
                     double g = (d[l + 1] - d[l]) / (2 * e[l]);

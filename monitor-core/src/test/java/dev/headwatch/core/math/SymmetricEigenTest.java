@@ -144,6 +144,9 @@ class SymmetricEigenTest {
         assertThat(v).containsOnly(0.0);
         double[] nan = {1, 0, 0, Double.NaN, 2, 0, 0, 0, 3};
         assertThatThrownBy(() -> SymmetricEigen.largest(nan, 3, new double[] {0, 0, 1}))
-                .isInstanceOf(IllegalStateException.class);
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("non-finite");
+        double[] overflow = {1, 0, 0, Double.POSITIVE_INFINITY, 2, 0, 0, 1, 3};
+        assertThatThrownBy(() -> SymmetricEigen.eigenvalues(overflow, 3))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("non-finite");
     }
 }
