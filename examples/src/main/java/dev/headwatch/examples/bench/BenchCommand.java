@@ -34,8 +34,11 @@ public final class BenchCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--warmup", defaultValue = "100",
-                description = "Untimed steps per way, so the JIT has compiled the training code (default ${DEFAULT-VALUE}).")
+        // The JIT compiles the monitor's kernels over its first ~400 observations (3-8 ms each until then,
+        // about 1 ms after): fewer warm-up steps would time the compiler, not the listener.
+        @Option(names = "--warmup", defaultValue = "600",
+                description = "Untimed steps per way, so the JIT has compiled the training code and the listeners "
+                        + "(default ${DEFAULT-VALUE}).")
         int warmup;
 
         @Option(names = "--rounds", defaultValue = "50", description = "Interleaved rounds (default ${DEFAULT-VALUE}).")
@@ -72,6 +75,7 @@ public final class BenchCommand implements Runnable {
             OverheadBenchmark.Result r = OverheadBenchmark.run(shape, warmup, rounds, steps, every, out);
             out.println(r.monitorLine());
             out.println(r.cpuLine());
+            out.println(r.warmupLine());
             out.println(r.allocationLine());
             out.println(r.intervalLine());
             out.println(r.line());

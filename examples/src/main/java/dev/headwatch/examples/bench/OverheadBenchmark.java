@@ -41,11 +41,13 @@ public final class OverheadBenchmark {
      * ({@code [low, high]} for headwatch, then for StatsListener), and the CPU time the listeners used per
      * step over the timed rounds: headwatch's on the training thread and on its background thread, and
      * StatsListener's (all on the training thread), and the bytes headwatch allocated per observation on both
-     * threads.
+     * threads; and the background CPU per observation over the untimed warm-up ({@code warmupObservations},
+     * while the JIT compiles the monitor) and over the timed rounds.
      */
     public record Result(double plainNanos, double headwatchNanos, double statsNanos, double[] intervals,
                          MonitorStats headwatch, double headwatchTrainingCpu, double headwatchBackgroundCpu,
-                         double statsCpu, double headwatchBytesPerObservation) {
+                         double statsCpu, double headwatchBytesPerObservation, long warmupObservations,
+                         double warmupBackgroundCpuPerObservation, double timedBackgroundCpuPerObservation) {
         public double headwatchRatio() {
             return headwatchNanos / plainNanos;
         }
@@ -70,6 +72,13 @@ public final class OverheadBenchmark {
                     + "in the background = %.2f ms (%.1f%% of the unmonitored median step); statslistener %.2f ms (%.1f%%)",
                     headwatchTrainingCpu / 1e6, headwatchBackgroundCpu / 1e6, headwatchCpu / 1e6,
                     100 * headwatchCpu / plainNanos, statsCpu / 1e6, 100 * statsCpu / plainNanos);
+        }
+
+        /** The background CPU per observation over the untimed warm-up and over the timed rounds. */
+        public String warmupLine() {
+            return String.format(Locale.ROOT, "background CPU per observation: %.2f ms over the %d untimed warm-up "
+                    + "observations (while the JIT compiles the monitor), %.2f ms over the timed ones",
+                    warmupBackgroundCpuPerObservation / 1e6, warmupObservations, timedBackgroundCpuPerObservation / 1e6);
         }
 
         /** The bytes headwatch allocated per observation, training and background thread together. */
@@ -118,6 +127,9 @@ public final class OverheadBenchmark {
         List<List<Long>> times = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         double backgroundCpu;
         double bytesPerObservation;
+        long warmupObservations;
+        double warmupCpuPerObservation;
+        double timedCpuPerObservation;
         long fitsPerWay = (long) rounds * (steps + 1);
         try {
             ReversalTask data = new ReversalTask(shape, 7);
@@ -133,6 +145,8 @@ public final class OverheadBenchmark {
             long cpuStart = backgroundCpuNanos();
             long bytesStart = backgroundAllocatedBytes();
             long observationsStart = headwatch.stats().observations();
+            warmupObservations = observationsStart;
+            warmupCpuPerObservation = observationsStart == 0 ? Double.NaN : cpuStart / (double) observationsStart;
             headwatchTimed.reset();
             statsTimed.reset();
             for (int r = 0; r < rounds; r++) {
@@ -160,6 +174,7 @@ public final class OverheadBenchmark {
             }
             backgroundCpu = (backgroundCpuNanos() - cpuStart) / (double) fitsPerWay;
             long observed = headwatch.stats().observations() - observationsStart;
+            timedCpuPerObservation = observed == 0 ? Double.NaN : (backgroundCpuNanos() - cpuStart) / (double) observed;
             bytesPerObservation = observed == 0 ? Double.NaN
                     : (backgroundAllocatedBytes() - bytesStart + headwatchTimed.bytes) / (double) observed;
         } finally {
@@ -167,7 +182,8 @@ public final class OverheadBenchmark {
         }
         return new Result(median(times.get(0)), median(times.get(1)), median(times.get(2)),
                 intervals(times, new SplittableRandom(1)), headwatch.stats(), headwatchTimed.nanos / (double) fitsPerWay,
-                backgroundCpu, statsTimed.nanos / (double) fitsPerWay, bytesPerObservation);
+                backgroundCpu, statsTimed.nanos / (double) fitsPerWay, bytesPerObservation, warmupObservations,
+                warmupCpuPerObservation, timedCpuPerObservation);
     }
 
     /** A listener that adds up the CPU time and the bytes its delegate takes on the calling (training) thread. */

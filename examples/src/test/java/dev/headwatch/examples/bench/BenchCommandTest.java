@@ -22,16 +22,22 @@ class BenchCommandTest {
         assertThat(lines[lines.length - 1]).matches("overhead: headwatch=\\d+\\.\\d{3}x statslistener=\\d+\\.\\d{3}x");
         assertThat(r.out()).containsPattern("headwatch: [1-9]\\d* observations");
         assertThat(r.out()).contains("headwatch observes every iteration");
-        assertThat(lines[lines.length - 4]).matches(
+        assertThat(lines[lines.length - 5]).matches(
                 "listener CPU per step: headwatch \\d+\\.\\d{2} ms on the training thread \\+ \\d+\\.\\d{2} ms in the background "
                         + "= \\d+\\.\\d{2} ms \\(\\d+\\.\\d% of the unmonitored median step\\); statslistener \\d+\\.\\d{2} ms \\(\\d+\\.\\d%\\)");
         java.util.regex.Matcher cpu = java.util.regex.Pattern.compile(
                 "headwatch (\\S+) ms on the training thread \\+ (\\S+) ms in the background.*statslistener (\\S+) ms")
-                .matcher(lines[lines.length - 4]);
+                .matcher(lines[lines.length - 5]);
         assertThat(cpu.find()).isTrue();
         for (int g = 1; g <= 3; g++) {
             assertThat(Double.parseDouble(cpu.group(g))).as("CPU figure %d", g).isPositive();
         }
+        java.util.regex.Matcher warmup = java.util.regex.Pattern.compile("background CPU per observation: (\\d+\\.\\d{2}) ms "
+                + "over the 1 untimed warm-up observations \\(while the JIT compiles the monitor\\), (\\d+\\.\\d{2}) ms over "
+                + "the timed ones").matcher(lines[lines.length - 4]);
+        assertThat(warmup.matches()).as(lines[lines.length - 4]).isTrue();
+        assertThat(Double.parseDouble(warmup.group(1))).isPositive();
+        assertThat(Double.parseDouble(warmup.group(2))).isPositive();
         assertThat(lines[lines.length - 3]).matches("allocated per observation: headwatch [1-9]\\d* KB");
         assertThat(lines[lines.length - 2]).matches(
                 "95% intervals: headwatch \\d+\\.\\d{3}-\\d+\\.\\d{3}x statslistener \\d+\\.\\d{3}-\\d+\\.\\d{3}x");
