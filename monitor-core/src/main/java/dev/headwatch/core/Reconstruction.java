@@ -17,7 +17,8 @@ import java.util.List;
  * and the query rows that no head pass will measure (heads left out of the measurement, or all of them under
  * another analyzer; rows that a mask keeps out of the heads but the layer still outputs). The layer's
  * measurement hands in every other head's attention as its {@link HeadPass} computes it
- * ({@link #attended}), so each head's logits and softmax are computed once; then {@link #error()}.
+ * ({@link #attended}), so each head's logits and softmax are computed once, and {@code A V} too where the pass
+ * formed it for the linear gap; then {@link #error()}.
  */
 final class Reconstruction {
 
