@@ -30,9 +30,14 @@ final class HeadPass {
     final double[] logShift;
     /** Energy field, row-major {@code n x keys}, or null when not kept. */
     final double[] energy;
+    /**
+     * The attention output {@code A V}, row-major {@code n x dv}, as the linear gap formed it (float32-rounded
+     * for a float32 head, see {@link LinearGap.Result#attended}), or null when the pass measured no linear gap.
+     */
+    final double[] attended;
 
     private HeadPass(int n, int keys, boolean causal, HeadMetrics.Builder metrics, double[] attention,
-                     double[] plogp, double[] logShift, double[] energy) {
+                     double[] plogp, double[] logShift, double[] energy, double[] attended) {
         this.n = n;
         this.keys = keys;
         this.causal = causal;
@@ -41,6 +46,7 @@ final class HeadPass {
         this.plogp = plogp;
         this.logShift = logShift;
         this.energy = energy;
+        this.attended = attended;
     }
 
     /** Visible keys of row i in the pass (FULL over {@link #keys} keys, or CAUSAL). */
@@ -162,10 +168,13 @@ final class HeadPass {
             b.set(HeadField.KEY_COHERENCE, coherence[0]);
             b.set(HeadField.KEY_COHERENCE_NO_FIRST, coherence[1]);
         }
+        double[] attended = null;
         if (!causal && in.valueRows() != null) {
-            b.set(HeadField.LINEAR_GAP, LinearGap.gap(s, q, n, k, in.valueRows(), nk, d, in.dv(), tau, !isDouble));
+            LinearGap.Result gap = LinearGap.measure(s, q, n, k, in.valueRows(), nk, d, in.dv(), tau, !isDouble);
+            b.set(HeadField.LINEAR_GAP, gap.gap());
+            attended = gap.attended();
         }
-        return new HeadPass(n, nk, causal, b, s, plogp, logShift, keepEnergy ? e : null);
+        return new HeadPass(n, nk, causal, b, s, plogp, logShift, keepEnergy ? e : null, attended);
     }
 
     private static HeadInput firstPositions(HeadInput in, int len) {

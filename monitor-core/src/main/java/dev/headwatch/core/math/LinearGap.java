@@ -25,7 +25,27 @@ public final class LinearGap {
     }
 
     /**
-     * The linear gap of a FULL head with n queries over m keys.
+     * The linear gap of a FULL head with n queries over m keys ({@link #measure} without the attention output).
+     *
+     * @see #measure
+     */
+    public static double gap(double[] a, double[] q, int n, double[] k, double[] v, int m, int d, int dv, double tau,
+                             boolean single) {
+        return measure(a, q, n, k, v, m, d, dv, tau, single).gap();
+    }
+
+    /**
+     * The linear gap and the attention output {@code A V} formed on the way.
+     *
+     * @param gap      the linear gap
+     * @param attended {@code A V}, row-major {@code n x dv}: {@code A (V - vbar) + vbar}, the product rounded to
+     *                 float32 when single (so within float32 rounding of {@code A V}, not the float64 product)
+     */
+    public record Result(double gap, double[] attended) {
+    }
+
+    /**
+     * The linear gap of a FULL head with n queries over m keys, and its attention output.
      *
      * @param a      attention, row-major {@code n x m} (rows sum to 1)
      * @param q      queries, row-major {@code n x d}
@@ -34,8 +54,8 @@ public final class LinearGap {
      * @param tau    the logit scale
      * @param single whether to form {@code A V} in float32 (as a float32 model does) rather than float64
      */
-    public static double gap(double[] a, double[] q, int n, double[] k, double[] v, int m, int d, int dv, double tau,
-                             boolean single) {
+    public static Result measure(double[] a, double[] q, int n, double[] k, double[] v, int m, int d, int dv,
+                                 double tau, boolean single) {
         double[] vbar = Dense.columnMeans(v, 0, m, dv);
         double[] kbar = Dense.columnMeans(k, 0, m, d);
         double[] vc = new double[m * dv];
@@ -44,10 +64,21 @@ public final class LinearGap {
                 vc[j * dv + r] = v[j * dv + r] - vbar[r];
             }
         }
+        boolean inJava = (long) n * m * dv < EnergyField.NATIVE_MIN_WORK;
+        // m C^T = Kc^T Vc (d x dv) by the blocked product, each entry summed over the keys in order; then the
+        // linear predictions tau Q C^T. Before A Vc, which rounds vc in place when single. One buffer holds
+        // Kc^T (d x m) here and the rounded A (n x m) there.
+        double[] work = new double[Math.max(d, inJava && single ? n : 0) * m];
+        for (int j = 0; j < m; j++) {
+            for (int col = 0; col < d; col++) {
+                work[col * m + j] = k[j * d + col] - kbar[col];
+            }
+        }
+        double[] lin = Dense.multiply(q, n, d, Dense.multiply(work, d, m, vc, dv), dv);
         // o_i - vbar = sum_j A_ij (v_j - vbar) since rows of A sum to 1: exact zeros for constant V.
         double[] oc;
-        if ((long) n * m * dv < EnergyField.NATIVE_MIN_WORK) {
-            oc = javaProduct(a, vc, n, m, dv, single);
+        if (inJava) {
+            oc = javaProduct(a, vc, n, m, dv, single, work);
         } else {
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
                 DataType type = single ? DataType.FLOAT : DataType.DOUBLE;
@@ -59,40 +90,33 @@ public final class LinearGap {
                 Native.giveBack(an, vn, av);
             }
         }
-        // m C^T = Kc^T Vc (d x dv), summed over the keys in order one key at a time, so each row of K and Vc is
-        // read once and the d x dv sums stay in cache; then the linear predictions tau Q C^T.
-        double[] ct = new double[d * dv];
-        for (int j = 0; j < m; j++) {
-            for (int col = 0; col < d; col++) {
-                double x = k[j * d + col] - kbar[col];
-                for (int r = 0, row = col * dv, from = j * dv; r < dv; r++) {
-                    ct[row + r] += x * vc[from + r];
-                }
+        double num = 0, den = 0;
+        for (int i = 0; i < n; i++) {
+            for (int r = 0, at = i * dv; r < dv; r++, at++) {
+                double oi = oc[at];
+                double diff = oi - tau * lin[at] / m;
+                num += diff * diff;
+                den += oi * oi;
+                oc[at] = oi + vbar[r];
             }
         }
-        double[] lin = Dense.multiply(q, n, d, ct, dv);
-        double num = 0, den = 0;
-        for (int i = 0; i < n * dv; i++) {
-            double oi = oc[i];
-            double diff = oi - tau * lin[i] / m;
-            num += diff * diff;
-            den += oi * oi;
-        }
-        return den == 0 ? Double.NaN : num / den;
+        return new Result(den == 0 ? Double.NaN : num / den, oc);
     }
 
     /**
      * {@code A Vc} ({@code A [n, m]}) as the native product forms it: inputs and each result rounded to float32
-     * when single. By the blocked {@link Dense#multiply}, on a rounded copy of A when single: each entry sums
-     * {@code A_ij vc_j} in order of j, as a product row by row does, so the numbers are those of
-     * {@link #rowByRow}.
+     * when single ({@code vc} in place). By the blocked {@link Dense#multiply}, on a rounded copy of A in
+     * {@code room} (at least {@code n x m}) when single: each entry sums {@code A_ij vc_j} in order of j, as a
+     * product row by row does, so the numbers are those of {@link #rowByRow}.
      */
-    static double[] javaProduct(double[] a, double[] vc, int n, int m, int dv, boolean single) {
+    static double[] javaProduct(double[] a, double[] vc, int n, int m, int dv, boolean single, double[] room) {
         if (!single) {
             return Dense.multiply(a, n, m, vc, dv);
         }
-        double[] a32 = Dense.roundToFloat(a.clone());
-        return Dense.roundToFloat(Dense.multiply(a32, n, m, Dense.roundToFloat(vc.clone()), dv));
+        for (int i = 0; i < n * m; i++) {
+            room[i] = (float) a[i];
+        }
+        return Dense.roundToFloat(Dense.multiply(room, n, m, Dense.roundToFloat(vc), dv));
     }
 
     /** {@link #javaProduct} row by row, {@code o_i += A_ij vc_j} with j in order: the reference of its tests. */
