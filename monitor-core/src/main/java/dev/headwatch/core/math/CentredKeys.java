@@ -13,6 +13,8 @@ public final class CentredKeys {
     final int from;
     final int m;
     final int d;
+    /** The keys centred over the m positions, row-major {@code m x d}. */
+    final double[] kc;
     /** Column-major {@code p x d} with {@code p = min(m - 1, d)}. */
     final double[] r;
     final int p;
@@ -23,7 +25,8 @@ public final class CentredKeys {
         this.m = m;
         this.d = d;
         this.p = Math.max(0, Math.min(m - 1, d));
-        this.r = m < 2 ? new double[0] : Dense.qrR(Dense.centredReduced(keys, from, m, d), m - 1, d);
+        this.kc = Dense.centred(keys, from, m, d);
+        this.r = m < 2 ? new double[0] : Dense.qrR(Dense.reduced(kc, m, d), m - 1, d);
     }
 
     /**

@@ -29,15 +29,27 @@ final class Dense {
         return a;
     }
 
+    /** Rows {@code from .. from+m-1} of a row-major {@code [*, d]} matrix centred over them, row-major {@code m x d}. */
+    static double[] centred(double[] rowMajor, int from, int m, int d) {
+        double[] mean = columnMeans(rowMajor, from, m, d);
+        double[] kc = new double[m * d];
+        for (int i = 0; i < m; i++) {
+            for (int c = 0; c < d; c++) {
+                kc[i * d + c] = rowMajor[(from + i) * d + c] - mean[c];
+            }
+        }
+        return kc;
+    }
+
     /**
-     * Centres the rows {@code from .. from+m-1} of a row-major {@code [*, d]} matrix over positions and
-     * drops the all-ones direction exactly: with the Householder reflector {@code H} that maps
-     * {@code 1/sqrt(m)} to {@code e_1}, {@code Kc^T Kc = K'^T K'} where {@code K'} is {@code H Kc} without its
-     * first row (which is {@code 1^T Kc / sqrt(m) = 0}). The result {@code K'} ({@code (m-1) x d},
-     * column-major) has rank at most {@code m-1} by construction, so the null direction of centred keys
-     * never shows up as a rounding-level singular value; equal keys give exact zeros.
+     * Drops the all-ones direction of centred keys exactly: for the row-major {@code m x d} Kc ({@link #centred})
+     * and the Householder reflector {@code H} that maps {@code 1/sqrt(m)} to {@code e_1},
+     * {@code Kc^T Kc = K'^T K'} where {@code K'} is {@code H Kc} without its first row (which is
+     * {@code 1^T Kc / sqrt(m) = 0}). The result {@code K'} ({@code (m-1) x d}, column-major) has rank at most
+     * {@code m-1} by construction, so the null direction of centred keys never shows up as a rounding-level
+     * singular value; equal keys give exact zeros.
      */
-    static double[] centredReduced(double[] rowMajor, int from, int m, int d) {
+    static double[] reduced(double[] kc, int m, int d) {
         double[] out = new double[Math.max(m - 1, 0) * d];
         if (m <= 1) {
             return out;
@@ -46,23 +58,15 @@ final class Dense {
         double u = 1.0 / Math.sqrt(m);
         double w0 = u - 1.0;
         double norm2 = w0 * w0 + (m - 1) * u * u;
-        double[] col = new double[m];
         for (int c = 0; c < d; c++) {
-            double mean = 0;
-            for (int i = 0; i < m; i++) {
-                col[i] = rowMajor[(from + i) * d + c];
-                mean += col[i];
-            }
-            mean /= m;
             double dot = 0;
             for (int i = 0; i < m; i++) {
-                col[i] -= mean;
-                dot += (i == 0 ? w0 : u) * col[i];
+                dot += (i == 0 ? w0 : u) * kc[i * d + c];
             }
             double f = 2.0 * dot / norm2 * u;
             int base = c * (m - 1);
             for (int i = 1; i < m; i++) {
-                out[base + i - 1] = col[i] - f;
+                out[base + i - 1] = kc[i * d + c] - f;
             }
         }
         return out;
@@ -70,7 +74,8 @@ final class Dense {
 
     /**
      * The {@code R} factor of a thin Householder QR of a column-major {@code rows x cols} matrix, as a
-     * column-major {@code min(rows, cols) x cols} upper-trapezoidal matrix. The input is overwritten.
+     * column-major {@code min(rows, cols) x cols} upper-trapezoidal matrix. The input is overwritten, and is
+     * itself the result when {@code rows <= cols}.
      */
     static double[] qrR(double[] a, int rows, int cols) {
         householder(a, rows, cols, null, false);
@@ -81,7 +86,7 @@ final class Dense {
      * As {@link #qrR}, with column pivoting: {@code A P = Q T}, each step taking the remaining column of
      * largest norm (below the rows already reduced), so the trailing block of T is small when A is close to
      * rank-deficient. {@code perm} (length cols) receives the column order: column k of T comes from column
-     * {@code perm[k]} of A. The input is overwritten.
+     * {@code perm[k]} of A. The input is overwritten, and is itself the result when {@code rows <= cols}.
      */
     static double[] pivotedQrR(double[] a, int rows, int cols, int[] perm) {
         for (int j = 0; j < cols; j++) {
@@ -116,20 +121,16 @@ final class Dense {
          * four columns at a time (each column gets the same arithmetic as on its own).
          */
         double[] timesQ(double[] x, int count) {
-            double[][] y = new double[count][rows];
+            double[] y = new double[rows * count];
             for (int j = 0; j < count; j++) {
-                System.arraycopy(x, j * p, y[j], 0, p);
+                System.arraycopy(x, j * p, y, j * rows, p);
             }
             for (int k = p - 1; k >= 0; k--) {
                 if (reflectors[k] != null) {
                     reflectAll(reflectors[k], y, 0, count, k, rows);
                 }
             }
-            double[] out = new double[rows * count];
-            for (int j = 0; j < count; j++) {
-                System.arraycopy(y[j], 0, out, j * rows, rows);
-            }
-            return out;
+            return y;
         }
     }
 
@@ -144,38 +145,41 @@ final class Dense {
         int p = Math.min(rows, cols);
         double[][] vs = keep ? new double[p][] : null;
         double[] buffer = keep ? null : new double[rows];
-        double[][] c = columns(a, rows, cols);   // separate arrays: the reflection updates vectorise
         for (int k = 0; k < p; k++) {
+            int ck = k * rows;
             if (perm != null) {
                 int best = k;
                 double bestNorm2 = -1;
                 for (int j = k; j < cols; j++) {
-                    double n2 = partialNorm2(c[j], k, rows);
+                    double n2 = partialNorm2(a, j * rows, k, rows);
                     if (n2 > bestNorm2) {
                         best = j;
                         bestNorm2 = n2;
                     }
                 }
-                double[] t = c[k];
-                c[k] = c[best];
-                c[best] = t;
-                int pk = perm[k];
-                perm[k] = perm[best];
-                perm[best] = pk;
+                if (best != k) {
+                    for (int i = 0, cb = best * rows; i < rows; i++) {
+                        double t = a[ck + i];
+                        a[ck + i] = a[cb + i];
+                        a[cb + i] = t;
+                    }
+                    int pk = perm[k];
+                    perm[k] = perm[best];
+                    perm[best] = pk;
+                }
             }
-            double[] ck = c[k];
-            double norm2 = partialNorm2(ck, k, rows);
+            double norm2 = partialNorm2(a, ck, k, rows);
             double norm = Math.sqrt(norm2);
             if (norm == 0) {
                 continue;
             }
-            double alpha = ck[k] > 0 ? -norm : norm;
+            double alpha = a[ck + k] > 0 ? -norm : norm;
             double[] v = keep ? new double[rows] : buffer;
             for (int i = k; i < rows; i++) {
-                v[i] = ck[i];
+                v[i] = a[ck + i];
             }
             v[k] -= alpha;
-            double vnorm2 = partialNorm2(v, k, rows);
+            double vnorm2 = partialNorm2(v, 0, k, rows);
             if (vnorm2 == 0) {
                 continue;
             }
@@ -186,61 +190,65 @@ final class Dense {
             if (keep) {
                 vs[k] = v;
             }
-            reflectAll(v, c, k, cols, k, rows);
-        }
-        for (int j = 0; j < cols; j++) {
-            System.arraycopy(c[j], 0, a, j * rows, rows);
+            reflectAll(v, a, k, cols, k, rows);
         }
         return vs;
     }
 
-    /** {@code sum_{i >= k} x_i^2}. */
-    private static double partialNorm2(double[] x, int k, int rows) {
+    /** {@code sum_{i >= k} x_i^2} over the column starting at {@code x[offset]}. */
+    private static double partialNorm2(double[] x, int offset, int k, int rows) {
         double s = 0;
         for (int i = k; i < rows; i++) {
-            s += x[i] * x[i];
+            s += x[offset + i] * x[offset + i];
         }
         return s;
     }
 
     /**
-     * Applies {@code I - v v^T} (rows k.. only) to the columns {@code from .. to-1}, four at a time: one
-     * accumulator per column, each summing in the same order as {@link #reflect} (so the same numbers), four
-     * independent chains of additions instead of one.
+     * Applies {@code I - v v^T} (rows k.. only) to the columns {@code from .. to-1} of the column-major
+     * {@code rows x *} x, four at a time: one accumulator per column, each summing in the same order as
+     * {@link #reflect} (so the same numbers), four independent chains of additions instead of one.
      */
-    private static void reflectAll(double[] v, double[][] c, int from, int to, int k, int rows) {
+    private static void reflectAll(double[] v, double[] x, int from, int to, int k, int rows) {
         int j = from;
         for (; j + 3 < to; j += 4) {
-            double[] x0 = c[j], x1 = c[j + 1], x2 = c[j + 2], x3 = c[j + 3];
+            int o0 = j * rows, o1 = o0 + rows, o2 = o1 + rows, o3 = o2 + rows;
             double d0 = 0, d1 = 0, d2 = 0, d3 = 0;
             for (int i = k; i < rows; i++) {
                 double vi = v[i];
-                d0 += vi * x0[i];
-                d1 += vi * x1[i];
-                d2 += vi * x2[i];
-                d3 += vi * x3[i];
+                d0 += vi * x[o0 + i];
+                d1 += vi * x[o1 + i];
+                d2 += vi * x[o2 + i];
+                d3 += vi * x[o3 + i];
             }
             for (int i = k; i < rows; i++) {
                 double vi = v[i];
-                x0[i] -= d0 * vi;
-                x1[i] -= d1 * vi;
-                x2[i] -= d2 * vi;
-                x3[i] -= d3 * vi;
+                x[o0 + i] -= d0 * vi;
+                x[o1 + i] -= d1 * vi;
+                x[o2 + i] -= d2 * vi;
+                x[o3 + i] -= d3 * vi;
             }
         }
         for (; j < to; j++) {
-            reflect(v, c[j], 0, k, rows);
+            reflect(v, x, j * rows, k, rows);
         }
     }
 
-    /** The upper-trapezoidal {@code min(rows, cols) x cols} part of a reduced column-major matrix. */
+    /**
+     * The upper-trapezoidal {@code min(rows, cols) x cols} part of a reduced column-major matrix: when
+     * {@code rows <= cols} the same layout, so the entries below the diagonal are cleared in place.
+     */
     private static double[] upperR(double[] a, int rows, int cols) {
-        int p = Math.min(rows, cols);
+        if (rows <= cols) {
+            for (int j = 0; j < rows; j++) {
+                java.util.Arrays.fill(a, j * rows + j + 1, (j + 1) * rows, 0.0);
+            }
+            return a;
+        }
+        int p = cols;
         double[] r = new double[p * cols];
         for (int j = 0; j < cols; j++) {
-            for (int i = 0; i <= Math.min(j, p - 1); i++) {
-                r[j * p + i] = a[j * rows + i];
-            }
+            System.arraycopy(a, j * rows, r, j * p, j + 1);
         }
         return r;
     }

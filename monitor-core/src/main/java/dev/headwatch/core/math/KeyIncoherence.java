@@ -47,7 +47,7 @@ public final class KeyIncoherence {
         if (keys.m < 2) {
             return Double.NaN;
         }
-        double[] kc = centred(keys);
+        double[] kc = keys.kc;
         PivotedR t = PivotedR.of(keys);
         Pivoted f = byPivotedQr(keys, kc, t, eps);
         return f != null ? f.coherence() : bySvd(keys, kc, t, eps);
@@ -71,7 +71,7 @@ public final class KeyIncoherence {
         if (m < 2) {
             return new double[] {Double.NaN, Double.NaN};
         }
-        double[] kc = centred(keys);
+        double[] kc = keys.kc;
         PivotedR t = PivotedR.of(keys);
         Pivoted f = byPivotedQr(keys, kc, t, eps);
         double all = f != null ? f.coherence() : bySvd(keys, kc, t, eps);
@@ -84,7 +84,7 @@ public final class KeyIncoherence {
 
     /** The coherence of keys 1..m-1 by the deletion update alone, NaN where it does not apply (for tests). */
     static double withoutFirstByUpdate(CentredKeys keys, double eps) {
-        double[] kc = centred(keys);
+        double[] kc = keys.kc;
         Pivoted f = keys.m > 2 ? byPivotedQr(keys, kc, PivotedR.of(keys), eps) : null;
         return f == null ? Double.NaN : f.withoutFirst(kc, eps);
     }
@@ -94,7 +94,7 @@ public final class KeyIncoherence {
      * (for tests).
      */
     static double[] byEachRoute(CentredKeys keys, double eps) {
-        double[] kc = centred(keys);
+        double[] kc = keys.kc;
         PivotedR t = PivotedR.of(keys);
         Pivoted f = byPivotedQr(keys, kc, t, eps);
         return new double[] {f == null ? Double.NaN : f.coherence(), bySvd(keys, kc, t, eps)};
@@ -391,19 +391,5 @@ public final class KeyIncoherence {
             max = Math.max(max, v);
         }
         return max;
-    }
-
-    /** The keys centred over their positions, row-major {@code m x d}. */
-    private static double[] centred(CentredKeys keys) {
-        int m = keys.m;
-        int d = keys.d;
-        double[] kc = new double[m * d];
-        double[] mean = Dense.columnMeans(keys.keys, keys.from, m, d);
-        for (int i = 0; i < m; i++) {
-            for (int c = 0; c < d; c++) {
-                kc[i * d + c] = keys.keys[(keys.from + i) * d + c] - mean[c];
-            }
-        }
-        return kc;
     }
 }
