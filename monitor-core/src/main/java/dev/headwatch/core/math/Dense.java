@@ -50,7 +50,16 @@ final class Dense {
      * singular value; equal keys give exact zeros.
      */
     static double[] reduced(double[] kc, int m, int d) {
-        double[] out = new double[Math.max(m - 1, 0) * d];
+        return reduced(kc, m, d, 0);
+    }
+
+    /**
+     * As {@link #reduced(double[], int, int)}, followed by {@code extra} columns of ones (for
+     * {@link #qrR(double[], int, int, int)} to carry along).
+     */
+    static double[] reduced(double[] kc, int m, int d, int extra) {
+        double[] out = new double[Math.max(m - 1, 0) * (d + extra)];
+        java.util.Arrays.fill(out, Math.max(m - 1, 0) * d, out.length, 1.0);
         if (m <= 1) {
             return out;
         }
@@ -78,7 +87,20 @@ final class Dense {
      * itself the result when {@code rows <= cols}.
      */
     static double[] qrR(double[] a, int rows, int cols) {
-        householder(a, rows, cols, null, false);
+        householder(a, rows, cols, 0, null, false);
+        return upperR(a, rows, cols);
+    }
+
+    /**
+     * As {@link #qrR} for the first {@code cols} columns of a column-major {@code rows x (cols + extra)} matrix,
+     * {@code rows > cols}, with every reflector applied to the {@code extra} columns after them too: they end
+     * as {@code Q^T} times themselves (full Q), and R is the same as without them.
+     */
+    static double[] qrR(double[] a, int rows, int cols, int extra) {
+        if (rows <= cols) {
+            throw new IllegalArgumentException("extra columns need rows > cols, not " + rows + " x " + cols);
+        }
+        householder(a, rows, cols, extra, null, false);
         return upperR(a, rows, cols);
     }
 
@@ -92,7 +114,7 @@ final class Dense {
         for (int j = 0; j < cols; j++) {
             perm[j] = j;
         }
-        householder(a, rows, cols, perm, false);
+        householder(a, rows, cols, 0, perm, false);
         return upperR(a, rows, cols);
     }
 
@@ -112,7 +134,7 @@ final class Dense {
             double[] a = a0.clone();
             this.rows = rows;
             this.p = Math.min(rows, cols);
-            this.reflectors = householder(a, rows, cols, null, true);
+            this.reflectors = householder(a, rows, cols, 0, null, true);
             this.r = upperR(a, rows, cols);
         }
 
@@ -136,12 +158,13 @@ final class Dense {
 
     /**
      * Householder reflections that make the column-major {@code rows x cols} matrix upper-trapezoidal in
-     * place; returns the reflectors (scaled by sqrt(2)/|v|; null where a column needed none). With a
+     * place, each reflector applied to the {@code extra} columns after them as well; returns the reflectors
+     * (scaled by sqrt(2)/|v|; null where a column needed none). With a
      * {@code perm} (the identity on entry), each step first swaps in the remaining column of largest norm
      * below row k and records the swap in {@code perm}. Without {@code keep}, one buffer serves every
      * reflector and null is returned.
      */
-    private static double[][] householder(double[] a, int rows, int cols, int[] perm, boolean keep) {
+    private static double[][] householder(double[] a, int rows, int cols, int extra, int[] perm, boolean keep) {
         int p = Math.min(rows, cols);
         double[][] vs = keep ? new double[p][] : null;
         double[] buffer = keep ? null : new double[rows];
@@ -190,7 +213,7 @@ final class Dense {
             if (keep) {
                 vs[k] = v;
             }
-            reflectAll(v, a, k, cols, k, rows);
+            reflectAll(v, a, k, cols + extra, k, rows);
         }
         return vs;
     }

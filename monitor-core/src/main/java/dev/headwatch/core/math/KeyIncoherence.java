@@ -77,10 +77,25 @@ public final class KeyIncoherence {
         double all = f != null ? f.coherence() : bySvd(keys, kc, t, eps);
         double withoutFirst = f != null && m > 2 ? f.withoutFirst(kc, eps) : Double.NaN;
         if (Double.isNaN(withoutFirst)) {
-            withoutFirst = coherence(keys.keys, keys.from + 1, m - 1, keys.d, eps);
+            withoutFirst = coherence(restOf(keys, eps), eps);
         }
         return new double[] {all, withoutFirst};
     }
+
+    /**
+     * The keys without key 0, factored: for float32 inputs, from the first factorisation
+     * ({@link CentredKeys#withoutFirst}) when key 0 is not nearly alone in its direction; otherwise afresh. The
+     * derived factor differs from a fresh one by a few float64 roundings of {@code |R|}, some 2^20 times
+     * below the float32 rank tolerance, so it cannot move a rank decision that the pivoted QR proves with any
+     * margin; for float64 inputs that tolerance is itself a few roundings, so the factor is formed afresh.
+     */
+    static CentredKeys restOf(CentredKeys keys, double eps) {
+        CentredKeys rest = eps >= MIN_DERIVED_EPS ? keys.withoutFirst(MIN_SHRINK) : null;
+        return rest != null ? rest : CentredKeys.of(keys.keys, keys.from + 1, keys.m - 1, keys.d);
+    }
+
+    /** The smallest unit roundoff for which {@link #restOf} derives the factor (float32's is 2^-23). */
+    static final double MIN_DERIVED_EPS = 0x1p-32;
 
     /** The coherence of keys 1..m-1 by the deletion update alone, NaN where it does not apply (for tests). */
     static double withoutFirstByUpdate(CentredKeys keys, double eps) {
