@@ -15,7 +15,10 @@ public final class CentredKeys {
     final int d;
     /** The keys centred over the m positions, row-major {@code m x d}. */
     final double[] kc;
-    /** Column-major {@code p x d} with {@code p = min(m - 1, d)}. */
+    /**
+     * Column-major {@code p x d} with {@code p = min(m - 1, d)}; upper trapezoidal, except as
+     * {@link #withoutFirst} derives it (for key coherence alone).
+     */
     final double[] r;
     final int p;
     /**

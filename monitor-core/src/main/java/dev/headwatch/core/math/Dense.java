@@ -29,7 +29,7 @@ final class Dense {
         return a;
     }
 
-    /** Rows {@code from .. from+m-1} of a row-major {@code [*, d]} matrix centred over them, row-major {@code m x d}. */
+    /** Rows {@code from .. from+m-1} of a row-major {@code [*, d]} matrix centred over them: row-major {@code m x d}. */
     static double[] centred(double[] rowMajor, int from, int m, int d) {
         double[] mean = columnMeans(rowMajor, from, m, d);
         double[] kc = new double[m * d];
@@ -385,19 +385,53 @@ final class Dense {
 
     /**
      * The lower triangle ({@code g[a * cols + b]}, {@code b <= a}) of {@code X^T X} for rows
-     * {@code from .. from+rows-1} of a row-major {@code [*, cols]} X, one rank-one update per row (rows are
-     * contiguous, columns are not). The upper triangle is left 0.
+     * {@code from .. from+rows-1} of a row-major {@code [*, cols]} X, each entry summed in order of rows. The
+     * upper triangle is left 0. In blocks of 4 x 4 entries, as {@link #product}: sixteen sums in registers
+     * over the rows, where one rank-one update per row would load and store every entry once per row.
      */
     static double[] columnGram(double[] x, int from, int rows, int cols) {
         double[] g = new double[cols * cols];
-        for (int i = from; i < from + rows; i++) {
-            int row = i * cols;
-            for (int a = 0; a < cols; a++) {
-                double xa = x[row + a];
-                int ga = a * cols;
-                for (int b = 0; b <= a; b++) {
-                    g[ga + b] += xa * x[row + b];
+        int a = 0;
+        for (; a + 3 < cols; a += 4) {
+            for (int b = 0; b <= a; b += 4) {
+                double g00 = 0, g01 = 0, g02 = 0, g03 = 0, g10 = 0, g11 = 0, g12 = 0, g13 = 0;
+                double g20 = 0, g21 = 0, g22 = 0, g23 = 0, g30 = 0, g31 = 0, g32 = 0, g33 = 0;
+                for (int i = from; i < from + rows; i++) {
+                    int row = i * cols;
+                    double x0 = x[row + a], x1 = x[row + a + 1], x2 = x[row + a + 2], x3 = x[row + a + 3];
+                    double y0 = x[row + b], y1 = x[row + b + 1], y2 = x[row + b + 2], y3 = x[row + b + 3];
+                    g00 += x0 * y0; g01 += x0 * y1; g02 += x0 * y2; g03 += x0 * y3;
+                    g10 += x1 * y0; g11 += x1 * y1; g12 += x1 * y2; g13 += x1 * y3;
+                    g20 += x2 * y0; g21 += x2 * y1; g22 += x2 * y2; g23 += x2 * y3;
+                    g30 += x3 * y0; g31 += x3 * y1; g32 += x3 * y2; g33 += x3 * y3;
                 }
+                boolean below = b < a;                   // else a diagonal block: its lower half only
+                int o = a * cols + b;
+                g[o] = g00;
+                if (below) {
+                    g[o + 1] = g01; g[o + 2] = g02; g[o + 3] = g03;
+                }
+                o += cols;
+                g[o] = g10; g[o + 1] = g11;
+                if (below) {
+                    g[o + 2] = g12; g[o + 3] = g13;
+                }
+                o += cols;
+                g[o] = g20; g[o + 1] = g21; g[o + 2] = g22;
+                if (below) {
+                    g[o + 3] = g23;
+                }
+                o += cols;
+                g[o] = g30; g[o + 1] = g31; g[o + 2] = g32; g[o + 3] = g33;
+            }
+        }
+        for (; a < cols; a++) {                          // the rows of g past the last whole block
+            for (int b = 0; b <= a; b++) {
+                double sum = 0;
+                for (int i = from; i < from + rows; i++) {
+                    sum += x[i * cols + a] * x[i * cols + b];
+                }
+                g[a * cols + b] = sum;
             }
         }
         return g;
@@ -431,11 +465,18 @@ final class Dense {
      * {@code i * shift} ({@code shift} 1 for upper-trapezoidal B, 0 for a full one).
      */
     static double[] congruence(double[] b, int p, double[] gLower, int n, int shift) {
+        return congruence(b, p, false, gLower, n, shift);
+    }
+
+    /** As above, with B column-major when {@code columnMajor} (the same numbers either way). */
+    static double[] congruence(double[] b, int p, boolean columnMajor, double[] gLower, int n, int shift) {
+        int rowStride = columnMajor ? 1 : n;             // B[i][a] is b[i * rowStride + a * colStride]
+        int colStride = columnMajor ? p : 1;
         double[] t = new double[p * n];                  // T = B G, row-major p x n
         for (int i = 0; i < p; i++) {
             int ti = i * n;
             for (int a = i * shift; a < n; a++) {
-                double bia = b[i * n + a];
+                double bia = b[i * rowStride + a * colStride];
                 if (bia == 0) {
                     continue;
                 }
@@ -449,10 +490,14 @@ final class Dense {
             }
         }
         double[] out = new double[p * p];
-        for (int i = 0; i < p; i++) {
-            for (int j = 0; j <= i; j++) {
-                int from = j * shift;
-                out[i * p + j] = dot(t, i * n + from, b, j * n + from, n - from);
+        double[] row = new double[n];                    // B's row j, contiguous
+        for (int j = 0; j < p; j++) {
+            int from = j * shift;
+            for (int a = from; a < n; a++) {
+                row[a] = b[j * rowStride + a * colStride];
+            }
+            for (int i = j; i < p; i++) {
+                out[i * p + j] = dot(t, i * n + from, row, from, n - from);
             }
         }
         return out;

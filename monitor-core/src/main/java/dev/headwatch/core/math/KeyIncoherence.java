@@ -276,12 +276,16 @@ public final class KeyIncoherence {
                 z[i * d + c] = t[c * p + i];
             }
         }
-        orthonormalise(z, d, r);
+        double[] s = new double[r * r];                      // R factors, of which only the last is kept
+        orthonormalise(z, d, r, s);
+        double[] tz = new double[p * r];
         for (int step = 0; step < steps; step++) {
-            z = transposeTimes(t, p, d, times(t, p, d, z, r), r);
-            orthonormalise(z, d, r);
+            times(t, p, d, z, r, tz);
+            transposeTimes(t, p, d, tz, r, z);
+            orthonormalise(z, d, r, s);
         }
-        double[] s = orthonormalise(times(t, p, d, z, r), p, r);   // R factor of T Z, column-major r x r
+        times(t, p, d, z, r, tz);
+        orthonormalise(tz, p, r, s);                         // s: R factor of T Z, column-major r x r
         double[] b = new double[d * r];
         for (int c = 0; c < d; c++) {                        // row c of Z S^-1: solve S^T b_c = z_c
             int row = c * r;
@@ -298,12 +302,12 @@ public final class KeyIncoherence {
 
     /**
      * Orthonormalises the columns of a column-major {@code rows x cols} matrix in place (Gram-Schmidt, each
-     * column twice against the ones before, which keeps them orthonormal to rounding) and returns the R
-     * factor, column-major {@code cols x cols} upper triangular: a thin QR without reflectors, for the small
-     * blocks of {@link #leverageBasis}.
+     * column twice against the ones before, which keeps them orthonormal to rounding) and writes the R
+     * factor, column-major {@code cols x cols} upper triangular, into {@code r}: a thin QR without reflectors,
+     * for the small blocks of {@link #leverageBasis}.
      */
-    private static double[] orthonormalise(double[] a, int rows, int cols) {
-        double[] r = new double[cols * cols];
+    private static void orthonormalise(double[] a, int rows, int cols, double[] r) {
+        java.util.Arrays.fill(r, 0, cols * cols, 0.0);
         for (int j = 0; j < cols; j++) {
             int cj = j * rows;
             for (int pass = 0; pass < 2; pass++) {
@@ -321,12 +325,14 @@ public final class KeyIncoherence {
                 a[cj + k] /= norm;
             }
         }
-        return r;
     }
 
-    /** {@code T X} for the column-major {@code p x d} upper-trapezoidal T and column-major {@code d x k} X. */
-    private static double[] times(double[] t, int p, int d, double[] x, int k) {
-        double[] out = new double[p * k];
+    /**
+     * {@code T X} into {@code out} (column-major {@code p x k}) for the column-major {@code p x d}
+     * upper-trapezoidal T and column-major {@code d x k} X.
+     */
+    private static void times(double[] t, int p, int d, double[] x, int k, double[] out) {
+        java.util.Arrays.fill(out, 0, p * k, 0.0);
         for (int c = 0; c < k; c++) {
             for (int j = 0; j < d; j++) {
                 double xj = x[c * d + j];
@@ -335,18 +341,18 @@ public final class KeyIncoherence {
                 }
             }
         }
-        return out;
     }
 
-    /** {@code T^T Y} for the column-major {@code p x d} upper-trapezoidal T and column-major {@code p x k} Y. */
-    private static double[] transposeTimes(double[] t, int p, int d, double[] y, int k) {
-        double[] out = new double[d * k];
+    /**
+     * {@code T^T Y} into {@code out} (column-major {@code d x k}) for the column-major {@code p x d}
+     * upper-trapezoidal T and column-major {@code p x k} Y.
+     */
+    private static void transposeTimes(double[] t, int p, int d, double[] y, int k, double[] out) {
         for (int c = 0; c < k; c++) {
             for (int j = 0; j < d; j++) {
                 out[c * d + j] = Dense.dot(t, j * p, y, c * p, Math.min(j + 1, p));
             }
         }
-        return out;
     }
 
     /**
