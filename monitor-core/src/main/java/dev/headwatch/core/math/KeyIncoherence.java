@@ -64,7 +64,8 @@ public final class KeyIncoherence {
      * least {@code 1 - m l_0 / (m-1)} and cannot raise the trailing ones, so the first factorisation's bounds
      * prove the rank of the second as well, unless key 0 alone spans a direction (an attention-sink key, where
      * that factor nears 0): then, or whenever the bounds fall short (the update needs the first-order gap
-     * {@code |T22|_F |T11^-1|_F} under {@link #MAX_GAP}), the second is computed afresh.
+     * {@code |T22|_F |T11^-1|_F} under {@link #MAX_GAP}), the second is computed by the same route as the
+     * first, from a factor of keys 1..m-1 ({@link #restOf}).
      */
     public static double[] coherenceWithAndWithoutFirst(CentredKeys keys, double eps) {
         int m = keys.m;
