@@ -29,16 +29,37 @@ final class Dense {
         return a;
     }
 
+    /** Rows {@code from .. from+m-1} of a row-major {@code [*, d]} matrix centred over them: row-major {@code m x d}. */
+    static double[] centred(double[] rowMajor, int from, int m, int d) {
+        double[] mean = columnMeans(rowMajor, from, m, d);
+        double[] kc = new double[m * d];
+        for (int i = 0; i < m; i++) {
+            for (int c = 0; c < d; c++) {
+                kc[i * d + c] = rowMajor[(from + i) * d + c] - mean[c];
+            }
+        }
+        return kc;
+    }
+
     /**
-     * Centres the rows {@code from .. from+m-1} of a row-major {@code [*, d]} matrix over positions and
-     * drops the all-ones direction exactly: with the Householder reflector {@code H} that maps
-     * {@code 1/sqrt(m)} to {@code e_1}, {@code Kc^T Kc = K'^T K'} where {@code K'} is {@code H Kc} without its
-     * first row (which is {@code 1^T Kc / sqrt(m) = 0}). The result {@code K'} ({@code (m-1) x d},
-     * column-major) has rank at most {@code m-1} by construction, so the null direction of centred keys
-     * never shows up as a rounding-level singular value; equal keys give exact zeros.
+     * Drops the all-ones direction of centred keys exactly: for the row-major {@code m x d} Kc ({@link #centred})
+     * and the Householder reflector {@code H} that maps {@code 1/sqrt(m)} to {@code e_1},
+     * {@code Kc^T Kc = K'^T K'} where {@code K'} is {@code H Kc} without its first row (which is
+     * {@code 1^T Kc / sqrt(m) = 0}). The result {@code K'} ({@code (m-1) x d}, column-major) has rank at most
+     * {@code m-1} by construction, so the null direction of centred keys never shows up as a rounding-level
+     * singular value; equal keys give exact zeros.
      */
-    static double[] centredReduced(double[] rowMajor, int from, int m, int d) {
-        double[] out = new double[Math.max(m - 1, 0) * d];
+    static double[] reduced(double[] kc, int m, int d) {
+        return reduced(kc, m, d, 0);
+    }
+
+    /**
+     * As {@link #reduced(double[], int, int)}, followed by {@code extra} columns of ones (for
+     * {@link #qrR(double[], int, int, int)} to carry along).
+     */
+    static double[] reduced(double[] kc, int m, int d, int extra) {
+        double[] out = new double[Math.max(m - 1, 0) * (d + extra)];
+        java.util.Arrays.fill(out, Math.max(m - 1, 0) * d, out.length, 1.0);
         if (m <= 1) {
             return out;
         }
@@ -46,23 +67,15 @@ final class Dense {
         double u = 1.0 / Math.sqrt(m);
         double w0 = u - 1.0;
         double norm2 = w0 * w0 + (m - 1) * u * u;
-        double[] col = new double[m];
         for (int c = 0; c < d; c++) {
-            double mean = 0;
-            for (int i = 0; i < m; i++) {
-                col[i] = rowMajor[(from + i) * d + c];
-                mean += col[i];
-            }
-            mean /= m;
             double dot = 0;
             for (int i = 0; i < m; i++) {
-                col[i] -= mean;
-                dot += (i == 0 ? w0 : u) * col[i];
+                dot += (i == 0 ? w0 : u) * kc[i * d + c];
             }
             double f = 2.0 * dot / norm2 * u;
             int base = c * (m - 1);
             for (int i = 1; i < m; i++) {
-                out[base + i - 1] = col[i] - f;
+                out[base + i - 1] = kc[i * d + c] - f;
             }
         }
         return out;
@@ -70,10 +83,24 @@ final class Dense {
 
     /**
      * The {@code R} factor of a thin Householder QR of a column-major {@code rows x cols} matrix, as a
-     * column-major {@code min(rows, cols) x cols} upper-trapezoidal matrix. The input is overwritten.
+     * column-major {@code min(rows, cols) x cols} upper-trapezoidal matrix. The input is overwritten, and is
+     * itself the result when {@code rows <= cols}.
      */
     static double[] qrR(double[] a, int rows, int cols) {
-        householder(a, rows, cols, null, false);
+        householder(a, rows, cols, 0, null, false);
+        return upperR(a, rows, cols);
+    }
+
+    /**
+     * As {@link #qrR} for the first {@code cols} columns of a column-major {@code rows x (cols + extra)} matrix,
+     * {@code rows > cols}, with every reflector applied to the {@code extra} columns after them too: they end
+     * as {@code Q^T} times themselves (full Q), and R is the same as without them.
+     */
+    static double[] qrR(double[] a, int rows, int cols, int extra) {
+        if (rows <= cols) {
+            throw new IllegalArgumentException("extra columns need rows > cols, not " + rows + " x " + cols);
+        }
+        householder(a, rows, cols, extra, null, false);
         return upperR(a, rows, cols);
     }
 
@@ -81,13 +108,13 @@ final class Dense {
      * As {@link #qrR}, with column pivoting: {@code A P = Q T}, each step taking the remaining column of
      * largest norm (below the rows already reduced), so the trailing block of T is small when A is close to
      * rank-deficient. {@code perm} (length cols) receives the column order: column k of T comes from column
-     * {@code perm[k]} of A. The input is overwritten.
+     * {@code perm[k]} of A. The input is overwritten, and is itself the result when {@code rows <= cols}.
      */
     static double[] pivotedQrR(double[] a, int rows, int cols, int[] perm) {
         for (int j = 0; j < cols; j++) {
             perm[j] = j;
         }
-        householder(a, rows, cols, perm, false);
+        householder(a, rows, cols, 0, perm, false);
         return upperR(a, rows, cols);
     }
 
@@ -107,7 +134,7 @@ final class Dense {
             double[] a = a0.clone();
             this.rows = rows;
             this.p = Math.min(rows, cols);
-            this.reflectors = householder(a, rows, cols, null, true);
+            this.reflectors = householder(a, rows, cols, 0, null, true);
             this.r = upperR(a, rows, cols);
         }
 
@@ -116,66 +143,66 @@ final class Dense {
          * four columns at a time (each column gets the same arithmetic as on its own).
          */
         double[] timesQ(double[] x, int count) {
-            double[][] y = new double[count][rows];
+            double[] y = new double[rows * count];
             for (int j = 0; j < count; j++) {
-                System.arraycopy(x, j * p, y[j], 0, p);
+                System.arraycopy(x, j * p, y, j * rows, p);
             }
             for (int k = p - 1; k >= 0; k--) {
                 if (reflectors[k] != null) {
                     reflectAll(reflectors[k], y, 0, count, k, rows);
                 }
             }
-            double[] out = new double[rows * count];
-            for (int j = 0; j < count; j++) {
-                System.arraycopy(y[j], 0, out, j * rows, rows);
-            }
-            return out;
+            return y;
         }
     }
 
     /**
      * Householder reflections that make the column-major {@code rows x cols} matrix upper-trapezoidal in
-     * place; returns the reflectors (scaled by sqrt(2)/|v|; null where a column needed none). With a
+     * place, each reflector applied to the {@code extra} columns after them as well; returns the reflectors
+     * (scaled by sqrt(2)/|v|; null where a column needed none). With a
      * {@code perm} (the identity on entry), each step first swaps in the remaining column of largest norm
      * below row k and records the swap in {@code perm}. Without {@code keep}, one buffer serves every
      * reflector and null is returned.
      */
-    private static double[][] householder(double[] a, int rows, int cols, int[] perm, boolean keep) {
+    private static double[][] householder(double[] a, int rows, int cols, int extra, int[] perm, boolean keep) {
         int p = Math.min(rows, cols);
         double[][] vs = keep ? new double[p][] : null;
         double[] buffer = keep ? null : new double[rows];
-        double[][] c = columns(a, rows, cols);   // separate arrays: the reflection updates vectorise
         for (int k = 0; k < p; k++) {
+            int ck = k * rows;
             if (perm != null) {
                 int best = k;
                 double bestNorm2 = -1;
                 for (int j = k; j < cols; j++) {
-                    double n2 = partialNorm2(c[j], k, rows);
+                    double n2 = partialNorm2(a, j * rows, k, rows);
                     if (n2 > bestNorm2) {
                         best = j;
                         bestNorm2 = n2;
                     }
                 }
-                double[] t = c[k];
-                c[k] = c[best];
-                c[best] = t;
-                int pk = perm[k];
-                perm[k] = perm[best];
-                perm[best] = pk;
+                if (best != k) {
+                    for (int i = 0, cb = best * rows; i < rows; i++) {
+                        double t = a[ck + i];
+                        a[ck + i] = a[cb + i];
+                        a[cb + i] = t;
+                    }
+                    int pk = perm[k];
+                    perm[k] = perm[best];
+                    perm[best] = pk;
+                }
             }
-            double[] ck = c[k];
-            double norm2 = partialNorm2(ck, k, rows);
+            double norm2 = partialNorm2(a, ck, k, rows);
             double norm = Math.sqrt(norm2);
             if (norm == 0) {
                 continue;
             }
-            double alpha = ck[k] > 0 ? -norm : norm;
+            double alpha = a[ck + k] > 0 ? -norm : norm;
             double[] v = keep ? new double[rows] : buffer;
             for (int i = k; i < rows; i++) {
-                v[i] = ck[i];
+                v[i] = a[ck + i];
             }
             v[k] -= alpha;
-            double vnorm2 = partialNorm2(v, k, rows);
+            double vnorm2 = partialNorm2(v, 0, k, rows);
             if (vnorm2 == 0) {
                 continue;
             }
@@ -186,61 +213,65 @@ final class Dense {
             if (keep) {
                 vs[k] = v;
             }
-            reflectAll(v, c, k, cols, k, rows);
-        }
-        for (int j = 0; j < cols; j++) {
-            System.arraycopy(c[j], 0, a, j * rows, rows);
+            reflectAll(v, a, k, cols + extra, k, rows);
         }
         return vs;
     }
 
-    /** {@code sum_{i >= k} x_i^2}. */
-    private static double partialNorm2(double[] x, int k, int rows) {
+    /** {@code sum_{i >= k} x_i^2} over the column starting at {@code x[offset]}. */
+    private static double partialNorm2(double[] x, int offset, int k, int rows) {
         double s = 0;
         for (int i = k; i < rows; i++) {
-            s += x[i] * x[i];
+            s += x[offset + i] * x[offset + i];
         }
         return s;
     }
 
     /**
-     * Applies {@code I - v v^T} (rows k.. only) to the columns {@code from .. to-1}, four at a time: one
-     * accumulator per column, each summing in the same order as {@link #reflect} (so the same numbers), four
-     * independent chains of additions instead of one.
+     * Applies {@code I - v v^T} (rows k.. only) to the columns {@code from .. to-1} of the column-major
+     * {@code rows x *} x, four at a time: one accumulator per column, each summing in the same order as
+     * {@link #reflect} (so the same numbers), four independent chains of additions instead of one.
      */
-    private static void reflectAll(double[] v, double[][] c, int from, int to, int k, int rows) {
+    private static void reflectAll(double[] v, double[] x, int from, int to, int k, int rows) {
         int j = from;
         for (; j + 3 < to; j += 4) {
-            double[] x0 = c[j], x1 = c[j + 1], x2 = c[j + 2], x3 = c[j + 3];
+            int o0 = j * rows, o1 = o0 + rows, o2 = o1 + rows, o3 = o2 + rows;
             double d0 = 0, d1 = 0, d2 = 0, d3 = 0;
             for (int i = k; i < rows; i++) {
                 double vi = v[i];
-                d0 += vi * x0[i];
-                d1 += vi * x1[i];
-                d2 += vi * x2[i];
-                d3 += vi * x3[i];
+                d0 += vi * x[o0 + i];
+                d1 += vi * x[o1 + i];
+                d2 += vi * x[o2 + i];
+                d3 += vi * x[o3 + i];
             }
             for (int i = k; i < rows; i++) {
                 double vi = v[i];
-                x0[i] -= d0 * vi;
-                x1[i] -= d1 * vi;
-                x2[i] -= d2 * vi;
-                x3[i] -= d3 * vi;
+                x[o0 + i] -= d0 * vi;
+                x[o1 + i] -= d1 * vi;
+                x[o2 + i] -= d2 * vi;
+                x[o3 + i] -= d3 * vi;
             }
         }
         for (; j < to; j++) {
-            reflect(v, c[j], 0, k, rows);
+            reflect(v, x, j * rows, k, rows);
         }
     }
 
-    /** The upper-trapezoidal {@code min(rows, cols) x cols} part of a reduced column-major matrix. */
+    /**
+     * The upper-trapezoidal {@code min(rows, cols) x cols} part of a reduced column-major matrix: when
+     * {@code rows <= cols} the same layout, so the entries below the diagonal are cleared in place.
+     */
     private static double[] upperR(double[] a, int rows, int cols) {
-        int p = Math.min(rows, cols);
+        if (rows <= cols) {
+            for (int j = 0; j < rows; j++) {
+                java.util.Arrays.fill(a, j * rows + j + 1, (j + 1) * rows, 0.0);
+            }
+            return a;
+        }
+        int p = cols;
         double[] r = new double[p * cols];
         for (int j = 0; j < cols; j++) {
-            for (int i = 0; i <= Math.min(j, p - 1); i++) {
-                r[j * p + i] = a[j * rows + i];
-            }
+            System.arraycopy(a, j * rows, r, j * p, j + 1);
         }
         return r;
     }
@@ -354,19 +385,53 @@ final class Dense {
 
     /**
      * The lower triangle ({@code g[a * cols + b]}, {@code b <= a}) of {@code X^T X} for rows
-     * {@code from .. from+rows-1} of a row-major {@code [*, cols]} X, one rank-one update per row (rows are
-     * contiguous, columns are not). The upper triangle is left 0.
+     * {@code from .. from+rows-1} of a row-major {@code [*, cols]} X, each entry summed in order of rows. The
+     * upper triangle is left 0. In blocks of 4 x 4 entries, as {@link #product}: sixteen sums in registers
+     * over the rows, where one rank-one update per row would load and store every entry once per row.
      */
     static double[] columnGram(double[] x, int from, int rows, int cols) {
         double[] g = new double[cols * cols];
-        for (int i = from; i < from + rows; i++) {
-            int row = i * cols;
-            for (int a = 0; a < cols; a++) {
-                double xa = x[row + a];
-                int ga = a * cols;
-                for (int b = 0; b <= a; b++) {
-                    g[ga + b] += xa * x[row + b];
+        int a = 0;
+        for (; a + 3 < cols; a += 4) {
+            for (int b = 0; b <= a; b += 4) {
+                double g00 = 0, g01 = 0, g02 = 0, g03 = 0, g10 = 0, g11 = 0, g12 = 0, g13 = 0;
+                double g20 = 0, g21 = 0, g22 = 0, g23 = 0, g30 = 0, g31 = 0, g32 = 0, g33 = 0;
+                for (int i = from; i < from + rows; i++) {
+                    int row = i * cols;
+                    double x0 = x[row + a], x1 = x[row + a + 1], x2 = x[row + a + 2], x3 = x[row + a + 3];
+                    double y0 = x[row + b], y1 = x[row + b + 1], y2 = x[row + b + 2], y3 = x[row + b + 3];
+                    g00 += x0 * y0; g01 += x0 * y1; g02 += x0 * y2; g03 += x0 * y3;
+                    g10 += x1 * y0; g11 += x1 * y1; g12 += x1 * y2; g13 += x1 * y3;
+                    g20 += x2 * y0; g21 += x2 * y1; g22 += x2 * y2; g23 += x2 * y3;
+                    g30 += x3 * y0; g31 += x3 * y1; g32 += x3 * y2; g33 += x3 * y3;
                 }
+                boolean below = b < a;                   // else a diagonal block: its lower half only
+                int o = a * cols + b;
+                g[o] = g00;
+                if (below) {
+                    g[o + 1] = g01; g[o + 2] = g02; g[o + 3] = g03;
+                }
+                o += cols;
+                g[o] = g10; g[o + 1] = g11;
+                if (below) {
+                    g[o + 2] = g12; g[o + 3] = g13;
+                }
+                o += cols;
+                g[o] = g20; g[o + 1] = g21; g[o + 2] = g22;
+                if (below) {
+                    g[o + 3] = g23;
+                }
+                o += cols;
+                g[o] = g30; g[o + 1] = g31; g[o + 2] = g32; g[o + 3] = g33;
+            }
+        }
+        for (; a < cols; a++) {                          // the rows of g past the last whole block
+            for (int b = 0; b <= a; b++) {
+                double sum = 0;
+                for (int i = from; i < from + rows; i++) {
+                    sum += x[i * cols + a] * x[i * cols + b];
+                }
+                g[a * cols + b] = sum;
             }
         }
         return g;
@@ -400,11 +465,18 @@ final class Dense {
      * {@code i * shift} ({@code shift} 1 for upper-trapezoidal B, 0 for a full one).
      */
     static double[] congruence(double[] b, int p, double[] gLower, int n, int shift) {
+        return congruence(b, p, false, gLower, n, shift);
+    }
+
+    /** As above, with B column-major when {@code columnMajor} (the same numbers either way). */
+    static double[] congruence(double[] b, int p, boolean columnMajor, double[] gLower, int n, int shift) {
+        int rowStride = columnMajor ? 1 : n;             // B[i][a] is b[i * rowStride + a * colStride]
+        int colStride = columnMajor ? p : 1;
         double[] t = new double[p * n];                  // T = B G, row-major p x n
         for (int i = 0; i < p; i++) {
             int ti = i * n;
             for (int a = i * shift; a < n; a++) {
-                double bia = b[i * n + a];
+                double bia = b[i * rowStride + a * colStride];
                 if (bia == 0) {
                     continue;
                 }
@@ -418,10 +490,14 @@ final class Dense {
             }
         }
         double[] out = new double[p * p];
-        for (int i = 0; i < p; i++) {
-            for (int j = 0; j <= i; j++) {
-                int from = j * shift;
-                out[i * p + j] = dot(t, i * n + from, b, j * n + from, n - from);
+        double[] row = new double[n];                    // B's row j, contiguous
+        for (int j = 0; j < p; j++) {
+            int from = j * shift;
+            for (int a = from; a < n; a++) {
+                row[a] = b[j * rowStride + a * colStride];
+            }
+            for (int i = j; i < p; i++) {
+                out[i * p + j] = dot(t, i * n + from, row, from, n - from);
             }
         }
         return out;

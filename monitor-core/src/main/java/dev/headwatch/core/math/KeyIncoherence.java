@@ -47,7 +47,7 @@ public final class KeyIncoherence {
         if (keys.m < 2) {
             return Double.NaN;
         }
-        double[] kc = centred(keys);
+        double[] kc = keys.kc;
         PivotedR t = PivotedR.of(keys);
         Pivoted f = byPivotedQr(keys, kc, t, eps);
         return f != null ? f.coherence() : bySvd(keys, kc, t, eps);
@@ -64,27 +64,43 @@ public final class KeyIncoherence {
      * least {@code 1 - m l_0 / (m-1)} and cannot raise the trailing ones, so the first factorisation's bounds
      * prove the rank of the second as well, unless key 0 alone spans a direction (an attention-sink key, where
      * that factor nears 0): then, or whenever the bounds fall short (the update needs the first-order gap
-     * {@code |T22|_F |T11^-1|_F} under {@link #MAX_GAP}), the second is computed afresh.
+     * {@code |T22|_F |T11^-1|_F} under {@link #MAX_GAP}), the second is computed by the same route as the
+     * first, from a factor of keys 1..m-1 ({@link #restOf}).
      */
     public static double[] coherenceWithAndWithoutFirst(CentredKeys keys, double eps) {
         int m = keys.m;
         if (m < 2) {
             return new double[] {Double.NaN, Double.NaN};
         }
-        double[] kc = centred(keys);
+        double[] kc = keys.kc;
         PivotedR t = PivotedR.of(keys);
         Pivoted f = byPivotedQr(keys, kc, t, eps);
         double all = f != null ? f.coherence() : bySvd(keys, kc, t, eps);
         double withoutFirst = f != null && m > 2 ? f.withoutFirst(kc, eps) : Double.NaN;
         if (Double.isNaN(withoutFirst)) {
-            withoutFirst = coherence(keys.keys, keys.from + 1, m - 1, keys.d, eps);
+            withoutFirst = coherence(restOf(keys, eps), eps);
         }
         return new double[] {all, withoutFirst};
     }
 
+    /**
+     * The keys without key 0, factored: for float32 inputs, from the first factorisation
+     * ({@link CentredKeys#withoutFirst}) when key 0 is not nearly alone in its direction; otherwise afresh. The
+     * derived factor differs from a fresh one by a few float64 roundings of {@code |R|}, some 2^20 times
+     * below the float32 rank tolerance, so it cannot move a rank decision that the pivoted QR proves with any
+     * margin; for float64 inputs that tolerance is itself a few roundings, so the factor is formed afresh.
+     */
+    static CentredKeys restOf(CentredKeys keys, double eps) {
+        CentredKeys rest = eps >= MIN_DERIVED_EPS ? keys.withoutFirst(MIN_SHRINK) : null;
+        return rest != null ? rest : CentredKeys.of(keys.keys, keys.from + 1, keys.m - 1, keys.d);
+    }
+
+    /** The smallest unit roundoff for which {@link #restOf} derives the factor (float32's is 2^-23). */
+    static final double MIN_DERIVED_EPS = 0x1p-32;
+
     /** The coherence of keys 1..m-1 by the deletion update alone, NaN where it does not apply (for tests). */
     static double withoutFirstByUpdate(CentredKeys keys, double eps) {
-        double[] kc = centred(keys);
+        double[] kc = keys.kc;
         Pivoted f = keys.m > 2 ? byPivotedQr(keys, kc, PivotedR.of(keys), eps) : null;
         return f == null ? Double.NaN : f.withoutFirst(kc, eps);
     }
@@ -94,7 +110,7 @@ public final class KeyIncoherence {
      * (for tests).
      */
     static double[] byEachRoute(CentredKeys keys, double eps) {
-        double[] kc = centred(keys);
+        double[] kc = keys.kc;
         PivotedR t = PivotedR.of(keys);
         Pivoted f = byPivotedQr(keys, kc, t, eps);
         return new double[] {f == null ? Double.NaN : f.coherence(), bySvd(keys, kc, t, eps)};
@@ -261,12 +277,16 @@ public final class KeyIncoherence {
                 z[i * d + c] = t[c * p + i];
             }
         }
-        orthonormalise(z, d, r);
+        double[] s = new double[r * r];                      // R factors, of which only the last is kept
+        orthonormalise(z, d, r, s);
+        double[] tz = new double[p * r];
         for (int step = 0; step < steps; step++) {
-            z = transposeTimes(t, p, d, times(t, p, d, z, r), r);
-            orthonormalise(z, d, r);
+            times(t, p, d, z, r, tz);
+            transposeTimes(t, p, d, tz, r, z);
+            orthonormalise(z, d, r, s);
         }
-        double[] s = orthonormalise(times(t, p, d, z, r), p, r);   // R factor of T Z, column-major r x r
+        times(t, p, d, z, r, tz);
+        orthonormalise(tz, p, r, s);                         // s: R factor of T Z, column-major r x r
         double[] b = new double[d * r];
         for (int c = 0; c < d; c++) {                        // row c of Z S^-1: solve S^T b_c = z_c
             int row = c * r;
@@ -283,12 +303,12 @@ public final class KeyIncoherence {
 
     /**
      * Orthonormalises the columns of a column-major {@code rows x cols} matrix in place (Gram-Schmidt, each
-     * column twice against the ones before, which keeps them orthonormal to rounding) and returns the R
-     * factor, column-major {@code cols x cols} upper triangular: a thin QR without reflectors, for the small
-     * blocks of {@link #leverageBasis}.
+     * column twice against the ones before, which keeps them orthonormal to rounding) and writes the R
+     * factor, column-major {@code cols x cols} upper triangular, into {@code r}: a thin QR without reflectors,
+     * for the small blocks of {@link #leverageBasis}.
      */
-    private static double[] orthonormalise(double[] a, int rows, int cols) {
-        double[] r = new double[cols * cols];
+    private static void orthonormalise(double[] a, int rows, int cols, double[] r) {
+        java.util.Arrays.fill(r, 0, cols * cols, 0.0);
         for (int j = 0; j < cols; j++) {
             int cj = j * rows;
             for (int pass = 0; pass < 2; pass++) {
@@ -306,12 +326,14 @@ public final class KeyIncoherence {
                 a[cj + k] /= norm;
             }
         }
-        return r;
     }
 
-    /** {@code T X} for the column-major {@code p x d} upper-trapezoidal T and column-major {@code d x k} X. */
-    private static double[] times(double[] t, int p, int d, double[] x, int k) {
-        double[] out = new double[p * k];
+    /**
+     * {@code T X} into {@code out} (column-major {@code p x k}) for the column-major {@code p x d}
+     * upper-trapezoidal T and column-major {@code d x k} X.
+     */
+    private static void times(double[] t, int p, int d, double[] x, int k, double[] out) {
+        java.util.Arrays.fill(out, 0, p * k, 0.0);
         for (int c = 0; c < k; c++) {
             for (int j = 0; j < d; j++) {
                 double xj = x[c * d + j];
@@ -320,18 +342,18 @@ public final class KeyIncoherence {
                 }
             }
         }
-        return out;
     }
 
-    /** {@code T^T Y} for the column-major {@code p x d} upper-trapezoidal T and column-major {@code p x k} Y. */
-    private static double[] transposeTimes(double[] t, int p, int d, double[] y, int k) {
-        double[] out = new double[d * k];
+    /**
+     * {@code T^T Y} into {@code out} (column-major {@code d x k}) for the column-major {@code p x d}
+     * upper-trapezoidal T and column-major {@code p x k} Y.
+     */
+    private static void transposeTimes(double[] t, int p, int d, double[] y, int k, double[] out) {
         for (int c = 0; c < k; c++) {
             for (int j = 0; j < d; j++) {
                 out[c * d + j] = Dense.dot(t, j * p, y, c * p, Math.min(j + 1, p));
             }
         }
-        return out;
     }
 
     /**
@@ -391,19 +413,5 @@ public final class KeyIncoherence {
             max = Math.max(max, v);
         }
         return max;
-    }
-
-    /** The keys centred over their positions, row-major {@code m x d}. */
-    private static double[] centred(CentredKeys keys) {
-        int m = keys.m;
-        int d = keys.d;
-        double[] kc = new double[m * d];
-        double[] mean = Dense.columnMeans(keys.keys, keys.from, m, d);
-        for (int i = 0; i < m; i++) {
-            for (int c = 0; c < d; c++) {
-                kc[i * d + c] = keys.keys[(keys.from + i) * d + c] - mean[c];
-            }
-        }
-        return kc;
     }
 }

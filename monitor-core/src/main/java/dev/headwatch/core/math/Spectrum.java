@@ -84,14 +84,8 @@ public final class Spectrum {
         }
         double[] sigma;
         if (single) {
-            double[] rk = new double[pk * d];               // R row-major: upper trapezoidal, as congruence reads it
-            for (int j = 0; j < d; j++) {
-                for (int i = 0; i <= Math.min(j, pk - 1); i++) {
-                    rk[i * d + j] = keys.r[j * pk + i];
-                }
-            }
             double[] lambda = SymmetricEigen.eigenvalues(
-                    Dense.congruence(rk, pk, Dense.columnGram(q, keys.from, rows, d), d, 1), pk);
+                    Dense.congruence(keys.r, pk, true, Dense.columnGram(q, keys.from, rows, d), d, 1), pk);
             // pk values, of which at most min(rows, pk) are nonzero: the descending first pq are the spectrum.
             double[] all = new double[pk];
             for (int i = 0; i < pk; i++) {

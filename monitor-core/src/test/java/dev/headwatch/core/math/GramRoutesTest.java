@@ -136,6 +136,34 @@ class GramRoutesTest {
     }
 
     @Test
+    void columnGram_equalsTheSumsInOrder_andCongruenceReadsEitherLayout_exactly() {
+        SplittableRandom random = new SplittableRandom(8);
+        for (int n = 1; n <= 13; n++) {                  // every remainder of the 4 x 4 blocks
+            double[] x = gaussian(random, 11 * n, false);
+            double[] g = Dense.columnGram(x, 2, 9, n);
+            for (int a = 0; a < n; a++) {
+                for (int c = 0; c < n; c++) {
+                    double sum = 0;
+                    for (int r = 2; r < 11; r++) {
+                        sum += x[r * n + a] * x[r * n + c];
+                    }
+                    assertThat(g[a * n + c]).as("n %d (%d, %d)", n, a, c).isEqualTo(c <= a ? sum : 0);
+                }
+            }
+            int p = Math.max(1, n - 2);
+            double[] b = gaussian(random, p * n, false);
+            double[] bColumns = new double[p * n];
+            for (int i = 0; i < p; i++) {
+                for (int a = 0; a < n; a++) {
+                    b[i * n + a] = a < i ? 0 : b[i * n + a];
+                    bColumns[a * p + i] = b[i * n + a];
+                }
+            }
+            assertThat(Dense.congruence(bColumns, p, true, g, n, 1)).containsExactly(Dense.congruence(b, p, g, n, 1));
+        }
+    }
+
+    @Test
     void cholesky_rebuildsAndRejectsSingular() {
         SplittableRandom random = new SplittableRandom(7);
         int n = 6;

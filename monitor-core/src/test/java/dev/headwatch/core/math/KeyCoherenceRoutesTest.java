@@ -98,4 +98,80 @@ class KeyCoherenceRoutesTest {
             }
         }
     }
+
+    @Test
+    void float32KeysWithoutTheFirst_fromTheDerivedFactor_agreeWithTheSvdOfAFreshOne() {
+        // the derived factor's Gram matrix is that of the keys without key 0 centred afresh, and the
+        // coherence taken from it agrees with the definition computed on a fresh factorisation
+        Random random = new Random(23);
+        double eps = Spectrum.unitRoundoff(false);
+        int derived = 0;
+        int cases = 0;
+        for (int[] md : new int[][] {{32, 16}, {18, 16}, {64, 16}, {40, 8}}) {
+            int m = md[0];
+            int d = md[1];
+            for (double noise : new double[] {0, 1e-6, 1e-3}) {
+                for (int seed = 0; seed < 6; seed++) {
+                    double[] k = keys(m, d, 2 + seed * 3 % d, noise, true, random);
+                    if (seed == 5) {
+                        for (int c = 0; c < d; c++) {
+                            k[c] *= 20;           // a key 0 far out: a large leverage, still derived or refused
+                        }
+                    }
+                    cases++;
+                    CentredKeys rest = CentredKeys.of(k, 0, m, d).withoutFirst(KeyIncoherence.MIN_SHRINK);
+                    if (rest == null) {
+                        continue;
+                    }
+                    derived++;
+                    CentredKeys fresh = CentredKeys.of(k, 1, m - 1, d);
+                    double[] gram = Dense.multiply(transpose(fresh.kc, m - 1, d), d, m - 1, fresh.kc, d);
+                    double scale = Math.abs(gram[0]);
+                    for (double g : gram) {
+                        scale = Math.max(scale, Math.abs(g));
+                    }
+                    for (int a = 0; a < d; a++) {
+                        for (int b = 0; b < d; b++) {
+                            double rr = 0;
+                            for (int i = 0; i < rest.p; i++) {
+                                rr += rest.r[a * rest.p + i] * rest.r[b * rest.p + i];
+                            }
+                            assertThat(rr).as("%dx%d Gram (%d, %d)", m, d, a, b)
+                                    .isCloseTo(gram[a * d + b], within(1e-13 * scale));
+                        }
+                    }
+                    double svd = KeyIncoherence.byEachRoute(fresh, eps)[1];
+                    double error = KeyIncoherence.MAX_ERROR
+                            + 1e-14 * conditionOfTheRank(java.util.Arrays.copyOfRange(k, d, m * d), m - 1, d, eps);
+                    assertThat(KeyIncoherence.coherence(rest, eps)).as("%dx%d noise %g seed %d", m, d, noise, seed)
+                            .isCloseTo(svd, within(error * svd));
+                }
+            }
+        }
+        assertThat(derived).isBetween(cases / 2, cases - 1);
+    }
+
+    @Test
+    void theDerivedFactor_isRefusedForAKeyAloneInItsDirection_andForTooFewKeys() {
+        Random random = new Random(29);
+        double[] k = keys(32, 16, 5, 0, false, random);
+        k[15] += 100;                                     // key 0 alone along a direction: leverage (m-1)/m
+        assertThat(CentredKeys.of(k, 0, 32, 16).withoutFirst(KeyIncoherence.MIN_SHRINK)).isNull();
+        // m - 1 keys of d = m - 2 would need a shorter factor
+        assertThat(CentredKeys.of(keys(17, 16, 5, 0, false, random), 0, 17, 16).withoutFirst(0)).isNull();
+        // float64 inputs: always afresh
+        double[] k64 = keys(32, 16, 5, 1e-9, false, random);
+        assertThat(KeyIncoherence.restOf(CentredKeys.of(k64, 0, 32, 16), Spectrum.unitRoundoff(true)).r)
+                .containsExactly(CentredKeys.of(k64, 1, 31, 16).r);
+    }
+
+    private static double[] transpose(double[] a, int rows, int cols) {
+        double[] t = new double[rows * cols];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                t[j * rows + i] = a[i * cols + j];
+            }
+        }
+        return t;
+    }
 }
