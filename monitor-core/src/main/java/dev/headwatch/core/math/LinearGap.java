@@ -65,8 +65,8 @@ public final class LinearGap {
             }
         }
         boolean inJava = (long) n * m * dv < EnergyField.NATIVE_MIN_WORK;
-        // m C^T = Kc^T Vc (d x dv) by the blocked product, each entry summed over the keys in order; then the
-        // linear predictions tau Q C^T. Before A Vc, which rounds vc in place when single. One buffer holds
+        // m C^T = Kc^T Vc (d x dv) by the blocked product, each entry summed over the keys in order, before
+        // A Vc, which rounds vc in place when single. One buffer holds
         // Kc^T (d x m) here and the rounded A (n x m) there.
         double[] work = new double[Math.max(d, inJava && single ? n : 0) * m];
         for (int j = 0; j < m; j++) {
@@ -74,7 +74,7 @@ public final class LinearGap {
                 work[col * m + j] = k[j * d + col] - kbar[col];
             }
         }
-        double[] lin = Dense.multiply(q, n, d, Dense.multiply(work, d, m, vc, dv), dv);
+        double[] ct = Dense.multiply(work, d, m, vc, dv);
         // o_i - vbar = sum_j A_ij (v_j - vbar) since rows of A sum to 1: exact zeros for constant V.
         double[] oc;
         if (inJava) {
@@ -90,11 +90,21 @@ public final class LinearGap {
                 Native.giveBack(an, vn, av);
             }
         }
+        // Row i of Q C^T (m times it) formed here, each entry summed over d in order as a product would, so
+        // that no n x dv array of predictions is kept.
+        double[] lin = new double[dv];
         double num = 0, den = 0;
         for (int i = 0; i < n; i++) {
+            java.util.Arrays.fill(lin, 0.0);
+            for (int c = 0; c < d; c++) {
+                double qic = q[i * d + c];
+                for (int r = 0; r < dv; r++) {
+                    lin[r] += qic * ct[c * dv + r];
+                }
+            }
             for (int r = 0, at = i * dv; r < dv; r++, at++) {
                 double oi = oc[at];
-                double diff = oi - tau * lin[at] / m;
+                double diff = oi - tau * lin[r] / m;
                 num += diff * diff;
                 den += oi * oi;
                 oc[at] = oi + vbar[r];
