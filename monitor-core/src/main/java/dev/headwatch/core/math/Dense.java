@@ -470,6 +470,15 @@ final class Dense {
 
     /** As above, with B column-major when {@code columnMajor} (the same numbers either way). */
     static double[] congruence(double[] b, int p, boolean columnMajor, double[] gLower, int n, int shift) {
+        return congruence(b, p, columnMajor, gLower, n, shift, new double[p * p]);
+    }
+
+    /**
+     * As above, written into the first {@code p x p} entries of {@code out} (upper triangle cleared), which may
+     * be {@code gLower} itself ({@code p <= n}): G is read in full before out is written. Returns out.
+     */
+    static double[] congruence(double[] b, int p, boolean columnMajor, double[] gLower, int n, int shift,
+                               double[] out) {
         int rowStride = columnMajor ? 1 : n;             // B[i][a] is b[i * rowStride + a * colStride]
         int colStride = columnMajor ? p : 1;
         double[] t = new double[p * n];                  // T = B G, row-major p x n
@@ -489,7 +498,7 @@ final class Dense {
                 }
             }
         }
-        double[] out = new double[p * p];
+        java.util.Arrays.fill(out, 0, p * p, 0.0);
         double[] row = new double[n];                    // B's row j, contiguous
         for (int j = 0; j < p; j++) {
             int from = j * shift;

@@ -84,8 +84,8 @@ public final class Spectrum {
         }
         double[] sigma;
         if (single) {
-            double[] lambda = SymmetricEigen.eigenvalues(
-                    Dense.congruence(keys.r, pk, true, Dense.columnGram(q, keys.from, rows, d), d, 1), pk);
+            double[] gram = Dense.columnGram(q, keys.from, rows, d);   // overwritten with R Gram R^T
+            double[] lambda = SymmetricEigen.eigenvalues(Dense.congruence(keys.r, pk, true, gram, d, 1, gram), pk);
             // pk values, of which at most min(rows, pk) are nonzero: the descending first pq are the spectrum.
             double[] all = new double[pk];
             for (int i = 0; i < pk; i++) {

@@ -96,7 +96,12 @@ final class SymmetricEigen {
      * @throws IllegalStateException as {@link #eigenvalues}, when the full solve does not converge
      */
     static double largest(double[] a, int n, double[] x) {
-        double lambda = proven(a, n, x);
+        return largest(a, n, x, new double[n * n]);
+    }
+
+    /** As above, with {@code room} (at least {@code n x n}, overwritten) for the factorisations. */
+    static double largest(double[] a, int n, double[] x, double[] room) {
+        double lambda = proven(a, n, x, room);
         if (!Double.isNaN(lambda)) {
             return lambda;
         }
@@ -108,19 +113,20 @@ final class SymmetricEigen {
         for (int i = 0; i < n; i++) {
             x[i] = 1 + i / (double) n;
         }
-        double[] f = new double[n * n];
-        if (lambda > 0 && shiftedFactor(a, n, lambda * (1 + 1e-10), f)) {
-            solve(f, n, x);
-            solve(f, n, x);
+        if (lambda > 0 && shiftedFactor(a, n, lambda * (1 + 1e-10), room)) {
+            solve(room, n, x);
+            solve(room, n, x);
         } else {
             java.util.Arrays.fill(x, 0);
         }
         return lambda;
     }
 
-    /** {@link #largest}'s proof from the estimate x, or NaN when it fails within {@link #STEPS} steps. */
-    static double proven(double[] a, int n, double[] x) {
-        double[] f = new double[n * n];
+    /**
+     * {@link #largest}'s proof from the estimate x, or NaN when it fails within {@link #STEPS} steps; f (at
+     * least {@code n x n}) holds the factorisations.
+     */
+    static double proven(double[] a, int n, double[] x, double[] f) {
         double[] y = new double[n];
         for (int step = 0; step < STEPS; step++) {
             double norm = Math.sqrt(Dense.dot(x, 0, x, 0, n));

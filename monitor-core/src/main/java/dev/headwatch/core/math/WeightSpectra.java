@@ -160,16 +160,13 @@ public final class WeightSpectra {
             return spectralNormByQr(java.util.Arrays.copyOfRange(wq, qFrom, qFrom + hs * nInQ),
                     java.util.Arrays.copyOfRange(wk, kFrom, kFrom + hs * nInK), hs, nInQ, nInK, tau);
         }
-        double[] lt = new double[hs * hs];              // L^T, upper triangular, row-major
-        for (int i = 0; i < hs; i++) {
-            for (int j = 0; j <= i; j++) {
-                lt[j * hs + i] = l[i * hs + j];
-            }
-        }
-        double[] s = Dense.congruence(lt, hs, Dense.rowGramLower(wk, kFrom, hs, nInK), hs, 1);
+        // L^T is L read column-major (its lower triangle only: B's row i is read from column i on); the result
+        // takes the place of Gk, and L's that of the factorisations of the eigenproblem.
+        double[] gk = Dense.rowGramLower(wk, kFrom, hs, nInK);
+        double[] s = Dense.congruence(l, hs, true, gk, hs, 1, gk);
         double max = 0;
         if (warm != null) {
-            max = SymmetricEigen.largest(s, hs, warm);
+            max = SymmetricEigen.largest(s, hs, warm, l);
         } else {
             for (double lambda : SymmetricEigen.eigenvalues(s, hs)) {
                 max = Math.max(max, lambda);

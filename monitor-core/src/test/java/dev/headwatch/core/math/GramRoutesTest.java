@@ -159,7 +159,17 @@ class GramRoutesTest {
                     bColumns[a * p + i] = b[i * n + a];
                 }
             }
-            assertThat(Dense.congruence(bColumns, p, true, g, n, 1)).containsExactly(Dense.congruence(b, p, g, n, 1));
+            double[] expected = Dense.congruence(b, p, g, n, 1);
+            assertThat(Dense.congruence(bColumns, p, true, g, n, 1)).containsExactly(expected);
+            // written over G itself: the same numbers, the upper triangle cleared
+            double[] over = g.clone();
+            for (int a = 0; a < n; a++) {
+                for (int c = a + 1; c < n; c++) {
+                    over[a * n + c] = Double.NaN;   // G's upper triangle is not read
+                }
+            }
+            assertThat(Dense.congruence(bColumns, p, true, over, n, 1, over)).isSameAs(over);
+            assertThat(java.util.Arrays.copyOf(over, p * p)).containsExactly(expected);
         }
     }
 
