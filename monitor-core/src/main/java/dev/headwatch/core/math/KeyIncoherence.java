@@ -219,11 +219,16 @@ public final class KeyIncoherence {
         if (!(gap2 <= 0.25) || steps > 2) {
             return null;
         }
-        // keys of full rank d: T is square and invertible, and its inverse is the basis
-        double[] basis = rank == d ? inverse : leverageBasis(t, p, d, rank, steps);
-        double[] unpivoted = new double[d * rank];           // Kc_P B = Kc (P B): B's row c is row perm[c]
-        for (int c = 0; c < d; c++) {
-            System.arraycopy(basis, c * rank, unpivoted, perm[c] * rank, rank);
+        // Kc_P B = Kc (P B): B's row c is row perm[c]. Keys of full rank d: T is square and invertible, and
+        // its inverse is the basis.
+        double[] unpivoted;
+        if (rank == d) {
+            unpivoted = new double[d * rank];
+            for (int c = 0; c < d; c++) {
+                System.arraycopy(inverse, c * rank, unpivoted, perm[c] * rank, rank);
+            }
+        } else {
+            unpivoted = leverageBasis(t, p, d, rank, steps, perm);
         }
         double[] w = Dense.multiply(kc, m, d, unpivoted, rank);
         return new Pivoted(m, d, rank, w, fro2, tail2[rank], inv2);
@@ -269,8 +274,9 @@ public final class KeyIncoherence {
      * left factor rows {@code u_j} ({@code kc_j = T^T u_j}) project on the range of {@code T Z} with squared
      * norm {@code |S^-T Z^T kc_j|^2}, S the R factor of {@code T Z}; so {@code B = Z S^-1}. Z starts as the row
      * space of T's first r rows and takes {@code steps} steps of subspace iteration with {@code T^T T}.
+     * Returned unpivoted, {@code P B}: B's row c is row {@code perm[c]}.
      */
-    private static double[] leverageBasis(double[] t, int p, int d, int r, int steps) {
+    private static double[] leverageBasis(double[] t, int p, int d, int r, int steps, int[] perm) {
         double[] z = new double[d * r];                      // M^T, column-major d x r
         for (int i = 0; i < r; i++) {
             for (int c = i; c < d; c++) {
@@ -289,7 +295,7 @@ public final class KeyIncoherence {
         orthonormalise(tz, p, r, s);                         // s: R factor of T Z, column-major r x r
         double[] b = new double[d * r];
         for (int c = 0; c < d; c++) {                        // row c of Z S^-1: solve S^T b_c = z_c
-            int row = c * r;
+            int row = perm[c] * r;
             for (int i = 0; i < r; i++) {
                 double sum = z[i * d + c];
                 for (int j = 0; j < i; j++) {
