@@ -309,6 +309,12 @@ final class Dense {
         return product(a, 0, rows, inner, b, bFrom, cols, true, false);
     }
 
+    /** {@code A B^T} as above, written into {@code out} from {@code out[outFrom]} on; returns out. */
+    static double[] multiplyByTranspose(double[] a, int rows, int inner, double[] b, int cols, double[] out,
+                                        int outFrom) {
+        return product(a, 0, rows, inner, b, 0, cols, true, false, out, outFrom);
+    }
+
     /**
      * The lower triangle (row-major {@code rows x rows}; entries above it within the diagonal 4 x 4 blocks may
      * be filled too) of {@code W W^T} for the row-major {@code rows x cols} W starting at {@code w[from]}.
@@ -325,7 +331,12 @@ final class Dense {
      */
     private static double[] product(double[] a, int aFrom, int rows, int inner, double[] b, int bFrom, int cols,
                                     boolean transposed, boolean lower) {
-        double[] c = new double[rows * cols];
+        return product(a, aFrom, rows, inner, b, bFrom, cols, transposed, lower, new double[rows * cols], 0);
+    }
+
+    /** As above, into {@code c} from {@code c[cFrom]} on (with {@code lower}, the blocks above stay as they were). */
+    private static double[] product(double[] a, int aFrom, int rows, int inner, double[] b, int bFrom, int cols,
+                                    boolean transposed, boolean lower, double[] c, int cFrom) {
         // B[k][j] is b[k * kStride + j * jStride]
         int kStride = transposed ? 1 : cols;
         int jStride = transposed ? inner : 1;
@@ -351,7 +362,7 @@ final class Dense {
                     c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
                     c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
                 }
-                int o = i * cols + j;
+                int o = cFrom + i * cols + j;
                 c[o] = c00; c[o + 1] = c01; c[o + 2] = c02; c[o + 3] = c03;
                 o += cols;
                 c[o] = c10; c[o + 1] = c11; c[o + 2] = c12; c[o + 3] = c13;
@@ -362,13 +373,13 @@ final class Dense {
             }
             for (int r = i; r < i + 4; r++) {
                 for (int jj = j; jj < (lower ? Math.min(cols, r + 1) : cols); jj++) {
-                    c[r * cols + jj] = entry(a, aFrom + r * inner, inner, b, bFrom + jj * jStride, kStride);
+                    c[cFrom + r * cols + jj] = entry(a, aFrom + r * inner, inner, b, bFrom + jj * jStride, kStride);
                 }
             }
         }
         for (; i < rows; i++) {
             for (int j = 0; j < (lower ? Math.min(cols, i + 1) : cols); j++) {
-                c[i * cols + j] = entry(a, aFrom + i * inner, inner, b, bFrom + j * jStride, kStride);
+                c[cFrom + i * cols + j] = entry(a, aFrom + i * inner, inner, b, bFrom + j * jStride, kStride);
             }
         }
         return c;

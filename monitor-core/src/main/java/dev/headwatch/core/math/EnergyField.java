@@ -65,14 +65,22 @@ public final class EnergyField {
         }
     }
 
-    /** As the ND4J path: queries scaled in the input precision, then each dot product rounded to it. */
+    /**
+     * As the ND4J path: queries scaled in the input precision, then each dot product rounded to it. The
+     * queries are scaled four rows at a time, the block of the blocked product, whose logits are written
+     * before the next four are scaled: each entry is the same sum as from one product over all rows.
+     */
     private static double[] javaLogits(double[] q, double[] k, int n, int nk, int d, double tau, boolean single) {
         float tauSingle = (float) tau;
-        double[] scaled = new double[n * d];
-        for (int i = 0; i < scaled.length; i++) {
-            scaled[i] = single ? (float) (q[i] * tauSingle) : q[i] * tau;
+        double[] s = new double[n * nk];
+        double[] scaled = new double[Math.min(n, 4) * d];
+        for (int from = 0; from < n; from += 4) {
+            int rows = Math.min(4, n - from);
+            for (int x = 0, at = from * d; x < rows * d; x++, at++) {
+                scaled[x] = single ? (float) (q[at] * tauSingle) : q[at] * tau;
+            }
+            Dense.multiplyByTranspose(scaled, rows, d, k, nk, s, from * nk);
         }
-        double[] s = Dense.multiplyByTranspose(scaled, n, d, k, nk);
         return single ? Dense.roundToFloat(s) : s;
     }
 

@@ -95,6 +95,12 @@ class DenseTest {
                     double[] bt = matrix(rnd, cols, inner, false);      // row-major cols x inner
                     double[] ab = Dense.multiply(a, rows, inner, b, cols);
                     double[] abt = Dense.multiplyByTranspose(a, rows, inner, bt, cols);
+                    double[] into = new double[rows * cols + 5];   // written from entry 3 on, the rest untouched
+                    java.util.Arrays.fill(into, Double.NaN);
+                    assertThat(Dense.multiplyByTranspose(a, rows, inner, bt, cols, into, 3)).isSameAs(into);
+                    assertThat(java.util.Arrays.copyOfRange(into, 3, 3 + rows * cols)).containsExactly(abt);
+                    assertThat(into[0]).isNaN();
+                    assertThat(into[into.length - 1]).isNaN();
                     for (int i = 0; i < rows; i++) {
                         for (int j = 0; j < cols; j++) {
                             double s = 0;
