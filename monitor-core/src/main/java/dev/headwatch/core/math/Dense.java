@@ -296,6 +296,11 @@ final class Dense {
         return product(a, 0, rows, inner, b, 0, cols, false, false);
     }
 
+    /** {@code A B} as above, written into {@code out} from {@code out[outFrom]} on; returns out. */
+    static double[] multiply(double[] a, int rows, int inner, double[] b, int cols, double[] out, int outFrom) {
+        return product(a, 0, rows, inner, b, 0, cols, false, false, out, outFrom);
+    }
+
     /**
      * {@code A B^T} for row-major {@code A (rows x inner)} and {@code B (cols x inner)}, row-major
      * {@code rows x cols}; each entry sums its terms in order of {@code inner}.

@@ -66,15 +66,20 @@ public final class LinearGap {
         }
         boolean inJava = (long) n * m * dv < EnergyField.NATIVE_MIN_WORK;
         // m C^T = Kc^T Vc (d x dv) by the blocked product, each entry summed over the keys in order, before
-        // A Vc, which rounds vc in place when single. One buffer holds
-        // Kc^T (d x m) here and the rounded A (n x m) there.
-        double[] work = new double[Math.max(d, inJava && single ? n : 0) * m];
-        for (int j = 0; j < m; j++) {
-            for (int col = 0; col < d; col++) {
-                work[col * m + j] = k[j * d + col] - kbar[col];
+        // A Vc, which rounds vc in place when single. Kc^T is formed four rows at a time (the product's block)
+        // in a 4 x m buffer, each block's rows of C^T written before the next is formed; the same buffer
+        // holds four rows of the rounded A at a time there.
+        double[] work = new double[Math.min(4, Math.max(d, n)) * m];
+        double[] ct = new double[d * dv];
+        for (int from = 0; from < d; from += 4) {
+            int rows = Math.min(4, d - from);
+            for (int j = 0; j < m; j++) {
+                for (int x = 0; x < rows; x++) {
+                    work[x * m + j] = k[j * d + from + x] - kbar[from + x];
+                }
             }
+            Dense.multiply(work, rows, m, vc, dv, ct, from * dv);
         }
-        double[] ct = Dense.multiply(work, d, m, vc, dv);
         // o_i - vbar = sum_j A_ij (v_j - vbar) since rows of A sum to 1: exact zeros for constant V.
         double[] oc;
         if (inJava) {
@@ -115,18 +120,25 @@ public final class LinearGap {
 
     /**
      * {@code A Vc} ({@code A [n, m]}) as the native product forms it: inputs and each result rounded to float32
-     * when single ({@code vc} in place). By the blocked {@link Dense#multiply}, on a rounded copy of A in
-     * {@code room} (at least {@code n x m}) when single: each entry sums {@code A_ij vc_j} in order of j, as a
-     * product row by row does, so the numbers are those of {@link #rowByRow}.
+     * when single ({@code vc} in place). By the blocked {@link Dense#multiply}, when single on rounded copies of
+     * four rows of A at a time in {@code room} (at least {@code min(n, 4) x m}), each block's rows of the result
+     * written before the next is rounded: each entry sums {@code A_ij vc_j} in order of j, as a product row by
+     * row does, so the numbers are those of {@link #rowByRow}.
      */
     static double[] javaProduct(double[] a, double[] vc, int n, int m, int dv, boolean single, double[] room) {
         if (!single) {
             return Dense.multiply(a, n, m, vc, dv);
         }
-        for (int i = 0; i < n * m; i++) {
-            room[i] = (float) a[i];
+        Dense.roundToFloat(vc);
+        double[] out = new double[n * dv];
+        for (int from = 0; from < n; from += 4) {
+            int rows = Math.min(4, n - from);
+            for (int x = 0, at = from * m; x < rows * m; x++, at++) {
+                room[x] = (float) a[at];
+            }
+            Dense.multiply(room, rows, m, vc, dv, out, from * dv);
         }
-        return Dense.roundToFloat(Dense.multiply(room, n, m, Dense.roundToFloat(vc), dv));
+        return Dense.roundToFloat(out);
     }
 
     /** {@link #javaProduct} row by row, {@code o_i += A_ij vc_j} with j in order: the reference of its tests. */

@@ -101,6 +101,11 @@ class DenseTest {
                     assertThat(java.util.Arrays.copyOfRange(into, 3, 3 + rows * cols)).containsExactly(abt);
                     assertThat(into[0]).isNaN();
                     assertThat(into[into.length - 1]).isNaN();
+                    java.util.Arrays.fill(into, Double.NaN);
+                    assertThat(Dense.multiply(a, rows, inner, b, cols, into, 3)).isSameAs(into);
+                    assertThat(java.util.Arrays.copyOfRange(into, 3, 3 + rows * cols)).containsExactly(ab);
+                    assertThat(into[0]).isNaN();
+                    assertThat(into[into.length - 1]).isNaN();
                     for (int i = 0; i < rows; i++) {
                         for (int j = 0; j < cols; j++) {
                             double s = 0;
