@@ -228,7 +228,7 @@ public final class KeyIncoherence {
                 System.arraycopy(inverse, c * rank, unpivoted, perm[c] * rank, rank);
             }
         } else {
-            unpivoted = leverageBasis(t, p, d, rank, steps, perm);
+            unpivoted = leverageBasis(t, p, d, rank, steps, perm, inverse);   // T11^-1 no longer needed
         }
         double[] w = Dense.multiply(kc, m, d, unpivoted, rank);
         return new Pivoted(m, d, rank, w, fro2, tail2[rank], inv2);
@@ -274,16 +274,17 @@ public final class KeyIncoherence {
      * left factor rows {@code u_j} ({@code kc_j = T^T u_j}) project on the range of {@code T Z} with squared
      * norm {@code |S^-T Z^T kc_j|^2}, S the R factor of {@code T Z}; so {@code B = Z S^-1}. Z starts as the row
      * space of T's first r rows and takes {@code steps} steps of subspace iteration with {@code T^T T}.
-     * Returned unpivoted, {@code P B}: B's row c is row {@code perm[c]}.
+     * Returned unpivoted, {@code P B}: B's row c is row {@code perm[c]}. {@code room} ({@code r x r},
+     * overwritten) holds the R factors.
      */
-    private static double[] leverageBasis(double[] t, int p, int d, int r, int steps, int[] perm) {
+    private static double[] leverageBasis(double[] t, int p, int d, int r, int steps, int[] perm, double[] room) {
         double[] z = new double[d * r];                      // M^T, column-major d x r
         for (int i = 0; i < r; i++) {
             for (int c = i; c < d; c++) {
                 z[i * d + c] = t[c * p + i];
             }
         }
-        double[] s = new double[r * r];                      // R factors, of which only the last is kept
+        double[] s = room;                                   // R factors, of which only the last is kept
         orthonormalise(z, d, r, s);
         double[] tz = new double[p * r];
         for (int step = 0; step < steps; step++) {
