@@ -296,9 +296,13 @@ final class Dense {
         return product(a, 0, rows, inner, b, 0, cols, false, false);
     }
 
-    /** {@code A B} as above, written into {@code out} from {@code out[outFrom]} on; returns out. */
-    static double[] multiply(double[] a, int rows, int inner, double[] b, int cols, double[] out, int outFrom) {
-        return product(a, 0, rows, inner, b, 0, cols, false, false, out, outFrom);
+    /**
+     * {@code A B} as above for A's rows starting at {@code a[aFrom]}, written into {@code out} from
+     * {@code out[outFrom]} on; returns out.
+     */
+    static double[] multiply(double[] a, int aFrom, int rows, int inner, double[] b, int cols, double[] out,
+                             int outFrom) {
+        return product(a, aFrom, rows, inner, b, 0, cols, false, false, out, outFrom);
     }
 
     /**

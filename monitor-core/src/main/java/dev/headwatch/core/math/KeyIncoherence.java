@@ -120,19 +120,20 @@ public final class KeyIncoherence {
     static final double MIN_SHRINK = 1.0 / 16;
 
     /**
-     * A proven-rank factorisation of m centred keys: {@code w}, whose squared row norms are the leverages
-     * (row-major {@code m x rank}),
+     * A proven-rank factorisation of m centred keys: the leverages {@code l_j = |w_j|^2} and
+     * {@code w_j . w_0} for the rows {@code w_j} of {@code Kc_P B} ({@link #rowNorms}),
      * {@code |R|_F^2}, {@code |T22|_F^2} and {@code |T11^-1|_F^2}.
      */
-    private record Pivoted(int m, int d, int rank, double[] w, double fro2, double tail2, double inv2) {
+    private record Pivoted(int m, int d, int rank, double[] leverages, double[] dotsWithFirst, double fro2,
+                           double tail2, double inv2) {
 
         double coherence() {
-            return m / (double) rank * maxRowNorm2(w, m, rank);
+            return m / (double) rank * max(leverages);
         }
 
         /** The coherence of keys 1..m-1 from this factorisation, or NaN when it cannot be proven here. */
         double withoutFirst(double[] kc, double eps) {
-            double l0 = Dense.dot(w, 0, w, 0, rank);
+            double l0 = leverages[0];
             double alpha = m / (m - 1.0);
             double shrink = 1 - alpha * l0;
             if (!(shrink >= MIN_SHRINK)) {
@@ -151,8 +152,8 @@ public final class KeyIncoherence {
             double outside = 1 - 1.0 / m - l0;                            // 1 - h_00
             double max = 0;
             for (int j = 1; j < m; j++) {
-                double h0 = 1.0 / m + Dense.dot(w, j * rank, w, 0, rank);
-                max = Math.max(max, Dense.dot(w, j * rank, w, j * rank, rank) + inside + h0 * h0 / outside);
+                double h0 = 1.0 / m + dotsWithFirst[j];
+                max = Math.max(max, leverages[j] + inside + h0 * h0 / outside);
             }
             return (m - 1) / (double) rank * max;
         }
@@ -230,8 +231,10 @@ public final class KeyIncoherence {
         } else {
             unpivoted = leverageBasis(t, p, d, rank, steps, perm, inverse);   // T11^-1 no longer needed
         }
-        double[] w = Dense.multiply(kc, m, d, unpivoted, rank);
-        return new Pivoted(m, d, rank, w, fro2, tail2[rank], inv2);
+        double[] leverages = new double[m];
+        double[] dotsWithFirst = new double[m];
+        rowNorms(kc, m, d, unpivoted, rank, leverages, dotsWithFirst);
+        return new Pivoted(m, d, rank, leverages, dotsWithFirst, fro2, tail2[rank], inv2);
     }
 
     /**
@@ -403,15 +406,34 @@ public final class KeyIncoherence {
                 t++;
             }
         }
-        return m / (double) rank * maxRowNorm2(Dense.multiply(kc, m, d, w, rank), m, rank);
+        double[] leverages = new double[m];
+        rowNorms(kc, m, d, w, rank, leverages, null);
+        return m / (double) rank * max(leverages);
     }
 
-    private static double maxRowNorm2(double[] a, int rows, int cols) {
-        double max = 0;
-        for (int i = 0; i < rows; i++) {
-            max = Math.max(max, Dense.dot(a, i * cols, a, i * cols, cols));
+    /**
+     * The squared norms of the rows {@code w_j} of {@code Kc W} (Kc row-major {@code m x d}, W row-major
+     * {@code d x r}) into {@code norms2} and, unless null, {@code w_j . w_0} into {@code dotsWithFirst}. The
+     * product is formed four rows at a time (the blocked product's block, so the same sums), each block read
+     * before the next is formed: {@code Kc W} is never stored whole.
+     */
+    private static void rowNorms(double[] kc, int m, int d, double[] w, int r, double[] norms2,
+                                 double[] dotsWithFirst) {
+        double[] rows = new double[Math.min(m, 4) * r];
+        double[] first = dotsWithFirst == null ? null : new double[r];
+        for (int from = 0; from < m; from += 4) {
+            int count = Math.min(4, m - from);
+            Dense.multiply(kc, from * d, count, d, w, r, rows, 0);
+            if (from == 0 && first != null) {
+                System.arraycopy(rows, 0, first, 0, r);
+            }
+            for (int x = 0; x < count; x++) {
+                norms2[from + x] = Dense.dot(rows, x * r, rows, x * r, r);
+                if (dotsWithFirst != null) {
+                    dotsWithFirst[from + x] = Dense.dot(rows, x * r, first, 0, r);
+                }
+            }
         }
-        return max;
     }
 
     private static double max(double[] x) {

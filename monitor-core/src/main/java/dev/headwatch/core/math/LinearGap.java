@@ -78,7 +78,7 @@ public final class LinearGap {
                     work[x * m + j] = k[j * d + from + x] - kbar[from + x];
                 }
             }
-            Dense.multiply(work, rows, m, vc, dv, ct, from * dv);
+            Dense.multiply(work, 0, rows, m, vc, dv, ct, from * dv);
         }
         // o_i - vbar = sum_j A_ij (v_j - vbar) since rows of A sum to 1: exact zeros for constant V.
         double[] oc;
@@ -136,7 +136,7 @@ public final class LinearGap {
             for (int x = 0, at = from * m; x < rows * m; x++, at++) {
                 room[x] = (float) a[at];
             }
-            Dense.multiply(room, rows, m, vc, dv, out, from * dv);
+            Dense.multiply(room, 0, rows, m, vc, dv, out, from * dv);
         }
         return Dense.roundToFloat(out);
     }

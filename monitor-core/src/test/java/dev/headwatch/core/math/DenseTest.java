@@ -102,7 +102,9 @@ class DenseTest {
                     assertThat(into[0]).isNaN();
                     assertThat(into[into.length - 1]).isNaN();
                     java.util.Arrays.fill(into, Double.NaN);
-                    assertThat(Dense.multiply(a, rows, inner, b, cols, into, 3)).isSameAs(into);
+                    double[] shifted = new double[2 * inner + a.length];   // A read from its third row on
+                    System.arraycopy(a, 0, shifted, 2 * inner, a.length);
+                    assertThat(Dense.multiply(shifted, 2 * inner, rows, inner, b, cols, into, 3)).isSameAs(into);
                     assertThat(java.util.Arrays.copyOfRange(into, 3, 3 + rows * cols)).containsExactly(ab);
                     assertThat(into[0]).isNaN();
                     assertThat(into[into.length - 1]).isNaN();
