@@ -95,24 +95,21 @@ public final class LinearGap {
                 Native.giveBack(an, vn, av);
             }
         }
-        // Row i of Q C^T (m times it) formed here, each entry summed over d in order as a product would, so
-        // that no n x dv array of predictions is kept.
-        double[] lin = new double[dv];
+        // Q C^T (m times it) by the blocked product four rows at a time, each block read here before the next
+        // is formed: no n x dv array of predictions.
+        double[] lin = new double[Math.min(n, 4) * dv];
         double num = 0, den = 0;
-        for (int i = 0; i < n; i++) {
-            java.util.Arrays.fill(lin, 0.0);
-            for (int c = 0; c < d; c++) {
-                double qic = q[i * d + c];
-                for (int r = 0; r < dv; r++) {
-                    lin[r] += qic * ct[c * dv + r];
+        for (int from = 0; from < n; from += 4) {
+            int rows = Math.min(4, n - from);
+            Dense.multiply(q, from * d, rows, d, ct, dv, lin, 0);
+            for (int i = from; i < from + rows; i++) {
+                for (int r = 0, at = i * dv, l = (i - from) * dv; r < dv; r++, at++, l++) {
+                    double oi = oc[at];
+                    double diff = oi - tau * lin[l] / m;
+                    num += diff * diff;
+                    den += oi * oi;
+                    oc[at] = oi + vbar[r];
                 }
-            }
-            for (int r = 0, at = i * dv; r < dv; r++, at++) {
-                double oi = oc[at];
-                double diff = oi - tau * lin[r] / m;
-                num += diff * diff;
-                den += oi * oi;
-                oc[at] = oi + vbar[r];
             }
         }
         return new Result(den == 0 ? Double.NaN : num / den, oc);
