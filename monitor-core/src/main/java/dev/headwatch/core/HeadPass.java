@@ -65,7 +65,7 @@ final class HeadPass {
         boolean isDouble = in.isDouble();
         double eps = Spectrum.unitRoundoff(isDouble);
 
-        double[] s = EnergyField.logits(in);
+        double[] s = EnergyField.logitsToRound(in);  // rounded to the input precision below, as first read
         double[] e = causal || keepEnergy ? new double[n * nk] : null;
         double[] c = new double[nk];
         double[] colA = new double[nk];
@@ -87,7 +87,12 @@ final class HeadPass {
             double max0 = Double.NEGATIVE_INFINITY, max1 = max0, max2 = max0, max3 = max0, sum = 0, sumAbs = 0;
             int at = base;
             for (; at + 3 < base + len; at += 4) {
-                double x0 = s[at], x1 = s[at + 1], x2 = s[at + 2], x3 = s[at + 3];
+                double x0 = inPrecision(s[at], isDouble), x1 = inPrecision(s[at + 1], isDouble);
+                double x2 = inPrecision(s[at + 2], isDouble), x3 = inPrecision(s[at + 3], isDouble);
+                s[at] = x0;
+                s[at + 1] = x1;
+                s[at + 2] = x2;
+                s[at + 3] = x3;
                 max0 = Math.max(max0, x0);
                 max1 = Math.max(max1, x1);
                 max2 = Math.max(max2, x2);
@@ -102,7 +107,8 @@ final class HeadPass {
                 sumAbs += Math.abs(x3);
             }
             for (; at < base + len; at++) {
-                double x = s[at];
+                double x = inPrecision(s[at], isDouble);
+                s[at] = x;
                 max0 = Math.max(max0, x);
                 sum += x;
                 sumAbs += Math.abs(x);
@@ -201,6 +207,11 @@ final class HeadPass {
             attended = gap.attended();
         }
         return new HeadPass(n, nk, causal, b, s, plogp, logShift, keepEnergy ? e : null, attended);
+    }
+
+    /** A logit of a float32 head rounded to float32 (which leaves a rounded one as it is); of a float64 head, itself. */
+    private static double inPrecision(double x, boolean isDouble) {
+        return isDouble ? x : (float) x;
     }
 
     private static HeadInput firstPositions(HeadInput in, int len) {

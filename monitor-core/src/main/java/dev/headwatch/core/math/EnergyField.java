@@ -47,10 +47,23 @@ public final class EnergyField {
      * widened to double: by one ND4J matrix product for large heads, in Java for small ones.
      */
     public static double[] logits(HeadInput in) {
+        return logits(in, true);
+    }
+
+    /**
+     * As {@link #logits(HeadInput)}, but a float32 head's logits may come as the dot products gave them, not
+     * yet rounded to float32, for a caller that rounds each as it first reads it (one pass over them fewer).
+     * Rounding a float32 value again changes nothing, so whichever way they come, rounded they are the same.
+     */
+    public static double[] logitsToRound(HeadInput in) {
+        return logits(in, false);
+    }
+
+    private static double[] logits(HeadInput in, boolean round) {
         int n = in.n();
         int d = in.d();
         if ((long) n * in.nk() * d < NATIVE_MIN_WORK) {
-            return javaLogits(in.queryRows(), in.keyRows(), n, in.nk(), d, in.scale(), !in.isDouble());
+            return javaLogits(in.queryRows(), in.keyRows(), n, in.nk(), d, in.scale(), !in.isDouble(), round);
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             INDArray q = in.q();
@@ -65,15 +78,19 @@ public final class EnergyField {
         }
     }
 
-    /** As the ND4J path: queries scaled in the input precision, then each dot product rounded to it. */
-    private static double[] javaLogits(double[] q, double[] k, int n, int nk, int d, double tau, boolean single) {
+    /**
+     * As the ND4J path: queries scaled in the input precision, then (when {@code round}) each dot product
+     * rounded to it.
+     */
+    private static double[] javaLogits(double[] q, double[] k, int n, int nk, int d, double tau, boolean single,
+                                       boolean round) {
         float tauSingle = (float) tau;
         double[] scaled = new double[n * d];
         for (int i = 0; i < scaled.length; i++) {
             scaled[i] = single ? (float) (q[i] * tauSingle) : q[i] * tau;
         }
         double[] s = Dense.multiplyByTranspose(scaled, n, d, k, nk);
-        return single ? Dense.roundToFloat(s) : s;
+        return single && round ? Dense.roundToFloat(s) : s;
     }
 
     /** The attention matrix {@code A} ({@code n x nk}, zeros off the visible set). */
