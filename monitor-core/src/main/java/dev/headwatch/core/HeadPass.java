@@ -65,12 +65,13 @@ final class HeadPass {
         boolean isDouble = in.isDouble();
         double eps = Spectrum.unitRoundoff(isDouble);
 
-        double[] s = EnergyField.logits(in);
+        double[] s = EnergyField.logitsToRound(in);  // rounded to the input precision below, as first read
         double[] e = causal || keepEnergy ? new double[n * nk] : null;
         double[] c = new double[nk];
         double[] colA = new double[nk];
         double[] plogp = new double[n];
         double[] logShift = new double[n];
+        double[] shifted = new double[nk];
         double maxLogit = Double.NEGATIVE_INFINITY;
         double residual = 0;
         double energy2 = 0;
@@ -81,13 +82,38 @@ final class HeadPass {
             int len = causal ? i + 1 : nk;
             int base = i * nk;
             visible += len;
-            double max = Double.NEGATIVE_INFINITY, sum = 0, sumAbs = 0;
-            for (int j = base; j < base + len; j++) {
-                double x = s[j];
-                max = Math.max(max, x);
+            // Four running maxima, so that Math.max (slow, for its NaN and -0.0 rules) does not hold up every
+            // entry; the maximum of the four is the row's, whatever the order. The sums keep theirs.
+            double max0 = Double.NEGATIVE_INFINITY, max1 = max0, max2 = max0, max3 = max0, sum = 0, sumAbs = 0;
+            int at = base;
+            for (; at + 3 < base + len; at += 4) {
+                double x0 = inPrecision(s[at], isDouble), x1 = inPrecision(s[at + 1], isDouble);
+                double x2 = inPrecision(s[at + 2], isDouble), x3 = inPrecision(s[at + 3], isDouble);
+                s[at] = x0;
+                s[at + 1] = x1;
+                s[at + 2] = x2;
+                s[at + 3] = x3;
+                max0 = Math.max(max0, x0);
+                max1 = Math.max(max1, x1);
+                max2 = Math.max(max2, x2);
+                max3 = Math.max(max3, x3);
+                sum += x0;
+                sum += x1;
+                sum += x2;
+                sum += x3;
+                sumAbs += Math.abs(x0);
+                sumAbs += Math.abs(x1);
+                sumAbs += Math.abs(x2);
+                sumAbs += Math.abs(x3);
+            }
+            for (; at < base + len; at++) {
+                double x = inPrecision(s[at], isDouble);
+                s[at] = x;
+                max0 = Math.max(max0, x);
                 sum += x;
                 sumAbs += Math.abs(x);
             }
+            double max = Math.max(Math.max(max0, max1), Math.max(max2, max3));
             maxLogit = Math.max(maxLogit, max);
             double mean = sum / len;
             // The zero-sum residual centres in the input precision: float32 rounding of E shows up here.
@@ -103,11 +129,17 @@ final class HeadPass {
                 if (e != null) {
                     e[base + j] = ex;
                 }
-                double shifted = x - max;
-                double w = Math.exp(shifted);
+                shifted[j] = x - max;
+            }
+            // The exponentials in a loop of their own: Math.exp is a call, and every value live across it
+            // would be saved and restored around each one.
+            for (int j = 0; j < len; j++) {
+                s[base + j] = Math.exp(shifted[j]);
+            }
+            for (int j = 0; j < len; j++) {
+                double w = s[base + j];
                 z += w;
-                t += w * shifted;
-                s[base + j] = w;
+                t += w * shifted[j];
             }
             double rowResidual = sumAbs == 0 ? 0 : Math.abs(rowSum) / sumAbs;
             residual = Math.max(residual, rowResidual);
@@ -175,6 +207,11 @@ final class HeadPass {
             attended = gap.attended();
         }
         return new HeadPass(n, nk, causal, b, s, plogp, logShift, keepEnergy ? e : null, attended);
+    }
+
+    /** A logit of a float32 head rounded to float32 (which leaves a rounded one as it is); of a float64 head, itself. */
+    private static double inPrecision(double x, boolean isDouble) {
+        return isDouble ? x : (float) x;
     }
 
     private static HeadInput firstPositions(HeadInput in, int len) {

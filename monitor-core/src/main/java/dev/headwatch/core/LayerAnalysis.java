@@ -57,16 +57,15 @@ public final class LayerAnalysis {
         }
         int count = heads.size();
         // Heads are independent: measure them on all cores (the native products inside are thread-safe).
+        double[] norm2 = new double[count];
         HeadPass[] pass = IntStream.range(0, count).parallel()
                 .mapToObj(h -> {
                     HeadPass p = HeadPass.run(heads.get(h), true);
                     afterPass.accept(p, h);
+                    norm2[h] = Redundancy.inner(p.energy, 0, p.energy, 0, p.energy.length);
                     return p;
                 })
                 .toArray(HeadPass[]::new);
-        double[] norm2 = IntStream.range(0, count).parallel()
-                .mapToDouble(h -> Redundancy.inner(pass[h].energy, 0, pass[h].energy, 0, pass[h].energy.length))
-                .toArray();
         double[][] corr = new double[count][count];
         double[][] jsd = new double[count][count];
         int n = pass[0].n;
@@ -81,8 +80,9 @@ public final class LayerAnalysis {
         }
         // The pairs dominate the cost (a mixture's x ln x per attention entry and pair). Blocks of rows go to
         // the cores, and each block serves every pair while its rows of all heads are in cache; the block
-        // sums are then added in block order, so the result does not depend on the scheduling. Each row of
-        // each head is copied out once with its logarithms, for the vectorised divergence.
+        // sums are then added in block order, so the result does not depend on the scheduling. The block's
+        // rows of each head (those with two visible keys or more) are copied out once, end to end, with
+        // their logarithms, so that the vectorised divergence runs over the whole block at once.
         int blocks = (n + ROW_BLOCK - 1) / ROW_BLOCK;
         double[][] inner = new double[blocks][pairs.length];
         double[][] divergence = new double[blocks][pairs.length];
@@ -91,23 +91,30 @@ public final class LayerAnalysis {
         IntStream.range(0, blocks).parallel().forEach(block -> {
             PairRows w = spare.poll();
             if (w == null) {
-                w = new PairRows(count, keys);
+                w = new PairRows(count, Math.min(n, ROW_BLOCK) * keys);
             }
-            double[][] rows = w.rows;
-            double[][] logs = w.logs;
-            for (int i = block * ROW_BLOCK; i < Math.min(n, (block + 1) * ROW_BLOCK); i++) {
+            int from = block * ROW_BLOCK;
+            int to = Math.min(n, from + ROW_BLOCK);
+            int packed = 0;
+            for (int i = from; i < to; i++) {
                 int len = pass[0].rowLength(i);
                 for (int h = 0; h < count && len >= 2; h++) {
-                    System.arraycopy(pass[h].attention, i * keys, rows[h], 0, len);
-                    Entropy.logRow(pass[h].energy, i * keys, pass[h].logShift[i], len, logs[h]);
+                    System.arraycopy(pass[h].attention, i * keys, w.rows[h], packed, len);
+                    Entropy.logRow(pass[h].energy, i * keys, pass[h].logShift[i], len, w.logs[h], packed);
                 }
-                for (int p = 0; p < pairs.length; p++) {
-                    int h = pairs[p][0];
-                    int g = pairs[p][1];
+                packed += len >= 2 ? len : 0;
+            }
+            for (int p = 0; p < pairs.length; p++) {
+                int h = pairs[p][0];
+                int g = pairs[p][1];
+                Entropy.mixtureTerms(w.rows[h], w.logs[h], w.rows[g], w.logs[g], packed, w.terms, w.top);
+                for (int i = from, at = 0; i < to; i++) {
+                    int len = pass[0].rowLength(i);
                     inner[block][p] += Redundancy.inner(pass[h].energy, i * keys, pass[g].energy, i * keys, len);
                     if (len >= 2) {
-                        divergence[block][p] += Entropy.jensenShannon(rows[h], logs[h], pass[h].plogp[i],
-                                rows[g], logs[g], pass[g].plogp[i], len, w.ratio, w.top);
+                        divergence[block][p] += Entropy.jensenShannon(pass[h].plogp[i], pass[g].plogp[i], w.terms,
+                                at, len);
+                        at += len;
                     }
                 }
             }
@@ -136,18 +143,18 @@ public final class LayerAnalysis {
         return new LayerMetrics(metrics, corr, jsd);
     }
 
-    /** One row of every head's attention and of its logarithms, and two rows of scratch. */
+    /** A block of rows of every head's attention and of its logarithms, and two blocks of scratch. */
     private static final class PairRows {
         final double[][] rows;
         final double[][] logs;
-        final double[] ratio;
+        final double[] terms;
         final double[] top;
 
-        PairRows(int heads, int keys) {
-            rows = new double[heads][keys];
-            logs = new double[heads][keys];
-            ratio = new double[keys];
-            top = new double[keys];
+        PairRows(int heads, int entries) {
+            rows = new double[heads][entries];
+            logs = new double[heads][entries];
+            terms = new double[entries];
+            top = new double[entries];
         }
     }
 }

@@ -47,10 +47,23 @@ public final class EnergyField {
      * widened to double: by one ND4J matrix product for large heads, in Java for small ones.
      */
     public static double[] logits(HeadInput in) {
+        return logits(in, true);
+    }
+
+    /**
+     * As {@link #logits(HeadInput)}, but a float32 head's logits may come as the dot products gave them, not
+     * yet rounded to float32, for a caller that rounds each as it first reads it (one pass over them fewer).
+     * Rounding a float32 value again changes nothing, so whichever way they come, rounded they are the same.
+     */
+    public static double[] logitsToRound(HeadInput in) {
+        return logits(in, false);
+    }
+
+    private static double[] logits(HeadInput in, boolean round) {
         int n = in.n();
         int d = in.d();
         if ((long) n * in.nk() * d < NATIVE_MIN_WORK) {
-            return javaLogits(in.queryRows(), in.keyRows(), n, in.nk(), d, in.scale(), !in.isDouble());
+            return javaLogits(in.queryRows(), in.keyRows(), n, in.nk(), d, in.scale(), !in.isDouble(), round);
         }
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             INDArray q = in.q();
@@ -66,11 +79,12 @@ public final class EnergyField {
     }
 
     /**
-     * As the ND4J path: queries scaled in the input precision, then each dot product rounded to it. The
-     * queries are scaled four rows at a time, the block of the blocked product, whose logits are written
-     * before the next four are scaled: each entry is the same sum as from one product over all rows.
+     * As the ND4J path: queries scaled in the input precision, then (when {@code round}) each dot product
+     * rounded to it. The queries are scaled four rows at a time, the block of the blocked product, whose logits
+     * are written before the next four are scaled: each entry is the same sum as from one product over all rows.
      */
-    private static double[] javaLogits(double[] q, double[] k, int n, int nk, int d, double tau, boolean single) {
+    private static double[] javaLogits(double[] q, double[] k, int n, int nk, int d, double tau, boolean single,
+                                       boolean round) {
         float tauSingle = (float) tau;
         double[] s = new double[n * nk];
         double[] scaled = new double[Math.min(n, 4) * d];
@@ -81,7 +95,7 @@ public final class EnergyField {
             }
             Dense.multiplyByTranspose(scaled, rows, d, k, nk, s, from * nk);
         }
-        return single ? Dense.roundToFloat(s) : s;
+        return single && round ? Dense.roundToFloat(s) : s;
     }
 
     /** The attention matrix {@code A} ({@code n x nk}, zeros off the visible set). */

@@ -52,11 +52,11 @@ public final class Entropy {
     /**
      * The logarithms of a row of attention from its energy field (METRICS.md item 3): {@code ln A_ij = E_ij + c_i}
      * with {@code c_i = mean_j S_ij - ln sum_j exp S_ij}, raised to -746 where lower (where {@code A_ij} is 0 in
-     * double precision). Writes {@code out[0 .. len)} from {@code energy[offset ..]}.
+     * double precision). Writes {@code out[at .. at + len)} from {@code energy[offset ..]}.
      */
-    public static void logRow(double[] energy, int offset, double c, int len, double[] out) {
-        System.arraycopy(energy, offset, out, 0, len);
-        for (int j = 0; j < len; j++) {
+    public static void logRow(double[] energy, int offset, double c, int len, double[] out, int at) {
+        System.arraycopy(energy, offset, out, at, len);
+        for (int j = at; j < at + len; j++) {
             double x = out[j] + c;
             out[j] = 0.5 * (x + LOG_FLOOR + Math.abs(x - LOG_FLOOR)); // max(x, LOG_FLOOR), within rounding
         }
@@ -78,32 +78,53 @@ public final class Entropy {
      */
     public static double jensenShannon(double[] p, double[] lnP, double pLogP, double[] q, double[] lnQ,
                                        double qLogQ, int len, double[] ratio, double[] top) {
-        for (int j = 0; j < len; j++) {
+        mixtureTerms(p, lnP, q, lnQ, len, ratio, top);
+        return jensenShannon(pLogP, qLogQ, ratio, 0, len);
+    }
+
+    /**
+     * The terms {@code m_j ln m_j} of the mixture {@code m = (p + q) / 2} of {@code p[0 .. count)} and
+     * {@code q[0 .. count)}, into {@code terms[0 .. count)}, as {@link #jensenShannon(double[], double[], double,
+     * double[], double[], double, int, double[], double[])} forms them. Each entry stands alone, so several rows
+     * may lie end to end: one call over all of them runs the vector loops at length, not a row at a time.
+     *
+     * @param top scratch of at least count doubles
+     */
+    public static void mixtureTerms(double[] p, double[] lnP, double[] q, double[] lnQ, int count, double[] terms,
+                                    double[] top) {
+        for (int j = 0; j < count; j++) {
             // s = min / (2 max + min) = r / (2 + r); MIN_VALUE turns 0 / 0 into 0 where both underflowed
             double sum = p[j] + q[j];
             double gap = Math.abs(p[j] - q[j]);
-            ratio[j] = (sum - gap) / (3 * sum + gap + Double.MIN_VALUE);
+            terms[j] = (sum - gap) / (3 * sum + gap + Double.MIN_VALUE);
             double a = lnP[j];
             double b = lnQ[j];
             top[j] = 0.5 * (a + b + Math.abs(a - b));
         }
-        for (int j = 0; j < len; j++) {
-            double s = ratio[j];
+        for (int j = 0; j < count; j++) {
+            double s = terms[j];
             double z = s * s;
             double r = R0 + z * (R1 + z * (R2 + z * (R3 + z * (R4 + z * (R5 + z * (R6 + z * (R7 + z * (R8 + z * R9))))))));
-            ratio[j] = 0.5 * (p[j] + q[j]) * (top[j] + 2 * s * (1 + z * r) - LN2);
+            terms[j] = 0.5 * (p[j] + q[j]) * (top[j] + 2 * s * (1 + z * r) - LN2);
         }
+    }
+
+    /**
+     * The divergence of one row from its mixture terms {@code terms[offset .. offset + len)}
+     * ({@link #mixtureTerms}) and the rows' {@code sum p ln p} and {@code sum q ln q}.
+     */
+    public static double jensenShannon(double pLogP, double qLogQ, double[] terms, int offset, int len) {
         // four partial sums: the additions do not wait on each other
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int j = 0;
         for (; j + 3 < len; j += 4) {
-            s0 += ratio[j];
-            s1 += ratio[j + 1];
-            s2 += ratio[j + 2];
-            s3 += ratio[j + 3];
+            s0 += terms[offset + j];
+            s1 += terms[offset + j + 1];
+            s2 += terms[offset + j + 2];
+            s3 += terms[offset + j + 3];
         }
         for (; j < len; j++) {
-            s0 += ratio[j];
+            s0 += terms[offset + j];
         }
         double mLogM = (s0 + s1) + (s2 + s3);
         return Math.max(0.0, 0.5 * (pLogP + qLogQ) - mLogM);

@@ -37,8 +37,8 @@ class EntropyTest {
 
     private static double fast(Row p, Row q, int len) {
         double[] lnP = new double[len], lnQ = new double[len];
-        Entropy.logRow(p.e, 0, p.c, len, lnP);
-        Entropy.logRow(q.e, 0, q.c, len, lnQ);
+        Entropy.logRow(p.e, 0, p.c, len, lnP, 0);
+        Entropy.logRow(q.e, 0, q.c, len, lnQ, 0);
         return Entropy.jensenShannon(p.a, lnP, p.plogp, q.a, lnQ, q.plogp, len, new double[len], new double[len]);
     }
 
