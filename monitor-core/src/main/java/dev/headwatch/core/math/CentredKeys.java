@@ -27,40 +27,35 @@ public final class CentredKeys {
      */
     private final double[] u0;
 
-    private CentredKeys(double[] keys, int from, int m, int d) {
+    private CentredKeys(double[] keys, int from, int m, int d, double[] kc, double[] r, double[] u0) {
         this.keys = keys;
         this.from = from;
         this.m = m;
         this.d = d;
         this.p = Math.max(0, Math.min(m - 1, d));
-        this.kc = Dense.centred(keys, from, m, d);
-        if (m - 2 >= d) {
-            // U = H [0; Q] with H the centring reflector of Dense.reduced and Q the QR's: its row 0 is
-            // Q^T (H e_0 without its first entry), a constant times Q^T 1, which the QR carries along.
-            double[] a = Dense.reduced(kc, m, d, 1);
-            this.r = Dense.qrR(a, m - 1, d, 1);
-            double u = 1.0 / Math.sqrt(m);
-            double w0 = u - 1.0;
-            double scale = -2.0 * u * w0 / (w0 * w0 + (m - 1) * u * u);
-            this.u0 = new double[p];
-            for (int i = 0; i < p; i++) {
-                u0[i] = scale * a[d * (m - 1) + i];
-            }
-        } else {
-            this.r = m < 2 ? new double[0] : Dense.qrR(Dense.reduced(kc, m, d), m - 1, d);
-            this.u0 = null;
-        }
+        this.kc = kc;
+        this.r = r;
+        this.u0 = u0;
     }
 
-    private CentredKeys(double[] keys, int from, int m, int d, double[] r) {
-        this.keys = keys;
-        this.from = from;
-        this.m = m;
-        this.d = d;
-        this.p = Math.max(0, Math.min(m - 1, d));
-        this.kc = Dense.centred(keys, from, m, d);
-        this.r = r;
-        this.u0 = null;
+    private static CentredKeys factored(double[] keys, int from, int m, int d) {
+        double[] kc = Dense.centred(keys, from, m, d);
+        if (m - 2 < d) {
+            double[] r = m < 2 ? new double[0] : Dense.qrR(Dense.reduced(kc, m, d), m - 1, d);
+            return new CentredKeys(keys, from, m, d, kc, r, null);
+        }
+        // U = H [0; Q] with H the centring reflector of Dense.reduced and Q the QR's: its row 0 is
+        // Q^T (H e_0 without its first entry), a constant times Q^T 1, which the QR carries along.
+        double[] a = Dense.reduced(kc, m, d, 1);
+        double[] r = Dense.qrR(a, m - 1, d, 1);
+        double u = 1.0 / Math.sqrt(m);
+        double w0 = u - 1.0;
+        double scale = -2.0 * u * w0 / (w0 * w0 + (m - 1) * u * u);
+        double[] u0 = new double[d];                          // p = d here
+        for (int i = 0; i < d; i++) {
+            u0[i] = scale * a[d * (m - 1) + i];
+        }
+        return new CentredKeys(keys, from, m, d, kc, r, u0);
     }
 
     /**
@@ -72,7 +67,7 @@ public final class CentredKeys {
             throw new IllegalArgumentException("rows " + from + ".." + (from + m - 1) + " of a [*, " + d
                     + "] matrix need " + (long) (from + m) * d + " values but it holds " + keys.length);
         }
-        return new CentredKeys(keys, from, m, d);
+        return factored(keys, from, m, d);
     }
 
     /**
@@ -103,7 +98,7 @@ public final class CentredKeys {
                 rest[c * p + i] -= k0 * u0[i];
             }
         }
-        return new CentredKeys(keys, from + 1, m - 1, d, rest);
+        return new CentredKeys(keys, from + 1, m - 1, d, Dense.centred(keys, from + 1, m - 1, d), rest, null);
     }
 
     /** The number of positions m. */
