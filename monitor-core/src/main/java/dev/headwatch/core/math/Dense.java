@@ -31,7 +31,11 @@ final class Dense {
 
     /** Rows {@code from .. from+m-1} of a row-major {@code [*, d]} matrix centred over them: row-major {@code m x d}. */
     static double[] centred(double[] rowMajor, int from, int m, int d) {
-        double[] mean = columnMeans(rowMajor, from, m, d);
+        return centred(rowMajor, from, m, d, columnMeans(rowMajor, from, m, d));
+    }
+
+    /** As above, about the given column means. */
+    static double[] centred(double[] rowMajor, int from, int m, int d, double[] mean) {
         double[] kc = new double[m * d];
         for (int i = 0; i < m; i++) {
             for (int c = 0; c < d; c++) {

@@ -58,12 +58,7 @@ public final class LinearGap {
                                  double tau, boolean single) {
         double[] vbar = Dense.columnMeans(v, 0, m, dv);
         double[] kbar = Dense.columnMeans(k, 0, m, d);
-        double[] vc = new double[m * dv];
-        for (int j = 0; j < m; j++) {
-            for (int r = 0; r < dv; r++) {
-                vc[j * dv + r] = v[j * dv + r] - vbar[r];
-            }
-        }
+        double[] vc = Dense.centred(v, 0, m, dv, vbar);
         boolean inJava = (long) n * m * dv < EnergyField.NATIVE_MIN_WORK;
         // m C^T = Kc^T Vc (d x dv) by the blocked product, each entry summed over the keys in order, before
         // A Vc, which rounds vc in place when single. Kc^T is formed four rows at a time (the product's block)
