@@ -54,8 +54,8 @@ final class Reconstruction {
         for (int i : passRows) {
             outsidePass[i] = false;
         }
-        return new Part(s, counted, width / layer.heads(), width, passRows, LayerRebuild.indices(needed), LayerRebuild.indices(outsidePass),
-                new double[tq * width], new boolean[layer.heads()]);
+        return new Part(s, counted, width / layer.heads(), width, passRows, LayerRebuild.indices(needed),
+                LayerRebuild.indices(outsidePass), new double[tq * width], new boolean[layer.heads()]);
     }
 
     /**
