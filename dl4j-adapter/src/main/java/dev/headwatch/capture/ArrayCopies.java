@@ -11,9 +11,10 @@ import java.util.function.Supplier;
 
 /**
  * Plain Java copies of ND4J arrays, read from their buffers as {@link RowMajor} reads (in bulk where the
- * elements lie one after the other, element by element otherwise): no ND4J op runs (so nothing is dispatched to native threads) and no view is created (so nothing is
- * allocated in the workspace DL4J has open during its forward pass). What an adapter copies is its own from
- * then on and may cross to another thread: training may reuse or free the arrays it was copied from.
+ * elements lie one after the other, element by element otherwise): no ND4J op runs (so nothing is dispatched
+ * to native threads) and no view is created (so nothing is allocated in the workspace DL4J has open during
+ * its forward pass). What an adapter copies is its own from then on and may cross to another thread: training
+ * may reuse or free the arrays it was copied from.
  */
 public final class ArrayCopies {
 
@@ -102,11 +103,7 @@ public final class ArrayCopies {
         int features = before * after;
         for (int p = 0; p < before; p++) {
             for (int t = 0; t < steps; t++) {
-                int from = (p * steps + t) * after;
-                int to = t * features + p * after;
-                for (int j = 0; j < after; j++) {
-                    out[to + j] = block[from + j];
-                }
+                System.arraycopy(block, (p * steps + t) * after, out, t * features + p * after, after);
             }
         }
     }
