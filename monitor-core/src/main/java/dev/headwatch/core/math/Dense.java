@@ -14,6 +14,25 @@ final class Dense {
     /** Sweeps after which {@link #jacobi} gives up (it converges quadratically: a dozen suffice). */
     static final int JACOBI_SWEEPS = 80;
 
+    /**
+     * Whether the products run on the JDK's vector API ({@link VectorProducts}): the JVM was started with
+     * {@code --add-modules jdk.incubator.vector} and the system property {@code headwatch.vector} is not
+     * {@code false}. Only speed depends on it.
+     */
+    static final boolean VECTOR = vectorModule();
+
+    private static boolean vectorModule() {
+        if (!ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+                || "false".equalsIgnoreCase(System.getProperty("headwatch.vector"))) {
+            return false;
+        }
+        try {
+            return VectorProducts.LANES >= 2;
+        } catch (LinkageError e) {                      // a JVM whose module does not link: plain Java
+            return false;
+        }
+    }
+
     private Dense() {
     }
 
@@ -27,6 +46,17 @@ final class Dense {
             }
         }
         return a;
+    }
+
+    /** The transpose of a row-major {@code rows x cols} matrix: row-major {@code cols x rows}. */
+    static double[] transpose(double[] a, int rows, int cols) {
+        double[] t = new double[rows * cols];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                t[j * rows + i] = a[i * cols + j];
+            }
+        }
+        return t;
     }
 
     /** Rows {@code from .. from+m-1} of a row-major {@code [*, d]} matrix centred over them: row-major {@code m x d}. */
@@ -317,6 +347,7 @@ final class Dense {
         return product(a, 0, rows, inner, b, 0, cols, true, false);
     }
 
+
     /** As above, with B's rows starting at {@code b[bFrom]}. */
     static double[] multiplyByTranspose(double[] a, int rows, int inner, double[] b, int bFrom, int cols) {
         return product(a, 0, rows, inner, b, bFrom, cols, true, false);
@@ -347,9 +378,21 @@ final class Dense {
         return product(a, aFrom, rows, inner, b, bFrom, cols, transposed, lower, new double[rows * cols], 0);
     }
 
-    /** As above, into {@code c} from {@code c[cFrom]} on (with {@code lower}, the blocks above stay as they were). */
+    /**
+     * As above, into {@code c} from {@code c[cFrom]} on (with {@code lower}, the blocks above stay as they were):
+     * on {@link VectorProducts} when {@link #VECTOR}, the same bits either way.
+     */
     private static double[] product(double[] a, int aFrom, int rows, int inner, double[] b, int bFrom, int cols,
                                     boolean transposed, boolean lower, double[] c, int cFrom) {
+        if (VECTOR && !lower && cols >= VectorProducts.LANES) {
+            return VectorProducts.product(a, aFrom, rows, inner, b, bFrom, cols, transposed, c, cFrom);
+        }
+        return scalarProduct(a, aFrom, rows, inner, b, bFrom, cols, transposed, lower, c, cFrom);
+    }
+
+    /** {@link #product} in plain Java. */
+    static double[] scalarProduct(double[] a, int aFrom, int rows, int inner, double[] b, int bFrom, int cols,
+                                  boolean transposed, boolean lower, double[] c, int cFrom) {
         // B[k][j] is b[k * kStride + j * jStride]
         int kStride = transposed ? 1 : cols;
         int jStride = transposed ? inner : 1;

@@ -87,13 +87,14 @@ public final class EnergyField {
                                        boolean round) {
         float tauSingle = (float) tau;
         double[] s = new double[n * nk];
+        double[] kT = Dense.transpose(k, nk, d);        // read by rows in every block's product
         double[] scaled = new double[Math.min(n, 4) * d];
         for (int from = 0; from < n; from += 4) {
             int rows = Math.min(4, n - from);
             for (int x = 0, at = from * d; x < rows * d; x++, at++) {
                 scaled[x] = single ? (float) (q[at] * tauSingle) : q[at] * tau;
             }
-            Dense.multiplyByTranspose(scaled, rows, d, k, nk, s, from * nk);
+            Dense.multiply(scaled, 0, rows, d, kT, nk, s, from * nk);
         }
         return single && round ? Dense.roundToFloat(s) : s;
     }

@@ -7,6 +7,15 @@ public final class Products {
     }
 
     /**
+     * Whether these products run on the JDK's vector API: true when the JVM was started with
+     * {@code --add-modules jdk.incubator.vector} (and {@code -Dheadwatch.vector=false} is not set). The values
+     * are the same bits either way; only the speed differs.
+     */
+    public static boolean vectorised() {
+        return Dense.VECTOR;
+    }
+
+    /**
      * {@code A B} for row-major {@code A (rows x inner)} and {@code B (inner x cols)}: row-major
      * {@code rows x cols}, each entry summing its terms in order of {@code inner}.
      */
