@@ -8,6 +8,7 @@ import dev.headwatch.core.math.CentredKeys;
 import dev.headwatch.core.math.EnergyField;
 import dev.headwatch.core.math.KeyIncoherence;
 import dev.headwatch.core.math.LinearGap;
+import dev.headwatch.core.math.Products;
 import dev.headwatch.core.math.Spectrum;
 import java.util.Arrays;
 import java.util.Random;
@@ -28,7 +29,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One head's kernels, each on its own, at the bench's shape ({@code 32-16}) and at {@code n = 128, 512, 1024}
- * with d = 64 (float32 data): the logits, the FULL and CAUSAL spectra, key coherence with and without key 0
+ * with d = 64 (float32 data): a Java product, the logits, the FULL and CAUSAL spectra, key coherence with and without key 0
  * (including the centred keys' QR they share), the linear gap, {@code qkSpectralNorm} of a head whose weights
  * are {@code d x n}, and the whole head. ND4J runs on one thread, as in {@code qk} and {@code analyze}. Run
  * with {@code -prof gc} for the bytes allocated per call:
@@ -78,6 +79,16 @@ public class KernelBenchmark {
     @Benchmark
     public double[] logits() {
         return EnergyField.logits(full);
+    }
+
+    /**
+     * {@code Q K^T} in Java ({@code n^2 d} multiply-adds): the products' kernel, on the JDK's vector API when
+     * the forked JVM has it ({@code -jvmArgsAppend "--add-modules jdk.incubator.vector"}), in plain Java
+     * otherwise.
+     */
+    @Benchmark
+    public double[] product() {
+        return Products.multiplyByTranspose(q, n, d, k, n);
     }
 
     @Benchmark
