@@ -1,6 +1,7 @@
 package dev.headwatch.examples.bench;
 
 import dev.headwatch.cli.Headwatch;
+import dev.headwatch.core.math.Products;
 import dev.headwatch.examples.layerapi.ReversalTask;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -71,6 +72,9 @@ public final class BenchCommand implements Runnable {
             out.printf("bench overhead: reversal model, %d attention layers x %d heads, batch %d, length %d; "
                     + "%d warmup, %d rounds x %d steps per way; headwatch observes every %s%n", 2, shape.heads(), batch,
                     length, warmup, rounds, steps, every == 1 ? "iteration" : every + " iterations");
+            out.println(Products.vectorised() ? "headwatch's products: on the JDK's vector API"
+                    : "headwatch's products: plain Java (the vector API needs the JVM flag --add-modules "
+                    + "jdk.incubator.vector, and no -Dheadwatch.vector=false)");
             out.flush();
             OverheadBenchmark.Result r = OverheadBenchmark.run(shape, warmup, rounds, steps, every, out);
             out.println(r.monitorLine());

@@ -1,6 +1,7 @@
 package dev.headwatch.examples.bench;
 
 import dev.headwatch.cli.CliRun;
+import dev.headwatch.core.math.Products;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -22,6 +23,8 @@ class BenchCommandTest {
         assertThat(lines[lines.length - 1]).matches("overhead: headwatch=\\d+\\.\\d{3}x statslistener=\\d+\\.\\d{3}x");
         assertThat(r.out()).containsPattern("headwatch: [1-9]\\d* observations");
         assertThat(r.out()).contains("headwatch observes every iteration");
+        assertThat(r.out()).contains(Products.vectorised() ? "headwatch's products: on the JDK's vector API"
+                : "headwatch's products: plain Java (the vector API needs the JVM flag --add-modules");
         assertThat(lines[lines.length - 5]).matches(
                 "listener CPU per step: headwatch \\d+\\.\\d{2} ms on the training thread \\+ \\d+\\.\\d{2} ms in the background "
                         + "= \\d+\\.\\d{2} ms \\(\\d+\\.\\d% of the unmonitored median step\\); statslistener \\d+\\.\\d{2} ms \\(\\d+\\.\\d%\\)");
