@@ -347,7 +347,6 @@ final class Dense {
         return product(a, 0, rows, inner, b, 0, cols, true, false);
     }
 
-
     /** As above, with B's rows starting at {@code b[bFrom]}. */
     static double[] multiplyByTranspose(double[] a, int rows, int inner, double[] b, int bFrom, int cols) {
         return product(a, 0, rows, inner, b, bFrom, cols, true, false);
