@@ -50,13 +50,17 @@ final class Dense {
 
     /** The transpose of a row-major {@code rows x cols} matrix: row-major {@code cols x rows}. */
     static double[] transpose(double[] a, int rows, int cols) {
-        double[] t = new double[rows * cols];
+        return transpose(a, 0, rows, cols, new double[rows * cols]);
+    }
+
+    /** As above, for the matrix starting at {@code a[from]}, into the first {@code rows x cols} entries of out. */
+    static double[] transpose(double[] a, int from, int rows, int cols, double[] out) {
         for (int i = 0; i < rows; i++) {
             for (int j = 0; j < cols; j++) {
-                t[j * rows + i] = a[i * cols + j];
+                out[j * rows + i] = a[from + i * cols + j];
             }
         }
-        return t;
+        return out;
     }
 
     /** Rows {@code from .. from+m-1} of a row-major {@code [*, d]} matrix centred over them: row-major {@code m x d}. */
@@ -441,7 +445,7 @@ final class Dense {
     }
 
     /** The entry of {@code A B} of A's row starting at {@code a[a0]} and B's column (or, transposed, row) at {@code b[b0]}. */
-    private static double entry(double[] a, int a0, int inner, double[] b, int b0, int kStride) {
+    static double entry(double[] a, int a0, int inner, double[] b, int b0, int kStride) {
         double sum = 0;
         for (int k = 0; k < inner; k++) {
             sum += a[a0 + k] * b[b0 + k * kStride];

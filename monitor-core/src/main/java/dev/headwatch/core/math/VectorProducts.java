@@ -36,11 +36,7 @@ final class VectorProducts {
                 t = new double[inner * cols];
                 TRANSPOSED.set(t);
             }
-            for (int j = 0; j < cols; j++) {
-                for (int k = 0, src = bFrom + j * inner; k < inner; k++) {
-                    t[k * cols + j] = b[src + k];
-                }
-            }
+            Dense.transpose(b, bFrom, cols, inner, t);
             b = t;
             bFrom = 0;
         }
@@ -70,11 +66,7 @@ final class VectorProducts {
         }
         for (int r = 0; r < rows; r++) {
             for (int j = vectors; j < cols; j++) {
-                double sum = 0;
-                for (int k = 0; k < inner; k++) {
-                    sum += a[aFrom + r * inner + k] * b[bFrom + k * cols + j];
-                }
-                c[cFrom + r * cols + j] = sum;
+                c[cFrom + r * cols + j] = Dense.entry(a, aFrom + r * inner, inner, b, bFrom + j, cols);
             }
         }
         return c;
