@@ -363,11 +363,18 @@ final class Dense {
     }
 
     /**
-     * The lower triangle (row-major {@code rows x rows}; entries above it within the diagonal 4 x 4 blocks may
-     * be filled too) of {@code W W^T} for the row-major {@code rows x cols} W starting at {@code w[from]}.
+     * The lower triangle (row-major {@code rows x rows}; entries above it may be filled too) of {@code W W^T}
+     * for the row-major {@code rows x cols} W starting at {@code w[from]}. On {@link VectorProducts} when
+     * {@link #VECTOR}: the whole square, about twice the work of the triangle yet faster in SIMD registers, and
+     * each entry of the triangle the same sum.
      */
     static double[] rowGramLower(double[] w, int from, int rows, int cols) {
-        return product(w, from, rows, cols, w, from, rows, true, true);
+        return rowGramLower(w, from, rows, cols, new double[rows * rows]);
+    }
+
+    /** As above, into the first {@code rows x rows} entries of out (others above the diagonal may stay as they were). */
+    static double[] rowGramLower(double[] w, int from, int rows, int cols, double[] out) {
+        return product(w, from, rows, cols, w, from, rows, true, !VECTOR, out, 0);
     }
 
     /**
@@ -460,7 +467,11 @@ final class Dense {
      * over the rows, where one rank-one update per row would load and store every entry once per row.
      */
     static double[] columnGram(double[] x, int from, int rows, int cols) {
-        double[] g = new double[cols * cols];
+        return columnGram(x, from, rows, cols, new double[cols * cols]);
+    }
+
+    /** As above, into the first {@code cols x cols} entries of g (the upper triangle left as it was); returns g. */
+    static double[] columnGram(double[] x, int from, int rows, int cols, double[] g) {
         int a = 0;
         for (; a + 3 < cols; a += 4) {
             for (int b = 0; b <= a; b += 4) {
@@ -521,7 +532,33 @@ final class Dense {
             }
             double ljj = Math.sqrt(pivot);
             g[rj + j] = ljj;
-            for (int i = j + 1; i < n; i++) {
+            int i = j + 1;
+            // four rows at a time, each {@link #dot}'s four partial sums (the same bits), loading row j once
+            for (; i + 3 < n; i += 4) {
+                int r0 = i * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+                double s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+                double s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+                int k = 0;
+                for (; k + 3 < j; k += 4) {
+                    double y0 = g[rj + k], y1 = g[rj + k + 1], y2 = g[rj + k + 2], y3 = g[rj + k + 3];
+                    s00 += g[r0 + k] * y0; s01 += g[r0 + k + 1] * y1; s02 += g[r0 + k + 2] * y2; s03 += g[r0 + k + 3] * y3;
+                    s10 += g[r1 + k] * y0; s11 += g[r1 + k + 1] * y1; s12 += g[r1 + k + 2] * y2; s13 += g[r1 + k + 3] * y3;
+                    s20 += g[r2 + k] * y0; s21 += g[r2 + k + 1] * y1; s22 += g[r2 + k + 2] * y2; s23 += g[r2 + k + 3] * y3;
+                    s30 += g[r3 + k] * y0; s31 += g[r3 + k + 1] * y1; s32 += g[r3 + k + 2] * y2; s33 += g[r3 + k + 3] * y3;
+                }
+                for (; k < j; k++) {
+                    double y = g[rj + k];
+                    s00 += g[r0 + k] * y;
+                    s10 += g[r1 + k] * y;
+                    s20 += g[r2 + k] * y;
+                    s30 += g[r3 + k] * y;
+                }
+                g[r0 + j] = (g[r0 + j] - ((s00 + s01) + (s02 + s03))) / ljj;
+                g[r1 + j] = (g[r1 + j] - ((s10 + s11) + (s12 + s13))) / ljj;
+                g[r2 + j] = (g[r2 + j] - ((s20 + s21) + (s22 + s23))) / ljj;
+                g[r3 + j] = (g[r3 + j] - ((s30 + s31) + (s32 + s33))) / ljj;
+            }
+            for (; i < n; i++) {
                 int ri = i * n;
                 g[ri + j] = (g[ri + j] - dot(g, ri, g, rj, j)) / ljj;
             }
@@ -546,40 +583,151 @@ final class Dense {
     /**
      * As above, written into the first {@code p x p} entries of {@code out} (upper triangle cleared), which may
      * be {@code gLower} itself ({@code p <= n}): G is read in full before out is written. Returns out.
+     *
+     * <p>At the sizes of a head ({@code p, n} of 16 to 64) loop overhead and strided reads cost more than the
+     * flops, so G is first mirrored into a full square and B copied row-major (scratch of the calling thread),
+     * and both products keep several sums in registers: each entry of {@code T = B G} sums its terms in order of
+     * a, skipping B's zeros, and each entry of {@code T B^T} is {@link #dot}'s four partial sums, four rows of T
+     * at a time. The same operations in the same order as one entry at a time, so the same bits.
      */
     static double[] congruence(double[] b, int p, boolean columnMajor, double[] gLower, int n, int shift,
                                double[] out) {
         int rowStride = columnMajor ? 1 : n;             // B[i][a] is b[i * rowStride + a * colStride]
         int colStride = columnMajor ? p : 1;
-        double[] t = new double[p * n];                  // T = B G, row-major p x n
-        for (int i = 0; i < p; i++) {
-            int ti = i * n;
-            for (int a = i * shift; a < n; a++) {
-                double bia = b[i * rowStride + a * colStride];
-                if (bia == 0) {
-                    continue;
-                }
-                int ga = a * n;
-                for (int c = 0; c <= a; c++) {           // G[a][c], c <= a, and its mirror G[c][a]
-                    t[ti + c] += bia * gLower[ga + c];
-                }
-                for (int c = a + 1; c < n; c++) {
-                    t[ti + c] += bia * gLower[c * n + a];
-                }
+        double[] g = scratch(MIRROR, n * n);             // G, both triangles
+        double[] t = scratch(PRODUCT, p * n);            // T = B G, row-major p x n
+        double[] rows = scratch(ROWS, p * n);            // B, row-major p x n
+        for (int a = 0; a < n; a++) {
+            int ga = a * n;
+            for (int c = 0; c <= a; c++) {
+                double v = gLower[ga + c];
+                g[ga + c] = v;
+                g[c * n + a] = v;
             }
         }
-        java.util.Arrays.fill(out, 0, p * p, 0.0);
-        double[] row = new double[n];                    // B's row j, contiguous
+        for (int i = 0; i < p; i++) {
+            int ri = i * n;
+            for (int a = i * shift; a < n; a++) {
+                rows[ri + a] = b[i * rowStride + a * colStride];
+            }
+        }
+        if (finite(g, n * n)) {
+            // B's zeros then add only zeros to sums that start at +0 and so cannot be -0: skipping them or not
+            // gives the same bits, and the blocked product is faster than a skip test per term.
+            for (int i = 0; i < p; i++) {
+                java.util.Arrays.fill(rows, i * n, i * n + i * shift, 0.0);
+            }
+            product(rows, 0, p, n, g, 0, n, false, false, t, 0);
+        } else {
+            timesSkippingZeros(rows, p, g, n, shift, t);
+        }
         for (int j = 0; j < p; j++) {
             int from = j * shift;
-            for (int a = from; a < n; a++) {
-                row[a] = b[j * rowStride + a * colStride];
+            int len = n - from;
+            int rj = j * n + from;
+            int i = j;
+            for (; i + 3 < p; i += 4) {
+                int t0 = i * n + from, t1 = t0 + n, t2 = t1 + n, t3 = t2 + n;
+                double s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+                double s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+                int k = 0;
+                for (; k + 3 < len; k += 4) {
+                    double y0 = rows[rj + k], y1 = rows[rj + k + 1], y2 = rows[rj + k + 2], y3 = rows[rj + k + 3];
+                    s00 += t[t0 + k] * y0; s01 += t[t0 + k + 1] * y1; s02 += t[t0 + k + 2] * y2; s03 += t[t0 + k + 3] * y3;
+                    s10 += t[t1 + k] * y0; s11 += t[t1 + k + 1] * y1; s12 += t[t1 + k + 2] * y2; s13 += t[t1 + k + 3] * y3;
+                    s20 += t[t2 + k] * y0; s21 += t[t2 + k + 1] * y1; s22 += t[t2 + k + 2] * y2; s23 += t[t2 + k + 3] * y3;
+                    s30 += t[t3 + k] * y0; s31 += t[t3 + k + 1] * y1; s32 += t[t3 + k + 2] * y2; s33 += t[t3 + k + 3] * y3;
+                }
+                for (; k < len; k++) {
+                    double y = rows[rj + k];
+                    s00 += t[t0 + k] * y;
+                    s10 += t[t1 + k] * y;
+                    s20 += t[t2 + k] * y;
+                    s30 += t[t3 + k] * y;
+                }
+                out[i * p + j] = (s00 + s01) + (s02 + s03);
+                out[(i + 1) * p + j] = (s10 + s11) + (s12 + s13);
+                out[(i + 2) * p + j] = (s20 + s21) + (s22 + s23);
+                out[(i + 3) * p + j] = (s30 + s31) + (s32 + s33);
             }
-            for (int i = j; i < p; i++) {
-                out[i * p + j] = dot(t, i * n + from, row, from, n - from);
+            for (; i < p; i++) {
+                out[i * p + j] = dot(t, i * n + from, rows, rj, len);
             }
         }
+        for (int i = 0; i < p; i++) {
+            java.util.Arrays.fill(out, i * p + i + 1, (i + 1) * p, 0.0);
+        }
         return out;
+    }
+
+    /** {@code T = B G} for {@link #congruence}, each entry summed in order of a, B's zeros skipped. */
+    private static void timesSkippingZeros(double[] rows, int p, double[] g, int n, int shift, double[] t) {
+        for (int i = 0; i < p; i++) {
+            int ri = i * n;
+            int from = i * shift;
+            int c = 0;
+            for (; c + 3 < n; c += 4) {
+                double t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+                for (int a = from; a < n; a++) {
+                    double bia = rows[ri + a];
+                    if (bia == 0) {
+                        continue;
+                    }
+                    int ga = a * n + c;
+                    t0 += bia * g[ga];
+                    t1 += bia * g[ga + 1];
+                    t2 += bia * g[ga + 2];
+                    t3 += bia * g[ga + 3];
+                }
+                t[ri + c] = t0;
+                t[ri + c + 1] = t1;
+                t[ri + c + 2] = t2;
+                t[ri + c + 3] = t3;
+            }
+            for (; c < n; c++) {
+                double sum = 0;
+                for (int a = from; a < n; a++) {
+                    double bia = rows[ri + a];
+                    if (bia != 0) {
+                        sum += bia * g[a * n + c];
+                    }
+                }
+                t[ri + c] = sum;
+            }
+        }
+    }
+
+    /** Whether the first {@code len} entries are all finite. */
+    private static boolean finite(double[] x, int len) {
+        for (int i = 0; i < len; i++) {
+            if (x[i] - x[i] != 0) {     // NaN exactly when x[i] is not finite
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Scratch slots of {@link #congruence}. */
+    private static final int MIRROR = 0, PRODUCT = 1, ROWS = 2;
+    /** Scratch slots of the callers of {@link #congruence}: the Gram matrices it reads, written over by its result. */
+    static final int GRAM = 3, GRAM_KEYS = 4;
+    /** Scratch slots of {@link SymmetricEigen}. */
+    static final int EIGEN_DIAGONAL = 5, EIGEN_BESIDE = 6, EIGEN_VECTOR = 7;
+
+    /**
+     * Work arrays of the calling thread, one per slot, grown to the largest size seen: the per-observation
+     * kernels on {@code d x d} matrices would otherwise allocate a few kilobytes each. Contents are left from the
+     * last use; nothing that holds one escapes its method.
+     */
+    private static final ThreadLocal<double[][]> SCRATCH = ThreadLocal.withInitial(() -> new double[8][0]);
+
+    /** The calling thread's work array of the slot, at least {@code length} long (its contents are garbage). */
+    static double[] scratch(int slot, int length) {
+        double[][] slots = SCRATCH.get();
+        if (slots[slot].length < length) {
+            slots[slot] = new double[length];
+        }
+        return slots[slot];
     }
 
     /** The means over rows {@code from .. from+rows-1} of each column of a row-major {@code [*, cols]} matrix. */
