@@ -467,11 +467,24 @@ final class Dense {
      * over the rows, where one rank-one update per row would load and store every entry once per row.
      */
     static double[] columnGram(double[] x, int from, int rows, int cols) {
-        return columnGram(x, from, rows, cols, new double[cols * cols]);
+        return blockedColumnGram(x, from, rows, cols, new double[cols * cols]);
     }
 
-    /** As above, into the first {@code cols x cols} entries of g (the upper triangle left as it was); returns g. */
+    /**
+     * As above, into the first {@code cols x cols} entries of g (the upper triangle left as it was, or filled
+     * too: on {@link VectorProducts} when {@link #VECTOR}, {@code X^T X} in full from a copy of {@code X^T} in
+     * scratch, each entry the same sum in order of rows); returns g.
+     */
     static double[] columnGram(double[] x, int from, int rows, int cols, double[] g) {
+        if (VECTOR && cols >= VectorProducts.LANES) {
+            double[] xt = transpose(x, from * cols, rows, cols, scratch(TRANSPOSED, rows * cols));
+            return VectorProducts.product(xt, 0, cols, rows, x, from * cols, cols, false, g, 0);
+        }
+        return blockedColumnGram(x, from, rows, cols, g);
+    }
+
+    /** {@link #columnGram} in plain Java: the lower triangle only. */
+    private static double[] blockedColumnGram(double[] x, int from, int rows, int cols, double[] g) {
         int a = 0;
         for (; a + 3 < cols; a += 4) {
             for (int b = 0; b <= a; b += 4) {
@@ -713,13 +726,15 @@ final class Dense {
     static final int GRAM = 3, GRAM_KEYS = 4;
     /** Scratch slots of {@link SymmetricEigen}. */
     static final int EIGEN_DIAGONAL = 5, EIGEN_BESIDE = 6, EIGEN_VECTOR = 7;
+    /** Scratch slot of {@link #columnGram}. */
+    private static final int TRANSPOSED = 8;
 
     /**
      * Work arrays of the calling thread, one per slot, grown to the largest size seen: the per-observation
      * kernels on {@code d x d} matrices would otherwise allocate a few kilobytes each. Contents are left from the
      * last use; nothing that holds one escapes its method.
      */
-    private static final ThreadLocal<double[][]> SCRATCH = ThreadLocal.withInitial(() -> new double[8][0]);
+    private static final ThreadLocal<double[][]> SCRATCH = ThreadLocal.withInitial(() -> new double[9][0]);
 
     /** The calling thread's work array of the slot, at least {@code length} long (its contents are garbage). */
     static double[] scratch(int slot, int length) {

@@ -84,14 +84,20 @@ public final class Spectrum {
         }
         double[] sigma;
         if (single) {
-            double[] gram = Dense.columnGram(q, keys.from, rows, d);   // overwritten with R Gram R^T
-            double[] lambda = SymmetricEigen.eigenvalues(Dense.congruence(keys.r, pk, true, gram, d, 1, gram), pk);
+            // in the calling thread's scratch: overwritten with R Gram R^T, then by the eigenproblem
+            double[] gram = Dense.columnGram(q, keys.from, rows, d, Dense.scratch(Dense.GRAM, d * d));
+            double[] lambda = SymmetricEigen.eigenvalues(Dense.congruence(keys.r, pk, true, gram, d, 1, gram), pk,
+                    Dense.scratch(Dense.EIGEN_DIAGONAL, pk));
             // pk values, of which at most min(rows, pk) are nonzero: the descending first pq are the spectrum.
             double[] all = new double[pk];
             for (int i = 0; i < pk; i++) {
                 all[i] = tau * Math.sqrt(Math.max(0, lambda[i]));
             }
-            sigma = java.util.Arrays.copyOf(Dense.sortDescending(all), pq);
+            Dense.sortDescending(all);
+            if (pq <= pk) {
+                return pq == pk ? all : java.util.Arrays.copyOf(all, pq);   // in order already: nothing appended
+            }
+            sigma = java.util.Arrays.copyOf(all, pq);
         } else {
             double[] tq = Dense.toColumnMajor(q, keys.from, rows, d);
             for (int i = 0; i < tq.length; i++) {

@@ -21,8 +21,22 @@ final class SymmetricEigen {
      *                               or does not converge
      */
     static double[] eigenvalues(double[] a, int n) {
-        double[] d = new double[n];
-        double[] e = new double[n];
+        return eigenvalues(a, n, new double[n]);
+    }
+
+    /** As above, into the first n entries of d (returned; at least n long). */
+    static double[] eigenvalues(double[] a, int n, double[] d) {
+        double[] e = Dense.scratch(Dense.EIGEN_BESIDE, n);
+        tridiagonal(a, n, d, e);
+        ql(d, e, n);
+        return d;
+    }
+
+    /**
+     * The Householder reduction of {@link #eigenvalues}: the diagonal into d and the entries beside it into e
+     * ({@code e[i]} between {@code i - 1} and i; {@code e[0]} is scratch), a overwritten.
+     */
+    static void tridiagonal(double[] a, int n, double[] d, double[] e) {
         for (int i = n - 1; i > 0; i--) {
             int l = i - 1;
             double h = 0;
@@ -44,7 +58,50 @@ final class SymmetricEigen {
                     h -= f * g;
                     a[i * n + l] = f - g;
                     f = 0;
-                    for (int j = 0; j <= l; j++) {
+                    int j = 0;
+                    // four rows of (A u)_j at a time: independent sums whose add latencies overlap, each in
+                    // order of k as one at a time (row j up to the diagonal, column j below it)
+                    for (; j + 3 <= l; j += 4) {
+                        int ri = i * n, r0 = j * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+                        double g0 = 0, g1 = 0, g2 = 0, g3 = 0;
+                        for (int k = 0; k <= j; k++) {
+                            double x = a[ri + k];
+                            g0 += a[r0 + k] * x;
+                            g1 += a[r1 + k] * x;
+                            g2 += a[r2 + k] * x;
+                            g3 += a[r3 + k] * x;
+                        }
+                        double x1 = a[ri + j + 1], x2 = a[ri + j + 2], x3 = a[ri + j + 3];
+                        g0 += a[r1 + j] * x1;
+                        g1 += a[r1 + j + 1] * x1;
+                        g2 += a[r2 + j + 1] * x1;
+                        g3 += a[r3 + j + 1] * x1;
+                        g0 += a[r2 + j] * x2;
+                        g1 += a[r2 + j + 1] * x2;
+                        g2 += a[r2 + j + 2] * x2;
+                        g3 += a[r3 + j + 2] * x2;
+                        g0 += a[r3 + j] * x3;
+                        g1 += a[r3 + j + 1] * x3;
+                        g2 += a[r3 + j + 2] * x3;
+                        g3 += a[r3 + j + 3] * x3;
+                        for (int k = j + 4; k <= l; k++) {
+                            double x = a[ri + k];
+                            int rk = k * n + j;
+                            g0 += a[rk] * x;
+                            g1 += a[rk + 1] * x;
+                            g2 += a[rk + 2] * x;
+                            g3 += a[rk + 3] * x;
+                        }
+                        e[j] = g0 / h;
+                        f += e[j] * a[ri + j];
+                        e[j + 1] = g1 / h;
+                        f += e[j + 1] * a[ri + j + 1];
+                        e[j + 2] = g2 / h;
+                        f += e[j + 2] * a[ri + j + 2];
+                        e[j + 3] = g3 / h;
+                        f += e[j + 3] * a[ri + j + 3];
+                    }
+                    for (; j <= l; j++) {
                         g = 0;
                         for (int k = 0; k <= j; k++) {
                             g += a[j * n + k] * a[i * n + k];
@@ -56,7 +113,7 @@ final class SymmetricEigen {
                         f += e[j] * a[i * n + j];
                     }
                     double hh = f / (h + h);
-                    for (int j = 0; j <= l; j++) {
+                    for (j = 0; j <= l; j++) {
                         f = a[i * n + j];
                         g = e[j] - hh * f;
                         e[j] = g;
@@ -72,8 +129,6 @@ final class SymmetricEigen {
         for (int i = 0; i < n; i++) {
             d[i] = a[i * n + i];
         }
-        ql(d, e, n);
-        return d;
     }
 
     /** Relative width of the interval in which {@link #largest} proves its largest eigenvalue. */
@@ -127,7 +182,7 @@ final class SymmetricEigen {
      * least {@code n x n}) holds the factorisations.
      */
     static double proven(double[] a, int n, double[] x, double[] f) {
-        double[] y = new double[n];
+        double[] y = Dense.scratch(Dense.EIGEN_VECTOR, n);
         for (int step = 0; step < STEPS; step++) {
             double norm = Math.sqrt(Dense.dot(x, 0, x, 0, n));
             if (!(norm > 0) || Double.isInfinite(norm)) {

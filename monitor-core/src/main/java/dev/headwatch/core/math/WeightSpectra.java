@@ -155,21 +155,23 @@ public final class WeightSpectra {
      */
     public static double spectralNorm(double[] wq, int qFrom, double[] wk, int kFrom, int hs, int nInQ, int nInK,
                                       double tau, double[] warm) {
-        double[] l = Dense.rowGramLower(wq, qFrom, hs, nInQ);
+        // both Gram matrices in the calling thread's scratch (nothing escapes)
+        double[] l = Dense.rowGramLower(wq, qFrom, hs, nInQ, Dense.scratch(Dense.GRAM, hs * hs));
         if (!Dense.cholesky(l, hs)) {
             return spectralNormByQr(java.util.Arrays.copyOfRange(wq, qFrom, qFrom + hs * nInQ),
                     java.util.Arrays.copyOfRange(wk, kFrom, kFrom + hs * nInK), hs, nInQ, nInK, tau);
         }
         // L^T is L read column-major (its lower triangle only: B's row i is read from column i on); the result
         // takes the place of Gk, and L's that of the factorisations of the eigenproblem.
-        double[] gk = Dense.rowGramLower(wk, kFrom, hs, nInK);
+        double[] gk = Dense.rowGramLower(wk, kFrom, hs, nInK, Dense.scratch(Dense.GRAM_KEYS, hs * hs));
         double[] s = Dense.congruence(l, hs, true, gk, hs, 1, gk);
         double max = 0;
         if (warm != null) {
             max = SymmetricEigen.largest(s, hs, warm, l);
         } else {
-            for (double lambda : SymmetricEigen.eigenvalues(s, hs)) {
-                max = Math.max(max, lambda);
+            double[] lambda = SymmetricEigen.eigenvalues(s, hs, Dense.scratch(Dense.EIGEN_DIAGONAL, hs));
+            for (int i = 0; i < hs; i++) {
+                max = Math.max(max, lambda[i]);
             }
         }
         return tau * Math.sqrt(max);

@@ -79,6 +79,79 @@ class SameSumsTest {
         }
     }
 
+    /** The Householder reduction to tridiagonal form, one entry of {@code A u} at a time. */
+    private static void tridiagonal(double[] a, int n, double[] d, double[] e) {
+        for (int i = n - 1; i > 0; i--) {
+            int l = i - 1;
+            double h = 0;
+            if (l > 0) {
+                double scale = 0;
+                for (int k = 0; k <= l; k++) {
+                    scale += Math.abs(a[i * n + k]);
+                }
+                if (scale == 0) {
+                    e[i] = a[i * n + l];
+                } else {
+                    for (int k = 0; k <= l; k++) {
+                        a[i * n + k] /= scale;
+                        h += a[i * n + k] * a[i * n + k];
+                    }
+                    double f = a[i * n + l];
+                    double g = f >= 0 ? -Math.sqrt(h) : Math.sqrt(h);
+                    e[i] = scale * g;
+                    h -= f * g;
+                    a[i * n + l] = f - g;
+                    f = 0;
+                    for (int j = 0; j <= l; j++) {
+                        g = 0;
+                        for (int k = 0; k <= j; k++) {
+                            g += a[j * n + k] * a[i * n + k];
+                        }
+                        for (int k = j + 1; k <= l; k++) {
+                            g += a[k * n + j] * a[i * n + k];
+                        }
+                        e[j] = g / h;
+                        f += e[j] * a[i * n + j];
+                    }
+                    double hh = f / (h + h);
+                    for (int j = 0; j <= l; j++) {
+                        f = a[i * n + j];
+                        g = e[j] - hh * f;
+                        e[j] = g;
+                        for (int k = 0; k <= j; k++) {
+                            a[j * n + k] -= f * e[k] + g * a[i * n + k];
+                        }
+                    }
+                }
+            } else {
+                e[i] = a[i * n + l];
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            d[i] = a[i * n + i];
+        }
+    }
+
+    @Test
+    void tridiagonal_sameBitsAsEntryByEntry() {
+        SplittableRandom random = new SplittableRandom(12);
+        for (int n = 1; n <= 24; n++) {
+            for (int trial = 0; trial < 6; trial++) {
+                double[] a = gaussian(random, n * n);
+                if (trial == 5) {
+                    java.util.Arrays.fill(a, 0, n * n / 2, 0.0);   // zero rows: the scale == 0 branch
+                }
+                double[] expected = a.clone();
+                double[] d0 = new double[n], e0 = new double[n], d1 = new double[n], e1 = new double[n];
+                tridiagonal(expected, n, d0, e0);
+                SymmetricEigen.tridiagonal(a, n, d1, e1);
+                assertThat(d1).as("n %d", n).containsExactly(d0);
+                assertThat(java.util.Arrays.copyOfRange(e1, 1, n)).containsExactly(java.util.Arrays.copyOfRange(e0, 1, n));
+                assertThat(a).containsExactly(expected);
+            }
+        }
+    }
+
     @Test
     void cholesky_sameBitsAsEntryByEntry() {
         SplittableRandom random = new SplittableRandom(13);
@@ -104,6 +177,22 @@ class SameSumsTest {
                 if (ok) {
                     assertThat(g).as("n %d", n).containsExactly(expected);
                 }
+            }
+        }
+    }
+
+    @Test
+    void columnGramInto_sameLowerTriangle() {
+        SplittableRandom random = new SplittableRandom(14);
+        for (int cols = 1; cols <= 20; cols++) {
+            double[] x = gaussian(random, 40 * cols);
+            double[] expected = Dense.columnGram(x, 3, 33, cols);
+            double[] g = new double[cols * cols + 5];
+            java.util.Arrays.fill(g, Double.NaN);
+            Dense.columnGram(x, 3, 33, cols, g);
+            for (int a = 0; a < cols; a++) {
+                assertThat(java.util.Arrays.copyOfRange(g, a * cols, a * cols + a + 1)).as("cols %d", cols)
+                        .containsExactly(java.util.Arrays.copyOfRange(expected, a * cols, a * cols + a + 1));
             }
         }
     }
