@@ -259,7 +259,26 @@ public final class KeyIncoherence {
     /** {@code T11^-1}, row-major {@code r x r}, of the leading block of a column-major {@code p x d} upper-trapezoidal T. */
     private static double[] upperInverse(double[] t, int p, int r) {
         double[] x = new double[r * r];                      // upper triangular, by back substitution per column
-        for (int col = 0; col < r; col++) {
+        int col = 0;
+        for (; col + 1 < r; col += 2) {
+            // two columns at a time, two independent chains of substitutions; column col+1's one extra term
+            // per entry comes last, as in its own substitution
+            int c1 = col + 1;
+            x[c1 * r + c1] = 1 / t[c1 * p + c1];
+            for (int i = col; i >= 0; i--) {
+                double sum0 = i == col ? 1 : 0;
+                double sum1 = 0;
+                for (int j = i + 1; j <= col; j++) {
+                    double tj = t[j * p + i];
+                    sum0 -= tj * x[j * r + col];
+                    sum1 -= tj * x[j * r + c1];
+                }
+                sum1 -= t[c1 * p + i] * x[c1 * r + c1];
+                x[i * r + col] = sum0 / t[i * p + i];
+                x[i * r + c1] = sum1 / t[i * p + i];
+            }
+        }
+        for (; col < r; col++) {
             for (int i = col; i >= 0; i--) {
                 double sum = i == col ? 1 : 0;
                 for (int j = i + 1; j <= col; j++) {
@@ -298,7 +317,23 @@ public final class KeyIncoherence {
         times(t, p, d, z, r, tz);
         orthonormalise(tz, p, r, s);                         // s: R factor of T Z, column-major r x r
         double[] b = new double[d * r];
-        for (int c = 0; c < d; c++) {                        // row c of Z S^-1: solve S^T b_c = z_c
+        int c = 0;
+        for (; c + 1 < d; c += 2) {                          // rows c of Z S^-1: solve S^T b_c = z_c, two at a time
+            int row0 = perm[c] * r;
+            int row1 = perm[c + 1] * r;
+            for (int i = 0; i < r; i++) {
+                double sum0 = z[i * d + c];
+                double sum1 = z[i * d + c + 1];
+                for (int j = 0; j < i; j++) {
+                    double sij = s[i * r + j];
+                    sum0 -= sij * b[row0 + j];
+                    sum1 -= sij * b[row1 + j];
+                }
+                b[row0 + i] = sum0 / s[i * r + i];
+                b[row1 + i] = sum1 / s[i * r + i];
+            }
+        }
+        for (; c < d; c++) {
             int row = perm[c] * r;
             for (int i = 0; i < r; i++) {
                 double sum = z[i * d + c];
@@ -319,23 +354,112 @@ public final class KeyIncoherence {
      */
     private static void orthonormalise(double[] a, int rows, int cols, double[] r) {
         java.util.Arrays.fill(r, 0, cols * cols, 0.0);
+        if (cols == 0) {
+            return;
+        }
+        // Each step subtracts a projection and is latency-bound (its dot product needs the step before), so
+        // column j's second pass runs alongside column j+1's first, which reads only the finished columns
+        // before j: two independent chains. Each subtraction is fused with its column's next dot product,
+        // summed as Dense.dot sums it; every column sees the same operations in the same order as one column
+        // at a time, twice over, would.
+        double proj = Dense.dot(a, 0, a, 0, rows);          // column j's pending step (or |a_j|^2 before its norm)
         for (int j = 0; j < cols; j++) {
             int cj = j * rows;
-            for (int pass = 0; pass < 2; pass++) {
-                for (int i = 0; i < j; i++) {
-                    double proj = Dense.dot(a, i * rows, a, cj, rows);
-                    r[j * cols + i] += proj;
-                    for (int k = 0; k < rows; k++) {
-                        a[cj + k] -= proj * a[i * rows + k];
-                    }
+            int ck = cj + rows;
+            boolean next = j + 1 < cols;
+            double projNext = next && j > 0 ? Dense.dot(a, 0, a, ck, rows) : 0;
+            for (int i = 0; i < j; i++) {
+                int ci = i * rows;
+                r[j * cols + i] += proj;
+                int dotJ = i + 1 < j ? ci + rows : cj;     // column j's next step, else its norm
+                if (!next) {
+                    proj = subtractAndDot(a, cj, ci, proj, dotJ, rows);
+                    continue;
                 }
+                r[(j + 1) * cols + i] += projNext;
+                int dotK = i + 1 < j ? ci + rows : ci;     // column j+1's next step, unless against column j
+                double s0 = 0, s1 = 0, s2 = 0, s3 = 0, t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+                int k = 0;
+                for (; k + 3 < rows; k += 4) {
+                    double x0 = a[ci + k], x1 = a[ci + k + 1], x2 = a[ci + k + 2], x3 = a[ci + k + 3];
+                    double y0 = a[cj + k] - proj * x0;
+                    double y1 = a[cj + k + 1] - proj * x1;
+                    double y2 = a[cj + k + 2] - proj * x2;
+                    double y3 = a[cj + k + 3] - proj * x3;
+                    double z0 = a[ck + k] - projNext * x0;
+                    double z1 = a[ck + k + 1] - projNext * x1;
+                    double z2 = a[ck + k + 2] - projNext * x2;
+                    double z3 = a[ck + k + 3] - projNext * x3;
+                    a[cj + k] = y0;
+                    a[cj + k + 1] = y1;
+                    a[cj + k + 2] = y2;
+                    a[cj + k + 3] = y3;
+                    a[ck + k] = z0;
+                    a[ck + k + 1] = z1;
+                    a[ck + k + 2] = z2;
+                    a[ck + k + 3] = z3;
+                    s0 += a[dotJ + k] * y0;
+                    s1 += a[dotJ + k + 1] * y1;
+                    s2 += a[dotJ + k + 2] * y2;
+                    s3 += a[dotJ + k + 3] * y3;
+                    t0 += a[dotK + k] * z0;
+                    t1 += a[dotK + k + 1] * z1;
+                    t2 += a[dotK + k + 2] * z2;
+                    t3 += a[dotK + k + 3] * z3;
+                }
+                for (; k < rows; k++) {
+                    double x = a[ci + k];
+                    double y = a[cj + k] - proj * x;
+                    double z = a[ck + k] - projNext * x;
+                    a[cj + k] = y;
+                    a[ck + k] = z;
+                    s0 += a[dotJ + k] * y;
+                    t0 += a[dotK + k] * z;
+                }
+                proj = (s0 + s1) + (s2 + s3);
+                projNext = (t0 + t1) + (t2 + t3);
             }
-            double norm = Math.sqrt(Dense.dot(a, cj, a, cj, rows));
+            double norm = Math.sqrt(proj);
             r[j * cols + j] = norm;
             for (int k = 0; k < rows; k++) {
                 a[cj + k] /= norm;
             }
+            if (next) {                                      // column j+1's last step of its first pass
+                double last = Dense.dot(a, cj, a, ck, rows);
+                r[(j + 1) * cols + j] += last;
+                proj = subtractAndDot(a, ck, cj, last, 0, rows);
+            }
         }
+    }
+
+    /**
+     * {@code a_j -= proj a_i} over the columns of a starting at {@code cj} and {@code ci}, then the dot product
+     * of the updated {@code a_j} with the column at {@code next} summed as {@link Dense#dot} sums it, in one
+     * pass.
+     */
+    private static double subtractAndDot(double[] a, int cj, int ci, double proj, int next, int rows) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int k = 0;
+        for (; k + 3 < rows; k += 4) {
+            double y0 = a[cj + k] - proj * a[ci + k];
+            double y1 = a[cj + k + 1] - proj * a[ci + k + 1];
+            double y2 = a[cj + k + 2] - proj * a[ci + k + 2];
+            double y3 = a[cj + k + 3] - proj * a[ci + k + 3];
+            a[cj + k] = y0;
+            a[cj + k + 1] = y1;
+            a[cj + k + 2] = y2;
+            a[cj + k + 3] = y3;
+            s0 += a[next + k] * y0;
+            s1 += a[next + k + 1] * y1;
+            s2 += a[next + k + 2] * y2;
+            s3 += a[next + k + 3] * y3;
+        }
+        for (; k < rows; k++) {
+            double y = a[cj + k] - proj * a[ci + k];
+            a[cj + k] = y;
+            s0 += a[next + k] * y;
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 
     /**
@@ -343,13 +467,32 @@ public final class KeyIncoherence {
      * upper-trapezoidal T and column-major {@code d x k} X.
      */
     private static void times(double[] t, int p, int d, double[] x, int k, double[] out) {
-        java.util.Arrays.fill(out, 0, p * k, 0.0);
-        for (int c = 0; c < k; c++) {
-            for (int j = 0; j < d; j++) {
-                double xj = x[c * d + j];
-                for (int i = 0; i <= Math.min(j, p - 1); i++) {
-                    out[c * p + i] += t[j * p + i] * xj;
+        // each entry sums its terms in order of j, from 0, four columns at a time in registers
+        int c = 0;
+        for (; c + 3 < k; c += 4) {
+            int x0 = c * d, x1 = x0 + d, x2 = x1 + d, x3 = x2 + d;
+            for (int i = 0; i < p; i++) {
+                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (int j = i; j < d; j++) {
+                    double tji = t[j * p + i];
+                    s0 += tji * x[x0 + j];
+                    s1 += tji * x[x1 + j];
+                    s2 += tji * x[x2 + j];
+                    s3 += tji * x[x3 + j];
                 }
+                out[c * p + i] = s0;
+                out[(c + 1) * p + i] = s1;
+                out[(c + 2) * p + i] = s2;
+                out[(c + 3) * p + i] = s3;
+            }
+        }
+        for (; c < k; c++) {
+            for (int i = 0; i < p; i++) {
+                double sum = 0;
+                for (int j = i; j < d; j++) {
+                    sum += t[j * p + i] * x[c * d + j];
+                }
+                out[c * p + i] = sum;
             }
         }
     }
