@@ -44,12 +44,17 @@ public final class KeyIncoherence {
 
     /** As {@link #coherence(double[], int, int, int, double)}, with the keys already factored. */
     public static double coherence(CentredKeys keys, double eps) {
+        return coherence(keys, eps, false);
+    }
+
+    /** As above; with {@code ownFactor}, the keys' R is this call's own and is factored in place. */
+    private static double coherence(CentredKeys keys, double eps, boolean ownFactor) {
         if (keys.m < 2) {
             return Double.NaN;
         }
         double[] kc = keys.kc;
-        PivotedR t = PivotedR.of(keys);
-        Pivoted f = byPivotedQr(keys, kc, t, eps);
+        PivotedR t = PivotedR.of(keys, ownFactor);
+        Pivoted f = byPivotedQr(keys, kc, t, eps, false);
         return f != null ? f.coherence() : bySvd(keys, kc, t, eps);
     }
 
@@ -73,12 +78,12 @@ public final class KeyIncoherence {
             return new double[] {Double.NaN, Double.NaN};
         }
         double[] kc = keys.kc;
-        PivotedR t = PivotedR.of(keys);
-        Pivoted f = byPivotedQr(keys, kc, t, eps);
+        PivotedR t = PivotedR.of(keys, false);
+        Pivoted f = byPivotedQr(keys, kc, t, eps, m > 2);
         double all = f != null ? f.coherence() : bySvd(keys, kc, t, eps);
         double withoutFirst = f != null && m > 2 ? f.withoutFirst(kc, eps) : Double.NaN;
         if (Double.isNaN(withoutFirst)) {
-            withoutFirst = coherence(restOf(keys, eps), eps);
+            withoutFirst = coherence(restOf(keys, eps), eps, true);      // a factor of its own, derived or fresh
         }
         return new double[] {all, withoutFirst};
     }
@@ -101,7 +106,7 @@ public final class KeyIncoherence {
     /** The coherence of keys 1..m-1 by the deletion update alone, NaN where it does not apply (for tests). */
     static double withoutFirstByUpdate(CentredKeys keys, double eps) {
         double[] kc = keys.kc;
-        Pivoted f = keys.m > 2 ? byPivotedQr(keys, kc, PivotedR.of(keys), eps) : null;
+        Pivoted f = keys.m > 2 ? byPivotedQr(keys, kc, PivotedR.of(keys, false), eps, true) : null;
         return f == null ? Double.NaN : f.withoutFirst(kc, eps);
     }
 
@@ -111,8 +116,8 @@ public final class KeyIncoherence {
      */
     static double[] byEachRoute(CentredKeys keys, double eps) {
         double[] kc = keys.kc;
-        PivotedR t = PivotedR.of(keys);
-        Pivoted f = byPivotedQr(keys, kc, t, eps);
+        PivotedR t = PivotedR.of(keys, false);
+        Pivoted f = byPivotedQr(keys, kc, t, eps, false);
         return new double[] {f == null ? Double.NaN : f.coherence(), bySvd(keys, kc, t, eps)};
     }
 
@@ -177,11 +182,12 @@ public final class KeyIncoherence {
      * float32 from a lower-rank matrix (a layer reading few tokens) have {@code e} near 1e-4 and noise singular
      * values just under the tolerance; the first r pivoted keys alone would give leverages off by {@code 2e}.
      */
-    private static Pivoted byPivotedQr(CentredKeys keys, double[] kc, PivotedR factor, double eps) {
+    private static Pivoted byPivotedQr(CentredKeys keys, double[] kc, PivotedR factor, double eps,
+                                       boolean withDots) {
         int m = keys.m;
         int d = keys.d;
         int p = keys.p;
-        double fro2 = Dense.dot(keys.r, 0, keys.r, 0, keys.r.length);
+        double fro2 = factor.fro2;
         if (!(fro2 > 0) || Double.isInfinite(fro2)) {
             return null;
         }
@@ -232,7 +238,7 @@ public final class KeyIncoherence {
             unpivoted = leverageBasis(t, p, d, rank, steps, perm, inverse);   // T11^-1 no longer needed
         }
         double[] leverages = new double[m];
-        double[] dotsWithFirst = new double[m];
+        double[] dotsWithFirst = withDots ? new double[m] : null;      // only the deletion update reads them
         rowNorms(kc, m, d, unpivoted, rank, leverages, dotsWithFirst);
         return new Pivoted(m, d, rank, leverages, dotsWithFirst, fro2, tail2[rank], inv2);
     }
@@ -316,21 +322,30 @@ public final class KeyIncoherence {
         }
         times(t, p, d, z, r, tz);
         orthonormalise(tz, p, r, s);                         // s: R factor of T Z, column-major r x r
-        double[] b = new double[d * r];
+        double[] b = p == d ? tz : new double[d * r];       // T Z is no longer needed
         int c = 0;
-        for (; c + 1 < d; c += 2) {                          // rows c of Z S^-1: solve S^T b_c = z_c, two at a time
+        for (; c + 3 < d; c += 4) {                          // rows c of Z S^-1: solve S^T b_c = z_c, four at a time
             int row0 = perm[c] * r;
             int row1 = perm[c + 1] * r;
+            int row2 = perm[c + 2] * r;
+            int row3 = perm[c + 3] * r;
             for (int i = 0; i < r; i++) {
                 double sum0 = z[i * d + c];
                 double sum1 = z[i * d + c + 1];
+                double sum2 = z[i * d + c + 2];
+                double sum3 = z[i * d + c + 3];
                 for (int j = 0; j < i; j++) {
                     double sij = s[i * r + j];
                     sum0 -= sij * b[row0 + j];
                     sum1 -= sij * b[row1 + j];
+                    sum2 -= sij * b[row2 + j];
+                    sum3 -= sij * b[row3 + j];
                 }
-                b[row0 + i] = sum0 / s[i * r + i];
-                b[row1 + i] = sum1 / s[i * r + i];
+                double sii = s[i * r + i];
+                b[row0 + i] = sum0 / sii;
+                b[row1 + i] = sum1 / sii;
+                b[row2 + i] = sum2 / sii;
+                b[row3 + i] = sum3 / sii;
             }
         }
         for (; c < d; c++) {
@@ -513,10 +528,13 @@ public final class KeyIncoherence {
      * R's column-pivoted QR, {@code R P = Q T}: T column-major {@code p x d}, column c from R's column
      * {@code perm[c]}.
      */
-    private record PivotedR(double[] t, int[] perm) {
-        static PivotedR of(CentredKeys keys) {
+    private record PivotedR(double[] t, int[] perm, double fro2) {
+        /** With {@code inPlace}, R is overwritten (the keys' own, not needed after); {@code fro2} is {@code |R|_F^2}. */
+        static PivotedR of(CentredKeys keys, boolean inPlace) {
             int[] perm = new int[keys.d];
-            return new PivotedR(Dense.pivotedQrR(keys.r.clone(), keys.p, keys.d, perm), perm);
+            double fro2 = Dense.dot(keys.r, 0, keys.r, 0, keys.r.length);
+            double[] r = inPlace ? keys.r : keys.r.clone();
+            return new PivotedR(Dense.pivotedQrR(r, keys.p, keys.d, perm), perm, fro2);
         }
     }
 
