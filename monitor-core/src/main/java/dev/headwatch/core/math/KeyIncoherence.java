@@ -482,32 +482,40 @@ public final class KeyIncoherence {
      * upper-trapezoidal T and column-major {@code d x k} X.
      */
     private static void times(double[] t, int p, int d, double[] x, int k, double[] out) {
-        // each entry sums its terms in order of j, from 0, four columns at a time in registers
-        int c = 0;
-        for (; c + 3 < k; c += 4) {
-            int x0 = c * d, x1 = x0 + d, x2 = x1 + d, x3 = x2 + d;
-            for (int i = 0; i < p; i++) {
+        // each entry sums its terms in order of j from 0, four rows at a time in registers: rows i+1.. join
+        // the sums at their own diagonal, T being upper trapezoidal
+        for (int c = 0; c < k; c++) {
+            int xc = c * d;
+            int oc = c * p;
+            int i = 0;
+            for (; i + 3 < p; i += 4) {
+                double x0 = x[xc + i], x1 = x[xc + i + 1], x2 = x[xc + i + 2];
                 double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-                for (int j = i; j < d; j++) {
-                    double tji = t[j * p + i];
-                    s0 += tji * x[x0 + j];
-                    s1 += tji * x[x1 + j];
-                    s2 += tji * x[x2 + j];
-                    s3 += tji * x[x3 + j];
+                s0 += t[i * p + i] * x0;
+                s0 += t[(i + 1) * p + i] * x1;
+                s1 += t[(i + 1) * p + i + 1] * x1;
+                s0 += t[(i + 2) * p + i] * x2;
+                s1 += t[(i + 2) * p + i + 1] * x2;
+                s2 += t[(i + 2) * p + i + 2] * x2;
+                for (int j = i + 3; j < d; j++) {
+                    double xj = x[xc + j];
+                    int tj = j * p + i;
+                    s0 += t[tj] * xj;
+                    s1 += t[tj + 1] * xj;
+                    s2 += t[tj + 2] * xj;
+                    s3 += t[tj + 3] * xj;
                 }
-                out[c * p + i] = s0;
-                out[(c + 1) * p + i] = s1;
-                out[(c + 2) * p + i] = s2;
-                out[(c + 3) * p + i] = s3;
+                out[oc + i] = s0;
+                out[oc + i + 1] = s1;
+                out[oc + i + 2] = s2;
+                out[oc + i + 3] = s3;
             }
-        }
-        for (; c < k; c++) {
-            for (int i = 0; i < p; i++) {
+            for (; i < p; i++) {
                 double sum = 0;
                 for (int j = i; j < d; j++) {
-                    sum += t[j * p + i] * x[c * d + j];
+                    sum += t[j * p + i] * x[xc + j];
                 }
-                out[c * p + i] = sum;
+                out[oc + i] = sum;
             }
         }
     }
