@@ -44,12 +44,17 @@ public final class KeyIncoherence {
 
     /** As {@link #coherence(double[], int, int, int, double)}, with the keys already factored. */
     public static double coherence(CentredKeys keys, double eps) {
+        return coherence(keys, eps, false);
+    }
+
+    /** As above; with {@code ownFactor}, the keys' R is this call's own and is factored in place. */
+    private static double coherence(CentredKeys keys, double eps, boolean ownFactor) {
         if (keys.m < 2) {
             return Double.NaN;
         }
         double[] kc = keys.kc;
-        PivotedR t = PivotedR.of(keys);
-        Pivoted f = byPivotedQr(keys, kc, t, eps);
+        PivotedR t = PivotedR.of(keys, ownFactor);
+        Pivoted f = byPivotedQr(keys, kc, t, eps, false);
         return f != null ? f.coherence() : bySvd(keys, kc, t, eps);
     }
 
@@ -73,12 +78,12 @@ public final class KeyIncoherence {
             return new double[] {Double.NaN, Double.NaN};
         }
         double[] kc = keys.kc;
-        PivotedR t = PivotedR.of(keys);
-        Pivoted f = byPivotedQr(keys, kc, t, eps);
+        PivotedR t = PivotedR.of(keys, false);
+        Pivoted f = byPivotedQr(keys, kc, t, eps, m > 2);
         double all = f != null ? f.coherence() : bySvd(keys, kc, t, eps);
         double withoutFirst = f != null && m > 2 ? f.withoutFirst(kc, eps) : Double.NaN;
         if (Double.isNaN(withoutFirst)) {
-            withoutFirst = coherence(restOf(keys, eps), eps);
+            withoutFirst = coherence(restOf(keys, eps), eps, true);      // a factor of its own, derived or fresh
         }
         return new double[] {all, withoutFirst};
     }
@@ -101,7 +106,7 @@ public final class KeyIncoherence {
     /** The coherence of keys 1..m-1 by the deletion update alone, NaN where it does not apply (for tests). */
     static double withoutFirstByUpdate(CentredKeys keys, double eps) {
         double[] kc = keys.kc;
-        Pivoted f = keys.m > 2 ? byPivotedQr(keys, kc, PivotedR.of(keys), eps) : null;
+        Pivoted f = keys.m > 2 ? byPivotedQr(keys, kc, PivotedR.of(keys, false), eps, true) : null;
         return f == null ? Double.NaN : f.withoutFirst(kc, eps);
     }
 
@@ -111,8 +116,8 @@ public final class KeyIncoherence {
      */
     static double[] byEachRoute(CentredKeys keys, double eps) {
         double[] kc = keys.kc;
-        PivotedR t = PivotedR.of(keys);
-        Pivoted f = byPivotedQr(keys, kc, t, eps);
+        PivotedR t = PivotedR.of(keys, false);
+        Pivoted f = byPivotedQr(keys, kc, t, eps, false);
         return new double[] {f == null ? Double.NaN : f.coherence(), bySvd(keys, kc, t, eps)};
     }
 
@@ -177,11 +182,12 @@ public final class KeyIncoherence {
      * float32 from a lower-rank matrix (a layer reading few tokens) have {@code e} near 1e-4 and noise singular
      * values just under the tolerance; the first r pivoted keys alone would give leverages off by {@code 2e}.
      */
-    private static Pivoted byPivotedQr(CentredKeys keys, double[] kc, PivotedR factor, double eps) {
+    private static Pivoted byPivotedQr(CentredKeys keys, double[] kc, PivotedR factor, double eps,
+                                       boolean withDots) {
         int m = keys.m;
         int d = keys.d;
         int p = keys.p;
-        double fro2 = Dense.dot(keys.r, 0, keys.r, 0, keys.r.length);
+        double fro2 = factor.fro2;
         if (!(fro2 > 0) || Double.isInfinite(fro2)) {
             return null;
         }
@@ -232,7 +238,7 @@ public final class KeyIncoherence {
             unpivoted = leverageBasis(t, p, d, rank, steps, perm, inverse);   // T11^-1 no longer needed
         }
         double[] leverages = new double[m];
-        double[] dotsWithFirst = new double[m];
+        double[] dotsWithFirst = withDots ? new double[m] : null;      // only the deletion update reads them
         rowNorms(kc, m, d, unpivoted, rank, leverages, dotsWithFirst);
         return new Pivoted(m, d, rank, leverages, dotsWithFirst, fro2, tail2[rank], inv2);
     }
@@ -259,7 +265,26 @@ public final class KeyIncoherence {
     /** {@code T11^-1}, row-major {@code r x r}, of the leading block of a column-major {@code p x d} upper-trapezoidal T. */
     private static double[] upperInverse(double[] t, int p, int r) {
         double[] x = new double[r * r];                      // upper triangular, by back substitution per column
-        for (int col = 0; col < r; col++) {
+        int col = 0;
+        for (; col + 1 < r; col += 2) {
+            // two columns at a time, two independent chains of substitutions; column col+1's one extra term
+            // per entry comes last, as in its own substitution
+            int c1 = col + 1;
+            x[c1 * r + c1] = 1 / t[c1 * p + c1];
+            for (int i = col; i >= 0; i--) {
+                double sum0 = i == col ? 1 : 0;
+                double sum1 = 0;
+                for (int j = i + 1; j <= col; j++) {
+                    double tj = t[j * p + i];
+                    sum0 -= tj * x[j * r + col];
+                    sum1 -= tj * x[j * r + c1];
+                }
+                sum1 -= t[c1 * p + i] * x[c1 * r + c1];
+                x[i * r + col] = sum0 / t[i * p + i];
+                x[i * r + c1] = sum1 / t[i * p + i];
+            }
+        }
+        for (; col < r; col++) {
             for (int i = col; i >= 0; i--) {
                 double sum = i == col ? 1 : 0;
                 for (int j = i + 1; j <= col; j++) {
@@ -297,8 +322,33 @@ public final class KeyIncoherence {
         }
         times(t, p, d, z, r, tz);
         orthonormalise(tz, p, r, s);                         // s: R factor of T Z, column-major r x r
-        double[] b = new double[d * r];
-        for (int c = 0; c < d; c++) {                        // row c of Z S^-1: solve S^T b_c = z_c
+        double[] b = p == d ? tz : new double[d * r];       // T Z is no longer needed
+        int c = 0;
+        for (; c + 3 < d; c += 4) {                          // rows c of Z S^-1: solve S^T b_c = z_c, four at a time
+            int row0 = perm[c] * r;
+            int row1 = perm[c + 1] * r;
+            int row2 = perm[c + 2] * r;
+            int row3 = perm[c + 3] * r;
+            for (int i = 0; i < r; i++) {
+                double sum0 = z[i * d + c];
+                double sum1 = z[i * d + c + 1];
+                double sum2 = z[i * d + c + 2];
+                double sum3 = z[i * d + c + 3];
+                for (int j = 0; j < i; j++) {
+                    double sij = s[i * r + j];
+                    sum0 -= sij * b[row0 + j];
+                    sum1 -= sij * b[row1 + j];
+                    sum2 -= sij * b[row2 + j];
+                    sum3 -= sij * b[row3 + j];
+                }
+                double sii = s[i * r + i];
+                b[row0 + i] = sum0 / sii;
+                b[row1 + i] = sum1 / sii;
+                b[row2 + i] = sum2 / sii;
+                b[row3 + i] = sum3 / sii;
+            }
+        }
+        for (; c < d; c++) {
             int row = perm[c] * r;
             for (int i = 0; i < r; i++) {
                 double sum = z[i * d + c];
@@ -319,23 +369,112 @@ public final class KeyIncoherence {
      */
     private static void orthonormalise(double[] a, int rows, int cols, double[] r) {
         java.util.Arrays.fill(r, 0, cols * cols, 0.0);
+        if (cols == 0) {
+            return;
+        }
+        // Each step subtracts a projection and is latency-bound (its dot product needs the step before), so
+        // column j's second pass runs alongside column j+1's first, which reads only the finished columns
+        // before j: two independent chains. Each subtraction is fused with its column's next dot product,
+        // summed as Dense.dot sums it; every column sees the same operations in the same order as one column
+        // at a time, twice over, would.
+        double proj = Dense.dot(a, 0, a, 0, rows);          // column j's pending step (or |a_j|^2 before its norm)
         for (int j = 0; j < cols; j++) {
             int cj = j * rows;
-            for (int pass = 0; pass < 2; pass++) {
-                for (int i = 0; i < j; i++) {
-                    double proj = Dense.dot(a, i * rows, a, cj, rows);
-                    r[j * cols + i] += proj;
-                    for (int k = 0; k < rows; k++) {
-                        a[cj + k] -= proj * a[i * rows + k];
-                    }
+            int ck = cj + rows;
+            boolean next = j + 1 < cols;
+            double projNext = next && j > 0 ? Dense.dot(a, 0, a, ck, rows) : 0;
+            for (int i = 0; i < j; i++) {
+                int ci = i * rows;
+                r[j * cols + i] += proj;
+                int dotJ = i + 1 < j ? ci + rows : cj;     // column j's next step, else its norm
+                if (!next) {
+                    proj = subtractAndDot(a, cj, ci, proj, dotJ, rows);
+                    continue;
                 }
+                r[(j + 1) * cols + i] += projNext;
+                int dotK = i + 1 < j ? ci + rows : ci;     // column j+1's next step, unless against column j
+                double s0 = 0, s1 = 0, s2 = 0, s3 = 0, t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+                int k = 0;
+                for (; k + 3 < rows; k += 4) {
+                    double x0 = a[ci + k], x1 = a[ci + k + 1], x2 = a[ci + k + 2], x3 = a[ci + k + 3];
+                    double y0 = a[cj + k] - proj * x0;
+                    double y1 = a[cj + k + 1] - proj * x1;
+                    double y2 = a[cj + k + 2] - proj * x2;
+                    double y3 = a[cj + k + 3] - proj * x3;
+                    double z0 = a[ck + k] - projNext * x0;
+                    double z1 = a[ck + k + 1] - projNext * x1;
+                    double z2 = a[ck + k + 2] - projNext * x2;
+                    double z3 = a[ck + k + 3] - projNext * x3;
+                    a[cj + k] = y0;
+                    a[cj + k + 1] = y1;
+                    a[cj + k + 2] = y2;
+                    a[cj + k + 3] = y3;
+                    a[ck + k] = z0;
+                    a[ck + k + 1] = z1;
+                    a[ck + k + 2] = z2;
+                    a[ck + k + 3] = z3;
+                    s0 += a[dotJ + k] * y0;
+                    s1 += a[dotJ + k + 1] * y1;
+                    s2 += a[dotJ + k + 2] * y2;
+                    s3 += a[dotJ + k + 3] * y3;
+                    t0 += a[dotK + k] * z0;
+                    t1 += a[dotK + k + 1] * z1;
+                    t2 += a[dotK + k + 2] * z2;
+                    t3 += a[dotK + k + 3] * z3;
+                }
+                for (; k < rows; k++) {
+                    double x = a[ci + k];
+                    double y = a[cj + k] - proj * x;
+                    double z = a[ck + k] - projNext * x;
+                    a[cj + k] = y;
+                    a[ck + k] = z;
+                    s0 += a[dotJ + k] * y;
+                    t0 += a[dotK + k] * z;
+                }
+                proj = (s0 + s1) + (s2 + s3);
+                projNext = (t0 + t1) + (t2 + t3);
             }
-            double norm = Math.sqrt(Dense.dot(a, cj, a, cj, rows));
+            double norm = Math.sqrt(proj);
             r[j * cols + j] = norm;
             for (int k = 0; k < rows; k++) {
                 a[cj + k] /= norm;
             }
+            if (next) {                                      // column j+1's last step of its first pass
+                double last = Dense.dot(a, cj, a, ck, rows);
+                r[(j + 1) * cols + j] += last;
+                proj = subtractAndDot(a, ck, cj, last, 0, rows);
+            }
         }
+    }
+
+    /**
+     * {@code a_j -= proj a_i} over the columns of a starting at {@code cj} and {@code ci}, then the dot product
+     * of the updated {@code a_j} with the column at {@code next} summed as {@link Dense#dot} sums it, in one
+     * pass.
+     */
+    private static double subtractAndDot(double[] a, int cj, int ci, double proj, int next, int rows) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int k = 0;
+        for (; k + 3 < rows; k += 4) {
+            double y0 = a[cj + k] - proj * a[ci + k];
+            double y1 = a[cj + k + 1] - proj * a[ci + k + 1];
+            double y2 = a[cj + k + 2] - proj * a[ci + k + 2];
+            double y3 = a[cj + k + 3] - proj * a[ci + k + 3];
+            a[cj + k] = y0;
+            a[cj + k + 1] = y1;
+            a[cj + k + 2] = y2;
+            a[cj + k + 3] = y3;
+            s0 += a[next + k] * y0;
+            s1 += a[next + k + 1] * y1;
+            s2 += a[next + k + 2] * y2;
+            s3 += a[next + k + 3] * y3;
+        }
+        for (; k < rows; k++) {
+            double y = a[cj + k] - proj * a[ci + k];
+            a[cj + k] = y;
+            s0 += a[next + k] * y;
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 
     /**
@@ -343,13 +482,40 @@ public final class KeyIncoherence {
      * upper-trapezoidal T and column-major {@code d x k} X.
      */
     private static void times(double[] t, int p, int d, double[] x, int k, double[] out) {
-        java.util.Arrays.fill(out, 0, p * k, 0.0);
+        // each entry sums its terms in order of j from 0, four rows at a time in registers: rows i+1.. join
+        // the sums at their own diagonal, T being upper trapezoidal
         for (int c = 0; c < k; c++) {
-            for (int j = 0; j < d; j++) {
-                double xj = x[c * d + j];
-                for (int i = 0; i <= Math.min(j, p - 1); i++) {
-                    out[c * p + i] += t[j * p + i] * xj;
+            int xc = c * d;
+            int oc = c * p;
+            int i = 0;
+            for (; i + 3 < p; i += 4) {
+                double x0 = x[xc + i], x1 = x[xc + i + 1], x2 = x[xc + i + 2];
+                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                s0 += t[i * p + i] * x0;
+                s0 += t[(i + 1) * p + i] * x1;
+                s1 += t[(i + 1) * p + i + 1] * x1;
+                s0 += t[(i + 2) * p + i] * x2;
+                s1 += t[(i + 2) * p + i + 1] * x2;
+                s2 += t[(i + 2) * p + i + 2] * x2;
+                for (int j = i + 3; j < d; j++) {
+                    double xj = x[xc + j];
+                    int tj = j * p + i;
+                    s0 += t[tj] * xj;
+                    s1 += t[tj + 1] * xj;
+                    s2 += t[tj + 2] * xj;
+                    s3 += t[tj + 3] * xj;
                 }
+                out[oc + i] = s0;
+                out[oc + i + 1] = s1;
+                out[oc + i + 2] = s2;
+                out[oc + i + 3] = s3;
+            }
+            for (; i < p; i++) {
+                double sum = 0;
+                for (int j = i; j < d; j++) {
+                    sum += t[j * p + i] * x[xc + j];
+                }
+                out[oc + i] = sum;
             }
         }
     }
@@ -370,10 +536,13 @@ public final class KeyIncoherence {
      * R's column-pivoted QR, {@code R P = Q T}: T column-major {@code p x d}, column c from R's column
      * {@code perm[c]}.
      */
-    private record PivotedR(double[] t, int[] perm) {
-        static PivotedR of(CentredKeys keys) {
+    private record PivotedR(double[] t, int[] perm, double fro2) {
+        /** With {@code inPlace}, R is overwritten (the keys' own, not needed after); {@code fro2} is {@code |R|_F^2}. */
+        static PivotedR of(CentredKeys keys, boolean inPlace) {
             int[] perm = new int[keys.d];
-            return new PivotedR(Dense.pivotedQrR(keys.r.clone(), keys.p, keys.d, perm), perm);
+            double fro2 = Dense.dot(keys.r, 0, keys.r, 0, keys.r.length);
+            double[] r = inPlace ? keys.r : keys.r.clone();
+            return new PivotedR(Dense.pivotedQrR(r, keys.p, keys.d, perm), perm, fro2);
         }
     }
 
