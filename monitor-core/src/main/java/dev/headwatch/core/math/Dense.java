@@ -537,6 +537,7 @@ final class Dense {
      * when a pivot is not positive and finite (G not numerically positive definite).
      */
     static boolean cholesky(double[] g, int n) {
+        double[] sums = scratch(SUMS, 4);                 // fourDots' results
         for (int j = 0; j < n; j++) {
             int rj = j * n;
             double pivot = g[rj + j] - dot(g, rj, g, rj, j);
@@ -546,30 +547,12 @@ final class Dense {
             double ljj = Math.sqrt(pivot);
             g[rj + j] = ljj;
             int i = j + 1;
-            // four rows at a time, each {@link #dot}'s four partial sums (the same bits), loading row j once
-            for (; i + 3 < n; i += 4) {
-                int r0 = i * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
-                double s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-                double s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
-                int k = 0;
-                for (; k + 3 < j; k += 4) {
-                    double y0 = g[rj + k], y1 = g[rj + k + 1], y2 = g[rj + k + 2], y3 = g[rj + k + 3];
-                    s00 += g[r0 + k] * y0; s01 += g[r0 + k + 1] * y1; s02 += g[r0 + k + 2] * y2; s03 += g[r0 + k + 3] * y3;
-                    s10 += g[r1 + k] * y0; s11 += g[r1 + k + 1] * y1; s12 += g[r1 + k + 2] * y2; s13 += g[r1 + k + 3] * y3;
-                    s20 += g[r2 + k] * y0; s21 += g[r2 + k + 1] * y1; s22 += g[r2 + k + 2] * y2; s23 += g[r2 + k + 3] * y3;
-                    s30 += g[r3 + k] * y0; s31 += g[r3 + k + 1] * y1; s32 += g[r3 + k + 2] * y2; s33 += g[r3 + k + 3] * y3;
+            for (; i + 3 < n; i += 4) {                  // four rows at a time, loading row j once
+                fourDots(g, i * n, n, g, rj, j, sums);
+                for (int x = 0; x < 4; x++) {
+                    int at = (i + x) * n + j;
+                    g[at] = (g[at] - sums[x]) / ljj;
                 }
-                for (; k < j; k++) {
-                    double y = g[rj + k];
-                    s00 += g[r0 + k] * y;
-                    s10 += g[r1 + k] * y;
-                    s20 += g[r2 + k] * y;
-                    s30 += g[r3 + k] * y;
-                }
-                g[r0 + j] = (g[r0 + j] - ((s00 + s01) + (s02 + s03))) / ljj;
-                g[r1 + j] = (g[r1 + j] - ((s10 + s11) + (s12 + s13))) / ljj;
-                g[r2 + j] = (g[r2 + j] - ((s20 + s21) + (s22 + s23))) / ljj;
-                g[r3 + j] = (g[r3 + j] - ((s30 + s31) + (s32 + s33))) / ljj;
             }
             for (; i < n; i++) {
                 int ri = i * n;
@@ -610,6 +593,7 @@ final class Dense {
         double[] g = scratch(MIRROR, n * n);             // G, both triangles
         double[] t = scratch(PRODUCT, p * n);            // T = B G, row-major p x n
         double[] rows = scratch(ROWS, p * n);            // B, row-major p x n
+        double[] sums = scratch(SUMS, 4);                 // fourDots' results
         for (int a = 0; a < n; a++) {
             int ga = a * n;
             for (int c = 0; c <= a; c++) {
@@ -640,28 +624,10 @@ final class Dense {
             int rj = j * n + from;
             int i = j;
             for (; i + 3 < p; i += 4) {
-                int t0 = i * n + from, t1 = t0 + n, t2 = t1 + n, t3 = t2 + n;
-                double s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-                double s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
-                int k = 0;
-                for (; k + 3 < len; k += 4) {
-                    double y0 = rows[rj + k], y1 = rows[rj + k + 1], y2 = rows[rj + k + 2], y3 = rows[rj + k + 3];
-                    s00 += t[t0 + k] * y0; s01 += t[t0 + k + 1] * y1; s02 += t[t0 + k + 2] * y2; s03 += t[t0 + k + 3] * y3;
-                    s10 += t[t1 + k] * y0; s11 += t[t1 + k + 1] * y1; s12 += t[t1 + k + 2] * y2; s13 += t[t1 + k + 3] * y3;
-                    s20 += t[t2 + k] * y0; s21 += t[t2 + k + 1] * y1; s22 += t[t2 + k + 2] * y2; s23 += t[t2 + k + 3] * y3;
-                    s30 += t[t3 + k] * y0; s31 += t[t3 + k + 1] * y1; s32 += t[t3 + k + 2] * y2; s33 += t[t3 + k + 3] * y3;
+                fourDots(t, i * n + from, n, rows, rj, len, sums);
+                for (int x = 0; x < 4; x++) {
+                    out[(i + x) * p + j] = sums[x];
                 }
-                for (; k < len; k++) {
-                    double y = rows[rj + k];
-                    s00 += t[t0 + k] * y;
-                    s10 += t[t1 + k] * y;
-                    s20 += t[t2 + k] * y;
-                    s30 += t[t3 + k] * y;
-                }
-                out[i * p + j] = (s00 + s01) + (s02 + s03);
-                out[(i + 1) * p + j] = (s10 + s11) + (s12 + s13);
-                out[(i + 2) * p + j] = (s20 + s21) + (s22 + s23);
-                out[(i + 3) * p + j] = (s30 + s31) + (s32 + s33);
             }
             for (; i < p; i++) {
                 out[i * p + j] = dot(t, i * n + from, rows, rj, len);
@@ -710,6 +676,36 @@ final class Dense {
         }
     }
 
+    /**
+     * {@link #dot} of four rows of x ({@code stride} apart, the first at {@code x[x0]}) with the vector at
+     * {@code y[y0]}, {@code len} entries each, into {@code sums[0..3]}: each dot's own four partial sums (the
+     * same bits), with y loaded once for the four.
+     */
+    private static void fourDots(double[] x, int x0, int stride, double[] y, int y0, int len, double[] sums) {
+        int r0 = x0, r1 = r0 + stride, r2 = r1 + stride, r3 = r2 + stride;
+        double s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+        double s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+        int k = 0;
+        for (; k + 3 < len; k += 4) {
+            double y0k = y[y0 + k], y1 = y[y0 + k + 1], y2 = y[y0 + k + 2], y3 = y[y0 + k + 3];
+            s00 += x[r0 + k] * y0k; s01 += x[r0 + k + 1] * y1; s02 += x[r0 + k + 2] * y2; s03 += x[r0 + k + 3] * y3;
+            s10 += x[r1 + k] * y0k; s11 += x[r1 + k + 1] * y1; s12 += x[r1 + k + 2] * y2; s13 += x[r1 + k + 3] * y3;
+            s20 += x[r2 + k] * y0k; s21 += x[r2 + k + 1] * y1; s22 += x[r2 + k + 2] * y2; s23 += x[r2 + k + 3] * y3;
+            s30 += x[r3 + k] * y0k; s31 += x[r3 + k + 1] * y1; s32 += x[r3 + k + 2] * y2; s33 += x[r3 + k + 3] * y3;
+        }
+        for (; k < len; k++) {
+            double yk = y[y0 + k];
+            s00 += x[r0 + k] * yk;
+            s10 += x[r1 + k] * yk;
+            s20 += x[r2 + k] * yk;
+            s30 += x[r3 + k] * yk;
+        }
+        sums[0] = (s00 + s01) + (s02 + s03);
+        sums[1] = (s10 + s11) + (s12 + s13);
+        sums[2] = (s20 + s21) + (s22 + s23);
+        sums[3] = (s30 + s31) + (s32 + s33);
+    }
+
     /** Whether the first {@code len} entries are all finite. */
     private static boolean finite(double[] x, int len) {
         for (int i = 0; i < len; i++) {
@@ -728,13 +724,15 @@ final class Dense {
     static final int EIGEN_DIAGONAL = 5, EIGEN_BESIDE = 6, EIGEN_VECTOR = 7;
     /** Scratch slot of {@link #columnGram}. */
     private static final int TRANSPOSED = 8;
+    /** Scratch slot of {@link #fourDots}' results, in {@link #congruence} and {@link #cholesky}. */
+    private static final int SUMS = 9;
 
     /**
      * Work arrays of the calling thread, one per slot, grown to the largest size seen: the per-observation
      * kernels on {@code d x d} matrices would otherwise allocate a few kilobytes each. Contents are left from the
      * last use; nothing that holds one escapes its method.
      */
-    private static final ThreadLocal<double[][]> SCRATCH = ThreadLocal.withInitial(() -> new double[9][0]);
+    private static final ThreadLocal<double[][]> SCRATCH = ThreadLocal.withInitial(() -> new double[10][0]);
 
     /** The calling thread's work array of the slot, at least {@code length} long (its contents are garbage). */
     static double[] scratch(int slot, int length) {
