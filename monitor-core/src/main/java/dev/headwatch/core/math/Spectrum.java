@@ -82,7 +82,6 @@ public final class Spectrum {
         if (pk == 0) {
             return new double[pq];
         }
-        double[] sigma;
         if (single) {
             // in the calling thread's scratch: overwritten with R Gram R^T, then by the eigenproblem
             double[] gram = Dense.columnGram(q, keys.from, rows, d, Dense.scratch(Dense.GRAM, d * d));
@@ -93,20 +92,16 @@ public final class Spectrum {
             for (int i = 0; i < pk; i++) {
                 all[i] = tau * Math.sqrt(Math.max(0, lambda[i]));
             }
+            // descending and all >= +0, so the zeros copyOf appends (more queries than the keys' rank) keep the order
             Dense.sortDescending(all);
-            if (pq <= pk) {
-                return pq == pk ? all : java.util.Arrays.copyOf(all, pq);   // in order already: nothing appended
-            }
-            sigma = java.util.Arrays.copyOf(all, pq);
-        } else {
-            double[] tq = Dense.toColumnMajor(q, keys.from, rows, d);
-            for (int i = 0; i < tq.length; i++) {
-                tq[i] *= tau;
-            }
-            double[] core = Dense.multiplyTransposed(Dense.qrR(tq, rows, d), pq, keys.r, pk, d);
-            sigma = java.util.Arrays.copyOf(GolubKahan.singularValues(core, pq, pk), pq);
+            return pq == pk ? all : java.util.Arrays.copyOf(all, pq);
         }
-        return Dense.sortDescending(sigma);
+        double[] tq = Dense.toColumnMajor(q, keys.from, rows, d);
+        for (int i = 0; i < tq.length; i++) {
+            tq[i] *= tau;
+        }
+        double[] core = Dense.multiplyTransposed(Dense.qrR(tq, rows, d), pq, keys.r, pk, d);
+        return Dense.sortDescending(java.util.Arrays.copyOf(GolubKahan.singularValues(core, pq, pk), pq));
     }
 
     /**
