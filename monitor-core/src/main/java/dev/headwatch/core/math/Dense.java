@@ -38,14 +38,7 @@ final class Dense {
 
     /** Copies a row-major {@code rows x cols} block starting at row {@code from} into column-major order. */
     static double[] toColumnMajor(double[] rowMajor, int from, int rows, int cols) {
-        double[] a = new double[rows * cols];
-        for (int i = 0; i < rows; i++) {
-            int src = (from + i) * cols;
-            for (int j = 0; j < cols; j++) {
-                a[j * rows + i] = rowMajor[src + j];
-            }
-        }
-        return a;
+        return transpose(rowMajor, from * cols, rows, cols, new double[rows * cols]);
     }
 
     /** The transpose of a row-major {@code rows x cols} matrix: row-major {@code cols x rows}. */
@@ -55,7 +48,18 @@ final class Dense {
 
     /** As above, for the matrix starting at {@code a[from]}, into the first {@code rows x cols} entries of out. */
     static double[] transpose(double[] a, int from, int rows, int cols, double[] out) {
-        for (int i = 0; i < rows; i++) {
+        int i = 0;
+        // four rows at a time: each column of them lands in four adjacent entries (about twice as fast)
+        for (; i + 3 < rows; i += 4) {
+            int r = from + i * cols;
+            for (int j = 0, o = i; j < cols; j++, o += rows) {
+                out[o] = a[r + j];
+                out[o + 1] = a[r + cols + j];
+                out[o + 2] = a[r + 2 * cols + j];
+                out[o + 3] = a[r + 3 * cols + j];
+            }
+        }
+        for (; i < rows; i++) {
             for (int j = 0; j < cols; j++) {
                 out[j * rows + i] = a[from + i * cols + j];
             }

@@ -17,6 +17,29 @@ class DenseTest {
     private static final int[][] SHAPES = {{1, 1}, {5, 1}, {1, 5}, {7, 3}, {8, 8}, {64, 16}, {128, 32}, {3, 9}, {33, 13}};
 
     @Test
+    void transpose_movesEveryEntry_andLeavesTheRestOfOut() {
+        Random rnd = new Random(2);
+        for (int[] s : SHAPES) {
+            int rows = s[0];
+            int cols = s[1];
+            int from = 3;
+            double[] a = matrix(rnd, rows * cols + from, 1, false); // the block starts at a[from], not at a row's start
+            double[] out = new double[rows * cols + 2];
+            java.util.Arrays.fill(out, -7);
+
+            Dense.transpose(a, from, rows, cols, out);
+
+            for (int i = 0; i < rows; i++) {
+                for (int j = 0; j < cols; j++) {
+                    assertThat(out[j * rows + i]).as("%dx%d (%d, %d)", rows, cols, i, j).isEqualTo(a[from + i * cols + j]);
+                }
+            }
+            assertThat(out[rows * cols]).isEqualTo(-7);
+            assertThat(out[rows * cols + 1]).isEqualTo(-7);
+        }
+    }
+
+    @Test
     void qrR_equalsOneColumnAtATimeHouseholder_exactly() {
         Random rnd = new Random(3);
         for (int[] s : SHAPES) {
