@@ -64,12 +64,9 @@ final class VectorProducts {
                 s.intoArray(c, cFrom + i * cols + j);
             }
         }
-        for (int r = 0; r < rows; r++) {
-            for (int j = vectors; j < cols; j++) {
-                c[cFrom + r * cols + j] = Dense.entry(a, aFrom + r * inner, inner, b, bFrom + j, cols);
-            }
-        }
-        return c;
+        // the columns beyond the last full register in the scalar kernel's 4 x 4 blocks (same sums)
+        return vectors == cols ? c
+                : Dense.scalarColumns(a, aFrom, rows, inner, b, bFrom, cols, false, false, c, cFrom, vectors);
     }
 
     /** Rows a0.. (four, {@code inner} apart) times {@code 2 x LANES} columns of B from {@code b[b0]}. */
