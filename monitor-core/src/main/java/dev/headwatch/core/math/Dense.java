@@ -74,7 +74,11 @@ final class Dense {
 
     /** As above, about the given column means. */
     static double[] centred(double[] rowMajor, int from, int m, int d, double[] mean) {
-        double[] kc = new double[m * d];
+        return centred(rowMajor, from, m, d, mean, new double[m * d]);
+    }
+
+    /** As above, into the first {@code m x d} entries of kc; returns kc. */
+    static double[] centred(double[] rowMajor, int from, int m, int d, double[] mean, double[] kc) {
         for (int i = 0; i < m; i++) {
             for (int c = 0; c < d; c++) {
                 kc[i * d + c] = rowMajor[(from + i) * d + c] - mean[c];
@@ -739,13 +743,19 @@ final class Dense {
     private static final int TRANSPOSED = 8;
     /** Scratch slot of {@link #fourDots}' results, in {@link #congruence} and {@link #cholesky}. */
     private static final int SUMS = 9;
+    /** Scratch slots of {@link EnergyField}'s Java logits: the keys transposed, four rows of scaled queries. */
+    static final int LOGIT_KEYS = 10, LOGIT_QUERIES = 11;
+    /** Scratch slots of {@link LinearGap}: means, centred values, blocks of rows, {@code m C^T}. */
+    static final int GAP_VALUE_MEANS = 12, GAP_KEY_MEANS = 13, GAP_VALUES = 14, GAP_WORK = 15, GAP_CT = 16,
+            GAP_LINEAR = 17;
+    private static final int SLOTS = 18;
 
     /**
      * Work arrays of the calling thread, one per slot, grown to the largest size seen: the per-observation
      * kernels on {@code d x d} matrices would otherwise allocate a few kilobytes each. Contents are left from the
      * last use; nothing that holds one escapes its method.
      */
-    private static final ThreadLocal<double[][]> SCRATCH = ThreadLocal.withInitial(() -> new double[10][0]);
+    private static final ThreadLocal<double[][]> SCRATCH = ThreadLocal.withInitial(() -> new double[SLOTS][0]);
 
     /** The calling thread's work array of the slot, at least {@code length} long (its contents are garbage). */
     static double[] scratch(int slot, int length) {
@@ -758,7 +768,12 @@ final class Dense {
 
     /** The means over rows {@code from .. from+rows-1} of each column of a row-major {@code [*, cols]} matrix. */
     static double[] columnMeans(double[] x, int from, int rows, int cols) {
-        double[] mean = new double[cols];
+        return columnMeans(x, from, rows, cols, new double[cols]);
+    }
+
+    /** As above, into the first {@code cols} entries of mean (whatever they held); returns mean. */
+    static double[] columnMeans(double[] x, int from, int rows, int cols, double[] mean) {
+        java.util.Arrays.fill(mean, 0, cols, 0.0);
         for (int i = from; i < from + rows; i++) {
             for (int c = 0; c < cols; c++) {
                 mean[c] += x[i * cols + c];
@@ -772,7 +787,12 @@ final class Dense {
 
     /** Rounds every entry to float32 precision, in place; returns {@code x}. */
     static double[] roundToFloat(double[] x) {
-        for (int i = 0; i < x.length; i++) {
+        return roundToFloat(x, x.length);
+    }
+
+    /** Rounds the first {@code length} entries to float32 precision, in place; returns {@code x}. */
+    static double[] roundToFloat(double[] x, int length) {
+        for (int i = 0; i < length; i++) {
             x[i] = (float) x[i];
         }
         return x;

@@ -87,8 +87,9 @@ public final class EnergyField {
                                        boolean round) {
         float tauSingle = (float) tau;
         double[] s = new double[n * nk];
-        double[] kT = Dense.transpose(k, nk, d);        // read by rows in every block's product
-        double[] scaled = new double[Math.min(n, 4) * d];
+        // both in the calling thread's scratch: K^T read by rows in every block's product, four rows of tau Q
+        double[] kT = Dense.transpose(k, 0, nk, d, Dense.scratch(Dense.LOGIT_KEYS, nk * d));
+        double[] scaled = Dense.scratch(Dense.LOGIT_QUERIES, Math.min(n, 4) * d);
         for (int from = 0; from < n; from += 4) {
             int rows = Math.min(4, n - from);
             for (int x = 0, at = from * d; x < rows * d; x++, at++) {

@@ -56,16 +56,17 @@ public final class LinearGap {
      */
     public static Result measure(double[] a, double[] q, int n, double[] k, double[] v, int m, int d, int dv,
                                  double tau, boolean single) {
-        double[] vbar = Dense.columnMeans(v, 0, m, dv);
-        double[] kbar = Dense.columnMeans(k, 0, m, d);
-        double[] vc = Dense.centred(v, 0, m, dv, vbar);
+        // every array but the result in the calling thread's scratch
+        double[] vbar = Dense.columnMeans(v, 0, m, dv, Dense.scratch(Dense.GAP_VALUE_MEANS, dv));
+        double[] kbar = Dense.columnMeans(k, 0, m, d, Dense.scratch(Dense.GAP_KEY_MEANS, d));
+        double[] vc = Dense.centred(v, 0, m, dv, vbar, Dense.scratch(Dense.GAP_VALUES, m * dv));
         boolean inJava = (long) n * m * dv < EnergyField.NATIVE_MIN_WORK;
         // m C^T = Kc^T Vc (d x dv) by the blocked product, each entry summed over the keys in order, before
         // A Vc, which rounds vc in place when single. Kc^T is formed four rows at a time (the product's block)
         // in a 4 x m buffer, each block's rows of C^T written before the next is formed; the same buffer
         // holds four rows of the rounded A at a time there.
-        double[] work = new double[Math.min(4, Math.max(d, n)) * m];
-        double[] ct = new double[d * dv];
+        double[] work = Dense.scratch(Dense.GAP_WORK, Math.min(4, Math.max(d, n)) * m);
+        double[] ct = Dense.scratch(Dense.GAP_CT, d * dv);
         for (int from = 0; from < d; from += 4) {
             int rows = Math.min(4, d - from);
             for (int j = 0; j < m; j++) {
@@ -92,7 +93,7 @@ public final class LinearGap {
         }
         // Q C^T (m times it) by the blocked product four rows at a time, each block read here before the next
         // is formed: no n x dv array of predictions.
-        double[] lin = new double[Math.min(n, 4) * dv];
+        double[] lin = Dense.scratch(Dense.GAP_LINEAR, Math.min(n, 4) * dv);
         double num = 0, den = 0;
         for (int from = 0; from < n; from += 4) {
             int rows = Math.min(4, n - from);
@@ -121,7 +122,7 @@ public final class LinearGap {
         if (!single) {
             return Dense.multiply(a, n, m, vc, dv);
         }
-        Dense.roundToFloat(vc);
+        Dense.roundToFloat(vc, m * dv);
         double[] out = new double[n * dv];
         for (int from = 0; from < n; from += 4) {
             int rows = Math.min(4, n - from);
