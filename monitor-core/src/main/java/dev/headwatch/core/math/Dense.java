@@ -748,7 +748,10 @@ final class Dense {
     /** Scratch slots of {@link LinearGap}: means, centred values, blocks of rows, {@code m C^T}. */
     static final int GAP_VALUE_MEANS = 12, GAP_KEY_MEANS = 13, GAP_VALUES = 14, GAP_WORK = 15, GAP_CT = 16,
             GAP_LINEAR = 17;
-    private static final int SLOTS = 18;
+    /** Scratch slots of {@link KeyIncoherence}: {@code T11^-1}, the subspace iteration's arrays, the basis, rows of {@code Kc B}. */
+    static final int KEY_INVERSE = 18, KEY_Z = 19, KEY_TZ = 20, KEY_B = 21, KEY_BASIS = 22, KEY_ROWS = 23,
+            KEY_FIRST = 24;
+    private static final int SLOTS = 25;
 
     /**
      * Work arrays of the calling thread, one per slot, grown to the largest size seen: the per-observation

@@ -209,14 +209,14 @@ public final class KeyIncoherence {
             rank++;
         }
         double[] inverse = upperInverse(t, p, rank);
-        double inv2 = Dense.dot(inverse, 0, inverse, 0, inverse.length);
+        double inv2 = Dense.dot(inverse, 0, inverse, 0, rank * rank);
         if (!(rank > 0 && inv2 * fro2 * scaledEps * scaledEps < 1)) {
             rank = rankBySingularValues(t, p, d, scaledEps);
             if (rank <= 0) {
                 return null;
             }
             inverse = upperInverse(t, p, rank);
-            inv2 = Dense.dot(inverse, 0, inverse, 0, inverse.length);
+            inv2 = Dense.dot(inverse, 0, inverse, 0, rank * rank);
         }
         double gap2 = tail2[rank] * inv2;
         int steps = 0;
@@ -230,7 +230,7 @@ public final class KeyIncoherence {
         // its inverse is the basis.
         double[] unpivoted;
         if (rank == d) {
-            unpivoted = new double[d * rank];
+            unpivoted = Dense.scratch(Dense.KEY_BASIS, d * rank);
             for (int c = 0; c < d; c++) {
                 System.arraycopy(inverse, c * rank, unpivoted, perm[c] * rank, rank);
             }
@@ -262,9 +262,13 @@ public final class KeyIncoherence {
         return rank;
     }
 
-    /** {@code T11^-1}, row-major {@code r x r}, of the leading block of a column-major {@code p x d} upper-trapezoidal T. */
+    /**
+     * {@code T11^-1}, row-major {@code r x r} (zeros below the diagonal) in the calling thread's scratch, of the
+     * leading block of a column-major {@code p x d} upper-trapezoidal T.
+     */
     private static double[] upperInverse(double[] t, int p, int r) {
-        double[] x = new double[r * r];                      // upper triangular, by back substitution per column
+        double[] x = Dense.scratch(Dense.KEY_INVERSE, r * r); // upper triangular, by back substitution per column
+        java.util.Arrays.fill(x, 0, r * r, 0.0);
         int col = 0;
         for (; col + 1 < r; col += 2) {
             // two columns at a time, two independent chains of substitutions; column col+1's one extra term
@@ -303,10 +307,11 @@ public final class KeyIncoherence {
      * norm {@code |S^-T Z^T kc_j|^2}, S the R factor of {@code T Z}; so {@code B = Z S^-1}. Z starts as the row
      * space of T's first r rows and takes {@code steps} steps of subspace iteration with {@code T^T T}.
      * Returned unpivoted, {@code P B}: B's row c is row {@code perm[c]}. {@code room} ({@code r x r},
-     * overwritten) holds the R factors.
+     * overwritten) holds the R factors. Its work arrays and B are in the calling thread's scratch.
      */
     private static double[] leverageBasis(double[] t, int p, int d, int r, int steps, int[] perm, double[] room) {
-        double[] z = new double[d * r];                      // M^T, column-major d x r
+        double[] z = Dense.scratch(Dense.KEY_Z, d * r);     // M^T, column-major d x r
+        java.util.Arrays.fill(z, 0, d * r, 0.0);
         for (int i = 0; i < r; i++) {
             for (int c = i; c < d; c++) {
                 z[i * d + c] = t[c * p + i];
@@ -314,7 +319,7 @@ public final class KeyIncoherence {
         }
         double[] s = room;                                   // R factors, of which only the last is kept
         orthonormalise(z, d, r, s);
-        double[] tz = new double[p * r];
+        double[] tz = Dense.scratch(Dense.KEY_TZ, p * r);
         for (int step = 0; step < steps; step++) {
             times(t, p, d, z, r, tz);
             transposeTimes(t, p, d, tz, r, z);
@@ -322,7 +327,7 @@ public final class KeyIncoherence {
         }
         times(t, p, d, z, r, tz);
         orthonormalise(tz, p, r, s);                         // s: R factor of T Z, column-major r x r
-        double[] b = p == d ? tz : new double[d * r];       // T Z is no longer needed
+        double[] b = p == d ? tz : Dense.scratch(Dense.KEY_B, d * r); // T Z is no longer needed
         int c = 0;
         for (; c + 3 < d; c += 4) {                          // rows c of Z S^-1: solve S^T b_c = z_c, four at a time
             int row0 = perm[c] * r;
@@ -588,8 +593,8 @@ public final class KeyIncoherence {
      */
     private static void rowNorms(double[] kc, int m, int d, double[] w, int r, double[] norms2,
                                  double[] dotsWithFirst) {
-        double[] rows = new double[Math.min(m, 4) * r];
-        double[] first = dotsWithFirst == null ? null : new double[r];
+        double[] rows = Dense.scratch(Dense.KEY_ROWS, Math.min(m, 4) * r);
+        double[] first = dotsWithFirst == null ? null : Dense.scratch(Dense.KEY_FIRST, r);
         for (int from = 0; from < m; from += 4) {
             int count = Math.min(4, m - from);
             Dense.multiply(kc, from * d, count, d, w, r, rows, 0);
