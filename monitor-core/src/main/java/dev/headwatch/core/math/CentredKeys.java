@@ -46,7 +46,8 @@ public final class CentredKeys {
         }
         // U = H [0; Q] with H the centring reflector of Dense.reduced and Q the QR's: its row 0 is
         // Q^T (H e_0 without its first entry), a constant times Q^T 1, which the QR carries along.
-        double[] a = Dense.reduced(kc, m, d, 1);
+        // m - 1 > d rows: R is copied out of the factored array, which can be the thread's scratch
+        double[] a = Dense.reduced(kc, m, d, 1, Dense.scratch(Dense.REDUCED_KEYS, (m - 1) * (d + 1)));
         double[] r = Dense.qrR(a, m - 1, d, 1);
         double u = 1.0 / Math.sqrt(m);
         double w0 = u - 1.0;

@@ -104,8 +104,12 @@ final class Dense {
      * {@link #qrR(double[], int, int, int)} to carry along).
      */
     static double[] reduced(double[] kc, int m, int d, int extra) {
-        double[] out = new double[Math.max(m - 1, 0) * (d + extra)];
-        java.util.Arrays.fill(out, Math.max(m - 1, 0) * d, out.length, 1.0);
+        return reduced(kc, m, d, extra, new double[Math.max(m - 1, 0) * (d + extra)]);
+    }
+
+    /** As above, into the first {@code (m-1) x (d + extra)} entries of out; returns out. */
+    static double[] reduced(double[] kc, int m, int d, int extra, double[] out) {
+        java.util.Arrays.fill(out, Math.max(m - 1, 0) * d, Math.max(m - 1, 0) * (d + extra), 1.0);
         if (m <= 1) {
             return out;
         }
@@ -751,7 +755,9 @@ final class Dense {
     /** Scratch slots of {@link KeyIncoherence}: {@code T11^-1}, the subspace iteration's arrays, the basis, rows of {@code Kc B}. */
     static final int KEY_INVERSE = 18, KEY_Z = 19, KEY_TZ = 20, KEY_B = 21, KEY_BASIS = 22, KEY_ROWS = 23,
             KEY_FIRST = 24;
-    private static final int SLOTS = 25;
+    /** Scratch slot of {@link CentredKeys}: the reduced keys its QR factors (R is copied out of them). */
+    static final int REDUCED_KEYS = 25;
+    private static final int SLOTS = 26;
 
     /**
      * Work arrays of the calling thread, one per slot, grown to the largest size seen: the per-observation
