@@ -4,8 +4,6 @@ import dev.headwatch.core.math.Entropy;
 import dev.headwatch.core.math.Redundancy;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Queue;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.ObjIntConsumer;
 import java.util.stream.IntStream;
 
@@ -86,13 +84,10 @@ public final class LayerAnalysis {
         int blocks = (n + ROW_BLOCK - 1) / ROW_BLOCK;
         double[][] inner = new double[blocks][pairs.length];
         double[][] divergence = new double[blocks][pairs.length];
-        // Scratch rows go from block to block (fresh arrays for each block made the loop twice as slow).
-        Queue<PairRows> spare = new ConcurrentLinkedQueue<>();
+        // Scratch rows go from block to block and from call to call, one set per thread (fresh arrays for each
+        // block made the loop twice as slow).
         IntStream.range(0, blocks).parallel().forEach(block -> {
-            PairRows w = spare.poll();
-            if (w == null) {
-                w = new PairRows(count, Math.min(n, ROW_BLOCK) * keys);
-            }
+            PairRows w = PairRows.ofThisThread(count, Math.min(n, ROW_BLOCK) * keys);
             int from = block * ROW_BLOCK;
             int to = Math.min(n, from + ROW_BLOCK);
             int packed = 0;
@@ -118,7 +113,6 @@ public final class LayerAnalysis {
                     }
                 }
             }
-            spare.add(w);
         });
         int rows = pass[0].causal ? n - 1 : (keys >= 2 ? n : 0);
         for (int p = 0; p < pairs.length; p++) {
@@ -143,18 +137,34 @@ public final class LayerAnalysis {
         return new LayerMetrics(metrics, corr, jsd);
     }
 
-    /** A block of rows of every head's attention and of its logarithms, and two blocks of scratch. */
+    /**
+     * A block of rows of every head's attention and of its logarithms, and two blocks of scratch: the calling
+     * thread's, grown to the most heads and entries it has seen (a block's task neither forks nor joins, so a
+     * thread runs one at a time).
+     */
     private static final class PairRows {
+        private static final ThreadLocal<PairRows> OF_THREAD = new ThreadLocal<>();
+
         final double[][] rows;
         final double[][] logs;
         final double[] terms;
         final double[] top;
 
-        PairRows(int heads, int entries) {
+        private PairRows(int heads, int entries) {
             rows = new double[heads][entries];
             logs = new double[heads][entries];
             terms = new double[entries];
             top = new double[entries];
+        }
+
+        static PairRows ofThisThread(int heads, int entries) {
+            PairRows w = OF_THREAD.get();
+            if (w == null || w.rows.length < heads || w.terms.length < entries) {
+                w = new PairRows(Math.max(heads, w == null ? 0 : w.rows.length),
+                        Math.max(entries, w == null ? 0 : w.terms.length));
+                OF_THREAD.set(w);
+            }
+            return w;
         }
     }
 }
