@@ -9,7 +9,10 @@ import java.util.List;
 @FunctionalInterface
 public interface LayerAnalyzer {
 
-    /** The metrics of the heads (in the order of {@code heads}) and between them. */
+    /**
+     * The metrics of the heads (in the order of {@code heads}) and between them. A {@link Monitor} reuses the
+     * heads' arrays at its next observation: an analyzer that keeps them beyond this call must copy them.
+     */
     LayerMetrics analyze(List<HeadInput> heads);
 
     /** The metrics of METRICS.md, per head and per layer. */

@@ -60,7 +60,9 @@ final class LayerRebuild {
         boolean checked = r == null || r.activation() != null;
         List<List<HeadInput>> sequences = new ArrayList<>();
         List<Reconstruction.Part> parts = new ArrayList<>();
+        int sequence = -1;
         for (Sequence s : c.sequences()) {
+            sequence++;
             int tq = s.queryPositions();
             int tk = s.keyPositions();
             boolean[] keyVisible = s.keyVisible() != null ? s.keyVisible() : all(tk);
@@ -95,10 +97,10 @@ final class LayerRebuild {
             double[][] kh = new double[heads][];
             double[][] vh = new double[heads][];
             for (int h = 0; h < heads; h++) {
-                qh[h] = head(xq, tq, nInQ, p == null ? null : p.wq(), h, hs);
-                kh[h] = head(s.keys(), tk, nInK, p == null ? null : p.wk(), h, hs);
+                qh[h] = head(xq, tq, nInQ, p == null ? null : p.wq(), h, hs, state, c, sequence, 0);
+                kh[h] = head(s.keys(), tk, nInK, p == null ? null : p.wk(), h, hs, state, c, sequence, 1);
                 if (xv != null) {
-                    vh[h] = head(xv, tk, nInV, p == null ? null : p.wv(), h, dv);
+                    vh[h] = head(xv, tk, nInV, p == null ? null : p.wv(), h, dv, state, c, sequence, 2);
                 }
                 if (part != null) {
                     // from the heads as projected, before their float32 rounding below
@@ -155,12 +157,18 @@ final class LayerRebuild {
 
     /**
      * Head h of an input {@code [rows, nIn]}, {@code [rows, size]}: {@code in w_h^T} with {@code w_h} rows
-     * {@code h*size ..} of w (read in place, a fresh array), or without projection columns {@code h*size ..}
-     * of the input (the input itself when they are all of it).
+     * {@code h*size ..} of w (read in place; into the state's room for projection {@code which} of this head and
+     * sequence, or a fresh array without a state), or without projection columns {@code h*size ..} of the input
+     * (the input itself when they are all of it).
      */
-    private static double[] head(double[] in, int rows, int nIn, double[] w, int h, int size) {
-        return w == null ? columns(in, rows, nIn, h * size, size)
-                : Products.multiplyByTranspose(in, rows, nIn, w, h * size * nIn, size);
+    private static double[] head(double[] in, int rows, int nIn, double[] w, int h, int size, RebuildState state,
+                                 LayerCapture c, int sequence, int which) {
+        if (w == null) {
+            return columns(in, rows, nIn, h * size, size);
+        }
+        double[] out = state == null ? new double[rows * size]
+                : state.projectedRoom(c.layer(), sequence, c.heads(), h, which, rows * size);
+        return Products.multiplyByTranspose(in, rows, nIn, w, h * size * nIn, size, out);
     }
 
     /**

@@ -32,4 +32,10 @@ public final class Products {
     public static double[] multiplyByTranspose(double[] a, int rows, int inner, double[] b, int bFrom, int cols) {
         return Dense.multiplyByTranspose(a, rows, inner, b, bFrom, cols);
     }
+
+    /** As above, into the first {@code rows x cols} entries of out; returns out. */
+    public static double[] multiplyByTranspose(double[] a, int rows, int inner, double[] b, int bFrom, int cols,
+                                               double[] out) {
+        return Dense.multiplyByTranspose(a, rows, inner, b, bFrom, cols, out);
+    }
 }
