@@ -108,8 +108,8 @@ final class LayerRebuild {
                 }
             }
             parts.add(part);
-            // projected heads, and the column blocks of several heads' input, are fresh arrays, this method's
-            // alone: rounded in place, not copied
+            // projected heads (fresh, or the state's rooms) and the column blocks of several heads' input are
+            // this observation's alone: rounded in place, not copied
             sequences.add(inputs(qh, kh, vh, hs, dv, layout, tau, type, p != null || heads > 1));
         }
         LayerInput input = new LayerInput(c.layer(), IntStream.range(0, heads).boxed().toList(), sequences, Double.NaN,

@@ -149,7 +149,12 @@ public abstract class MonitorSettings<B extends MonitorSettings<B>> {
         return self();
     }
 
-    /** Whether reading the captures and the metrics run on a background thread (true) or on the training thread. */
+    /**
+     * Whether reading the captures and the metrics run on a background thread (true) or on the thread that
+     * submits the step, the training thread (false; a layer's heads are then measured in parallel on the JVM's
+     * common fork-join pool, which {@code -Djava.util.concurrent.ForkJoinPool.common.parallelism=0} keeps on
+     * the training thread).
+     */
     public B background(boolean on) {
         this.background = on;
         return self();
