@@ -368,16 +368,10 @@ final class Dense {
         return product(a, 0, rows, inner, b, bFrom, cols, true, false);
     }
 
-    /** {@code A B^T} as above with B's rows from {@code b[bFrom]} on, into {@code out}; returns out. */
+    /** As above, written into {@code out} from {@code out[outFrom]} on; returns out. */
     static double[] multiplyByTranspose(double[] a, int rows, int inner, double[] b, int bFrom, int cols,
-                                        double[] out) {
-        return product(a, 0, rows, inner, b, bFrom, cols, true, false, out, 0);
-    }
-
-    /** {@code A B^T} as above, written into {@code out} from {@code out[outFrom]} on; returns out. */
-    static double[] multiplyByTranspose(double[] a, int rows, int inner, double[] b, int cols, double[] out,
-                                        int outFrom) {
-        return product(a, 0, rows, inner, b, 0, cols, true, false, out, outFrom);
+                                        double[] out, int outFrom) {
+        return product(a, 0, rows, inner, b, bFrom, cols, true, false, out, outFrom);
     }
 
     /**

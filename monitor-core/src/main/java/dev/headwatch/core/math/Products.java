@@ -36,6 +36,6 @@ public final class Products {
     /** As above, into the first {@code rows x cols} entries of out; returns out. */
     public static double[] multiplyByTranspose(double[] a, int rows, int inner, double[] b, int bFrom, int cols,
                                                double[] out) {
-        return Dense.multiplyByTranspose(a, rows, inner, b, bFrom, cols, out);
+        return Dense.multiplyByTranspose(a, rows, inner, b, bFrom, cols, out, 0);
     }
 }

@@ -120,10 +120,15 @@ class DenseTest {
                     double[] abt = Dense.multiplyByTranspose(a, rows, inner, bt, cols);
                     double[] into = new double[rows * cols + 5];   // written from entry 3 on, the rest untouched
                     java.util.Arrays.fill(into, Double.NaN);
-                    assertThat(Dense.multiplyByTranspose(a, rows, inner, bt, cols, into, 3)).isSameAs(into);
+                    assertThat(Dense.multiplyByTranspose(a, rows, inner, bt, 0, cols, into, 3)).isSameAs(into);
                     assertThat(java.util.Arrays.copyOfRange(into, 3, 3 + rows * cols)).containsExactly(abt);
                     assertThat(into[0]).isNaN();
                     assertThat(into[into.length - 1]).isNaN();
+                    double[] btShifted = new double[2 * inner + bt.length]; // B read from its third row on
+                    System.arraycopy(bt, 0, btShifted, 2 * inner, bt.length);
+                    java.util.Arrays.fill(into, Double.NaN);
+                    Dense.multiplyByTranspose(a, rows, inner, btShifted, 2 * inner, cols, into, 3);
+                    assertThat(java.util.Arrays.copyOfRange(into, 3, 3 + rows * cols)).containsExactly(abt);
                     java.util.Arrays.fill(into, Double.NaN);
                     double[] shifted = new double[2 * inner + a.length];   // A read from its third row on
                     System.arraycopy(a, 0, shifted, 2 * inner, a.length);
