@@ -10,10 +10,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public final class RowMajor {
 
     /**
-     * Floats read per bulk get: the staging array (2 KB) stays small whatever the array's size, and a copy of
-     * a parameter allocates little beyond its result.
+     * Floats read per bulk get: the staging array (2 KB, the calling thread's, kept from call to call) stays
+     * small whatever the array's size, and a copy of a parameter allocates nothing beyond its result.
      */
     private static final int CHUNK = 512;
+    private static final ThreadLocal<float[]> STAGING = ThreadLocal.withInitial(() -> new float[CHUNK]);
 
     private RowMajor() {
     }
@@ -85,9 +86,9 @@ public final class RowMajor {
         if (data.dataType() == DataType.DOUBLE && data.indexer() instanceof DoubleIndexer doubles) {
             doubles.get(from, out, at, length);
         } else if (data.dataType() == DataType.FLOAT && data.indexer() instanceof FloatIndexer floats) {
-            float[] chunk = new float[Math.min(length, CHUNK)];
-            for (int done = 0; done < length; done += chunk.length) {
-                int count = Math.min(chunk.length, length - done);
+            float[] chunk = STAGING.get();
+            for (int done = 0; done < length; done += CHUNK) {
+                int count = Math.min(CHUNK, length - done);
                 floats.get(from + done, chunk, 0, count);
                 for (int i = 0; i < count; i++) {
                     out[at + done + i] = chunk[i];
