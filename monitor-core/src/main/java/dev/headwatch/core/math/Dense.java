@@ -41,12 +41,10 @@ final class Dense {
         return transpose(rowMajor, from * cols, rows, cols, new double[rows * cols]);
     }
 
-    /** The transpose of a row-major {@code rows x cols} matrix: row-major {@code cols x rows}. */
-    static double[] transpose(double[] a, int rows, int cols) {
-        return transpose(a, 0, rows, cols, new double[rows * cols]);
-    }
-
-    /** As above, for the matrix starting at {@code a[from]}, into the first {@code rows x cols} entries of out. */
+    /**
+     * The transpose of the row-major {@code rows x cols} matrix starting at {@code a[from]}: row-major
+     * {@code cols x rows}, into the first {@code rows x cols} entries of out; returns out.
+     */
     static double[] transpose(double[] a, int from, int rows, int cols, double[] out) {
         int i = 0;
         // four rows at a time: each column of them lands in four adjacent entries (about twice as fast)
@@ -69,15 +67,10 @@ final class Dense {
 
     /** Rows {@code from .. from+m-1} of a row-major {@code [*, d]} matrix centred over them: row-major {@code m x d}. */
     static double[] centred(double[] rowMajor, int from, int m, int d) {
-        return centred(rowMajor, from, m, d, columnMeans(rowMajor, from, m, d));
+        return centred(rowMajor, from, m, d, columnMeans(rowMajor, from, m, d), new double[m * d]);
     }
 
-    /** As above, about the given column means. */
-    static double[] centred(double[] rowMajor, int from, int m, int d, double[] mean) {
-        return centred(rowMajor, from, m, d, mean, new double[m * d]);
-    }
-
-    /** As above, into the first {@code m x d} entries of kc; returns kc. */
+    /** As above, about the given column means, into the first {@code m x d} entries of kc; returns kc. */
     static double[] centred(double[] rowMajor, int from, int m, int d, double[] mean, double[] kc) {
         for (int i = 0; i < m; i++) {
             for (int c = 0; c < d; c++) {
@@ -378,13 +371,9 @@ final class Dense {
      * The lower triangle (row-major {@code rows x rows}; entries above it may be filled too) of {@code W W^T}
      * for the row-major {@code rows x cols} W starting at {@code w[from]}. On {@link VectorProducts} when
      * {@link #VECTOR}: the whole square, about twice the work of the triangle yet faster in SIMD registers, and
-     * each entry of the triangle the same sum.
+     * each entry of the triangle the same sum. Into the first {@code rows x rows} entries of out (others above the
+     * diagonal may stay as they were); returns out.
      */
-    static double[] rowGramLower(double[] w, int from, int rows, int cols) {
-        return rowGramLower(w, from, rows, cols, new double[rows * rows]);
-    }
-
-    /** As above, into the first {@code rows x rows} entries of out (others above the diagonal may stay as they were). */
     static double[] rowGramLower(double[] w, int from, int rows, int cols, double[] out) {
         return product(w, from, rows, cols, w, from, rows, true, !VECTOR, out, 0);
     }
@@ -757,7 +746,9 @@ final class Dense {
             KEY_FIRST = 24;
     /** Scratch slot of {@link CentredKeys}: the reduced keys its QR factors (R is copied out of them). */
     static final int REDUCED_KEYS = 25;
-    private static final int SLOTS = 26;
+    /** Scratch slot of {@link VectorProducts}' {@code A B^T}: B transposed. */
+    static final int PRODUCT_B_TRANSPOSED = 26;
+    private static final int SLOTS = 27;
 
     /**
      * Work arrays of the calling thread, one per slot, grown to the largest size seen: the per-observation

@@ -17,9 +17,6 @@ final class VectorProducts {
     /** Doubles per register: products with fewer columns stay scalar. */
     static final int LANES = S.length();
 
-    /** B^T, for {@code A B^T}: the kernel reads B by rows of {@code cols}. Grows to the largest B seen. */
-    private static final ThreadLocal<double[]> TRANSPOSED = ThreadLocal.withInitial(() -> new double[0]);
-
     private VectorProducts() {
     }
 
@@ -30,14 +27,8 @@ final class VectorProducts {
      */
     static double[] product(double[] a, int aFrom, int rows, int inner, double[] b, int bFrom, int cols,
                             boolean transposed, double[] c, int cFrom) {
-        if (transposed) {
-            double[] t = TRANSPOSED.get();
-            if (t.length < inner * cols) {
-                t = new double[inner * cols];
-                TRANSPOSED.set(t);
-            }
-            Dense.transpose(b, bFrom, cols, inner, t);
-            b = t;
+        if (transposed) {                               // the kernel reads B by rows of cols: B^T in scratch
+            b = Dense.transpose(b, bFrom, cols, inner, Dense.scratch(Dense.PRODUCT_B_TRANSPOSED, inner * cols));
             bFrom = 0;
         }
         int wide = cols - cols % (2 * LANES);
