@@ -216,10 +216,11 @@ class QkCommandTest {
         assertThat(r.outLines()).hasSize(3);
         assertThat(r.outLines().subList(0, 2)).isEqualTo(once.outLines());
         Map<String, Object> timing = parse(r.outLines().get(2));
-        assertThat(timing.keySet()).containsExactly("type", "repeat", "meanMillis");
+        assertThat(timing.keySet()).containsExactly("type", "repeat", "meanMillis", "firstMillis");
         assertThat(timing.get("type")).isEqualTo("timing");
         assertThat(timing.get("repeat")).isEqualTo(3);
-        assertThat(((Number) timing.get("meanMillis")).doubleValue()).isGreaterThanOrEqualTo(0);
+        assertThat(((Number) timing.get("meanMillis")).doubleValue()).isGreaterThan(0);
+        assertThat(((Number) timing.get("firstMillis")).doubleValue()).isGreaterThan(0);
     }
 
     // ------------------------------------------------------------ bad input
