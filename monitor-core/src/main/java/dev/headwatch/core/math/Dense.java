@@ -89,18 +89,14 @@ final class Dense {
      * singular value; equal keys give exact zeros.
      */
     static double[] reduced(double[] kc, int m, int d) {
-        return reduced(kc, m, d, 0);
+        return reduced(kc, m, d, 0, new double[Math.max(m - 1, 0) * d]);
     }
 
     /**
      * As {@link #reduced(double[], int, int)}, followed by {@code extra} columns of ones (for
-     * {@link #qrR(double[], int, int, int)} to carry along).
+     * {@link #qrR(double[], int, int, int)} to carry along), into the first {@code (m-1) x (d + extra)} entries
+     * of out; returns out.
      */
-    static double[] reduced(double[] kc, int m, int d, int extra) {
-        return reduced(kc, m, d, extra, new double[Math.max(m - 1, 0) * (d + extra)]);
-    }
-
-    /** As above, into the first {@code (m-1) x (d + extra)} entries of out; returns out. */
     static double[] reduced(double[] kc, int m, int d, int extra, double[] out) {
         java.util.Arrays.fill(out, Math.max(m - 1, 0) * d, Math.max(m - 1, 0) * (d + extra), 1.0);
         if (m <= 1) {
