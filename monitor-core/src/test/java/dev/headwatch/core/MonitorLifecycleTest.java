@@ -8,10 +8,12 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -138,6 +140,79 @@ class MonitorLifecycleTest {
         assertThat(s.dropped()).isPositive();
     }
 
+    /** One step of a layer with one head, for the batching tests. */
+    private static List<LayerInput> oneHead(long seed) {
+        return List.of(new LayerInput("att", List.of(0), List.of(List.of(randomHead(seed))), Double.NaN));
+    }
+
+    private static final LayerAnalyzer EMPTY_METRICS =
+            heads -> MonitorTest.layerOf(heads.stream().map(h -> HeadMetrics.builder().build()).toList());
+
+    @Test
+    void background_wakesForAFullBatch_andMeasuresItsStepsInOrder() throws InterruptedException {
+        List<Long> seen = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch four = new CountDownLatch(4);
+        try (Monitor m = Monitor.builder().analyzer(EMPTY_METRICS).batch(4, Duration.ofHours(1))
+                .sink(o -> { seen.add(o.step()); four.countDown(); }).build()) {
+            for (int step = 0; step < 3; step++) {
+                m.submit(step, 0, Double.NaN, oneHead(step));
+            }
+            // three of four: the thread waits for the batch (or an hour)
+            assertThat(four.await(200, TimeUnit.MILLISECONDS)).isFalse();
+            assertThat(seen).isEmpty();
+            m.submit(3, 0, Double.NaN, oneHead(3));
+            assertThat(four.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(seen).containsExactly(0L, 1L, 2L, 3L);
+        }
+    }
+
+    @Test
+    void background_measuresAShortBatch_afterTheLongestWait() throws InterruptedException {
+        CountDownLatch one = new CountDownLatch(1);
+        try (Monitor m = Monitor.builder().analyzer(EMPTY_METRICS).batch(4, Duration.ofMillis(20))
+                .sink(o -> one.countDown()).build()) {
+            m.submit(0, 0, Double.NaN, oneHead(0));
+            assertThat(one.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(m.stats().observations()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void close_measuresAQueuedPartialBatch_withoutWaitingForIt() {
+        List<Long> seen = Collections.synchronizedList(new ArrayList<>());
+        Monitor m = Monitor.builder().analyzer(EMPTY_METRICS).batch(4, Duration.ofHours(1))
+                .sink(o -> seen.add(o.step())).build();
+        m.submit(0, 0, Double.NaN, oneHead(0));
+        m.submit(1, 0, Double.NaN, oneHead(1));
+        // close wakes the thread: it neither waits the hour nor drops the two steps
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(30), m::close);
+        assertThat(seen).containsExactly(0L, 1L);
+        assertThat(m.stats().dropped()).isZero();
+    }
+
+    @Test
+    void batch_largerThanTheQueue_wakesForAFullQueue() throws InterruptedException {
+        CountDownLatch two = new CountDownLatch(2);
+        try (Monitor m = Monitor.builder().analyzer(EMPTY_METRICS).queueCapacity(2)
+                .batch(16, Duration.ofHours(1)).sink(o -> two.countDown()).build()) {
+            m.submit(0, 0, Double.NaN, oneHead(0));
+            m.submit(1, 0, Double.NaN, oneHead(1));
+            assertThat(two.await(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(m.stats().dropped()).isZero();
+        }
+    }
+
+    @Test
+    void batch_rejectsNonPositiveValues_namingThem() {
+        Monitor.Builder b = Monitor.builder();
+        assertThatThrownBy(() -> b.batch(0, Duration.ofMillis(1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("batch steps");
+        assertThatThrownBy(() -> b.batch(1, Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("batch maxWait");
+        assertThatThrownBy(() -> b.batch(1, null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("batch maxWait");
+    }
+
     @Test
     void outOfMemoryInTheMetrics_stopsTheMonitor_andPropagates() {
         LayerAnalyzer failing = heads -> {
@@ -160,8 +235,7 @@ class MonitorLifecycleTest {
         ObservationSink failing = o -> {
             throw new OutOfMemoryError("Java heap space (test)");
         };
-        LayerAnalyzer fake = heads -> MonitorTest.layerOf(heads.stream().map(h -> HeadMetrics.builder().build()).toList());
-        Monitor m = Monitor.builder().analyzer(fake).sink(failing).build();
+        Monitor m = Monitor.builder().analyzer(EMPTY_METRICS).sink(failing).build();
         m.submit(0, 0, Double.NaN, List.of(new LayerInput("att", List.of(0), List.of(List.of(randomHead(6))), Double.NaN)));
         m.close();
         assertThat(m.stats().sinkFailures()).isZero();
