@@ -33,7 +33,7 @@ import java.util.function.Predicate;
  *   <tr><td>{@link #queueCapacity(int)}</td><td>{@value #DEFAULT_QUEUE_CAPACITY}</td>
  *       <td>steps waiting for the background thread; a step arriving at a full queue is dropped and counted</td></tr>
  *   <tr><td>{@link #batch(int, Duration)}</td><td>{@value #DEFAULT_BATCH_STEPS} steps, 200 ms</td>
- *       <td>the background thread wakes for this many queued steps, or after this long</td></tr>
+ *       <td>the background thread wakes for this many queued steps, or when the oldest has waited this long</td></tr>
  *   <tr><td>{@link #maxSinkFailures(int)}</td><td>{@value #DEFAULT_MAX_SINK_FAILURES}</td>
  *       <td>consecutive failures after which a sink is switched off</td></tr>
  *   <tr><td>{@link #seed(long)}</td><td>0</td><td>seed of the sequence sampler</td></tr>
@@ -183,8 +183,8 @@ public abstract class MonitorSettings<B extends MonitorSettings<B>> {
 
     /**
      * When the background thread wakes: once {@code steps} steps are queued (at most the queue's capacity), or
-     * {@code maxWait} after it last woke with fewer, or at close; it then measures every queued step back to
-     * back. Every observed step is still measured; results reach the sinks up to that many steps (or that
+     * the oldest queued step has waited {@code maxWait} (up to a second more for the first step after a pause:
+     * an idle thread looks once a second), or at close; it then measures every queued step back to back. Every observed step is still measured; results reach the sinks up to that many steps (or that
      * long) later. Waking a waiting thread is what costs: 70-150 us of CPU per wake on an idle core of a
      * virtual machine, and the caches it lost while idle, so the default wakes once per four steps.
      * {@code batch(1, ...)} wakes for every step.
