@@ -238,9 +238,8 @@ public final class Monitor implements AutoCloseable {
 
     /**
      * The background thread's loop: it sleeps until a batch of steps is queued, the oldest has waited
-     * {@code batchWait} or the monitor closes, then processes every queued step back to back. Waking a thread that waited is what
-     * costs (70-150 us of CPU per wake on a virtual machine's idle core, and the caches it lost): once per
-     * batch, not once per step.
+     * {@code batchWait} or the monitor closes, then processes every queued step back to back (why: see
+     * {@link MonitorSettings#batch}).
      */
     private void drain() {
         ArrayDeque<Step> batch = new ArrayDeque<>(queueCapacity);
@@ -269,9 +268,9 @@ public final class Monitor implements AutoCloseable {
     }
 
     /**
-     * Waits for a batch (or the oldest step's {@code batchWait}, or close) and moves every queued step into the empty
-     * {@code batch}; true when the monitor is closed, so these are the last steps (every step accepted before
-     * close() is queued by then: both hold the lock).
+     * Waits for a batch (or the oldest step's {@code batchWait}, or close) and moves every queued step into the
+     * empty {@code batch}; true when the monitor is closed, so these are the last steps (every step accepted
+     * before close() is queued by then: both hold the lock).
      */
     private boolean takeBatch(ArrayDeque<Step> batch) throws InterruptedException {
         lock.lock();

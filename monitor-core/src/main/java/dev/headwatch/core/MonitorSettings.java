@@ -184,10 +184,11 @@ public abstract class MonitorSettings<B extends MonitorSettings<B>> {
     /**
      * When the background thread wakes: once {@code steps} steps are queued (at most the queue's capacity), or
      * the oldest queued step has waited {@code maxWait} (up to a second more for the first step after a pause:
-     * an idle thread looks once a second), or at close; it then measures every queued step back to back. Every observed step is still measured; results reach the sinks up to that many steps (or that
-     * long) later. Waking a waiting thread is what costs: 70-150 us of CPU per wake on an idle core of a
-     * virtual machine, and the caches it lost while idle, so the default wakes once per four steps.
-     * {@code batch(1, ...)} wakes for every step.
+     * an idle thread looks once a second), or at close; it then measures every queued step back to back.
+     * Every observed step is still measured; results reach the sinks up to that many steps (or that long)
+     * later. Waking a waiting thread is what costs: 70-100 us of CPU per wake on an idle core of a virtual
+     * machine ({@code WakeCpu} in benchmarks/), and the caches it lost while idle, so the default wakes once
+     * per four steps. {@code batch(1, ...)} wakes for every step.
      */
     public B batch(int steps, Duration maxWait) {
         if (steps < 1) {

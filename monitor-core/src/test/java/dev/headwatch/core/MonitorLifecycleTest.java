@@ -236,7 +236,7 @@ class MonitorLifecycleTest {
             throw new OutOfMemoryError("Java heap space (test)");
         };
         Monitor m = Monitor.builder().analyzer(EMPTY_METRICS).sink(failing).build();
-        m.submit(0, 0, Double.NaN, List.of(new LayerInput("att", List.of(0), List.of(List.of(randomHead(6))), Double.NaN)));
+        m.submit(0, 0, Double.NaN, oneHead(6));
         m.close();
         assertThat(m.stats().sinkFailures()).isZero();
         assertThat(m.shouldObserve(0)).isFalse();
