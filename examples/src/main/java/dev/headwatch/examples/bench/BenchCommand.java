@@ -3,12 +3,15 @@ package dev.headwatch.examples.bench;
 import dev.headwatch.cli.Headwatch;
 import dev.headwatch.core.math.Products;
 import dev.headwatch.examples.layerapi.ReversalTask;
+import org.nd4j.linalg.factory.Nd4j;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 
 /** {@code headwatch bench}: benchmarks. */
 @Command(name = "bench",
@@ -58,6 +61,10 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--length", defaultValue = "32", description = "Sequence length (default ${DEFAULT-VALUE}).")
         int length;
 
+        @Option(names = "--times", paramLabel = "FILE",
+                description = "Also write every timed step to FILE as CSV (round, position, way, step, nanos).")
+        Path times;
+
         @Override
         public void run() {
             check(warmup >= 0, "--warmup must be >= 0 but was " + warmup);
@@ -72,6 +79,9 @@ public final class BenchCommand implements Runnable {
             out.printf("bench overhead: reversal model, %d attention layers x %d heads, batch %d, length %d; "
                     + "%d warmup, %d rounds x %d steps per way; headwatch observes every %s%n", 2, shape.heads(), batch,
                     length, warmup, rounds, steps, every == 1 ? "iteration" : every + " iterations");
+            String omp = System.getenv("OMP_NUM_THREADS");
+            out.printf("ND4J: %d threads on %d cores (OMP_NUM_THREADS %s)%n", Nd4j.getEnvironment().maxThreads(),
+                    Runtime.getRuntime().availableProcessors(), omp == null ? "unset" : "=" + omp);
             out.println(Products.vectorised() ? "headwatch's products: on the JDK's vector API"
                     : "headwatch's products: plain Java (the vector API needs the JVM flag --add-modules "
                     + "jdk.incubator.vector, and no -Dheadwatch.vector=false)");
@@ -81,9 +91,17 @@ public final class BenchCommand implements Runnable {
             out.println(r.cpuLine());
             out.println(r.warmupLine());
             out.println(r.allocationLine());
+            out.println(r.slowLine());
             out.println(r.intervalLine());
             out.println(r.line());
             out.flush();
+            if (times != null) {
+                try {
+                    r.writeTimes(times, steps);
+                } catch (IOException e) {
+                    throw Headwatch.badInput(spec, "cannot write " + times + ": " + e.getMessage());
+                }
+            }
         }
 
         private void check(boolean ok, String message) {

@@ -13,7 +13,13 @@ import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVPrinter;
+
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
@@ -42,12 +48,14 @@ public final class OverheadBenchmark {
      * step over the timed rounds: headwatch's on the training thread and on its background thread, and
      * StatsListener's (all on the training thread), and the bytes headwatch allocated per observation on both
      * threads; and the background CPU per observation over the untimed warm-up ({@code warmupObservations},
-     * while the JIT compiles the monitor) and over the timed rounds.
+     * while the JIT compiles the monitor) and over the timed rounds; and every timed step, per way (none,
+     * headwatch, StatsListener) in the order run, {@code steps} per round.
      */
     public record Result(double plainNanos, double headwatchNanos, double statsNanos, double[] intervals,
                          MonitorStats headwatch, double headwatchTrainingCpu, double headwatchBackgroundCpu,
                          double statsCpu, double headwatchBytesPerObservation, long warmupObservations,
-                         double warmupBackgroundCpuPerObservation, double timedBackgroundCpuPerObservation) {
+                         double warmupBackgroundCpuPerObservation, double timedBackgroundCpuPerObservation,
+                         List<List<Long>> times) {
         public double headwatchRatio() {
             return headwatchNanos / plainNanos;
         }
@@ -87,10 +95,39 @@ public final class OverheadBenchmark {
                     headwatchBytesPerObservation / 1024);
         }
 
+        /**
+         * The share of each way's steps that took more than twice the unmonitored median. Steps of several times
+         * the median hit every way alike when ND4J's threads stall each other (docs/performance.md, "ND4J's
+         * threads on a small machine"), and then the medians say more about those stalls than about a listener.
+         */
+        public String slowLine() {
+            double[] shares = sharesOver(times, 2 * plainNanos);
+            return String.format(Locale.ROOT, "steps over twice the unmonitored median: none %.1f%%, headwatch %.1f%%, "
+                    + "statslistener %.1f%%", 100 * shares[0], 100 * shares[1], 100 * shares[2]);
+        }
+
         /** The ratios' 95% bootstrap intervals. */
         public String intervalLine() {
             return String.format(Locale.ROOT, "95%% intervals: headwatch %.3f-%.3fx statslistener %.3f-%.3fx",
                     intervals[0], intervals[1], intervals[2], intervals[3]);
+        }
+
+        /**
+         * Writes every timed step as CSV: {@code round,position,way,step,nanos}, where {@code position} is the
+         * way's place (0-2) in its round's order and {@code step} counts from 1 within the block.
+         */
+        public void writeTimes(Path file, int steps) throws IOException {
+            try (CSVPrinter csv = CSVFormat.DEFAULT.builder().setHeader("round", "position", "way", "step", "nanos")
+                    .build().print(file, StandardCharsets.UTF_8)) {
+                for (int way = 0; way < WAYS.size(); way++) {
+                    List<Long> wayTimes = times.get(way);
+                    for (int i = 0; i < wayTimes.size(); i++) {
+                        int round = i / steps;
+                        int position = Arrays.stream(ORDERS[round % ORDERS.length]).boxed().toList().indexOf(way);
+                        csv.printRecord(round + 1, position, WAYS.get(way), i % steps + 1, wayTimes.get(i));
+                    }
+                }
+            }
         }
 
         /** The final line: {@code overhead: headwatch=<x>x statslistener=<y>x}. */
@@ -99,6 +136,9 @@ public final class OverheadBenchmark {
                     headwatchRatio(), statsRatio());
         }
     }
+
+    /** The three ways' names, in the order of {@link Result#times()}. */
+    static final List<String> WAYS = List.of("none", "headwatch", "statslistener");
 
     /** The six orders of the three ways (none, headwatch, StatsListener), one per round in turn. */
     static final int[][] ORDERS = {{0, 1, 2}, {1, 2, 0}, {2, 0, 1}, {0, 2, 1}, {2, 1, 0}, {1, 0, 2}};
@@ -183,7 +223,7 @@ public final class OverheadBenchmark {
         return new Result(median(times.get(0)), median(times.get(1)), median(times.get(2)),
                 intervals(times, new SplittableRandom(1)), headwatch.stats(), headwatchTimed.nanos / (double) fitsPerWay,
                 backgroundCpu, statsTimed.nanos / (double) fitsPerWay, bytesPerObservation, warmupObservations,
-                warmupCpuPerObservation, timedCpuPerObservation);
+                warmupCpuPerObservation, timedCpuPerObservation, times);
     }
 
     /** A listener that adds up the CPU time and the bytes its delegate takes on the calling (training) thread. */
@@ -286,6 +326,15 @@ public final class OverheadBenchmark {
                 return;
             }
         }
+    }
+
+    /** Per way, the share of its steps that took longer than {@code limit} nanoseconds. */
+    static double[] sharesOver(List<List<Long>> times, double limit) {
+        double[] shares = new double[times.size()];
+        for (int way = 0; way < shares.length; way++) {
+            shares[way] = times.get(way).stream().filter(t -> t > limit).count() / (double) times.get(way).size();
+        }
+        return shares;
     }
 
     /** 95% percentile-bootstrap intervals of the two median ratios: each way's steps resampled 1,000 times. */

@@ -3,6 +3,11 @@ package dev.headwatch.examples.bench;
 import dev.headwatch.cli.CliRun;
 import dev.headwatch.core.math.Products;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -15,35 +20,54 @@ import static org.assertj.core.api.Assertions.within;
 class BenchCommandTest {
 
     @Test
-    void overhead_small_endsWithTheRatioLine() {
-        CliRun r = CliRun.of("bench", "overhead", "--warmup", "1", "--rounds", "1", "--steps", "2",
-                "--batch", "4", "--length", "8");
+    void overhead_small_endsWithTheRatioLine(@TempDir Path dir) throws IOException {
+        Path times = dir.resolve("times.csv");
+        CliRun r = CliRun.of("bench", "overhead", "--warmup", "1", "--rounds", "2", "--steps", "2",
+                "--batch", "4", "--length", "8", "--times", times.toString());
         assertThat(r.exitCode()).isZero();
         String[] lines = r.out().strip().split("\\R");
         assertThat(lines[lines.length - 1]).matches("overhead: headwatch=\\d+\\.\\d{3}x statslistener=\\d+\\.\\d{3}x");
         assertThat(r.out()).containsPattern("headwatch: [1-9]\\d* observations");
         assertThat(r.out()).contains("headwatch observes every iteration");
+        assertThat(r.out()).containsPattern("ND4J: [1-9]\\d* threads on [1-9]\\d* cores \\(OMP_NUM_THREADS (unset|=\\S+)\\)");
         assertThat(r.out()).contains(Products.vectorised() ? "headwatch's products: on the JDK's vector API"
                 : "headwatch's products: plain Java (the vector API needs the JVM flag --add-modules");
-        assertThat(lines[lines.length - 5]).matches(
+        assertThat(lines[lines.length - 6]).matches(
                 "listener CPU per step: headwatch \\d+\\.\\d{2} ms on the training thread \\+ \\d+\\.\\d{2} ms in the background "
                         + "= \\d+\\.\\d{2} ms \\(\\d+\\.\\d% of the unmonitored median step\\); statslistener \\d+\\.\\d{2} ms \\(\\d+\\.\\d%\\)");
         java.util.regex.Matcher cpu = java.util.regex.Pattern.compile(
                 "headwatch (\\S+) ms on the training thread \\+ (\\S+) ms in the background.*statslistener (\\S+) ms")
-                .matcher(lines[lines.length - 5]);
+                .matcher(lines[lines.length - 6]);
         assertThat(cpu.find()).isTrue();
         for (int g = 1; g <= 3; g++) {
             assertThat(Double.parseDouble(cpu.group(g))).as("CPU figure %d", g).isPositive();
         }
         java.util.regex.Matcher warmup = java.util.regex.Pattern.compile("background CPU per observation: (\\d+\\.\\d{2}) ms "
                 + "over the 1 untimed warm-up observations \\(while the JIT compiles the monitor\\), (\\d+\\.\\d{2}) ms over "
-                + "the timed ones").matcher(lines[lines.length - 4]);
-        assertThat(warmup.matches()).as(lines[lines.length - 4]).isTrue();
+                + "the timed ones").matcher(lines[lines.length - 5]);
+        assertThat(warmup.matches()).as(lines[lines.length - 5]).isTrue();
         assertThat(Double.parseDouble(warmup.group(1))).isPositive();
         assertThat(Double.parseDouble(warmup.group(2))).isPositive();
-        assertThat(lines[lines.length - 3]).matches("allocated per observation: headwatch [1-9]\\d* KB");
+        assertThat(lines[lines.length - 4]).matches("allocated per observation: headwatch [1-9]\\d* KB");
+        assertThat(lines[lines.length - 3]).matches("steps over twice the unmonitored median: none \\d+\\.\\d%, "
+                + "headwatch \\d+\\.\\d%, statslistener \\d+\\.\\d%");
         assertThat(lines[lines.length - 2]).matches(
                 "95% intervals: headwatch \\d+\\.\\d{3}-\\d+\\.\\d{3}x statslistener \\d+\\.\\d{3}-\\d+\\.\\d{3}x");
+        // Every timed step: 2 rounds x 3 ways x 2 steps, each way at its place in the round's order.
+        List<String> rows = Files.readAllLines(times);
+        assertThat(rows).hasSize(13).first().isEqualTo("round,position,way,step,nanos");
+        assertThat(rows.subList(1, 13)).extracting(row -> row.substring(0, row.lastIndexOf(',')))
+                .containsExactly("1,0,none,1", "1,0,none,2", "2,2,none,1", "2,2,none,2",
+                        "1,1,headwatch,1", "1,1,headwatch,2", "2,0,headwatch,1", "2,0,headwatch,2",
+                        "1,2,statslistener,1", "1,2,statslistener,2", "2,1,statslistener,1", "2,1,statslistener,2");
+        assertThat(rows.subList(1, 13)).allSatisfy(row ->
+                assertThat(Long.parseLong(row.substring(row.lastIndexOf(',') + 1))).isPositive());
+    }
+
+    @Test
+    void sharesOver_countsTheStepsStrictlyAboveTheLimit() {
+        List<List<Long>> times = List.of(List.of(10L, 20L, 41L, 90L), List.of(40L, 40L), List.of(5L, 100L, 200L));
+        assertThat(OverheadBenchmark.sharesOver(times, 40)).containsExactly(0.5, 0.0, 2 / 3.0);
     }
 
     @Test
