@@ -80,8 +80,9 @@ public final class BenchCommand implements Runnable {
                     + "%d warmup, %d rounds x %d steps per way; headwatch observes every %s%n", 2, shape.heads(), batch,
                     length, warmup, rounds, steps, every == 1 ? "iteration" : every + " iterations");
             String omp = System.getenv("OMP_NUM_THREADS");
-            out.printf("ND4J: %d threads on %d cores (OMP_NUM_THREADS %s)%n", Nd4j.getEnvironment().maxThreads(),
-                    Runtime.getRuntime().availableProcessors(), omp == null ? "unset" : "=" + omp);
+            int threads = Nd4j.getEnvironment().maxThreads();
+            out.printf("ND4J: %d thread%s on %d cores (OMP_NUM_THREADS%s)%n", threads, threads == 1 ? "" : "s",
+                    Runtime.getRuntime().availableProcessors(), omp == null ? " unset" : "=" + omp);
             out.println(Products.vectorised() ? "headwatch's products: on the JDK's vector API"
                     : "headwatch's products: plain Java (the vector API needs the JVM flag --add-modules "
                     + "jdk.incubator.vector, and no -Dheadwatch.vector=false)");
