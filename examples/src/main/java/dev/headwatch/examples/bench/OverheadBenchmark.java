@@ -101,9 +101,7 @@ public final class OverheadBenchmark {
          * threads on a small machine"), and then the medians say more about those stalls than about a listener.
          */
         public String slowLine() {
-            double[] shares = sharesOver(times, 2 * plainNanos);
-            return String.format(Locale.ROOT, "steps over twice the unmonitored median: none %.1f%%, headwatch %.1f%%, "
-                    + "statslistener %.1f%%", 100 * shares[0], 100 * shares[1], 100 * shares[2]);
+            return slowSteps(sharesOver(times, 2 * plainNanos));
         }
 
         /** The ratios' 95% bootstrap intervals. */
@@ -136,6 +134,9 @@ public final class OverheadBenchmark {
                     headwatchRatio(), statsRatio());
         }
     }
+
+    /** A share of slow unmonitored steps above which the machine, not a listener, sets the medians. */
+    static final double STALLING = 0.05;
 
     /** The three ways' names, in the order of {@link Result#times()}. */
     static final List<String> WAYS = List.of("none", "headwatch", "statslistener");
@@ -326,6 +327,14 @@ public final class OverheadBenchmark {
                 return;
             }
         }
+    }
+
+    /** {@link Result#slowLine()} for these shares (none, headwatch, StatsListener). */
+    static String slowSteps(double[] shares) {
+        return String.format(Locale.ROOT, "steps over twice the unmonitored median: none %.1f%%, headwatch %.1f%%, "
+                + "statslistener %.1f%%", 100 * shares[0], 100 * shares[1], 100 * shares[2])
+                + (shares[0] > STALLING ? " (the unmonitored steps stall too: the medians "
+                + "measure the machine more than the listeners; see docs/performance.md on ND4J's threads)" : "");
     }
 
     /** Per way, the share of its steps that took longer than {@code limit} nanoseconds. */

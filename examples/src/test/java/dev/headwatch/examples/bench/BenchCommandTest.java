@@ -50,7 +50,7 @@ class BenchCommandTest {
         assertThat(Double.parseDouble(warmup.group(2))).isPositive();
         assertThat(lines[lines.length - 4]).matches("allocated per observation: headwatch [1-9]\\d* KB");
         assertThat(lines[lines.length - 3]).matches("steps over twice the unmonitored median: none \\d+\\.\\d%, "
-                + "headwatch \\d+\\.\\d%, statslistener \\d+\\.\\d%");
+                + "headwatch \\d+\\.\\d%, statslistener \\d+\\.\\d%( \\(the unmonitored steps stall too: .*\\))?");
         assertThat(lines[lines.length - 2]).matches(
                 "95% intervals: headwatch \\d+\\.\\d{3}-\\d+\\.\\d{3}x statslistener \\d+\\.\\d{3}-\\d+\\.\\d{3}x");
         // Every timed step: 2 rounds x 3 ways x 2 steps, each way at its place in the round's order.
@@ -68,6 +68,16 @@ class BenchCommandTest {
     void sharesOver_countsTheStepsStrictlyAboveTheLimit() {
         List<List<Long>> times = List.of(List.of(10L, 20L, 41L, 90L), List.of(40L, 40L), List.of(5L, 100L, 200L));
         assertThat(OverheadBenchmark.sharesOver(times, 40)).containsExactly(0.5, 0.0, 2 / 3.0);
+    }
+
+    @Test
+    void slowSteps_pointsAtTheMachineWhenTheUnmonitoredStepsStall() {
+        assertThat(OverheadBenchmark.slowSteps(new double[] {0.002, 0.008, 0.016}))
+                .isEqualTo("steps over twice the unmonitored median: none 0.2%, headwatch 0.8%, statslistener 1.6%");
+        assertThat(OverheadBenchmark.slowSteps(new double[] {0.328, 0.356, 0.366}))
+                .isEqualTo("steps over twice the unmonitored median: none 32.8%, headwatch 35.6%, statslistener 36.6% "
+                        + "(the unmonitored steps stall too: the medians measure the machine more than the listeners; "
+                        + "see docs/performance.md on ND4J's threads)");
     }
 
     @Test
