@@ -42,9 +42,9 @@ public final class ObservationCpu {
                     return new long[] {threads.getCurrentThreadCpuTime() - cpu,
                             threads.getCurrentThreadAllocatedBytes() - bytes};
                 }).join();
+                String paused = pause == 0 ? "" : " pause " + pause + " ms" + (batch > 1 ? " per " + batch : "");
                 System.out.printf("%s%s%s cpu %.1f us/observation, allocated %d bytes/observation%n", bench.shape,
-                        captured ? " captured" : "", pause > 0 ? " pause " + pause + " ms" + (batch > 1 ? " per " + batch : "") : "", used[0] / 1e3 / count,
-                        used[1] / count);
+                        captured ? " captured" : "", paused, used[0] / 1e3 / count, used[1] / count);
             }
         } finally {
             pool.shutdown();

@@ -11,6 +11,7 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** {@code headwatch bench}: benchmarks. */
@@ -73,6 +74,9 @@ public final class BenchCommand implements Runnable {
             check(every >= 1, "--every must be >= 1 but was " + every);
             check(batch >= 1, "--batch must be >= 1 but was " + batch);
             check(length >= 2, "--length must be >= 2 but was " + length);
+            Path folder = times == null ? null : times.toAbsolutePath().getParent();
+            check(times == null || Files.isDirectory(folder) && Files.isWritable(folder),
+                    "--times: cannot write a file in " + folder);
             ReversalTask.Shape d = ReversalTask.Shape.DEFAULT;
             ReversalTask.Shape shape = new ReversalTask.Shape(d.vocab(), length, d.width(), d.heads(), batch);
             PrintWriter out = spec.commandLine().getOut();

@@ -65,6 +65,15 @@ class BenchCommandTest {
     }
 
     @Test
+    void overhead_timesInAMissingFolder_failsBeforeTraining(@TempDir Path dir) {
+        Path times = dir.resolve("missing").resolve("times.csv");
+        CliRun r = CliRun.of("bench", "overhead", "--times", times.toString());
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err().strip()).endsWith("--times: cannot write a file in " + times.getParent());
+        assertThat(r.out()).doesNotContain("round");
+    }
+
+    @Test
     void sharesOver_countsTheStepsStrictlyAboveTheLimit() {
         List<List<Long>> times = List.of(List.of(10L, 20L, 41L, 90L), List.of(40L, 40L), List.of(5L, 100L, 200L));
         assertThat(OverheadBenchmark.sharesOver(times, 40)).containsExactly(0.5, 0.0, 2 / 3.0);
