@@ -101,14 +101,6 @@ public final class ArrayCopies {
     /** Rearranges a row-major {@code [before, steps, after]} block into {@code [steps, before * after]}. */
     private static void timeFirst(double[] block, double[] out, int before, int steps, int after) {
         int features = before * after;
-        if (after == 1) { // [C, T] to [T, C], DL4J's recurrent layout: a transpose, not C * T copies of one
-            for (int p = 0; p < before; p++) {
-                for (int t = 0, from = p * steps; t < steps; t++) {
-                    out[t * features + p] = block[from + t];
-                }
-            }
-            return;
-        }
         for (int p = 0; p < before; p++) {
             for (int t = 0; t < steps; t++) {
                 System.arraycopy(block, (p * steps + t) * after, out, t * features + p * after, after);
