@@ -39,11 +39,12 @@ public final class BenchCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        // The JIT compiles the monitor's kernels over its first ~400 observations (3-8 ms each until then,
-        // about 1 ms after): fewer warm-up steps would time the compiler, not the listener.
-        @Option(names = "--warmup", defaultValue = "600",
+        // On 2 cores the JIT compiles the monitor over its first 1,000-3,000 observations (1.6 ms each at first,
+        // 0.5 ms once compiled, replayed by the benchmarks module's ObservationCpu), one compiler thread sharing
+        // the cores with training: after 600 steps the timed ones still paid for it.
+        @Option(names = "--warmup", defaultValue = "2000",
                 description = "Untimed steps per way, so the JIT has compiled the training code and the listeners "
-                        + "(default ${DEFAULT-VALUE}).")
+                        + "(default ${DEFAULT-VALUE}); the output says how much it still compiled in the last 100.")
         int warmup;
 
         @Option(names = "--rounds", defaultValue = "50", description = "Interleaved rounds (default ${DEFAULT-VALUE}).")
@@ -95,6 +96,7 @@ public final class BenchCommand implements Runnable {
             out.println(r.monitorLine());
             out.println(r.cpuLine());
             out.println(r.warmupLine());
+            out.println(r.backgroundLine());
             out.println(r.allocationLine());
             out.println(r.slowLine());
             out.println(r.intervalLine());

@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
@@ -42,7 +43,7 @@ import java.util.SplittableRandom;
 public final class OverheadBenchmark {
 
     /**
-     * The measured medians (nanoseconds per step), their ratios, 95% bootstrap intervals of the ratios
+     * How the warm-up ended, the measured medians (nanoseconds per step), their ratios, 95% bootstrap intervals of the ratios
      * ({@code [low, high]} for headwatch, then for StatsListener), and the CPU time the listeners used per
      * step over the timed rounds: headwatch's on the training thread and on its background thread, and
      * StatsListener's (all on the training thread), and the bytes headwatch allocated per observation on both
@@ -50,7 +51,7 @@ public final class OverheadBenchmark {
      * while the JIT compiles the monitor) and over the timed rounds; and every timed step, per way (none,
      * headwatch, StatsListener) in the order run, {@code steps} per round.
      */
-    public record Result(double plainNanos, double headwatchNanos, double statsNanos, double[] intervals,
+    public record Result(Warmup warmup, double plainNanos, double headwatchNanos, double statsNanos, double[] intervals,
                          MonitorStats headwatch, double headwatchTrainingCpu, double headwatchBackgroundCpu,
                          double statsCpu, double headwatchBytesPerObservation, long warmupObservations,
                          double warmupBackgroundCpuPerObservation, double timedBackgroundCpuPerObservation,
@@ -81,8 +82,16 @@ public final class OverheadBenchmark {
                     100 * headwatchCpu / plainNanos, statsCpu / 1e6, 100 * statsCpu / plainNanos);
         }
 
-        /** The background CPU per observation over the untimed warm-up and over the timed rounds. */
+        /**
+         * How long the warm-up ran and how busy the JIT still was in its last block: steps timed while the JIT
+         * compiles measure the compiler more than the listeners.
+         */
         public String warmupLine() {
+            return warmup.line();
+        }
+
+        /** The background CPU per observation over the untimed warm-up and over the timed rounds. */
+        public String backgroundLine() {
             return String.format(Locale.ROOT, "background CPU per observation: %.2f ms over the %d untimed warm-up "
                     + "observations (while the JIT compiles the monitor), %.2f ms over the timed ones",
                     warmupBackgroundCpuPerObservation / 1e6, warmupObservations, timedBackgroundCpuPerObservation / 1e6);
@@ -165,6 +174,7 @@ public final class OverheadBenchmark {
         stats.setListeners(statsTimed);
         MultiLayerNetwork[] nets = {plain, watched, stats};
         List<List<Long>> times = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        Warmup warm;
         double backgroundCpu;
         double bytesPerObservation;
         long warmupObservations;
@@ -173,14 +183,7 @@ public final class OverheadBenchmark {
         long fitsPerWay = (long) rounds * (steps + 1);
         try {
             ReversalTask data = new ReversalTask(shape, 7);
-            UpstreamNoise.muted(() -> {
-                for (int i = 0; i < warmup; i++) {
-                    DataSet ds = data.next();
-                    for (MultiLayerNetwork net : nets) {
-                        net.fit(ds);
-                    }
-                }
-            });
+            warm = UpstreamNoise.mutedResult(() -> warmUp(nets, data, warmup));
             awaitBackground(headwatch);
             long cpuStart = backgroundCpuNanos();
             long bytesStart = backgroundAllocatedBytes();
@@ -220,10 +223,56 @@ public final class OverheadBenchmark {
         } finally {
             headwatch.close();
         }
-        return new Result(median(times.get(0)), median(times.get(1)), median(times.get(2)),
+        return new Result(warm, median(times.get(0)), median(times.get(1)), median(times.get(2)),
                 intervals(times, new SplittableRandom(1)), headwatch.stats(), headwatchTimed.nanos / (double) fitsPerWay,
                 backgroundCpu, statsTimed.nanos / (double) fitsPerWay, bytesPerObservation, warmupObservations,
                 warmupCpuPerObservation, timedCpuPerObservation, times);
+    }
+
+    /** Steps per way of the warm-up's last block, over which the JIT's activity is reported. */
+    static final int LAST_BLOCK = 100;
+
+    /** A JIT that compiled for less than this share of the warm-up's last block is done. */
+    static final double QUIET_JIT = 0.01;
+
+    /**
+     * How a warm-up ended: its untimed steps per way, and its last block's steps, the JIT's compile time in it
+     * (NaN when the JVM does not report it; summed over the compiler threads) and its wall time.
+     */
+    record Warmup(int steps, int lastBlock, double lastCompileNanos, double lastBlockNanos) {
+        /** {@code warm-up: <steps> untimed steps per way; the JIT compiled for <x>% of the last <block> (done)}. */
+        String line() {
+            double share = lastCompileNanos / lastBlockNanos;
+            String jit = Double.isNaN(share) ? "the JVM does not report its compile time"
+                    : String.format(Locale.ROOT, "the JIT compiled for %.1f%% of the last %d (%s)", 100 * share,
+                            lastBlock, share < QUIET_JIT ? "done"
+                                    : "still compiling: the timed steps include it; try a longer --warmup");
+            return String.format(Locale.ROOT, "warm-up: %d untimed steps per way; %s", steps, jit);
+        }
+    }
+
+    /**
+     * Trains every way, untimed, for {@code steps} steps, and measures how much the JIT compiled over the last
+     * {@link #LAST_BLOCK} of them: whether the timed steps that follow time the listeners or the compiler.
+     */
+    static Warmup warmUp(MultiLayerNetwork[] nets, ReversalTask data, int steps) {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        boolean timed = jit != null && jit.isCompilationTimeMonitoringSupported();
+        int block = Math.min(LAST_BLOCK, steps);
+        long compiled = 0;
+        long start = 0;
+        for (int i = 0; i < steps; i++) {
+            if (i == steps - block) {
+                compiled = timed ? jit.getTotalCompilationTime() : 0;
+                start = System.nanoTime();
+            }
+            DataSet ds = data.next();
+            for (MultiLayerNetwork net : nets) {
+                net.fit(ds);
+            }
+        }
+        double compile = timed ? (jit.getTotalCompilationTime() - compiled) * 1e6 : Double.NaN;
+        return new Warmup(steps, block, compile, System.nanoTime() - start);
     }
 
     /** A listener that adds up the CPU time and the bytes its delegate takes on the calling (training) thread. */

@@ -31,16 +31,18 @@ class BenchCommandTest {
         assertThat(r.out()).containsPattern("ND4J: (1 thread|[1-9]\\d* threads) on [1-9]\\d* cores \\(OMP_NUM_THREADS( unset|=\\S+)\\)");
         assertThat(r.out()).contains(Products.vectorised() ? "headwatch's products: on the JDK's vector API"
                 : "headwatch's products: plain Java (the vector API needs the JVM flag --add-modules");
-        assertThat(lines[lines.length - 6]).matches(
+        assertThat(lines[lines.length - 7]).matches(
                 "listener CPU per step: headwatch \\d+\\.\\d{2} ms on the training thread \\+ \\d+\\.\\d{2} ms in the background "
                         + "= \\d+\\.\\d{2} ms \\(\\d+\\.\\d% of the unmonitored median step\\); statslistener \\d+\\.\\d{2} ms \\(\\d+\\.\\d%\\)");
         java.util.regex.Matcher cpu = java.util.regex.Pattern.compile(
                 "headwatch (\\S+) ms on the training thread \\+ (\\S+) ms in the background.*statslistener (\\S+) ms")
-                .matcher(lines[lines.length - 6]);
+                .matcher(lines[lines.length - 7]);
         assertThat(cpu.find()).isTrue();
         for (int g = 1; g <= 3; g++) {
             assertThat(Double.parseDouble(cpu.group(g))).as("CPU figure %d", g).isPositive();
         }
+        assertThat(lines[lines.length - 6]).matches("warm-up: 1 untimed steps per way; the JIT compiled for "
+                + "\\d+\\.\\d% of the last 1 \\((done|still compiling: the timed steps include it; try a longer --warmup)\\)");
         java.util.regex.Matcher warmup = java.util.regex.Pattern.compile("background CPU per observation: (\\d+\\.\\d{2}) ms "
                 + "over the 1 untimed warm-up observations \\(while the JIT compiles the monitor\\), (\\d+\\.\\d{2}) ms over "
                 + "the timed ones").matcher(lines[lines.length - 5]);
@@ -177,6 +179,17 @@ class BenchCommandTest {
         r = CliRun.of("bench", "overhead", "--every", "0");
         assertThat(r.exitCode()).isEqualTo(2);
         assertThat(r.err()).contains("--every must be >= 1 but was 0");
+    }
+
+    @Test
+    void warmupLine_saysWhetherTheJitWasStillCompiling() {
+        assertThat(new OverheadBenchmark.Warmup(2000, 100, 0.9e7, 1e9).line())
+                .isEqualTo("warm-up: 2000 untimed steps per way; the JIT compiled for 0.9% of the last 100 (done)");
+        assertThat(new OverheadBenchmark.Warmup(600, 100, 2.5e7, 1e9).line())
+                .isEqualTo("warm-up: 600 untimed steps per way; the JIT compiled for 2.5% of the last 100 (still "
+                        + "compiling: the timed steps include it; try a longer --warmup)");
+        assertThat(new OverheadBenchmark.Warmup(5, 5, Double.NaN, 1e9).line())
+                .isEqualTo("warm-up: 5 untimed steps per way; the JVM does not report its compile time");
     }
 
     @Test
