@@ -1,5 +1,7 @@
 package dev.headwatch.core.math;
 
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.indexer.DoubleIndexer;
 import org.bytedeco.javacpp.indexer.FloatIndexer;
 import org.nd4j.linalg.api.buffer.DataBuffer;
@@ -10,10 +12,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public final class RowMajor {
 
     /**
-     * Floats read per bulk get: the staging array (2 KB, the calling thread's, kept from call to call) stays
+     * Floats read per native copy: the staging array (8 KB, the calling thread's, kept from call to call) stays
      * small whatever the array's size, and a copy of a parameter allocates nothing beyond its result.
      */
-    private static final int CHUNK = 512;
+    static final int CHUNK = 2048;
     private static final ThreadLocal<float[]> STAGING = ThreadLocal.withInitial(() -> new float[CHUNK]);
 
     private RowMajor() {
@@ -78,18 +80,29 @@ public final class RowMajor {
     /**
      * Copies {@code length} consecutive elements of a buffer, from its element {@code from} on (counted as
      * {@link DataBuffer#getDouble(long)} counts them), into {@code out} from {@code at} on, widened to double.
-     * Float and double buffers are read in bulk through the buffer's own indexer, the one {@code getDouble}
-     * reads through (for a view it starts at the view's first element); other types element by element. No
-     * ND4J op runs and nothing is allocated off the Java heap.
+     * Float and double buffers are read in bulk from the memory of the buffer's own indexer, the one
+     * {@code getDouble} reads through (for a view it starts at the view's first element): by native copies of
+     * its pointer, since the indexer's own bulk get reads one element per call; through the indexer where it
+     * has no pointer; other types element by element. No ND4J op runs and nothing is allocated off the Java heap.
      */
     public static void read(DataBuffer data, long from, double[] out, int at, int length) {
         if (data.dataType() == DataType.DOUBLE && data.indexer() instanceof DoubleIndexer doubles) {
-            doubles.get(from, out, at, length);
+            if (doubles.pointer() instanceof DoublePointer p && !p.isNull()) {
+                new DoublePointer(p).position(p.position() + from).get(out, at, length);
+            } else {
+                doubles.get(from, out, at, length);
+            }
         } else if (data.dataType() == DataType.FLOAT && data.indexer() instanceof FloatIndexer floats) {
+            FloatPointer pointer = floats.pointer() instanceof FloatPointer p && !p.isNull() ? new FloatPointer(p) : null;
+            long first = pointer == null ? 0 : pointer.position() + from;
             float[] chunk = STAGING.get();
             for (int done = 0; done < length; done += CHUNK) {
                 int count = Math.min(CHUNK, length - done);
-                floats.get(from + done, chunk, 0, count);
+                if (pointer != null) {
+                    pointer.position(first + done).get(chunk, 0, count);
+                } else {
+                    floats.get(from + done, chunk, 0, count);
+                }
                 for (int i = 0; i < count; i++) {
                     out[at + done + i] = chunk[i];
                 }

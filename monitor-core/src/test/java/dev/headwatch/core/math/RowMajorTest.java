@@ -86,6 +86,21 @@ class RowMajorTest {
     }
 
     @Test
+    void read_ofARunLongerThanTheStagingChunk_inAViewAtAnOffset_equalsElementwiseReads() {
+        Nd4j.getRandom().setSeed(13);
+        int length = 2 * RowMajor.CHUNK + 37;
+        for (DataType type : new DataType[] {DataType.FLOAT, DataType.DOUBLE}) {
+            INDArray flat = Nd4j.randn(type, 1, length + 100);
+            INDArray view = flat.get(NDArrayIndex.point(0), NDArrayIndex.interval(50, 50 + length + 20));
+            double[] out = new double[length + 3];
+            RowMajor.read(view.data(), 7, out, 3, length);                        // elements 57 .. of flat
+            for (int i = 0; i < length; i++) {
+                assertThat(out[3 + i]).as(type + " element " + i).isEqualTo(flat.getDouble(0, 57 + i));
+            }
+        }
+    }
+
+    @Test
     void isRowMajorRun_ignoresTheStrideOfSizeOneAxes_andChecksOnlyTheAxesFromTheGivenOne() {
         assertThat(RowMajor.isRowMajorRun(new long[] {3, 4}, new long[] {4, 1}, 0)).isTrue();
         assertThat(RowMajor.isRowMajorRun(new long[] {1, 4}, new long[] {99, 1}, 0)).isTrue();
