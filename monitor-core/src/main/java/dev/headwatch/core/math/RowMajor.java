@@ -2,6 +2,7 @@ package dev.headwatch.core.math;
 
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.indexer.DoubleIndexer;
 import org.bytedeco.javacpp.indexer.FloatIndexer;
 import org.nd4j.linalg.api.buffer.DataBuffer;
@@ -13,7 +14,8 @@ public final class RowMajor {
 
     /**
      * Floats read per native copy: the staging array (8 KB, the calling thread's, kept from call to call) stays
-     * small whatever the array's size, and a copy of a parameter allocates nothing beyond its result.
+     * small whatever the array's size, and a copy of a parameter allocates little beyond its result (a pointer
+     * object per run).
      */
     static final int CHUNK = 2048;
     private static final ThreadLocal<float[]> STAGING = ThreadLocal.withInitial(() -> new float[CHUNK]);
@@ -83,17 +85,19 @@ public final class RowMajor {
      * Float and double buffers are read in bulk from the memory of the buffer's own indexer, the one
      * {@code getDouble} reads through (for a view it starts at the view's first element): by native copies of
      * its pointer, since the indexer's own bulk get reads one element per call; through the indexer where it
-     * has no pointer; other types element by element. No ND4J op runs and nothing is allocated off the Java heap.
+     * has no pointer (or the run does not lie inside it: the indexer then throws as it checks every index);
+     * other types element by element. No ND4J op runs and nothing is allocated off the Java heap.
      */
     public static void read(DataBuffer data, long from, double[] out, int at, int length) {
         if (data.dataType() == DataType.DOUBLE && data.indexer() instanceof DoubleIndexer doubles) {
-            if (doubles.pointer() instanceof DoublePointer p && !p.isNull()) {
+            if (doubles.pointer() instanceof DoublePointer p && inside(p, from, length)) {
                 new DoublePointer(p).position(p.position() + from).get(out, at, length);
             } else {
                 doubles.get(from, out, at, length);
             }
         } else if (data.dataType() == DataType.FLOAT && data.indexer() instanceof FloatIndexer floats) {
-            FloatPointer pointer = floats.pointer() instanceof FloatPointer p && !p.isNull() ? new FloatPointer(p) : null;
+            FloatPointer pointer = floats.pointer() instanceof FloatPointer p && inside(p, from, length)
+                    ? new FloatPointer(p) : null;
             long first = pointer == null ? 0 : pointer.position() + from;
             float[] chunk = STAGING.get();
             for (int done = 0; done < length; done += CHUNK) {
@@ -112,5 +116,10 @@ public final class RowMajor {
                 out[at + i] = data.getDouble(from + i);
             }
         }
+    }
+
+    /** Whether elements {@code from .. from+length-1} from the pointer's position lie inside its limit. */
+    private static boolean inside(Pointer p, long from, int length) {
+        return !p.isNull() && from >= 0 && from + length <= p.limit() - p.position();
     }
 }

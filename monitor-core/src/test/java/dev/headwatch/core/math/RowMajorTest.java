@@ -1,6 +1,7 @@
 package dev.headwatch.core.math;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -97,6 +98,19 @@ class RowMajorTest {
             for (int i = 0; i < length; i++) {
                 assertThat(out[3 + i]).as(type + " element " + i).isEqualTo(flat.getDouble(0, 57 + i));
             }
+        }
+    }
+
+    @Test
+    void read_pastTheEndOfAView_throws_insteadOfReadingBeyondIt() {
+        for (DataType type : new DataType[] {DataType.FLOAT, DataType.DOUBLE}) {
+            INDArray flat = Nd4j.linspace(type, 1, 40, 1).reshape(1, 40);
+            INDArray view = flat.get(NDArrayIndex.point(0), NDArrayIndex.interval(10, 20));
+            double[] out = new double[20];
+            assertThatThrownBy(() -> RowMajor.read(view.data(), 5, out, 0, 10)).as(type.toString())
+                    .isInstanceOf(IndexOutOfBoundsException.class);
+            RowMajor.read(view.data(), 5, out, 0, 5);                             // the last five are there
+            assertThat(java.util.Arrays.copyOf(out, 5)).containsExactly(16, 17, 18, 19, 20);
         }
     }
 
