@@ -44,8 +44,8 @@ public final class OverheadBenchmark {
 
     /**
      * How the warm-up ended, the measured medians (nanoseconds per step), their ratios, 95% bootstrap intervals
-     * of the ratios ({@code [low, high]} for headwatch, then for StatsListener), and the CPU time the listeners used per
-     * step over the timed rounds: headwatch's on the training thread and on its background thread, and
+     * of the ratios ({@code [low, high]} for headwatch, then for StatsListener), and the CPU time the listeners
+     * used per step over the timed rounds: headwatch's on the training thread and on its background thread, and
      * StatsListener's (all on the training thread), and the bytes headwatch allocated per observation on both
      * threads; and the background CPU per observation over the untimed warm-up ({@code warmupObservations},
      * while the JIT compiles the monitor) and over the timed rounds; and every timed step, per way (none,

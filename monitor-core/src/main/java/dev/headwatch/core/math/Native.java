@@ -158,11 +158,6 @@ final class Native {
         return out;
     }
 
-    /** Whether the array is its whole buffer in row-major order (so the buffer can be copied as is). */
-    static boolean isWholeRowMajor(INDArray a) {
-        return isWhole(a, 'c');
-    }
-
     /** Whether the array is its whole buffer in the given order, with that order's default strides. */
     private static boolean isWhole(INDArray a, char order) {
         return a.ordering() == order && a.offset() == 0 && a.length() == a.data().length()

@@ -35,9 +35,6 @@ public final class RowMajor {
         if (a.length() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("array of " + a.length() + " elements is too large for a Java array");
         }
-        if (Native.isWholeRowMajor(a)) {
-            return Native.toDoubles(a); // a whole row-major buffer: one bulk copy
-        }
         DataBuffer data = a.data();
         long[] shape = a.shape();
         long[] stride = a.stride();
@@ -116,6 +113,9 @@ public final class RowMajor {
                 out[at + i] = data.getDouble(from + i);
             }
         }
+        // The pointers do not keep the native memory alive: the buffer must stay reachable until here, or the
+        // collector may free it during the copy.
+        java.lang.ref.Reference.reachabilityFence(data);
     }
 
     /** Whether elements {@code from .. from+length-1} from the pointer's position lie inside its limit. */
