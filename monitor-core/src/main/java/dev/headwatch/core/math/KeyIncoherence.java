@@ -302,23 +302,31 @@ public final class KeyIncoherence {
 
     /**
      * The row-major {@code d x r} matrix B whose product with the pivoted centred keys has the leverages as
-     * squared row norms. With Z an orthonormal basis of an r-dimensional subspace of {@code R^d}, the keys'
-     * left factor rows {@code u_j} ({@code kc_j = T^T u_j}) project on the range of {@code T Z} with squared
-     * norm {@code |S^-T Z^T kc_j|^2}, S the R factor of {@code T Z}; so {@code B = Z S^-1}. Z starts as the row
-     * space of T's first r rows and takes {@code steps} steps of subspace iteration with {@code T^T T}.
-     * Returned unpivoted, {@code P B}: B's row c is row {@code perm[c]}. {@code room} ({@code r x r},
-     * overwritten) holds the R factors. Its work arrays and B are in the calling thread's scratch.
+     * squared row norms. With Z a basis (any, not only an orthonormal one) of an r-dimensional subspace of
+     * {@code R^d}, the keys' left factor rows {@code u_j} ({@code kc_j = T^T u_j}) project on the range of
+     * {@code T Z} with squared norm {@code |S^-T Z^T kc_j|^2}, S the R factor of {@code T Z}; so
+     * {@code B = Z S^-1}. Z starts as the row space of T's first r rows and takes {@code steps} steps of
+     * subspace iteration with {@code T^T T}. Returned unpivoted, {@code P B}: B's row c is row {@code perm[c]}.
+     * {@code room} ({@code r x r}) holds {@code T11^-1} on entry and is overwritten with the R factors. Its work
+     * arrays and B are in the calling thread's scratch.
      */
     private static double[] leverageBasis(double[] t, int p, int d, int r, int steps, int[] perm, double[] room) {
-        double[] z = Dense.scratch(Dense.KEY_Z, d * r);     // M^T, column-major d x r
-        java.util.Arrays.fill(z, 0, d * r, 0.0);
+        // Z = [I; (T11^-1 T12)^T], column-major d x r: the row space of T's first r rows (T11^-1 times them),
+        // no worse conditioned than T11 is after the pivoting, so it needs no orthonormalising to start from
+        double[] z = Dense.scratch(Dense.KEY_Z, d * r);
         for (int i = 0; i < r; i++) {
-            for (int c = i; c < d; c++) {
-                z[i * d + c] = t[c * p + i];
+            int zi = i * d;
+            java.util.Arrays.fill(z, zi, zi + r, 0.0);
+            z[zi + i] = 1;
+            for (int c = r; c < d; c++) {
+                double sum = 0;
+                for (int j = i; j < r; j++) {
+                    sum += room[i * r + j] * t[c * p + j];
+                }
+                z[zi + c] = sum;
             }
         }
         double[] s = room;                                   // R factors, of which only the last is kept
-        orthonormalise(z, d, r, s);
         double[] tz = Dense.scratch(Dense.KEY_TZ, p * r);
         for (int step = 0; step < steps; step++) {
             times(t, p, d, z, r, tz);
