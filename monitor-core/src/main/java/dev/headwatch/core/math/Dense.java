@@ -400,15 +400,6 @@ final class Dense {
     /** {@link #product} in plain Java. */
     static double[] scalarProduct(double[] a, int aFrom, int rows, int inner, double[] b, int bFrom, int cols,
                                   boolean transposed, boolean lower, double[] c, int cFrom) {
-        return scalarColumns(a, aFrom, rows, inner, b, bFrom, cols, transposed, lower, c, cFrom, 0);
-    }
-
-    /**
-     * {@link #scalarProduct} for the columns {@code firstCol ..} of the product only (the others of c stay as
-     * they were): {@link VectorProducts}' columns beyond its last full register.
-     */
-    static double[] scalarColumns(double[] a, int aFrom, int rows, int inner, double[] b, int bFrom, int cols,
-                                  boolean transposed, boolean lower, double[] c, int cFrom, int firstCol) {
         // B[k][j] is b[k * kStride + j * jStride]
         int kStride = transposed ? 1 : cols;
         int jStride = transposed ? inner : 1;
@@ -418,7 +409,7 @@ final class Dense {
             int a1 = a0 + inner;
             int a2 = a1 + inner;
             int a3 = a2 + inner;
-            int j = firstCol;
+            int j = 0;
             for (; j + 3 < cols && (!lower || j <= i); j += 4) {
                 int b0 = bFrom + j * jStride;
                 int b1 = b0 + jStride;
@@ -450,7 +441,7 @@ final class Dense {
             }
         }
         for (; i < rows; i++) {
-            for (int j = firstCol; j < (lower ? Math.min(cols, i + 1) : cols); j++) {
+            for (int j = 0; j < (lower ? Math.min(cols, i + 1) : cols); j++) {
                 c[cFrom + i * cols + j] = entry(a, aFrom + i * inner, inner, b, bFrom + j * jStride, kStride);
             }
         }

@@ -33,6 +33,9 @@ final class VectorProducts {
         }
         int wide = cols - cols % (2 * LANES);
         int vectors = cols - cols % LANES;
+        // the columns past the last full register: one register ending at the last column, overlapping the one
+        // before it (the overlapped entries are the same sums again, so the same bits); none when they fit
+        int tail = vectors == cols ? -1 : cols - LANES;
         int i = 0;
         for (; i + 3 < rows; i += 4) {
             int a0 = aFrom + i * inner;
@@ -44,20 +47,30 @@ final class VectorProducts {
             for (; j < vectors; j += LANES) {
                 fourRows(a, a0, inner, b, bFrom + j, cols, c, o + j);
             }
+            if (tail >= 0) {
+                fourRows(a, a0, inner, b, bFrom + tail, cols, c, o + tail);
+            }
         }
         for (; i < rows; i++) {
             int a0 = aFrom + i * inner;
+            int o = cFrom + i * cols;
             for (int j = 0; j < vectors; j += LANES) {
-                DoubleVector s = DoubleVector.zero(S);
-                for (int k = 0, bk = bFrom + j; k < inner; k++, bk += cols) {
-                    s = DoubleVector.broadcast(S, a[a0 + k]).mul(DoubleVector.fromArray(S, b, bk)).add(s);
-                }
-                s.intoArray(c, cFrom + i * cols + j);
+                oneRow(a, a0, inner, b, bFrom + j, cols, c, o + j);
+            }
+            if (tail >= 0) {
+                oneRow(a, a0, inner, b, bFrom + tail, cols, c, o + tail);
             }
         }
-        // the columns beyond the last full register in the scalar kernel's 4 x 4 blocks (same sums)
-        return vectors == cols ? c
-                : Dense.scalarColumns(a, aFrom, rows, inner, b, bFrom, cols, false, false, c, cFrom, vectors);
+        return c;
+    }
+
+    /** Row a0 times {@code LANES} columns of B from {@code b[b0]}. */
+    private static void oneRow(double[] a, int a0, int inner, double[] b, int b0, int cols, double[] c, int o) {
+        DoubleVector s = DoubleVector.zero(S);
+        for (int k = 0, bk = b0; k < inner; k++, bk += cols) {
+            s = DoubleVector.broadcast(S, a[a0 + k]).mul(DoubleVector.fromArray(S, b, bk)).add(s);
+        }
+        s.intoArray(c, o);
     }
 
     /** Rows a0.. (four, {@code inner} apart) times {@code 2 x LANES} columns of B from {@code b[b0]}. */
