@@ -30,7 +30,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * One head's kernels, each on its own, at the bench's shape ({@code 32-16}) and at {@code n = 128, 512, 1024}
  * with d = 64 (float32 data): a Java product, the logits, the FULL and CAUSAL spectra, key coherence with and without key 0
- * (including the centred keys' QR they share), the linear gap, {@code qkSpectralNorm} of a head whose weights
+ * (including the centred keys' QR they share; also on keys of a lower rank), the linear gap, {@code qkSpectralNorm} of a head whose weights
  * are {@code d x n}, and the whole head. ND4J runs on one thread, as in {@code qk} and {@code analyze}. Run
  * with {@code -prof gc} for the bytes allocated per call:
  *
@@ -54,6 +54,11 @@ public class KernelBenchmark {
     private double[] q;
     private double[] k;
     private double[] v;
+    /**
+     * Keys of a lower rank up to float32 rounding, as the bench's second layer reads them: mixtures of 16 one-hot
+     * tokens mapped to d features ({@link ObservationBenchmark#mixtures}), so of rank 15 at most once centred.
+     */
+    private double[] lowRankKeys;
     private double[] uniform;
     private HeadInput full;
     private HeadInput causal;
@@ -70,6 +75,7 @@ public class KernelBenchmark {
         q = ObservationBenchmark.gaussian(random, n * d);
         k = ObservationBenchmark.gaussian(random, n * d);
         v = ObservationBenchmark.gaussian(random, n * d);
+        lowRankKeys = ObservationBenchmark.mixtures(random, ObservationBenchmark.oneHot(random, n, 16), n, 16, d);
         uniform = new double[n * n];
         Arrays.fill(uniform, 1.0 / n);
         full = HeadInput.of(q, k, v, d, DataType.FLOAT, Visibility.FULL, Double.NaN);
@@ -104,6 +110,16 @@ public class KernelBenchmark {
     @Benchmark
     public double[] keyCoherence() {
         return KeyIncoherence.coherenceWithAndWithoutFirst(CentredKeys.of(k, 0, n, d), Spectrum.unitRoundoff(false));
+    }
+
+    /**
+     * As {@link #keyCoherence} on {@link #lowRankKeys}: the route through the leverage basis, and for the keys
+     * without key 0 a factorisation of their own.
+     */
+    @Benchmark
+    public double[] keyCoherenceLowRank() {
+        return KeyIncoherence.coherenceWithAndWithoutFirst(CentredKeys.of(lowRankKeys, 0, n, d),
+                Spectrum.unitRoundoff(false));
     }
 
     @Benchmark
