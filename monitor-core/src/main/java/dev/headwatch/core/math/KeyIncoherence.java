@@ -235,7 +235,7 @@ public final class KeyIncoherence {
                 System.arraycopy(inverse, c * rank, unpivoted, perm[c] * rank, rank);
             }
         } else {
-            unpivoted = leverageBasis(t, p, d, rank, steps, perm, inverse);   // T11^-1 no longer needed
+            unpivoted = leverageBasis(t, p, d, rank, steps, perm, inverse);   // reads T11^-1, then overwrites it
         }
         double[] leverages = new double[m];
         double[] dotsWithFirst = withDots ? new double[m] : null;      // only the deletion update reads them
