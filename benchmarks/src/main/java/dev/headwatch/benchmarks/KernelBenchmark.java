@@ -29,10 +29,10 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One head's kernels, each on its own, at the bench's shape ({@code 32-16}) and at {@code n = 128, 512, 1024}
- * with d = 64 (float32 data): a Java product, the logits, the FULL and CAUSAL spectra, key coherence with and without key 0
- * (including the centred keys' QR they share; also on keys of a lower rank), the linear gap, {@code qkSpectralNorm} of a head whose weights
- * are {@code d x n}, and the whole head. ND4J runs on one thread, as in {@code qk} and {@code analyze}. Run
- * with {@code -prof gc} for the bytes allocated per call:
+ * with d = 64 (float32 data): a Java product, the logits, the FULL and CAUSAL spectra, key coherence with and
+ * without key 0 (including the centred keys' QR they share; also on keys of a lower rank), the linear gap,
+ * {@code qkSpectralNorm} of a head whose weights are {@code d x n}, and the whole head. ND4J runs on one
+ * thread, as in {@code qk} and {@code analyze}. Run with {@code -prof gc} for the bytes allocated per call:
  *
  * <pre>java -cp ... org.openjdk.jmh.Main KernelBenchmark -p shape=1024-64</pre>
  */
