@@ -127,6 +127,7 @@ public final class AttentionMonitorListener extends BaseTrainingListener impleme
             List<String> names = layers.sites().stream()
                     .map(s -> s.name() + " (" + s.kind() + ", " + s.nHeads() + " heads)").toList();
             LOG.info("headwatch: watching {} attention layer(s): {}", names.size(), names);
+            SpareCore.adviseOnce(LOG);
             for (AttentionLayers.Skipped s : layers.skipped()) {
                 LOG.warn("headwatch: skipping layer {}: {}", s.name(), s.reason());
             }

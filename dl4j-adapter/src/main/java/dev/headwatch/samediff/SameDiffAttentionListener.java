@@ -4,6 +4,7 @@ import dev.headwatch.core.LayerCapture;
 import dev.headwatch.core.Monitor;
 import dev.headwatch.core.MonitorSettings;
 import dev.headwatch.core.MonitoredListener;
+import dev.headwatch.dl4j.SpareCore;
 import org.nd4j.autodiff.functions.DifferentialFunction;
 import org.nd4j.autodiff.listeners.At;
 import org.nd4j.autodiff.listeners.BaseListener;
@@ -188,6 +189,7 @@ public final class SameDiffAttentionListener extends BaseListener implements Mon
 
     @Override
     public ListenerVariables requiredVariables(SameDiff sd) {
+        SpareCore.adviseOnce(LOG);
         try {
             inspect(sd);
         } catch (RuntimeException e) {
