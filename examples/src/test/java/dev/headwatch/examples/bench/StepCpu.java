@@ -1,0 +1,91 @@
+package dev.headwatch.examples.bench;
+
+import dev.headwatch.examples.layerapi.ReversalTask;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.dataset.DataSet;
+
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What a stalled step of {@code bench overhead}'s model does, trained without a listener: each step's wall
+ * time, the CPU time of the whole process and of the training thread, and the garbage collections in it.
+ *
+ * <pre>java -cp ... dev.headwatch.examples.bench.StepCpu [warm-up steps] [timed steps]</pre>
+ * prints, for the steps up to twice the median and those over it (stalled, as {@code bench overhead} counts
+ * them), the mean wall time, the process's CPU per wall time (2.0 means both cores of a 2-core machine were
+ * busy throughout), the training thread's share of the wall time, and the collections.
+ */
+public final class StepCpu {
+
+    private StepCpu() {
+    }
+
+    public static void main(String[] args) {
+        int warmup = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
+        int timed = args.length > 1 ? Integer.parseInt(args[1]) : 1500;
+        MultiLayerNetwork net = ReversalTask.network(ReversalTask.Shape.DEFAULT, 42);
+        ReversalTask data = new ReversalTask(ReversalTask.Shape.DEFAULT, 7);
+        for (int i = 0; i < warmup; i++) {
+            net.fit(data.next());
+        }
+        List<DataSet> batches = new ArrayList<>();
+        for (int i = 0; i < timed; i++) {
+            batches.add(data.next());
+        }
+        var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        ThreadMXBean thread = ManagementFactory.getThreadMXBean();
+        long[] wall = new long[timed];
+        long[] process = new long[timed];
+        long[] training = new long[timed];
+        long[] collections = new long[timed];
+        for (int i = 0; i < timed; i++) {
+            long c0 = collections();
+            long p0 = os.getProcessCpuTime();
+            long t0 = thread.getCurrentThreadCpuTime();
+            long w0 = System.nanoTime();
+            net.fit(batches.get(i));
+            wall[i] = System.nanoTime() - w0;
+            training[i] = thread.getCurrentThreadCpuTime() - t0;
+            process[i] = os.getProcessCpuTime() - p0;
+            collections[i] = collections() - c0;
+        }
+        long[] sorted = wall.clone();
+        Arrays.sort(sorted);
+        long median = sorted[timed / 2];
+        System.out.printf(Locale.ROOT, "%d steps after %d untimed, median %.1f ms%n", timed, warmup, median / 1e6);
+        for (boolean stalled : new boolean[]{false, true}) {
+            long n = 0;
+            long w = 0;
+            long p = 0;
+            long t = 0;
+            long c = 0;
+            for (int i = 0; i < timed; i++) {
+                if ((wall[i] > 2 * median) == stalled) {
+                    n++;
+                    w += wall[i];
+                    p += process[i];
+                    t += training[i];
+                    c += collections[i];
+                }
+            }
+            System.out.printf(Locale.ROOT, "%s: %d steps (%.1f%%), mean %.1f ms, process CPU %.2f per wall time, "
+                    + "training thread %.0f%% of it, %d collections%n", stalled ? "over twice the median" : "the rest",
+                    n, 100.0 * n / timed, n == 0 ? 0 : w / 1e6 / n, w == 0 ? 0 : p / (double) w,
+                    w == 0 ? 0 : 100.0 * t / w, c);
+        }
+    }
+
+    private static long collections() {
+        long n = 0;
+        for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            n += Math.max(0, gc.getCollectionCount());
+        }
+        return n;
+    }
+}
