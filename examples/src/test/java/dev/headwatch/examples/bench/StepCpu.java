@@ -18,8 +18,8 @@ import java.util.Locale;
  *
  * <pre>java -cp ... dev.headwatch.examples.bench.StepCpu [warm-up steps] [timed steps]</pre>
  * prints, for the steps up to twice the median and those over it (stalled, as {@code bench overhead} counts
- * them), the mean wall time, the process's CPU per wall time (2.0 means both cores of a 2-core machine were
- * busy throughout), the training thread's share of the wall time, and the collections.
+ * them, from the same median), the mean wall time, the process's CPU per wall time (2.0 means both cores of a
+ * 2-core machine were busy throughout), the training thread's share of the wall time, and the collections.
  */
 public final class StepCpu {
 
@@ -55,9 +55,7 @@ public final class StepCpu {
             process[i] = os.getProcessCpuTime() - p0;
             collections[i] = collections() - c0;
         }
-        long[] sorted = wall.clone();
-        Arrays.sort(sorted);
-        long median = sorted[timed / 2];
+        double median = OverheadBenchmark.median(Arrays.stream(wall).boxed().toList());
         System.out.printf(Locale.ROOT, "%d steps after %d untimed, median %.1f ms%n", timed, warmup, median / 1e6);
         for (boolean stalled : new boolean[]{false, true}) {
             long n = 0;
@@ -75,9 +73,9 @@ public final class StepCpu {
                 }
             }
             System.out.printf(Locale.ROOT, "%s: %d steps (%.1f%%), mean %.1f ms, process CPU %.2f per wall time, "
-                    + "training thread %.0f%% of it, %d collections%n", stalled ? "over twice the median" : "the rest",
-                    n, 100.0 * n / timed, n == 0 ? 0 : w / 1e6 / n, w == 0 ? 0 : p / (double) w,
-                    w == 0 ? 0 : 100.0 * t / w, c);
+                    + "training thread on a core %.0f%% of the wall time, %d collections%n",
+                    stalled ? "over twice the median" : "the rest", n, 100.0 * n / timed, n == 0 ? 0 : w / 1e6 / n,
+                    w == 0 ? 0 : p / (double) w, w == 0 ? 0 : 100.0 * t / w, c);
         }
     }
 
