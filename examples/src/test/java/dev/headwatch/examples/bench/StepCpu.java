@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.SplittableRandom;
 
 /**
  * What a stalled step of {@code bench overhead}'s model does, trained without a listener: each step's wall
@@ -77,6 +78,58 @@ public final class StepCpu {
                     stalled ? "over twice the median" : "the rest", n, 100.0 * n / timed, n == 0 ? 0 : w / 1e6 / n,
                     w == 0 ? 0 : p / (double) w, w == 0 ? 0 : 100.0 * t / w, c);
         }
+        if (timed >= 2 * BLOCKS * BLOCK) {
+            int draws = 5000;
+            double[] r = sameTraining(wall, draws, new SplittableRandom(1));
+            double pass = Arrays.stream(r).filter(x -> x <= 1.05).count() / (double) draws;
+            System.out.printf(Locale.ROOT, "the same steps as two ways of the bench (two sets of %d blocks of %d "
+                    + "steps, %d draws): ratio of their medians %.3f-%.3fx (5th-95th percentile), at or under 1.05x "
+                    + "in %.0f%% of draws, in two of three runs with probability %.2f%n", BLOCKS, BLOCK, draws,
+                    r[(int) (0.05 * draws)], r[(int) (0.95 * draws) - 1], 100 * pass,
+                    pass * pass * (3 - 2 * pass));
+        }
+    }
+
+    /** The bench's defaults: each way's timed steps are 50 rounds of 10 consecutive steps. */
+    static final int BLOCK = 10;
+    static final int BLOCKS = 50;
+
+    /**
+     * The ratios of the medians of two ways that are the same training: {@code draws} times, two disjoint sets
+     * of {@link #BLOCKS} blocks of {@link #BLOCK} consecutive steps drawn at random from {@code wall}, sorted.
+     */
+    static double[] sameTraining(long[] wall, int draws, SplittableRandom random) {
+        int blocks = wall.length / BLOCK;
+        if (blocks < 2 * BLOCKS) {
+            throw new IllegalArgumentException("needs " + 2 * BLOCKS * BLOCK + " timed steps but has " + wall.length);
+        }
+        int[] order = new int[blocks];
+        for (int i = 0; i < blocks; i++) {
+            order[i] = i;
+        }
+        double[] ratios = new double[draws];
+        for (int d = 0; d < draws; d++) {
+            for (int i = 0; i < 2 * BLOCKS; i++) { // the first 2 x BLOCKS of a Fisher-Yates shuffle
+                int j = i + random.nextInt(blocks - i);
+                int t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+            ratios[d] = OverheadBenchmark.median(steps(wall, order, BLOCKS, 2 * BLOCKS))
+                    / OverheadBenchmark.median(steps(wall, order, 0, BLOCKS));
+        }
+        Arrays.sort(ratios);
+        return ratios;
+    }
+
+    private static List<Long> steps(long[] wall, int[] order, int from, int to) {
+        List<Long> out = new ArrayList<>((to - from) * BLOCK);
+        for (int b = from; b < to; b++) {
+            for (int i = 0; i < BLOCK; i++) {
+                out.add(wall[order[b] * BLOCK + i]);
+            }
+        }
+        return out;
     }
 
     private static long collections() {
