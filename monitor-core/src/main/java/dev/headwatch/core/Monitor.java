@@ -119,7 +119,11 @@ public final class Monitor implements AutoCloseable {
             queue = new ArrayDeque<>(s.queueCapacity);
             // Parallel streams in the metrics run in the pool of the thread that starts them: a pool of one
             // keeps the background work on one core, so it never takes more than one core from training.
-            worker = new ForkJoinPool(1, BackgroundThread::new, null, false);
+            worker = new ForkJoinPool(1, pool -> {
+                ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+                t.setName(BACKGROUND_THREAD_NAME);
+                return t;
+            }, null, false);
             draining = worker.submit(this::drain);
         } else {
             queue = null;
@@ -284,14 +288,6 @@ public final class Monitor implements AutoCloseable {
             return closed.get();
         } finally {
             lock.unlock();
-        }
-    }
-
-    /** The background thread; the metrics yield to other threads between their pieces on it ({@link YieldPoint}). */
-    static final class BackgroundThread extends ForkJoinWorkerThread {
-        BackgroundThread(ForkJoinPool pool) {
-            super(pool);
-            setName(BACKGROUND_THREAD_NAME);
         }
     }
 
