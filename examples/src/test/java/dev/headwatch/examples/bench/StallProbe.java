@@ -46,11 +46,8 @@ public final class StallProbe {
         Thread side = new Thread(StallProbe::work, "stall-probe");
         side.setDaemon(true);
         side.start();
-        MultiLayerNetwork net = ReversalTask.network(ReversalTask.Shape.DEFAULT, 42);
         ReversalTask data = new ReversalTask(ReversalTask.Shape.DEFAULT, 7);
-        for (int i = 0; i < 1000; i++) {
-            net.fit(data.next());
-        }
+        MultiLayerNetwork net = StepCpu.trained(data, 1000);
         Map<String, List<Long>> times = new LinkedHashMap<>();
         Map<String, long[]> sideBy = new LinkedHashMap<>();
         long step = 0;

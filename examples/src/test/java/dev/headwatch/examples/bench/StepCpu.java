@@ -30,11 +30,8 @@ public final class StepCpu {
     public static void main(String[] args) {
         int warmup = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
         int timed = args.length > 1 ? Integer.parseInt(args[1]) : 1500;
-        MultiLayerNetwork net = ReversalTask.network(ReversalTask.Shape.DEFAULT, 42);
         ReversalTask data = new ReversalTask(ReversalTask.Shape.DEFAULT, 7);
-        for (int i = 0; i < warmup; i++) {
-            net.fit(data.next());
-        }
+        MultiLayerNetwork net = trained(data, warmup);
         List<DataSet> batches = new ArrayList<>();
         for (int i = 0; i < timed; i++) {
             batches.add(data.next());
@@ -88,6 +85,15 @@ public final class StepCpu {
                     r[(int) (0.05 * draws)], r[(int) (0.95 * draws) - 1], 100 * pass,
                     pass * pass * (3 - 2 * pass));
         }
+    }
+
+    /** The bench's model after {@code steps} untimed steps on {@code data}, so the JIT has compiled the training. */
+    static MultiLayerNetwork trained(ReversalTask data, int steps) {
+        MultiLayerNetwork net = ReversalTask.network(ReversalTask.Shape.DEFAULT, 42);
+        for (int i = 0; i < steps; i++) {
+            net.fit(data.next());
+        }
+        return net;
     }
 
     /** The bench's defaults: each way's timed steps are 50 rounds of 10 consecutive steps. */
