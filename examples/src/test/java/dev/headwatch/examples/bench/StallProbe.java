@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * step), {@code yield<us>} (in pieces of that many microseconds with {@link Thread#yield()} between them, after
  * each step), {@code b<k>y<us>} (k steps' CPU time after every k-th step, in such pieces, as the monitor measures
  * a batch of queued steps per wake). Prints per mode the median and mean step, the share of steps over twice the
- * median of {@code none}, the median of the other steps, and the second thread's wall time per piece of work.
+ * median of {@code none}, the median of the other steps, and the second thread's wall time per wake (from the
+ * step that woke it to the end of its CPU time).
  */
 public final class StallProbe {
 
@@ -81,7 +82,7 @@ public final class StallProbe {
                         WORK.release();
                     }
                 }
-                Thread.sleep(50);                       // the last piece of work ends before the next mode
+                Thread.sleep(50);                       // the last wake's work ends before the next mode
                 sideBy.merge(mode, new long[] {SIDE_WALL.get() - wall0, SIDE_RUNS.get() - runs0},
                         (a, b) -> new long[] {a[0] + b[0], a[1] + b[1]});
             }
@@ -101,7 +102,7 @@ public final class StallProbe {
                     median / noneMedian, v.stream().mapToLong(Long::longValue).average().orElse(0) / 1e6,
                     100.0 * (v.size() - rest.size()) / v.size(), OverheadBenchmark.median(rest) / 1e6,
                     100 * (OverheadBenchmark.median(rest) / noneRest - 1),
-                    s[1] == 0 ? "" : String.format(Locale.ROOT, "; second thread %.2f ms of wall time per piece of work",
+                    s[1] == 0 ? "" : String.format(Locale.ROOT, "; second thread %.2f ms of wall time per wake",
                             s[0] / 1e6 / s[1]));
         }
     }
