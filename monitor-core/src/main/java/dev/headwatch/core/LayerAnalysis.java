@@ -58,6 +58,7 @@ public final class LayerAnalysis {
         double[] norm2 = new double[count];
         HeadPass[] pass = IntStream.range(0, count).parallel()
                 .mapToObj(h -> {
+                    YieldPoint.pass();
                     HeadPass p = HeadPass.run(heads.get(h), true);
                     afterPass.accept(p, h);
                     norm2[h] = Redundancy.inner(p.energy, 0, p.energy, 0, p.energy.length);
@@ -87,6 +88,7 @@ public final class LayerAnalysis {
         // Scratch rows go from block to block and from call to call, one set per thread (fresh arrays for each
         // block made the loop twice as slow).
         IntStream.range(0, blocks).parallel().forEach(block -> {
+            YieldPoint.pass();
             PairRows w = PairRows.ofThisThread(count, Math.min(n, ROW_BLOCK) * keys);
             int from = block * ROW_BLOCK;
             int to = Math.min(n, from + ROW_BLOCK);

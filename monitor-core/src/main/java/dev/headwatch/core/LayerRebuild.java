@@ -97,6 +97,7 @@ final class LayerRebuild {
             double[][] kh = new double[heads][];
             double[][] vh = new double[heads][];
             for (int h = 0; h < heads; h++) {
+                YieldPoint.pass();
                 qh[h] = head(xq, tq, nInQ, p == null ? null : p.wq(), h, hs, state, c, sequence, 0);
                 kh[h] = head(s.keys(), tk, nInK, p == null ? null : p.wk(), h, hs, state, c, sequence, 1);
                 if (xv != null) {

@@ -119,11 +119,7 @@ public final class Monitor implements AutoCloseable {
             queue = new ArrayDeque<>(s.queueCapacity);
             // Parallel streams in the metrics run in the pool of the thread that starts them: a pool of one
             // keeps the background work on one core, so it never takes more than one core from training.
-            worker = new ForkJoinPool(1, pool -> {
-                ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
-                t.setName(BACKGROUND_THREAD_NAME);
-                return t;
-            }, null, false);
+            worker = new ForkJoinPool(1, BackgroundThread::new, null, false);
             draining = worker.submit(this::drain);
         } else {
             queue = null;
@@ -248,6 +244,7 @@ public final class Monitor implements AutoCloseable {
             while (!last && !abandoned) {
                 last = takeBatch(batch);
                 for (Step step; !abandoned && (step = batch.poll()) != null; ) {
+                    ((BackgroundThread) Thread.currentThread()).yields = keepsUp(batch.size());
                     process(step);
                 }
             }
@@ -288,6 +285,31 @@ public final class Monitor implements AutoCloseable {
             return closed.get();
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Whether the background thread keeps up: fewer than half the queue's capacity of steps wait behind the one
+     * it starts ({@code batched} taken with it, the rest still queued). Only then does it yield between heads
+     * ({@link YieldPoint}); behind, it works flat out so that no step finds the queue full.
+     */
+    private boolean keepsUp(int batched) {
+        lock.lock();
+        try {
+            return batched + queue.size() < queueCapacity / 2;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The background thread; while it keeps up, the metrics yield between their pieces on it ({@link YieldPoint}). */
+    static final class BackgroundThread extends ForkJoinWorkerThread {
+        /** Set by the thread itself before each step. */
+        boolean yields;
+
+        BackgroundThread(ForkJoinPool pool) {
+            super(pool);
+            setName(BACKGROUND_THREAD_NAME);
         }
     }
 

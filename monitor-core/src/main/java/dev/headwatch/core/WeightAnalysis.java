@@ -57,6 +57,7 @@ public final class WeightAnalysis {
         double tau = tau(scale, hs);
         double[] norms = new double[wq.length];
         for (int h = 0; h < norms.length; h++) {
+            YieldPoint.pass();
             int head = h;
             Double norm = NonConvergence.orNull(() -> WeightSpectra.spectralNorm(wq[head], wk[head], hs, nInQ, nInK, tau),
                     "qkSpectralNorm of a head", () -> { });

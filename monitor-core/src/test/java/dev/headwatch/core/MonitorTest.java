@@ -144,6 +144,41 @@ class MonitorTest {
     }
 
     @Test
+    void background_yieldsOnlyWhileFewerThanHalfTheQueueWaits_neverInline() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch started = new CountDownLatch(1);
+        List<Boolean> yields = java.util.Collections.synchronizedList(new ArrayList<>());
+        LayerAnalyzer recording = heads -> {
+            yields.add(YieldPoint.yieldsHere());
+            started.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return FAKE.analyze(heads);
+        };
+        Monitor m = Monitor.builder().analyzer(recording).queueCapacity(8).batch(1, java.time.Duration.ofMillis(1)).build();
+        m.submit(0, 0, Double.NaN, List.of(layer("att", 3)));
+        started.await();
+        // Step 0 started with nothing behind it; steps 1-7 queue up meanwhile and are taken as one batch:
+        // 6, 5 and 4 steps wait behind steps 1, 2 and 3 (at least half of 8: no yields), 3 to 0 behind 4 to 7.
+        for (int step = 1; step <= 7; step++) {
+            m.submit(step, 0, Double.NaN, List.of(layer("att", 3)));
+        }
+        release.countDown();
+        m.close();
+        assertThat(m.stats().observations()).isEqualTo(8);
+        assertThat(yields).containsExactly(true, false, false, false, true, true, true, true);
+
+        yields.clear();
+        try (Monitor inline = Monitor.builder().background(false).analyzer(recording).build()) {
+            inline.submit(0, 0, Double.NaN, List.of(layer("att", 3)));
+        }
+        assertThat(yields).containsExactly(false);
+    }
+
+    @Test
     void captures_areReadOnTheBackgroundThread_timeStampedAtSubmit() {
         List<String> threads = java.util.Collections.synchronizedList(new ArrayList<>());
         List<Observation> seen = java.util.Collections.synchronizedList(new ArrayList<>());
