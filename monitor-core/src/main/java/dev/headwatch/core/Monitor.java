@@ -244,7 +244,7 @@ public final class Monitor implements AutoCloseable {
             while (!last && !abandoned) {
                 last = takeBatch(batch);
                 for (Step step; !abandoned && (step = batch.poll()) != null; ) {
-                    ((BackgroundThread) Thread.currentThread()).yields = keepsUp(batch.size());
+                    ((BackgroundThread) Thread.currentThread()).startStep(keepsUp(batch.size()));
                     process(step);
                 }
             }
@@ -304,12 +304,19 @@ public final class Monitor implements AutoCloseable {
 
     /** The background thread; while it keeps up, the metrics yield between their pieces on it ({@link YieldPoint}). */
     static final class BackgroundThread extends ForkJoinWorkerThread {
-        /** Set by the thread itself before each step. */
+        /** Whether it yields during this step. Read and written by the thread itself only, as is the next field. */
         boolean yields;
+        /** When it started the step or last came back from a yield ({@link System#nanoTime()}). */
+        long pieceStarted;
 
         BackgroundThread(ForkJoinPool pool) {
             super(pool);
             setName(BACKGROUND_THREAD_NAME);
+        }
+
+        void startStep(boolean keepsUp) {
+            yields = keepsUp;
+            pieceStarted = System.nanoTime();
         }
     }
 

@@ -1,27 +1,39 @@
 package dev.headwatch.core;
 
 /**
- * Where the monitor's background thread lets other threads run, between the pieces of an observation: each
- * head's rebuild, its {@code qkSpectralNorm}, its metrics, each block of head pairs (tens of microseconds to
- * about a tenth of a millisecond at the bench's shapes). ND4J's CPU backend runs as many threads as there are
- * cores and they spin between operations; one of theirs that the background thread displaced waits for a
- * piece, not for a batch of observations (docs/performance.md, "A background thread that yields while it keeps
- * up"). Yielding slows the background thread down, so it yields only while it keeps up with training (see
- * {@code Monitor.keepsUp}); on any other thread (the training thread with {@code background(false)}, offline
- * analysis) it does nothing.
+ * Where the monitor's background thread may let other threads run, between the pieces of an observation: before
+ * each head's rebuild, its {@code qkSpectralNorm}, its metrics, each block of head pairs. It yields at such a
+ * point once it has worked {@link #PIECE_NANOS} since the step started or it last yielded. ND4J's CPU backend
+ * runs as many threads as there are cores and they spin between operations; one of theirs that the background
+ * thread displaced waits for a piece, not for a batch of observations, and training stalls less often
+ * (docs/performance.md, "A background thread that yields while it keeps up"). Yielding slows the background
+ * thread down, so it yields only while it keeps up with training ({@code Monitor.keepsUp}); on any other thread
+ * (the training thread with {@code background(false)}, offline analysis) it does nothing.
  */
 final class YieldPoint {
+
+    /**
+     * The least work between two yields. Pieces of 50 us with a yield between them took most of ND4J's stalls
+     * away (StallProbe); a yield at every point (each head's rebuild and {@code qkSpectralNorm} take about
+     * 10 us at the bench's shapes) cost the background thread a fifth more CPU.
+     */
+    static final long PIECE_NANOS = 50_000;
 
     private YieldPoint() {
     }
 
-    static void pass() {
-        if (yieldsHere()) {
+    /** Yields when this is the monitor's background thread, it keeps up, and it has worked a piece since it last yielded; says whether it did. */
+    static boolean pass() {
+        if (Thread.currentThread() instanceof Monitor.BackgroundThread t && t.yields
+                && System.nanoTime() - t.pieceStarted >= PIECE_NANOS) {
             Thread.yield();
+            t.pieceStarted = System.nanoTime();
+            return true;
         }
+        return false;
     }
 
-    /** Whether {@link #pass()} yields on this thread: the monitor's background thread, while it keeps up. */
+    /** Whether {@link #pass()} may yield on this thread: the monitor's background thread, while it keeps up. */
     static boolean yieldsHere() {
         return Thread.currentThread() instanceof Monitor.BackgroundThread t && t.yields;
     }

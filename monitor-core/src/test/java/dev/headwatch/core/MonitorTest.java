@@ -179,6 +179,41 @@ class MonitorTest {
     }
 
     @Test
+    void background_yieldsOnceAPieceOfWorkIsDone() {
+        List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        int[] checked = new int[1];
+        LayerAnalyzer pieces = heads -> {
+            for (int attempt = 0; attempt < 20; attempt++) {
+                long start = System.nanoTime();
+                while (System.nanoTime() - start < 2 * YieldPoint.PIECE_NANOS) {
+                    Thread.onSpinWait();
+                }
+                long before = System.nanoTime();
+                boolean afterAPiece = YieldPoint.pass();
+                boolean atOnce = YieldPoint.pass();
+                long after = System.nanoTime();
+                if (!afterAPiece) {
+                    failures.add("no yield after " + 2 * YieldPoint.PIECE_NANOS + " ns of work");
+                }
+                // the second call came less than a piece after the first one's yield: it must not yield again
+                if (after - before < YieldPoint.PIECE_NANOS) {
+                    checked[0]++;
+                    if (atOnce) {
+                        failures.add("a second yield " + (after - before) + " ns after the first");
+                    }
+                }
+            }
+            return FAKE.analyze(heads);
+        };
+        Monitor m = Monitor.builder().analyzer(pieces).build();
+        m.submit(0, 0, Double.NaN, List.of(layer("att", 3)));
+        m.close();
+        assertThat(m.stats().observations()).isEqualTo(1);
+        assertThat(failures).isEmpty();
+        assertThat(checked[0]).isPositive();
+    }
+
+    @Test
     void captures_areReadOnTheBackgroundThread_timeStampedAtSubmit() {
         List<String> threads = java.util.Collections.synchronizedList(new ArrayList<>());
         List<Observation> seen = java.util.Collections.synchronizedList(new ArrayList<>());
