@@ -39,8 +39,9 @@ import java.util.function.Predicate;
  * and counted; a sink that throws is logged once, counted, and disabled after
  * {@code maxSinkFailures} consecutive failures. With {@code background(true)} (the default) the work
  * runs on one daemon thread fed by a bounded queue, which it takes a batch of steps at a time
- * ({@code batch(steps, maxWait)}), on one core at most (the metrics' parallel loops stay on that thread); a
- * step that finds the queue full is dropped and counted, so training never waits.
+ * ({@code batch(steps, maxWait)}), on one core at most (the metrics' parallel loops stay on that thread),
+ * yielding to other threads between heads while it keeps up ({@link YieldPoint}); a step that finds the queue
+ * full is dropped and counted, so training never waits.
  * {@link #stats()} reads the counters. A {@link VirtualMachineError} (out of memory, say) is never
  * swallowed: it stops the monitor and propagates ({@link #propagateIfFatal}).
  *

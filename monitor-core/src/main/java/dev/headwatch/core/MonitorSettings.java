@@ -171,7 +171,9 @@ public abstract class MonitorSettings<B extends MonitorSettings<B>> {
 
     /**
      * Capacity of the background queue, in steps; {@code >= 1}. The monitor holds at most twice this many steps'
-     * captures (queued, and the batch being measured).
+     * captures (queued, and the batch being measured). While fewer than half this many steps wait behind the one
+     * it measures, the background thread yields to other threads between heads, once per 50 us of work (ND4J's
+     * spinning threads then stall training less often); behind, it works without yielding until it catches up.
      */
     public B queueCapacity(int capacity) {
         if (capacity < 1) {

@@ -13,16 +13,20 @@ package dev.headwatch.core;
 final class YieldPoint {
 
     /**
-     * The least work between two yields. Pieces of 50 us with a yield between them took most of ND4J's stalls
-     * away (StallProbe); a yield at every point (each head's rebuild and {@code qkSpectralNorm} take about
-     * 10 us at the bench's shapes) cost the background thread a fifth more CPU.
+     * The least work between two yields, so that the number of yields follows the work, not the number of heads
+     * (each head's rebuild and {@code qkSpectralNorm} take about 10 us at the bench's shapes). Pieces of 50 us
+     * took most of ND4J's stalls away in {@code StallProbe} and kept the bench's step ratio under 1.0x; pieces
+     * of 100 us took almost none away (docs/performance.md).
      */
     static final long PIECE_NANOS = 50_000;
 
     private YieldPoint() {
     }
 
-    /** Yields when this is the monitor's background thread, it keeps up, and it has worked a piece since it last yielded; says whether it did. */
+    /**
+     * Yields when this is the monitor's background thread, it keeps up, and it has worked a piece since the step
+     * started or it last yielded; says whether it did.
+     */
     static boolean pass() {
         if (Thread.currentThread() instanceof Monitor.BackgroundThread t && t.yields
                 && System.nanoTime() - t.pieceStarted >= PIECE_NANOS) {
