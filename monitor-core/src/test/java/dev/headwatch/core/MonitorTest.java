@@ -115,11 +115,10 @@ class MonitorTest {
         assertThat(seen.get(1).heads().get(0).metrics().entropy()).isEqualTo(0.5);
     }
 
-    @Test
-    void background_fullQueue_dropsAndCounts_withoutBlocking() throws Exception {
-        CountDownLatch release = new CountDownLatch(1);
-        CountDownLatch started = new CountDownLatch(1);
-        LayerAnalyzer blocking = heads -> {
+    /** Measures as {@link #FAKE} does after running {@code first}, saying it started and waiting for release. */
+    private static LayerAnalyzer holding(CountDownLatch started, CountDownLatch release, Runnable first) {
+        return heads -> {
+            first.run();
             started.countDown();
             try {
                 release.await();
@@ -128,6 +127,13 @@ class MonitorTest {
             }
             return FAKE.analyze(heads);
         };
+    }
+
+    @Test
+    void background_fullQueue_dropsAndCounts_withoutBlocking() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch started = new CountDownLatch(1);
+        LayerAnalyzer blocking = holding(started, release, () -> { });
         List<Observation> seen = java.util.Collections.synchronizedList(new ArrayList<>());
         Monitor m = Monitor.builder().analyzer(blocking).queueCapacity(2).sink(seen::add).build();
         m.submit(0, 0, Double.NaN, List.of(layer("att", 3)));
@@ -148,16 +154,7 @@ class MonitorTest {
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch started = new CountDownLatch(1);
         List<Boolean> yields = java.util.Collections.synchronizedList(new ArrayList<>());
-        LayerAnalyzer recording = heads -> {
-            yields.add(YieldPoint.yieldsHere());
-            started.countDown();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            return FAKE.analyze(heads);
-        };
+        LayerAnalyzer recording = holding(started, release, () -> yields.add(YieldPoint.yieldsHere()));
         Monitor m = Monitor.builder().analyzer(recording).queueCapacity(8).batch(1, java.time.Duration.ofMillis(1)).build();
         m.submit(0, 0, Double.NaN, List.of(layer("att", 3)));
         started.await();
