@@ -239,13 +239,14 @@ public final class Monitor implements AutoCloseable {
      * {@link MonitorSettings#batch}).
      */
     private void drain() {
+        BackgroundThread self = (BackgroundThread) Thread.currentThread();
         ArrayDeque<Step> batch = new ArrayDeque<>(queueCapacity);
         boolean last = false;
         try {
             while (!last && !abandoned) {
                 last = takeBatch(batch);
                 for (Step step; !abandoned && (step = batch.poll()) != null; ) {
-                    ((BackgroundThread) Thread.currentThread()).startStep(keepsUp(batch.size()));
+                    self.startStep(keepsUp(batch.size()));
                     process(step);
                 }
             }
