@@ -140,6 +140,12 @@ class SymmetricEigenTest {
         double[] x = {1, 0, 0};
         assertThat(SymmetricEigen.largest(lower, 3, x)).isEqualTo(5);
         assertThat(SymmetricEigen.proven(lower, 3, x, new double[9])).isCloseTo(5, within(1e-12));
+        // x next to the eigenvector of a value 1e-7 below the top one: a residual small enough to try the proof
+        // at once, which fails; the answer is still the top value
+        double[] close = {5, 0, 0, 0, 5 * (1 - 1e-7), 0, 0, 0, 2};
+        double[] near = {1e-3, 1, 0};
+        assertThat(SymmetricEigen.proven(close, 3, near.clone(), new double[9])).isNaN();
+        assertThat(SymmetricEigen.largest(close, 3, near)).isEqualTo(5);
         // a twice-repeated top eigenvalue: any vector of its eigenspace proves it
         double[] twiceLower = {3, 0, 0, 0, 3, 0, 0, 0, 1};
         assertThat(SymmetricEigen.largest(twiceLower, 3, new double[] {0.6, 0.8, 0})).isEqualTo(3);
