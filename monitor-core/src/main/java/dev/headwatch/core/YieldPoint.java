@@ -15,8 +15,8 @@ final class YieldPoint {
     /**
      * The least work between two yields, so that the number of yields follows the work, not the number of heads
      * (each head's rebuild and {@code qkSpectralNorm} take about 10 us at the bench's shapes). Pieces of 50 us
-     * took most of ND4J's stalls away in {@code StallProbe} and kept the bench's step ratio under 1.0x; pieces
-     * of 100 us took almost none away (docs/performance.md).
+     * took most of ND4J's stalls away in {@code StallProbe} and kept the bench's step ratio near or under 1.0x;
+     * pieces of 100 us cost no less CPU in the bench (docs/performance.md).
      */
     static final long PIECE_NANOS = 50_000;
 
@@ -28,8 +28,8 @@ final class YieldPoint {
      * started or it last yielded; says whether it did.
      */
     static boolean pass() {
-        if (Thread.currentThread() instanceof Monitor.BackgroundThread t && t.yields
-                && System.nanoTime() - t.pieceStarted >= PIECE_NANOS) {
+        Monitor.BackgroundThread t = yielding();
+        if (t != null && System.nanoTime() - t.pieceStarted >= PIECE_NANOS) {
             Thread.yield();
             t.pieceStarted = System.nanoTime();
             return true;
@@ -39,6 +39,11 @@ final class YieldPoint {
 
     /** Whether {@link #pass()} may yield on this thread: the monitor's background thread, while it keeps up. */
     static boolean yieldsHere() {
-        return Thread.currentThread() instanceof Monitor.BackgroundThread t && t.yields;
+        return yielding() != null;
+    }
+
+    /** This thread when it is the monitor's background thread and keeps up, else null. */
+    private static Monitor.BackgroundThread yielding() {
+        return Thread.currentThread() instanceof Monitor.BackgroundThread t && t.yields ? t : null;
     }
 }
