@@ -47,10 +47,14 @@ public final class BenchCommand implements Runnable {
                         + "(default ${DEFAULT-VALUE}); the output says how much it still compiled in the last 100.")
         int warmup;
 
-        @Option(names = "--rounds", defaultValue = "50", description = "Interleaved rounds (default ${DEFAULT-VALUE}).")
+        /** The defaults of {@code --rounds} and {@code --steps}, which {@code StepCpu}'s split of steps follows. */
+        static final String ROUNDS = "50";
+        static final String STEPS = "10";
+
+        @Option(names = "--rounds", defaultValue = ROUNDS, description = "Interleaved rounds (default ${DEFAULT-VALUE}).")
         int rounds;
 
-        @Option(names = "--steps", defaultValue = "10", description = "Timed steps per way and round (default ${DEFAULT-VALUE}).")
+        @Option(names = "--steps", defaultValue = STEPS, description = "Timed steps per way and round (default ${DEFAULT-VALUE}).")
         int steps;
 
         @Option(names = "--every", defaultValue = "1",

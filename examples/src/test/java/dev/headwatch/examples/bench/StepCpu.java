@@ -96,9 +96,9 @@ public final class StepCpu {
         return net;
     }
 
-    /** The bench's defaults: each way's timed steps are 50 rounds of 10 consecutive steps. */
-    static final int BLOCK = 10;
-    static final int BLOCKS = 50;
+    /** The bench's defaults: each way's timed steps are {@code --rounds} blocks of {@code --steps} consecutive steps. */
+    static final int BLOCK = Integer.parseInt(BenchCommand.Overhead.STEPS);
+    static final int BLOCKS = Integer.parseInt(BenchCommand.Overhead.ROUNDS);
 
     /**
      * The ratios of the medians of two ways that are the same training: {@code draws} times, two disjoint sets
