@@ -151,9 +151,8 @@ final class SymmetricEigen {
      * {@code O(n eps) |A|}), tried as soon as the residual says theta may be that close (theta, a Rayleigh
      * quotient, never lies above the largest). Weights move little from one observation to the next, so the last
      * vector usually proves the next value in two factorisations of {@code n^3 / 6}, one step and the proof;
-     * otherwise (no estimate, no proof
-     * in a few steps, a matrix that is not positive definite) the value comes from the full solve
-     * ({@link #eigenvalues}) and x from inverse iteration at it.
+     * otherwise (no estimate, no proof in a few steps, a matrix that is not positive definite) the value comes
+     * from the full solve ({@link #eigenvalues}) and x from inverse iteration at it.
      *
      * @throws IllegalStateException as {@link #eigenvalues}, when the full solve does not converge
      */
